@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ with node's test runner. Node 20's --test takes
+// no globs, so the file list is made here. Extra arguments are passed to node --test
+// (e.g. `npm test -- --test-name-pattern=upload`).
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+function collect(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries.sort()) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out;
+}
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('-'));
+const flags = args.filter((a) => a.startsWith('-'));
+const files = only.length > 0 ? only : [...collect(join(root, 'src'), []), ...collect(join(root, 'test'), [])];
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files],
+  { stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);

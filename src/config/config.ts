@@ -1,0 +1,53 @@
+/**
+ * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
+ * operator's existing file mostly carries over. Loaded by `load-config.ts`.
+ */
+export type AuthFlavor = 'hybrid' | 'noauth';
+
+export interface Config {
+  readonly DEFAULT: {
+    /** Iris default 127.0.0.1 (Glance: 0.0.0.0). */
+    readonly bind_host: string;
+    readonly bind_port: number;
+    readonly workers: number;
+    /** Bytes; Glance default 1 TiB (1099511627776). */
+    readonly image_size_cap: number;
+    readonly limit_param_default: number;
+    readonly api_limit_max: number;
+    readonly show_image_direct_url: boolean;
+    /** Node/openssl digest name; Glance default sha512. */
+    readonly hashing_algorithm: string;
+    /** Bytes, 0 = unlimited. Glance accepts units (e.g. 10GB); parsed to bytes. */
+    readonly user_storage_quota: number;
+    /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
+    readonly public_endpoint: string | null;
+    readonly debug: boolean;
+  };
+  readonly image_format: {
+    readonly disk_formats: readonly string[];
+    readonly container_formats: readonly string[];
+  };
+  readonly database: {
+    /** SQLAlchemy-style URL as given (sqlite:///relative or sqlite:////absolute). */
+    readonly connection: string;
+    /** Resolved: for sqlite, the absolute file path. */
+    readonly sqlite_path: string;
+  };
+  readonly glance_store: {
+    readonly default_store: 'file';
+    readonly stores: readonly string[];
+    /** Absolute path of the filesystem store. */
+    readonly filesystem_store_datadir: string;
+  };
+  readonly paste_deploy: {
+    readonly flavor: AuthFlavor;
+  };
+  /** Iris-only: the directory holding the default database and stores (IRIS_DATA_DIR). */
+  readonly data_dir: string;
+  /** Files read, in order, for the start log. */
+  readonly sources: readonly string[];
+  /** Options present in files/env that Iris does not know (logged once at start). */
+  readonly unknown_options: readonly string[];
+  /** Deprecated spellings used (logged as warnings at start). */
+  readonly deprecations: readonly string[];
+}

@@ -1,0 +1,64 @@
+/**
+ * Domain errors. Only `http/faults.ts` maps them to HTTP statuses and Glance's fault body;
+ * nothing below the HTTP layer knows about status codes.
+ */
+export type IrisErrorCode =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'Conflict'
+  | 'TooLarge'
+  | 'UnsupportedMediaType'
+  | 'RangeNotSatisfiable'
+  | 'StorageFull'
+  | 'ServiceUnavailable';
+
+export abstract class IrisError extends Error {
+  abstract readonly code: IrisErrorCode;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid input: a schema violation, a bad filter value, a malformed body (400). */
+export class Invalid extends IrisError {
+  readonly code = 'BadRequest' as const;
+}
+export class Unauthorized extends IrisError {
+  readonly code = 'Unauthorized' as const;
+}
+/** The caller may see the resource but not do this to it (403). */
+export class Forbidden extends IrisError {
+  readonly code = 'Forbidden' as const;
+}
+export class NotFound extends IrisError {
+  readonly code = 'NotFound' as const;
+}
+/** The resource is in a state that does not allow the operation (409). */
+export class Conflict extends IrisError {
+  readonly code = 'Conflict' as const;
+}
+/** Image data larger than image_size_cap or the storage quota (413). */
+export class TooLarge extends IrisError {
+  readonly code = 'TooLarge' as const;
+}
+export class UnsupportedMediaType extends IrisError {
+  readonly code = 'UnsupportedMediaType' as const;
+}
+export class RangeNotSatisfiable extends IrisError {
+  readonly code = 'RangeNotSatisfiable' as const;
+  /** Size of the whole image, for `Content-Range: bytes * /size`. */
+  constructor(message: string, readonly size: number) {
+    super(message);
+  }
+}
+/** The backing store has no room left (413, as Glance's StorageFull). */
+export class StorageFull extends IrisError {
+  readonly code = 'StorageFull' as const;
+}
+export class ServiceUnavailable extends IrisError {
+  readonly code = 'ServiceUnavailable' as const;
+}

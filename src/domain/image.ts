@@ -1,0 +1,84 @@
+/**
+ * The Image entity and its status machine.
+ *
+ * Field names are Glance's wire names (snake_case) on purpose: they are the vocabulary
+ * operators, clients and the database all share, and renaming them would only add a
+ * mapping layer where bugs hide.
+ */
+import { Conflict } from './errors.js';
+
+export const IMAGE_STATUSES = [
+  'queued',
+  'saving',
+  'active',
+  'killed',
+  'deleted',
+  'uploading',
+  'importing',
+  'pending_delete',
+  'deactivated',
+] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+export const VISIBILITIES = ['community', 'public', 'private', 'shared'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+/** Where an image's bytes live; never shown to users unless show_image_direct_url. */
+export interface ImageLocation {
+  readonly url: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly status: 'active' | 'pending_delete' | 'deleted';
+}
+
+export interface Image {
+  readonly id: string;
+  name: string | null;
+  status: ImageStatus;
+  visibility: Visibility;
+  protected: boolean;
+  os_hidden: boolean;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  owner: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  disk_format: string | null;
+  container_format: string | null;
+  min_ram: number;
+  min_disk: number;
+  created_at: Date;
+  updated_at: Date;
+  /** Tags, kept in insertion order (Glance returns set order; order is not part of the API). */
+  tags: string[];
+  /** Free-form ("extra") properties; values are strings. */
+  properties: Record<string, string>;
+  locations: ImageLocation[];
+}
+
+/**
+ * Allowed status transitions, as Glance's domain enforces them
+ * (glance/domain/__init__.py `valid_state_targets`).
+ */
+const TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
+  queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
+  saving: ['active', 'killed', 'deleted', 'queued'],
+  uploading: ['importing', 'queued', 'deleted'],
+  importing: ['active', 'deleted', 'queued'],
+  active: ['pending_delete', 'deleted', 'deactivated'],
+  killed: ['deleted'],
+  pending_delete: ['deleted', 'active'],
+  deleted: [],
+  deactivated: ['deleted', 'active'],
+};
+
+export function canTransition(from: ImageStatus, to: ImageStatus): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** Throws Conflict with Glance's wording when `from → to` is not an allowed transition. */
+export function assertTransition(from: ImageStatus, to: ImageStatus): void {
+  if (!canTransition(from, to)) {
+    throw new Conflict(`Image status transition from ${from} to ${to} is not allowed`);
+  }
+}
