@@ -66,6 +66,11 @@ export interface ImageFilters {
   readonly updated_at?: readonly TimeFilter[];
   /** Extra-property equality (`os_distro=ubuntu`). */
   readonly properties?: Readonly<Record<string, string>>;
+  /**
+   * Equality on other core columns, compared as text as Glance's SQL does
+   * (`checksum`, `os_hash_value`, `os_hash_algo`, `min_ram`, `min_disk`, `size`, `virtual_size`).
+   */
+  readonly columns?: Readonly<Record<string, string>>;
 }
 
 export interface ListQuery {

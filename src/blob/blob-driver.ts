@@ -1,0 +1,80 @@
+/**
+ * The port every storage backend implements. Drivers only move bytes: hashing, size checks and
+ * the choice of driver live one layer up, in `blob-store.ts`, so that no backend re-does them
+ * (Glance repeats hashing in every glance_store driver; Iris does it once).
+ */
+import type { Readable } from 'node:stream';
+import type { ByteRange } from '../domain/ports.js';
+
+/** What a backend can do; the blob store checks these instead of catching "not supported". */
+export interface DriverCapabilities {
+  /** False for read-only backends (e.g. Glance's http store): `write` always rejects. */
+  readonly writable: boolean;
+  /** True when `read` honours `range` without reading the bytes before `range.start`. */
+  readonly rangedReads: boolean;
+}
+
+/** The outcome of a completed write. */
+export interface WriteResult {
+  /** Where the data now lives, a URL of the driver's scheme (e.g. `file:///srv/images/<key>`). */
+  readonly location: string;
+  /** How many bytes were written. */
+  readonly bytes: number;
+}
+
+/** An open object: its bytes (all of them, or the requested range) and its whole size. */
+export interface ReadResult {
+  readonly stream: Readable;
+  /** Size of the whole object, even when `stream` only carries a range. */
+  readonly size: number;
+}
+
+/**
+ * One storage backend.
+ *
+ * @example
+ * const { location, bytes } = await driver.write(imageId, body, { signal });
+ * const { stream, size } = await driver.read(location, { range: { start: 0, end: 99 } });
+ * await driver.delete(location);
+ */
+export interface BlobDriver {
+  /** The URL scheme of the locations this driver produces and accepts, without `:` (`'file'`). */
+  readonly scheme: string;
+  readonly capabilities: DriverCapabilities;
+  /**
+   * Consumes `source` to its end and stores it under `key`. Atomic: nothing is visible at the
+   * returned location until every byte is durably stored, and on any failure (source error,
+   * abort through `signal`, backend error) no data and no staging object is left behind.
+   * Writing the same key twice replaces the earlier object.
+   *
+   * @param key an opaque, single path segment chosen by the caller (the image id).
+   * @throws Invalid when `key` is not acceptable to the backend.
+   * @throws StorageFull when the backend is out of space or quota.
+   * @throws the source's own error, or an `AbortError`, unchanged.
+   */
+  write(key: string, source: Readable, opts?: { readonly signal?: AbortSignal }): Promise<WriteResult>;
+  /**
+   * Opens `location` for reading. The object is opened before this resolves, so a missing
+   * object is reported here and not as a stream error.
+   *
+   * @param opts.range inclusive byte range, already validated against the size by the caller.
+   * @throws NotFound when no object exists at `location`.
+   * @throws Invalid when `location` does not belong to this driver (another scheme, or a place
+   *   outside the driver's storage): drivers never read arbitrary data.
+   * @throws RangeNotSatisfiable when `range` does not fit the object.
+   */
+  read(
+    location: string,
+    opts?: { readonly range?: ByteRange; readonly signal?: AbortSignal },
+  ): Promise<ReadResult>;
+  /**
+   * Removes the object at `location`. Idempotent: a missing object is not an error.
+   * @throws Invalid when `location` does not belong to this driver.
+   */
+  delete(location: string): Promise<void>;
+  /**
+   * Removes staging objects left by interrupted writes (a crash mid-upload) and returns how many
+   * it removed. Meant for start-up: staging objects of writes still in flight are removed too.
+   */
+  sweep(): Promise<number>;
+}

@@ -1,0 +1,135 @@
+/**
+ * The blob store: the one layer above the drivers. It hashes and size-checks uploads in a single
+ * pass, lets the default driver commit them atomically, and routes reads and deletes to the
+ * driver of a location's scheme.
+ */
+import { finished } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { BlobStore, ByteRange, PutOptions, StoredBlob } from '../domain/ports.js';
+import { Invalid, IrisError, ServiceUnavailable } from '../domain/errors.js';
+import type { BlobDriver } from './blob-driver.js';
+import { createHashingStream } from './hashing-stream.js';
+import type { HashingStream } from './hashing-stream.js';
+
+export interface BlobStoreOptions {
+  /** The default store (Glance's `default_store`): every upload goes here. */
+  readonly driver: BlobDriver;
+  /**
+   * Further drivers whose locations can be read and deleted but which take no uploads.
+   * None exist yet; this is where an http or s3 driver would be registered.
+   */
+  readonly others?: readonly BlobDriver[];
+}
+
+/**
+ * Creates the blob store over an explicit set of drivers, keyed by URL scheme.
+ *
+ * Beyond the `BlobStore` contract:
+ * - `put` never destroys `source`. On failure it stops reading from it and leaves it to the
+ *   caller, so that the HTTP layer can still send its 413/400 before dropping the connection
+ *   (destroying a Node request stream destroys the socket, and the client would only see a reset).
+ * - `put` rejects with the driver's `AbortError` when `signal` aborts.
+ * - a source that errors or closes before its end (a client gone mid-upload) becomes Invalid.
+ * - `get` and `delete` throw Invalid for a location whose scheme no driver handles, and `get`
+ *   throws Invalid for a range on a driver without ranged reads.
+ *
+ * @example
+ * const blobs = createBlobStore({ driver: createFilesystemDriver({ dir }) });
+ * const blob = await blobs.put(id, request.raw, { sizeCap, hashAlgo: 'sha512', expectedSize });
+ * @throws Error when two drivers claim the same scheme.
+ */
+export function createBlobStore(opts: BlobStoreOptions): BlobStore {
+  const defaultDriver = opts.driver;
+  const byScheme = new Map<string, BlobDriver>();
+  for (const driver of [defaultDriver, ...(opts.others ?? [])]) {
+    if (byScheme.has(driver.scheme)) throw new Error(`Two blob drivers registered for scheme ${driver.scheme}`);
+    byScheme.set(driver.scheme, driver);
+  }
+
+  function driverFor(location: string): BlobDriver {
+    const colon = location.indexOf(':');
+    const driver = colon > 0 ? byScheme.get(location.slice(0, colon)) : undefined;
+    // No location in the message: it could reach an API client.
+    if (!driver) throw new Invalid('No configured store handles this image location');
+    return driver;
+  }
+
+  async function put(imageId: string, source: Readable, putOpts: PutOptions): Promise<StoredBlob> {
+    const { signal, hashAlgo } = putOpts;
+    signal?.throwIfAborted();
+    if (!defaultDriver.capabilities.writable) {
+      throw new ServiceUnavailable('Adding images to the default store is disabled');
+    }
+    const hasher = createHashingStream({
+      hashAlgo,
+      sizeCap: putOpts.sizeCap,
+      ...(putOpts.expectedSize !== undefined ? { expectedSize: putOpts.expectedSize } : {}),
+    });
+    const stopFeeding = feed(source, hasher);
+    let location: string | undefined;
+    try {
+      const written = await defaultDriver.write(imageId, hasher, { ...(signal ? { signal } : {}) });
+      location = written.location;
+      const { size, md5, multihash } = hasher.result;
+      if (written.bytes !== size) {
+        throw new Error(`Blob driver ${defaultDriver.scheme} stored ${written.bytes} bytes of ${size}`);
+      }
+      return { location, size, checksum: md5, os_hash_algo: hashAlgo, os_hash_value: multihash };
+    } catch (err) {
+      // The driver removes its own staging data on failure; only a committed object is ours to
+      // remove, and failing to remove it must not hide the original error.
+      if (location !== undefined) await defaultDriver.delete(location).catch(() => undefined);
+      throw err;
+    } finally {
+      stopFeeding();
+      if (!hasher.destroyed) hasher.destroy();
+    }
+  }
+
+  async function get(
+    location: string,
+    getOpts: { range?: ByteRange; signal?: AbortSignal } = {},
+  ): Promise<{ stream: Readable; size: number }> {
+    const driver = driverFor(location);
+    if (getOpts.range && !driver.capabilities.rangedReads) {
+      // Glance answers StoreRandomGetNotSupported with 400.
+      throw new Invalid('The store holding this image does not support ranged reads');
+    }
+    return driver.read(location, getOpts);
+  }
+
+  async function remove(location: string): Promise<void> {
+    await driverFor(location).delete(location);
+  }
+
+  async function sweep(): Promise<number> {
+    let removed = 0;
+    for (const driver of byScheme.values()) {
+      if (driver.capabilities.writable) removed += await driver.sweep();
+    }
+    return removed;
+  }
+
+  return { put, get, delete: remove, sweep };
+}
+
+/**
+ * Pipes `source` into `hasher` without handing `source` to `pipeline`, which would destroy it
+ * on any error (see `createBlobStore`). A source error, or a source closed before its end,
+ * fails the hasher with Invalid, which fails the driver's write. Returns the undo.
+ */
+function feed(source: Readable, hasher: HashingStream): () => void {
+  const stopWatching = finished(source, { writable: false }, (err) => {
+    if (!err) return;
+    hasher.destroy(
+      err instanceof IrisError
+        ? err
+        : new Invalid('Client disconnected before sending all image data', { cause: err }),
+    );
+  });
+  source.pipe(hasher);
+  return () => {
+    stopWatching();
+    source.unpipe(hasher);
+  };
+}

@@ -1,0 +1,400 @@
+/**
+ * The table of every option Iris reads: section, name, type, default and help. The loader
+ * (`load-config.ts`), the sample file (`etc/iris-api.conf.sample`) and the options table in
+ * `docs/configuration.md` are all generated from it, so adding an option is one entry here
+ * plus its field in `config.ts`.
+ *
+ * Placement in Config: an option in section `s` named `n` becomes `config[s][n]`, except
+ * the Iris-only section `[iris]`, whose options are top-level fields (`config.data_dir`).
+ */
+import { getHashes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { sqlitePathFromUrl } from './sqlite-url.js';
+
+export type OptionType = 'string' | 'integer' | 'boolean' | 'list' | 'size' | 'path';
+
+/** What a value of each option type parses to. */
+export interface OptionValueTypes {
+  string: string;
+  integer: number;
+  boolean: boolean;
+  list: readonly string[];
+  size: number;
+  path: string;
+}
+
+/** Facts computed defaults and conversions may depend on. */
+export interface OptionContext {
+  /** Absolute directory relative paths are resolved against. */
+  readonly cwd: string;
+  /** Absolute resolved `[iris] data_dir` (only meaningful once data_dir itself is resolved). */
+  readonly dataDir: string;
+}
+
+interface BaseOption {
+  readonly section: string;
+  readonly name: string;
+  /** As written in a file; a function when it is computed (from data_dir). */
+  readonly default: string | ((ctx: OptionContext) => string);
+  /** How a computed or unset default is shown in the sample and docs. */
+  readonly defaultText?: string;
+  /** Integer bounds, inclusive. */
+  readonly min?: number;
+  readonly max?: number;
+  /** One paragraph for operators. */
+  readonly help: string;
+  /** A short environment variable that also sets this option (besides IRIS__SECTION__OPTION). */
+  readonly envAlias?: string;
+  /** Older spellings, read only when this option is set nowhere; each use is a deprecation. */
+  readonly deprecatedNames?: readonly { readonly section: string; readonly name: string }[];
+  /** Known to Glance operators but unused by Iris: accepted silently, not part of Config. */
+  readonly ignored?: boolean;
+}
+
+type TypedOption<T extends OptionType> = BaseOption & {
+  readonly type: T;
+  /** Checks or converts the parsed value; throws an Error whose message is the reason. */
+  readonly convert?: (value: OptionValueTypes[T], ctx: OptionContext) => unknown;
+};
+
+/** One row of {@link CONFIG_OPTIONS}. */
+export type ConfigOption = { [T in OptionType]: TypedOption<T> }[OptionType];
+
+/** Glance-spelled option Iris accepts but does not use (keeps operators' files quiet). */
+function ignored(section: string, name: string): ConfigOption {
+  return {
+    section,
+    name,
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    ignored: true,
+    help: 'Accepted so that an existing glance-api.conf loads without warnings; Iris does not use it (it logs to standard output).',
+  };
+}
+
+const SUPPORTED_FLAVORS = new Set(['', 'hybrid', 'noauth']);
+
+/** Every option Iris knows, in the order of the sample file. */
+export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
+  {
+    section: 'DEFAULT',
+    name: 'bind_host',
+    type: 'string',
+    default: '127.0.0.1',
+    envAlias: 'IRIS_HOST',
+    help:
+      'Address the API server listens on. Iris defaults to 127.0.0.1 so that a fresh install is not reachable ' +
+      'from the network (Glance defaults to 0.0.0.0); set 0.0.0.0 or :: to listen on all interfaces.',
+    convert: (value: string) => {
+      if (value === '') throw new Error('must not be empty');
+      return value;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'bind_port',
+    type: 'integer',
+    default: '9292',
+    min: 0,
+    max: 65535,
+    envAlias: 'IRIS_PORT',
+    help: 'TCP port the API server listens on. 0 picks any free port, which is useful in tests.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'workers',
+    type: 'integer',
+    default: '1',
+    min: 1,
+    help: 'Number of API worker processes. Iris defaults to 1; Glance defaults to the number of CPUs.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_size_cap',
+    type: 'integer',
+    default: '1099511627776',
+    min: 0,
+    help:
+      'Largest image, in bytes, that may be uploaded; an upload that grows past it is rejected with ' +
+      '413 Request Entity Too Large. The default is 1 TiB.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'limit_param_default',
+    type: 'integer',
+    default: '25',
+    min: 1,
+    help: 'Number of items a list request returns when it gives no limit parameter.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'api_limit_max',
+    type: 'integer',
+    default: '1000',
+    min: 1,
+    help: 'Largest number of items one list request may return; a larger limit parameter is lowered to this value.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'show_image_direct_url',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Whether images show the direct_url property, the location of their data in the backing store. ' +
+      'It reveals store paths to every user who can see the image, so leave it off unless clients need it.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'hashing_algorithm',
+    type: 'string',
+    default: 'sha512',
+    help:
+      'Digest computed over uploaded image data and stored as os_hash_value (with os_hash_algo). ' +
+      "It must be an algorithm Node's crypto module knows, such as sha256, sha384 or sha512.",
+    convert: (value: string) => {
+      const known = getHashes().find((name) => name.toLowerCase() === value.toLowerCase());
+      if (known === undefined) {
+        throw new Error(`${JSON.stringify(value)} is not a hash algorithm known to node:crypto (try sha256 or sha512)`);
+      }
+      return known;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'user_storage_quota',
+    type: 'size',
+    default: '0',
+    help:
+      'Total size of image data each project may store, over all its images; 0 means unlimited. ' +
+      'A number of bytes, optionally followed by a unit B, KB, MB, GB or TB; units are powers of 1024, ' +
+      'so 10GB is 10737418240 bytes.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'public_endpoint',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'Base URL (http:// or https://) put in the links the API returns, for servers behind a proxy or ' +
+      "load balancer. Unset means links are built from the request's own host.",
+    convert: (value: string) => {
+      if (value === '') return null;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new Error(`${JSON.stringify(value)} is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new Error(`${JSON.stringify(value)} must be an http:// or https:// URL`);
+      }
+      return value;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'debug',
+    type: 'boolean',
+    default: 'false',
+    help: 'Log at debug level instead of info.',
+  },
+  ignored('DEFAULT', 'log_file'),
+  ignored('DEFAULT', 'log_dir'),
+  ignored('DEFAULT', 'use_syslog'),
+  ignored('DEFAULT', 'verbose'),
+  {
+    section: 'iris',
+    name: 'data_dir',
+    type: 'path',
+    default: (ctx: OptionContext) => join(ctx.cwd, 'data'),
+    defaultText: '<cwd>/data',
+    envAlias: 'IRIS_DATA_DIR',
+    help:
+      'Iris only. Directory holding the default SQLite database (iris.sqlite) and the default file store ' +
+      '(images/). A relative path is relative to the working directory. An explicit [database] connection ' +
+      'or [glance_store] filesystem_store_datadir wins over it.',
+  },
+  {
+    section: 'image_format',
+    name: 'disk_formats',
+    type: 'list',
+    default: 'ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop',
+    deprecatedNames: [{ section: 'DEFAULT', name: 'disk_formats' }],
+    help:
+      'Comma-separated disk formats an image may declare. The old spelling [DEFAULT] disk_formats is still ' +
+      'read when this option is set nowhere, with a deprecation warning.',
+  },
+  {
+    section: 'image_format',
+    name: 'container_formats',
+    type: 'list',
+    default: 'ami,ari,aki,bare,ovf,ova,docker,compressed',
+    deprecatedNames: [{ section: 'DEFAULT', name: 'container_formats' }],
+    help:
+      'Comma-separated container formats an image may declare. The old spelling [DEFAULT] container_formats ' +
+      'is still read when this option is set nowhere, with a deprecation warning.',
+  },
+  {
+    section: 'database',
+    name: 'connection',
+    type: 'string',
+    default: (ctx: OptionContext) => `sqlite:///${join(ctx.dataDir, 'iris.sqlite')}`,
+    defaultText: 'sqlite:///<data_dir>/iris.sqlite',
+    help:
+      'SQLAlchemy-style URL of the database. Only SQLite is supported: sqlite:///relative/path (relative to ' +
+      'the working directory) or sqlite:////absolute/path. PostgreSQL is not supported yet. The default is ' +
+      'iris.sqlite in data_dir.',
+    convert: (value: string, ctx: OptionContext) => {
+      sqlitePathFromUrl(value, ctx.cwd);
+      return value;
+    },
+  },
+  {
+    section: 'glance_store',
+    name: 'default_store',
+    type: 'string',
+    default: 'file',
+    help: 'Store that new image data is written to. Only file is supported.',
+    convert: (value: string) => {
+      if (value !== 'file') throw new Error(`store ${JSON.stringify(value)} is not supported; only "file" is`);
+      return value;
+    },
+  },
+  {
+    section: 'glance_store',
+    name: 'stores',
+    type: 'list',
+    default: 'file,http',
+    help: 'Comma-separated store schemes that are enabled, kept as given. Only the file store is implemented.',
+  },
+  {
+    section: 'glance_store',
+    name: 'filesystem_store_datadir',
+    type: 'path',
+    default: (ctx: OptionContext) => join(ctx.dataDir, 'images'),
+    defaultText: '<data_dir>/images',
+    help:
+      'Directory where the file store keeps image data. A relative path is relative to the working ' +
+      "directory. The default is images under data_dir (Glance's is /var/lib/glance/images/).",
+  },
+  {
+    section: 'paste_deploy',
+    name: 'flavor',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'Request pipeline. Empty (or hybrid) selects Iris\'s default: a request without identity headers acts ' +
+      'as an unauthenticated admin, one with X-Project-Id/X-Roles headers gets that identity. noauth ignores ' +
+      'identity headers. keystone and other flavors are not supported yet.',
+    convert: (value: string) => {
+      if (!SUPPORTED_FLAVORS.has(value)) {
+        throw new Error(
+          `flavor ${JSON.stringify(value)} is not supported yet (Keystone authentication comes later); ` +
+            'leave it empty or use noauth',
+        );
+      }
+      return value === '' ? 'hybrid' : value;
+    },
+  },
+] satisfies ConfigOption[]);
+
+/** Where an option's value lives: `[iris]` options are top-level fields of Config. */
+export function isTopLevel(option: Pick<ConfigOption, 'section'>): boolean {
+  return option.section === 'iris';
+}
+
+/** The generic environment variable for an option, e.g. IRIS__DEFAULT__WORKERS. */
+export function envNameOf(option: Pick<ConfigOption, 'section' | 'name'>): string {
+  return `IRIS__${option.section.toUpperCase()}__${option.name.toUpperCase()}`;
+}
+
+/** A short description of an option's type and bounds, for the sample and docs. */
+export function describeType(option: ConfigOption): string {
+  const bounds: string[] = [];
+  if (option.min !== undefined) bounds.push(`minimum ${option.min}`);
+  if (option.max !== undefined) bounds.push(`maximum ${option.max}`);
+  const names: Record<OptionType, string> = {
+    string: 'string',
+    integer: 'integer',
+    boolean: 'boolean (true/false, yes/no, on/off, 1/0)',
+    list: 'comma-separated list',
+    size: 'size (bytes, or with unit B/KB/MB/GB/TB)',
+    path: 'path',
+  };
+  return bounds.length === 0 ? names[option.type] : `${names[option.type]}; ${bounds.join(', ')}`;
+}
+
+/**
+ * Parses one raw string (from a file or the environment) into the option's typed value,
+ * applying bounds and the option's own check. Throws an Error whose message is only the
+ * reason; the loader adds where the value came from.
+ */
+export function parseOptionValue(option: ConfigOption, raw: string, ctx: OptionContext): unknown {
+  const value = parseByType(option, raw, ctx);
+  if (option.convert === undefined) return value;
+  return (option.convert as (v: unknown, c: OptionContext) => unknown)(value, ctx);
+}
+
+function parseByType(option: ConfigOption, raw: string, ctx: OptionContext): unknown {
+  switch (option.type) {
+    case 'string':
+      return raw;
+    case 'integer':
+      return parseInteger(raw, option.min, option.max);
+    case 'boolean':
+      return parseBoolean(raw);
+    case 'list':
+      return parseList(raw);
+    case 'size':
+      return parseSize(raw);
+    case 'path':
+      if (raw === '') throw new Error('must not be empty');
+      return resolve(ctx.cwd, raw);
+  }
+}
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+
+/** oslo.config booleans: true/false, yes/no, on/off, 1/0, any case. */
+export function parseBoolean(raw: string): boolean {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new Error(`${JSON.stringify(raw)} is not a boolean (use true/false, yes/no, on/off or 1/0)`);
+}
+
+/** Strict integers: optional sign and decimal digits only, within the safe range and the bounds. */
+export function parseInteger(raw: string, min?: number, max?: number): number {
+  const text = raw.trim();
+  if (!/^[+-]?\d+$/.test(text)) throw new Error(`${JSON.stringify(raw)} is not an integer`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new Error(`${text} is too large`);
+  if (min !== undefined && value < min) throw new Error(`${value} is less than the minimum ${min}`);
+  if (max !== undefined && value > max) throw new Error(`${value} is more than the maximum ${max}`);
+  return value;
+}
+
+/** Comma-separated list, items trimmed, empty items dropped (so "" is the empty list). */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/** Glance's user_storage_quota syntax: digits with an optional 1024-based unit, to bytes. */
+export function parseSize(raw: string): number {
+  const match = /^(\d+)\s*([KMGT]?B)?$/i.exec(raw.trim());
+  if (match === null) {
+    throw new Error(`${JSON.stringify(raw)} is not a size (a number of bytes, optionally with unit B, KB, MB, GB or TB)`);
+  }
+  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'B').toUpperCase()];
+  if (!Number.isSafeInteger(bytes)) throw new Error(`${JSON.stringify(raw)} is too large`);
+  return bytes;
+}

@@ -1,0 +1,40 @@
+/**
+ * The Policy port: who may see and do what. Today's implementation encodes Glance 25.1.0's
+ * shipped defaults (legacy rules + the ownership checks Glance makes in code); the policy
+ * engine of the authorization work replaces it behind this interface.
+ */
+import type { RequestContext } from './context.js';
+import type { Image, Visibility } from './image.js';
+import type { ListScope, MemberStatus } from './ports.js';
+
+export type ImageAction =
+  | 'add_image'
+  | 'get_image'
+  | 'get_images'
+  | 'modify_image'
+  | 'delete_image'
+  | 'upload_image'
+  | 'download_image'
+  | 'publicize_image'
+  | 'communitize_image'
+  | 'deactivate'
+  | 'reactivate';
+
+export interface Policy {
+  /**
+   * Throws Forbidden when the caller may not perform `action` (on `image` when given).
+   * Callers check visibility first (`canSee`) so a hidden image is NotFound, never Forbidden.
+   */
+  enforce(ctx: RequestContext, action: ImageAction, image?: Image): void;
+  /**
+   * Whether the image exists for this caller. `membership` is the caller's membership status
+   * on the image (null when none); any membership status makes a shared image visible by id.
+   */
+  canSee(ctx: RequestContext, image: Image, membership: MemberStatus | null): boolean;
+  /** Whether the caller may change the image (owner or admin). */
+  canModify(ctx: RequestContext, image: Image): boolean;
+  /** Whether `canSee` needs the caller's membership to decide (so the service fetches it only then). */
+  needsMembership(ctx: RequestContext, image: Image): boolean;
+  /** The list scope for this caller and the requested `visibility=` / `member_status=`. */
+  listScope(ctx: RequestContext, visibility: Visibility | 'all' | undefined, memberStatus: MemberStatus | 'all'): ListScope;
+}

@@ -1,0 +1,178 @@
+/**
+ * The one place where errors become HTTP responses, in Glance's fault format: webob error
+ * pages, whose body format follows the Accept header (none → text/plain, text/html or a
+ * wildcard → HTML, application/json → `{"message", "code", "title"}`).
+ */
+import { IrisError, type IrisErrorCode } from '../domain/errors.js';
+import { pyJson } from './py-json.js';
+
+export interface Fault {
+  readonly status: number;
+  /** Main text; replaces webob's default explanation for the status when given. */
+  readonly explanation?: string;
+  /** Second paragraph, as webob's `detail`. */
+  readonly detail?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Overrides the whole body template (405 and 415 have their own in webob). */
+  readonly template?: string;
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  411: 'Length Required',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Request Range Not Satisfiable',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const DEFAULT_EXPLANATIONS: Readonly<Record<number, string>> = {
+  400: 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
+  401:
+    'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.',
+  403: 'Access was denied to this resource.',
+  404: 'The resource could not be found.',
+  409: 'There was a conflict when trying to complete your request.',
+  413: 'The body of your request was too large for this server.',
+  416: 'The Range requested is not available.',
+  500: 'The server has either erred or is incapable of performing the requested operation.',
+  503: 'The server is currently unavailable. Please try again at a later time.',
+};
+
+const STATUS_OF: Readonly<Record<IrisErrorCode, number>> = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  Conflict: 409,
+  TooLarge: 413,
+  StorageFull: 413,
+  UnsupportedMediaType: 415,
+  RangeNotSatisfiable: 416,
+  ServiceUnavailable: 503,
+};
+
+/** Maps a domain error (or anything thrown) to a fault. Unknown errors are 500 without details. */
+export function faultFor(error: unknown): Fault {
+  if (error instanceof IrisError) {
+    const status = STATUS_OF[error.code];
+    if (status === 416) {
+      // Glance keeps webob's explanation and puts its reason in the detail paragraph.
+      const size = (error as IrisError & { size?: number }).size;
+      return {
+        status,
+        detail: error.message,
+        headers: size === undefined ? undefined : { 'Content-Range': `bytes */${size}` },
+      };
+    }
+    if (status === 415) return unsupportedMediaType(error.message);
+    return { status, explanation: error.message };
+  }
+  return { status: 500 };
+}
+
+export function methodNotAllowed(method: string, allow: readonly string[]): Fault {
+  return {
+    status: 405,
+    headers: { Allow: allow.join(', ') },
+    template: `The method ${method} is not allowed for this resource. <br /><br />\n`,
+  };
+}
+
+export function unsupportedMediaType(contentType: string | undefined, headers?: Record<string, string>): Fault {
+  return {
+    status: 415,
+    headers,
+    template: `The request media type ${contentType ?? 'None'} is not supported by this server.\n<br /><br />\n`,
+  };
+}
+
+type BodyFormat = 'text/plain' | 'text/html' | 'application/json';
+
+/** webob's choice between its offers text/html and application/json, plain text otherwise. */
+export function negotiateFaultFormat(accept: string | undefined): BodyFormat {
+  if (!accept || accept.trim() === '') return 'text/plain';
+  const html = qualityOf(accept, 'text', 'html');
+  const json = qualityOf(accept, 'application', 'json');
+  if (html <= 0 && json <= 0) return 'text/plain';
+  return json > html ? 'application/json' : 'text/html';
+}
+
+/** q-value of the most specific Accept range matching type/subtype (RFC 7231 §5.3.2). */
+function qualityOf(accept: string, type: string, subtype: string): number {
+  let best = -1;
+  let bestSpecificity = -1;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.trim().split(';');
+    const [t = '', s = ''] = range.trim().toLowerCase().split('/');
+    let specificity: number;
+    if (t === type && s === subtype) specificity = 2;
+    else if (t === type && s === '*') specificity = 1;
+    else if (t === '*' && s === '*') specificity = 0;
+    else continue;
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.trim().split('=');
+      if (k?.trim() === 'q' && v !== undefined) q = Number.parseFloat(v) || 0;
+    }
+    if (specificity > bestSpecificity) {
+      bestSpecificity = specificity;
+      best = q;
+    }
+  }
+  return best;
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** webob's strip_tags: newlines become spaces, <br> becomes a newline, tags vanish. */
+function stripTags(s: string): string {
+  return s
+    .replace(/\n/g, ' ')
+    .replace(/\r/g, '')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<!--.*?-->/g, '')
+    .replace(/<[^>]*>/g, '');
+}
+
+export interface RenderedFault {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Renders a fault the way webob renders an HTTP exception for this Accept header. */
+export function renderFault(fault: Fault, accept: string | undefined): RenderedFault {
+  const status = fault.status;
+  const title = TITLES[status] ?? 'Error';
+  const statusLine = `${status} ${title}`;
+  const format = negotiateFaultFormat(accept);
+  const explanation = fault.explanation ?? DEFAULT_EXPLANATIONS[status] ?? '';
+  const make = (escape: (s: string) => string): string =>
+    fault.template !== undefined
+      ? fault.template + escape(fault.detail ?? '')
+      : `${escape(explanation)}<br /><br />\n${escape(fault.detail ?? '')}\n\n`;
+  let body: string;
+  let contentType: string;
+  if (format === 'application/json') {
+    contentType = 'application/json';
+    body = pyJson({ message: make((s) => s), code: statusLine, title });
+  } else if (format === 'text/html') {
+    contentType = 'text/html; charset=UTF-8';
+    body = `<html>\n <head>\n  <title>${statusLine}</title>\n </head>\n <body>\n  <h1>${statusLine}</h1>\n  ${make(htmlEscape)}\n </body>\n</html>`;
+  } else {
+    contentType = 'text/plain; charset=UTF-8';
+    body = `${statusLine}\n\n${stripTags(make((s) => s))}`;
+  }
+  return { status, contentType, body, headers: fault.headers ?? {} };
+}

@@ -1,0 +1,68 @@
+/**
+ * What route handlers share: the services, the request → context step, and small reply
+ * helpers. Routes stay thin: parse, call one service method, render.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { RequestContext } from '../domain/context.js';
+import { Invalid, TooLarge } from '../domain/errors.js';
+import type { ImageDataService } from '../services/image-data.js';
+import type { ImageService } from '../services/images.js';
+import { pyJson } from './py-json.js';
+
+export interface HttpDeps {
+  readonly config: Config;
+  readonly images: ImageService;
+  readonly imageData: ImageDataService;
+  /** Builds the caller's context; throws Unauthorized for a refused identity. */
+  readonly contextOf: (request: FastifyRequest) => RequestContext;
+}
+
+/** Largest JSON body accepted (metadata only; image data never goes through this). */
+export const MAX_JSON_BODY = 1024 * 1024;
+
+export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json').send(pyJson(body));
+}
+
+/** Glance answers 204s with an empty text/html body; clients ignore it, transcripts show it. */
+export function sendNoContent(reply: FastifyReply): FastifyReply {
+  return reply.code(204).header('content-type', 'text/html; charset=UTF-8').send();
+}
+
+/** Base URL for absolute links (Location, version hrefs): public_endpoint, else the Host header. */
+export function baseUrl(config: Config, request: FastifyRequest): string {
+  if (config.DEFAULT.public_endpoint) return config.DEFAULT.public_endpoint.replace(/\/+$/, '');
+  return `${request.protocol}://${request.headers.host ?? `${config.DEFAULT.bind_host}:${config.DEFAULT.bind_port}`}`;
+}
+
+export function mediaType(request: FastifyRequest): string | undefined {
+  const ct = request.headers['content-type'];
+  if (ct === undefined) return undefined;
+  return ct.split(';')[0]!.trim().toLowerCase();
+}
+
+/** Reads and parses a JSON request body, bounded in size. Glance's messages for the errors. */
+export async function readJsonBody(request: FastifyRequest): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of request.raw) {
+    const buf = chunk as Buffer;
+    total += buf.length;
+    if (total > MAX_JSON_BODY) throw new TooLarge('The body of your request was too large for this server.');
+    chunks.push(buf);
+  }
+  if (total === 0) throw new Invalid('Body expected in request.');
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new Invalid('Malformed JSON in request body.');
+  }
+}
+
+/** The query string as ordered pairs, repeated keys kept (what webob's MultiDict gives Glance). */
+export function queryPairs(request: FastifyRequest): [string, string][] {
+  const i = request.url.indexOf('?');
+  if (i < 0) return [];
+  return [...new URLSearchParams(request.url.slice(i + 1))];
+}

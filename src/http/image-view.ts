@@ -1,0 +1,46 @@
+/**
+ * The wire form of an image, field for field and in the order Glance 25.1.0 sends them:
+ * extra properties first, then the core fields, then the links.
+ */
+import type { Image } from '../domain/image.js';
+
+/** Glance's timeutils.isotime: seconds precision, `Z`. */
+export function isoTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface ImageViewOptions {
+  readonly showDirectUrl: boolean;
+}
+
+export function imageView(image: Image, opts: ImageViewOptions): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(image.properties)) view[k] = v;
+  view.name = image.name;
+  view.disk_format = image.disk_format;
+  view.container_format = image.container_format;
+  view.visibility = image.visibility;
+  view.size = image.size;
+  view.virtual_size = image.virtual_size;
+  view.status = image.status;
+  view.checksum = image.checksum;
+  view.protected = image.protected;
+  view.min_ram = image.min_ram;
+  view.min_disk = image.min_disk;
+  view.owner = image.owner;
+  view.os_hidden = image.os_hidden;
+  view.os_hash_algo = image.os_hash_algo;
+  view.os_hash_value = image.os_hash_value;
+  view.id = image.id;
+  view.created_at = isoTime(image.created_at);
+  view.updated_at = isoTime(image.updated_at);
+  view.tags = [...image.tags];
+  if (opts.showDirectUrl) {
+    const loc = image.locations.find((l) => l.status === 'active');
+    if (loc) view.direct_url = loc.url;
+  }
+  view.self = `/v2/images/${image.id}`;
+  view.file = `/v2/images/${image.id}/file`;
+  view.schema = '/v2/schemas/image';
+  return view;
+}

@@ -1,0 +1,120 @@
+/** /v2/images: create, list, show, update, delete, tags and actions. Thin: parse, call, render. */
+import { UnsupportedMediaType } from '../../domain/errors.js';
+import { parseListRequest } from '../../services/list-request.js';
+import { imageView } from '../image-view.js';
+import { baseUrl, mediaType, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
+import type { RouteTable } from '../route-table.js';
+
+type IdParams = { id: string };
+type TagParams = { id: string; tag: string };
+
+const PATCH_MEDIA_TYPES = [
+  'application/openstack-images-v2.0-json-patch',
+  'application/openstack-images-v2.1-json-patch',
+];
+
+/** urlencode as Python's: the characters quote_plus keeps, `+` for spaces. */
+function pyUrlencode(pairs: [string, string][]): string {
+  const enc = (s: string) =>
+    encodeURIComponent(s)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+');
+  return pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
+}
+
+export function imageRoutes(deps: HttpDeps): RouteTable {
+  const viewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url };
+  const { images } = deps;
+
+  return [
+    {
+      path: '/v2/images',
+      methods: {
+        GET: async (req, reply) => {
+          const ctx = deps.contextOf(req);
+          const pairs = queryPairs(req);
+          const result = await images.list(ctx, parseListRequest(pairs));
+          // Links as Glance builds them: dict(params) keeps each key once (last value wins).
+          const params = new Map<string, string>();
+          for (const [k, v] of pairs) if (k !== 'marker') params.set(k, v);
+          const query = pyUrlencode([...params]);
+          const body: Record<string, unknown> = {
+            images: result.images.map((i) => imageView(i, viewOpts)),
+            first: query ? `/v2/images?${query}` : '/v2/images',
+            schema: '/v2/schemas/images',
+          };
+          if (result.nextMarker) {
+            params.set('marker', result.nextMarker);
+            body.next = `/v2/images?${pyUrlencode([...params])}`;
+          }
+          return sendJson(reply, 200, body);
+        },
+        POST: async (req, reply) => {
+          const ctx = deps.contextOf(req);
+          // Glance ignores the request Content-Type on create (text/plain works).
+          const image = await images.create(ctx, await readJsonBody(req));
+          reply.header('location', `${baseUrl(deps.config, req)}/v2/images/${image.id}`);
+          return sendJson(reply, 201, imageView(image, viewOpts));
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id',
+      methods: {
+        GET: async (req, reply) => {
+          const { id } = req.params as IdParams;
+          return sendJson(reply, 200, imageView(await images.show(deps.contextOf(req), id), viewOpts));
+        },
+        PATCH: async (req, reply) => {
+          const { id } = req.params as IdParams;
+          const ctx = deps.contextOf(req);
+          const type = mediaType(req);
+          if (type === undefined || !PATCH_MEDIA_TYPES.includes(type)) {
+            reply.header('accept-patch', PATCH_MEDIA_TYPES.join(', '));
+            throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
+          }
+          const image = await images.update(ctx, id, type, await readJsonBody(req));
+          return sendJson(reply, 200, imageView(image, viewOpts));
+        },
+        DELETE: async (req, reply) => {
+          const { id } = req.params as IdParams;
+          await images.delete(deps.contextOf(req), id);
+          return sendNoContent(reply);
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id/tags/:tag',
+      methods: {
+        PUT: async (req, reply) => {
+          const { id, tag } = req.params as TagParams;
+          await images.addTag(deps.contextOf(req), id, tag);
+          return sendNoContent(reply);
+        },
+        DELETE: async (req, reply) => {
+          const { id, tag } = req.params as TagParams;
+          await images.deleteTag(deps.contextOf(req), id, tag);
+          return sendNoContent(reply);
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id/actions/deactivate',
+      methods: {
+        POST: async (req, reply) => {
+          await images.deactivate(deps.contextOf(req), (req.params as IdParams).id);
+          return sendNoContent(reply);
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id/actions/reactivate',
+      methods: {
+        POST: async (req, reply) => {
+          await images.reactivate(deps.contextOf(req), (req.params as IdParams).id);
+          return sendNoContent(reply);
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,143 @@
+/**
+ * Composition root: load config, open the database (migrating it), recover from a crash,
+ * build adapters and services, start HTTP. With `workers` > 1 the primary does the
+ * migrations and recovery once, then forks that many workers sharing the port.
+ */
+import cluster from 'node:cluster';
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { createBlobStore } from './blob/blob-store.js';
+import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
+import { parseRange } from './blob/range.js';
+import { contextFromHeaders } from './auth/request-context.js';
+import type { Config } from './config/config.js';
+import { loadConfig } from './config/load-config.js';
+import { buildServer } from './http/server.js';
+import { openDatabase } from './persistence/database.js';
+import { createSqliteImageRepository } from './persistence/image-repository.js';
+import { migrateToLatest } from './persistence/migrator.js';
+import { createDefaultPolicy } from './policy/default-policy.js';
+import { createImageDataService } from './services/image-data.js';
+import { createImageService } from './services/images.js';
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+function logStartup(config: Config, logger: Logger): void {
+  for (const src of config.sources) logger.info({ file: src }, 'config file read');
+  for (const opt of config.unknown_options) logger.warn({ option: opt }, 'unknown config option ignored');
+  for (const msg of config.deprecations) logger.warn(msg);
+  const flavor = config.paste_deploy.flavor;
+  logger.info({ flavor }, `authentication: ${flavor} (no Keystone; ${flavor === 'noauth' ? 'every request is admin' : 'identity taken from request headers, admin without them'})`);
+  if (!LOOPBACK.test(config.DEFAULT.bind_host)) {
+    logger.warn({ bind_host: config.DEFAULT.bind_host }, `flavor ${flavor} trusts every caller: bound beyond loopback, anyone who can reach this port is admin`);
+  }
+}
+
+/** Migrations and crash recovery: run once, before any worker serves. */
+async function prepare(config: Config, logger: Logger): Promise<void> {
+  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+  try {
+    const revision = await migrateToLatest(database.db);
+    logger.info({ revision, database: config.database.sqlite_path }, 'database ready');
+    const images = createSqliteImageRepository(database.db);
+    const reset = await images.resetSaving();
+    if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
+    const blobs = createBlobStore({ driver: createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir }) });
+    const swept = await blobs.sweep();
+    if (swept > 0) logger.warn({ files: swept }, 'stray partial uploads removed');
+  } finally {
+    await database.close();
+  }
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+  const images = createSqliteImageRepository(database.db);
+  const blobs = createBlobStore({ driver: createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir }) });
+  const policy = createDefaultPolicy();
+  const clock = { now: () => new Date() };
+  const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
+  const imageService = createImageService({
+    images,
+    blobs,
+    policy,
+    clock,
+    ids: { uuid: randomUUID },
+    notifier,
+    formats: {
+      diskFormats: config.image_format.disk_formats,
+      containerFormats: config.image_format.container_formats,
+    },
+    limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
+    onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
+  });
+  const imageData = createImageDataService({
+    images,
+    blobs,
+    policy,
+    clock,
+    notifier,
+    imageService,
+    imageSizeCap: config.DEFAULT.image_size_cap,
+    userStorageQuota: config.DEFAULT.user_storage_quota,
+    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    parseRange,
+  });
+  const flavor = config.paste_deploy.flavor;
+  const app = buildServer(
+    {
+      config,
+      images: imageService,
+      imageData,
+      contextOf: (request) => contextFromHeaders(flavor, request.headers, request.id),
+    },
+    logger,
+  );
+  const address = await app.listen({ host: config.DEFAULT.bind_host, port: config.DEFAULT.bind_port });
+  logger.info({ url: address, pid: process.pid }, 'Iris listening');
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+  } catch (e) {
+    process.stderr.write(`iris: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.DEFAULT.debug ? 'debug' : 'info', base: { pid: process.pid } });
+  const workers = config.DEFAULT.workers;
+
+  if (cluster.isPrimary) {
+    logStartup(config, logger);
+    await prepare(config, logger);
+    if (workers <= 1) return serve(config, logger);
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      logger.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting a new one');
+      cluster.fork();
+    });
+    const stop = () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+      process.exit(0);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    return;
+  }
+  await serve(config, logger);
+}
+
+main().catch((e) => {
+  process.stderr.write(`iris: fatal: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+/**
+ * Kysely table types: the shape of the database as `migrations/` leaves it.
+ *
+ * Times are integer milliseconds since the Unix epoch (UTC). JavaScript dates carry
+ * milliseconds, integers compare and index exactly, and keyset pagination on
+ * `(created_at, id)` needs a total order without any text-format pitfalls.
+ * Booleans are integers 0/1 (SQLite has no boolean type).
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+export interface ImagesTable {
+  readonly id: string;
+  readonly name: string | null;
+  readonly status: string;
+  readonly visibility: string;
+  readonly protected: Defaulted<number>;
+  readonly os_hidden: Defaulted<number>;
+  readonly checksum: string | null;
+  readonly os_hash_algo: string | null;
+  readonly os_hash_value: string | null;
+  readonly owner: string | null;
+  readonly size: number | null;
+  readonly virtual_size: number | null;
+  readonly disk_format: string | null;
+  readonly container_format: string | null;
+  readonly min_ram: Defaulted<number>;
+  readonly min_disk: Defaulted<number>;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly deleted_at: number | null;
+  readonly deleted: Defaulted<number>;
+}
+
+export interface ImagePropertiesTable {
+  readonly image_id: string;
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface ImageTagsTable {
+  readonly image_id: string;
+  readonly value: string;
+  /** Insertion order, so tags come back in the order they were set. */
+  readonly position: number;
+}
+
+export interface ImageLocationsTable {
+  readonly id: Generated<number>;
+  readonly image_id: string;
+  /** The store URL (Glance calls the column `value`). */
+  readonly value: string;
+  /** JSON object text. */
+  readonly meta_data: Defaulted<string>;
+  readonly status: Defaulted<string>;
+}
+
+export interface ImageMembersTable {
+  readonly id: Generated<number>;
+  readonly image_id: string;
+  readonly member: string;
+  readonly can_share: Defaulted<number>;
+  readonly status: Defaulted<string>;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly deleted_at: number | null;
+  readonly deleted: Defaulted<number>;
+}
+
+export interface Schema {
+  readonly images: ImagesTable;
+  readonly image_properties: ImagePropertiesTable;
+  readonly image_tags: ImageTagsTable;
+  readonly image_locations: ImageLocationsTable;
+  readonly image_members: ImageMembersTable;
+}

@@ -1,0 +1,68 @@
+/**
+ * Glance 25.1.0's behaviour with its shipped defaults (`enforce_new_defaults = false`): every
+ * image rule is "new rule OR rule:default" where rule:default is empty (always true), except
+ * publicize_image (role:admin). What actually restricts callers are the checks Glance makes in
+ * code: glance/db/utils.py is_image_visible and glance/db/sqlalchemy/api.py is_image_mutable.
+ */
+import type { RequestContext } from '../domain/context.js';
+import { Forbidden } from '../domain/errors.js';
+import type { Image, Visibility } from '../domain/image.js';
+import type { ImageAction, Policy } from '../domain/policy.js';
+import type { ListScope, MemberStatus } from '../domain/ports.js';
+
+export function createDefaultPolicy(): Policy {
+  const canModify = (ctx: RequestContext, image: Image): boolean => {
+    if (ctx.isAdmin) return true;
+    if (image.owner === null || ctx.projectId === null) return false;
+    return image.owner === ctx.projectId;
+  };
+
+  return {
+    enforce(ctx, action, image) {
+      switch (action) {
+        case 'publicize_image':
+          if (!ctx.isAdmin) throw new Forbidden('You are not authorized to complete publicize_image action.');
+          return;
+        case 'modify_image':
+        case 'delete_image':
+        case 'upload_image':
+        case 'deactivate':
+        case 'reactivate':
+        case 'communitize_image':
+          if (image && !canModify(ctx, image)) throw new Forbidden('You do not own this image');
+          return;
+        default:
+          return;
+      }
+    },
+
+    canSee(ctx, image, membership) {
+      if (ctx.isAdmin) return true;
+      if (image.owner === null) return true;
+      if (image.visibility === 'public' || image.visibility === 'community') return true;
+      if (ctx.projectId !== null) {
+        if (ctx.projectId === image.owner) return true;
+        if (image.visibility === 'shared' && membership !== null) return true;
+      }
+      return false;
+    },
+
+    canModify,
+
+    needsMembership(ctx, image) {
+      return (
+        !ctx.isAdmin &&
+        image.owner !== null &&
+        image.visibility === 'shared' &&
+        ctx.projectId !== null &&
+        ctx.projectId !== image.owner
+      );
+    },
+
+    listScope(ctx, visibility: Visibility | 'all' | undefined, memberStatus: MemberStatus | 'all'): ListScope {
+      return { project: ctx.projectId, isAdmin: ctx.isAdmin, visibility, memberStatus };
+    },
+  };
+}
+
+export type { ImageAction };

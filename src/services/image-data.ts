@@ -1,0 +1,141 @@
+/**
+ * Image data use cases: upload (queued → saving → active) and download.
+ *
+ * Upload protocol (STYLE.md): compare-and-swap queued→saving; stream into the blob store
+ * (hashing in the same pass, temp file + fsync + rename); compare-and-swap saving→active with
+ * the checksums. Any failure deletes the blob and puts the image back to `queued`.
+ */
+import type { Readable } from 'node:stream';
+import type { RequestContext } from '../domain/context.js';
+import { Conflict, Forbidden, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
+import { assertTransition, type Image } from '../domain/image.js';
+import type { Policy } from '../domain/policy.js';
+import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
+import type { ImageService } from './images.js';
+
+export interface ImageDataDeps {
+  readonly images: ImageRepository;
+  readonly blobs: BlobStore;
+  readonly policy: Policy;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  readonly imageService: Pick<ImageService, 'findVisible'>;
+  readonly imageSizeCap: number;
+  /** Bytes per owner, 0 = unlimited (Glance's user_storage_quota). */
+  readonly userStorageQuota: number;
+  readonly hashingAlgorithm: string;
+  /** Range parser (Glance's rules); returns null for "no usable range header". */
+  readonly parseRange: (header: string | undefined, size: number) => ByteRange | null;
+}
+
+export type DownloadResult =
+  | { readonly kind: 'no-data' }
+  | {
+      readonly kind: 'data';
+      readonly image: Image;
+      readonly stream: Readable;
+      readonly size: number;
+      readonly range: ByteRange | null;
+    };
+
+export type ImageDataService = ReturnType<typeof createImageDataService>;
+
+export function createImageDataService(deps: ImageDataDeps) {
+  const { images, blobs, policy, clock } = deps;
+
+  /** Puts an image back to queued after a failed upload, unless something else moved it. */
+  async function backToQueued(image: Image): Promise<void> {
+    try {
+      await images.save({ ...image, status: 'queued', updated_at: clock.now() }, { fromStatus: 'saving' });
+    } catch (e) {
+      if (!(e instanceof Conflict)) throw e;
+    }
+  }
+
+  return {
+    async upload(
+      ctx: RequestContext,
+      id: string,
+      source: Readable,
+      opts: { contentLength?: number; signal?: AbortSignal },
+    ): Promise<Image> {
+      const image = await deps.imageService.findVisible(ctx, id);
+      policy.enforce(ctx, 'upload_image', image);
+      assertTransition(image.status, 'saving');
+
+      let cap = deps.imageSizeCap;
+      if (deps.userStorageQuota > 0 && image.owner !== null) {
+        const remaining = deps.userStorageQuota - (await images.usedStorage(image.owner));
+        if (opts.contentLength !== undefined && opts.contentLength > remaining) {
+          throw new TooLarge(
+            `Denying attempt to upload image because it exceeds the quota: The size of the data ${opts.contentLength} will exceed the limit. ${Math.max(0, remaining)} bytes remaining.`,
+          );
+        }
+        cap = Math.min(cap, Math.max(0, remaining));
+      }
+      // Refuse before reading a byte when the declared length already says too much.
+      if (opts.contentLength !== undefined && opts.contentLength > cap) {
+        throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${cap} bytes.`);
+      }
+
+      const saving: Image = { ...image, status: 'saving', updated_at: clock.now() };
+      await images.save(saving, { fromStatus: image.status });
+
+      let blob: StoredBlob;
+      try {
+        blob = await blobs.put(id, source, {
+          expectedSize: opts.contentLength,
+          sizeCap: cap,
+          hashAlgo: deps.hashingAlgorithm,
+          signal: opts.signal,
+        });
+      } catch (e) {
+        await backToQueued(saving);
+        throw e;
+      }
+
+      const active: Image = {
+        ...saving,
+        status: 'active',
+        size: blob.size,
+        checksum: blob.checksum,
+        os_hash_algo: blob.os_hash_algo,
+        os_hash_value: blob.os_hash_value,
+        // Raw data has no container: its virtual size is its size (Glance does the same).
+        virtual_size: saving.disk_format === 'raw' ? blob.size : saving.virtual_size,
+        locations: [{ url: blob.location, metadata: {}, status: 'active' }],
+        updated_at: clock.now(),
+      };
+      try {
+        await images.save(active, { fromStatus: 'saving' });
+      } catch (e) {
+        // Deleted (or reset) while we were receiving: the data must not outlive it.
+        await blobs.delete(blob.location).catch(() => undefined);
+        if (e instanceof Conflict) {
+          throw new Conflict(`Image ${id} could not be found after upload. The image may have been deleted during the upload.`);
+        }
+        throw e;
+      }
+      deps.notifier.emit('image.upload', { id, size: blob.size });
+      return active;
+    },
+
+    async download(ctx: RequestContext, id: string, rangeHeader: string | undefined): Promise<DownloadResult> {
+      const image = await deps.imageService.findVisible(ctx, id);
+      policy.enforce(ctx, 'download_image', image);
+      if (image.status === 'deactivated' && !ctx.isAdmin) {
+        throw new Forbidden('The requested image has been deactivated. Image data download is forbidden.');
+      }
+      const location = image.locations.find((l) => l.status === 'active');
+      if (!location || image.size === null) {
+        // Glance answers 204 for an image without data, and 500 when a Range is asked of it;
+        // a range of nothing is simply unsatisfiable.
+        if (rangeHeader !== undefined) throw new RangeNotSatisfiable('The image has no data.', 0);
+        return { kind: 'no-data' };
+      }
+      const range = deps.parseRange(rangeHeader, image.size);
+      const { stream, size } = await blobs.get(location.url, range ? { range } : {});
+      return { kind: 'data', image, stream, size, range };
+    },
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * Image use cases: create, show, list, update, delete, tags, deactivate/reactivate.
+ * Plain orchestration over the ports; no HTTP, no SQL. Every action checks policy once,
+ * and an image the caller may not see is NotFound, never Forbidden (as Glance).
+ */
+import type { RequestContext } from '../domain/context.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../domain/errors.js';
+import { assertTransition, type Image } from '../domain/image.js';
+import { parseCreateRequest } from '../domain/image-create.js';
+import { applyPatch, parsePatch } from '../domain/image-patch.js';
+import type { Policy } from '../domain/policy.js';
+import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier } from '../domain/ports.js';
+import type { ListRequest } from './list-request.js';
+
+export interface ImageServiceDeps {
+  readonly images: ImageRepository;
+  readonly blobs: BlobStore;
+  readonly policy: Policy;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly notifier: Notifier;
+  readonly formats: { readonly diskFormats: readonly string[]; readonly containerFormats: readonly string[] };
+  readonly limits: { readonly limitParamDefault: number; readonly apiLimitMax: number };
+  /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
+  readonly onOrphan?: (location: string, error: unknown) => void;
+}
+
+export interface ImageListResult {
+  readonly images: readonly Image[];
+  /** Set when the page was full: the id to pass as `marker` for the next page. */
+  readonly nextMarker?: string;
+}
+
+export type ImageService = ReturnType<typeof createImageService>;
+
+export function createImageService(deps: ImageServiceDeps) {
+  const { images, policy, clock } = deps;
+
+  /** The image if this caller may see it; NotFound with Glance's message otherwise. */
+  async function findVisible(ctx: RequestContext, id: string, notFoundMessage?: string): Promise<Image> {
+    const image = await images.get(id);
+    if (image) {
+      const membership = policy.needsMembership(ctx, image) ? await images.memberStatus(image.id, ctx.projectId!) : null;
+      if (policy.canSee(ctx, image, membership)) return image;
+    }
+    throw new NotFound(notFoundMessage ?? `No image found with ID ${id}`);
+  }
+
+  async function saveChanged(image: Image, fromStatus = image.status): Promise<Image> {
+    const updated: Image = { ...image, updated_at: clock.now() };
+    await images.save(updated, { fromStatus });
+    return updated;
+  }
+
+  return {
+    findVisible,
+
+    async create(ctx: RequestContext, body: unknown): Promise<Image> {
+      policy.enforce(ctx, 'add_image');
+      const req = parseCreateRequest(body, deps.formats);
+      if (req.owner !== undefined && req.owner !== ctx.projectId && !ctx.isAdmin) {
+        throw new Forbidden(`You are not permitted to create images owned by '${req.owner}'.`);
+      }
+      const visibility = req.visibility ?? 'shared';
+      if (visibility === 'public') policy.enforce(ctx, 'publicize_image');
+      if (visibility === 'community') policy.enforce(ctx, 'communitize_image');
+      const now = clock.now();
+      const image: Image = {
+        id: req.id ?? deps.ids.uuid(),
+        name: req.name ?? null,
+        status: 'queued',
+        visibility,
+        protected: req.protected ?? false,
+        os_hidden: req.os_hidden ?? false,
+        checksum: null,
+        os_hash_algo: null,
+        os_hash_value: null,
+        owner: req.owner !== undefined ? req.owner : ctx.projectId,
+        size: null,
+        virtual_size: null,
+        disk_format: req.disk_format ?? null,
+        container_format: req.container_format ?? null,
+        min_ram: req.min_ram ?? 0,
+        min_disk: req.min_disk ?? 0,
+        created_at: now,
+        updated_at: now,
+        tags: [...(req.tags ?? [])],
+        properties: { ...(req.properties ?? {}) },
+        locations: [],
+      };
+      try {
+        await images.add(image);
+      } catch (e) {
+        if (e instanceof Conflict) throw new Conflict(`Image ID ${image.id} already exists!`);
+        throw e;
+      }
+      deps.notifier.emit('image.create', { id: image.id, owner: image.owner });
+      return image;
+    },
+
+    async show(ctx: RequestContext, id: string): Promise<Image> {
+      policy.enforce(ctx, 'get_image');
+      return findVisible(ctx, id);
+    },
+
+    async list(ctx: RequestContext, req: ListRequest): Promise<ImageListResult> {
+      policy.enforce(ctx, 'get_images');
+      const limit = Math.min(deps.limits.apiLimitMax, req.limit ?? deps.limits.limitParamDefault);
+      if (limit === 0) return { images: [] };
+      const page = await images.list({
+        scope: policy.listScope(ctx, req.visibility, req.memberStatus),
+        filters: req.filters,
+        sort: req.sort,
+        limit,
+        marker: req.marker,
+      });
+      const last = page[page.length - 1];
+      return { images: page, nextMarker: page.length === limit && last ? last.id : undefined };
+    },
+
+    async update(ctx: RequestContext, id: string, contentType: string | undefined, body: unknown): Promise<Image> {
+      const ops = parsePatch(contentType, body);
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'modify_image', image);
+      const { image: patched, changed } = applyPatch(image, ops, { ...deps.formats, isAdmin: ctx.isAdmin });
+      if (changed.has('visibility') && patched.visibility !== image.visibility) {
+        if (patched.visibility === 'public') policy.enforce(ctx, 'publicize_image', image);
+        if (patched.visibility === 'community') policy.enforce(ctx, 'communitize_image', image);
+      }
+      if (changed.has('owner') && patched.owner !== image.owner && !ctx.isAdmin) {
+        throw new Forbidden(`You are not permitted to modify 'owner' on this image.`);
+      }
+      if (changed.size === 0) return image;
+      return saveChanged(patched, image.status);
+    },
+
+    async delete(ctx: RequestContext, id: string): Promise<void> {
+      const image = await findVisible(ctx, id, `Failed to find image ${id} to delete`);
+      policy.enforce(ctx, 'delete_image', image);
+      if (image.protected) throw new Forbidden(`Image ${id} is protected and cannot be deleted.`);
+      // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
+      // never an active image without data.
+      await images.remove(id);
+      for (const loc of image.locations) {
+        try {
+          await deps.blobs.delete(loc.url);
+        } catch (e) {
+          deps.onOrphan?.(loc.url, e);
+        }
+      }
+      deps.notifier.emit('image.delete', { id });
+    },
+
+    async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'modify_image', image);
+      if (tag.length > 255) throw new Invalid(`Tag '${tag.slice(0, 20)}…' is longer than 255 characters.`);
+      if (image.tags.includes(tag)) return;
+      await saveChanged({ ...image, tags: [...image.tags, tag] });
+    },
+
+    async deleteTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'modify_image', image);
+      if (!image.tags.includes(tag)) throw new NotFound('The resource could not be found.');
+      await saveChanged({ ...image, tags: image.tags.filter((t) => t !== tag) });
+    },
+
+    async deactivate(ctx: RequestContext, id: string): Promise<void> {
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'deactivate', image);
+      if (image.status === 'deactivated') return;
+      if (image.status !== 'active') {
+        throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
+      }
+      assertTransition(image.status, 'deactivated');
+      await saveChanged({ ...image, status: 'deactivated' }, 'active');
+    },
+
+    async reactivate(ctx: RequestContext, id: string): Promise<void> {
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'reactivate', image);
+      if (image.status === 'active') return;
+      if (image.status !== 'deactivated') {
+        throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
+      }
+      await saveChanged({ ...image, status: 'active' }, 'deactivated');
+    },
+  };
+}
