@@ -28,7 +28,8 @@ export interface BlobStoreOptions {
  * - `put` never destroys `source`. On failure it stops reading from it and leaves it to the
  *   caller, so that the HTTP layer can still send its 413/400 before dropping the connection
  *   (destroying a Node request stream destroys the socket, and the client would only see a reset).
- * - `put` rejects with the driver's `AbortError` when `signal` aborts.
+ * - when `signal` aborts, `put` rejects with the signal's reason if that is an IrisError, and
+ *   otherwise with the `AbortError` the streams report.
  * - a source that errors or closes before its end (a client gone mid-upload) becomes Invalid.
  * - `get` and `delete` throw Invalid for a location whose scheme no driver handles, and `get`
  *   throws Invalid for a range on a driver without ranged reads.
@@ -60,15 +61,11 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     if (!defaultDriver.capabilities.writable) {
       throw new ServiceUnavailable('Adding images to the default store is disabled');
     }
-    const hasher = createHashingStream({
-      hashAlgo,
-      sizeCap: putOpts.sizeCap,
-      ...(putOpts.expectedSize !== undefined ? { expectedSize: putOpts.expectedSize } : {}),
-    });
+    const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);
     let location: string | undefined;
     try {
-      const written = await defaultDriver.write(imageId, hasher, { ...(signal ? { signal } : {}) });
+      const written = await defaultDriver.write(imageId, hasher, { signal });
       location = written.location;
       const { size, md5, multihash } = hasher.result;
       if (written.bytes !== size) {
@@ -79,6 +76,9 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       // The driver removes its own staging data on failure; only a committed object is ours to
       // remove, and failing to remove it must not hide the original error.
       if (location !== undefined) await defaultDriver.delete(location).catch(() => undefined);
+      // A caller aborting with a domain error (the HTTP layer's "client disconnected") wants that
+      // error back, not the generic AbortError the streams report.
+      if (signal?.aborted && signal.reason instanceof IrisError) throw signal.reason;
       throw err;
     } finally {
       stopFeeding();
@@ -127,9 +127,15 @@ function feed(source: Readable, hasher: HashingStream): () => void {
         : new Invalid('Client disconnected before sending all image data', { cause: err }),
     );
   });
+  // The hasher can fail before the driver has attached to it (the driver may still be creating
+  // its staging file); without a listener that error would be uncaught. The driver still sees
+  // it: pipeline reports the error of a stream that has already failed.
+  hasher.on('error', ignore);
   source.pipe(hasher);
   return () => {
     stopWatching();
     source.unpipe(hasher);
   };
 }
+
+function ignore(): void {}

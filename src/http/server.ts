@@ -33,12 +33,12 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     logger: false,
     exposeHeadRoutes: false,
     // Image ids and tags arrive in the path; keep the limits generous but bounded.
-    maxParamLength: 2048,
+
     bodyLimit: 1024 * 1024,
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false },
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
   });
 
   // Bodies are read by the handlers themselves: JSON bounded in size, image data streamed.

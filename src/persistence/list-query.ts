@@ -136,7 +136,7 @@ export function scopeArms(scope: ListScope): Condition[][] {
       if (project === null) return [[visibilityIs('public')], [visibilityIs('community')]];
       return [
         [visibilityIs('public')],
-        [visibilityIs('community'), (eb) => eb('images.owner', 'is not', project)],
+        [visibilityIs('community')],
         [ownedBy, (eb) => eb('images.visibility', 'not in', ['public', 'community'])],
         [...sharedWithProject(project, memberStatus)],
       ];
@@ -292,7 +292,8 @@ export function keysetSegments(sort: readonly SortTerm[], marker: Selectable<Ima
   return segments;
 }
 
-// Kysely's tuple helpers are typed for 2..5 elements; the run never exceeds the 8 sort keys.
+// Kysely's tuple helpers are typed for 2..5 elements; a run holds at most the 4 non-NULL keys
+// (status, id, created_at, updated_at).
 function tupleRefs(run: readonly SortTerm[]): [any, any] {
   return run.map((s) => `images.${s.key}`) as unknown as [any, any];
 }

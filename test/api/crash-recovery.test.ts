@@ -55,7 +55,7 @@ async function waitForStatus(base: string, id: string, want: string, ms: number)
   return last;
 }
 
-test('SIGKILL during an upload: after restart the image is queued and the store is clean', { timeout: 180_000 }, async () => {
+test('SIGKILL during an upload: after restart the image is queued and the store is clean', { timeout: 180_000 }, async (t) => {
   const first = await startIris({ dataDir });
   running.push(first);
   const base1 = first.baseUrl;
@@ -76,6 +76,7 @@ test('SIGKILL during an upload: after restart the image is queued and the store 
   // Let a few more chunks reach the store so there is a partial blob to leave behind.
   await withTimeout(upload.sentAtLeast(upload.sent() + 256 * 1024), 15_000, 'sending more bytes');
   const before = tree();
+  t.diagnostic(`at the kill (${upload.sent()} bytes sent): ${before.replace(/\n\s*/g, " ")}`);
 
   const exit = await withTimeout(first.kill('SIGKILL'), 10_000, 'SIGKILL of the Iris process group');
   upload.stop();

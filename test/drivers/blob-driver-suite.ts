@@ -55,6 +55,10 @@ export async function eventually(check: () => Promise<boolean>, what: string, ms
   }
 }
 
+/**
+ * Registers the driver contract tests under `name`. `makeHarness` is called once per test and
+ * must return an empty backend; the suite closes it.
+ */
 export function blobDriverSuite(name: string, makeHarness: () => Promise<DriverHarness>): void {
   async function withHarness(body: (h: DriverHarness) => Promise<void>): Promise<void> {
     const harness = await makeHarness();
@@ -159,6 +163,17 @@ export function blobDriverSuite(name: string, makeHarness: () => Promise<DriverH
         driver.write('pre-aborted', sourceOf(randomBytes(10)), { signal: controller.signal }),
         { name: 'AbortError' },
       );
+      assert.deepEqual(await contents(), []);
+    }));
+
+  test(`${name} driver: a write aborted as soon as it starts leaves nothing`, () =>
+    withHarness(async ({ driver, contents }) => {
+      const controller = new AbortController();
+      const writing = driver.write('early', stallingSource(randomBytes(10)), { signal: controller.signal });
+      controller.abort();
+      await assert.rejects(writing, { name: 'AbortError' });
+      // Give a staging object that was still being created the time to show up.
+      await sleep(50);
       assert.deepEqual(await contents(), []);
     }));
 

@@ -13,7 +13,7 @@
  * lists (statuses, visibilities) may evolve after it has run.
  */
 import { sql } from 'kysely';
-import type { Kysely, Migration } from 'kysely';
+import type { Kysely, Migration, SqlBool } from 'kysely';
 
 const strict = sql`strict`;
 const strictWithoutRowid = sql`strict, without rowid`;
@@ -117,7 +117,7 @@ export const migration001Initial: Migration = {
       .unique()
       .on('image_members')
       .columns(['image_id', 'member'])
-      .where(sql`deleted = 0`)
+      .where(sql<SqlBool>`deleted = 0`)
       .execute();
     await db.schema.createIndex('ix_image_members_member').on('image_members').columns(['member', 'status']).execute();
   },

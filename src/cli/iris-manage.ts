@@ -1,0 +1,104 @@
+/**
+ * iris-manage: operator commands, after glance-manage.
+ *
+ *   iris-manage [--config-file PATH]... db sync      migrate to the latest schema, print the revision
+ *   iris-manage [--config-file PATH]... db version   print the current revision, or "None"
+ *
+ * Configuration is read exactly as iris-api reads it (see config/load-config.ts), so both
+ * always agree on which database file they mean.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/load-config.js';
+import { openDatabase } from '../persistence/database.js';
+import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
+
+export interface ManageIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Passed to the config loader (default process.env / process.cwd()). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+const processIo: ManageIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/**
+ * Runs iris-manage with `argv` (arguments only, without node and script) and resolves to
+ * the process exit code: 0 on success, 1 on a configuration or database error (message on
+ * stderr), commander's code for usage errors. Never calls process.exit.
+ *
+ * @example process.exitCode = await runManage(process.argv.slice(2));
+ */
+export async function runManage(argv: readonly string[], io: ManageIo = processIo): Promise<number> {
+  const program = new Command('iris-manage')
+    .description('Iris database management')
+    .option('--config-file <path>', 'configuration file (repeatable; later files win)', collect, [])
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const sqlitePath = (): string => {
+    const files = program.opts<{ configFile: string[] }>().configFile;
+    const config = loadConfig({
+      argv: files.flatMap((file) => ['--config-file', file]),
+      env: io.env,
+      cwd: io.cwd,
+    });
+    return config.database.sqlite_path;
+  };
+
+  const db = program.command('db').description('database schema commands').exitOverride();
+  db.command('sync')
+    .description('migrate the database to the latest revision and print it')
+    .exitOverride()
+    .action(async () => {
+      const { db: kysely, close } = openDatabase({ sqlitePath: sqlitePath() });
+      try {
+        io.stdout(`${(await migrateToLatest(kysely)) ?? 'None'}\n`);
+      } finally {
+        await close();
+      }
+    });
+  db.command('version')
+    .description('print the current database revision, or None')
+    .exitOverride()
+    .action(async () => {
+      const path = sqlitePath();
+      // Asking for the version must not create an empty database file as a side effect.
+      if (!existsSync(path)) {
+        io.stdout('None\n');
+        return;
+      }
+      const { db: kysely, close } = openDatabase({ sqlitePath: path });
+      try {
+        io.stdout(`${(await currentRevision(kysely)) ?? 'None'}\n`);
+      } finally {
+        await close();
+      }
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    // Help and version output end with a CommanderError too; commander already printed them.
+    if (err instanceof CommanderError) return err.exitCode;
+    io.stderr(`iris-manage: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+// Run when executed directly (`node --import tsx src/cli/iris-manage.ts …`); bin/iris-manage.js
+// imports the module and calls runManage itself.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runManage(process.argv.slice(2));
+}

@@ -1,0 +1,296 @@
+/**
+ * `ImageRepository` on SQLite (Kysely over better-sqlite3).
+ */
+import { sql } from 'kysely';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
+import type { Image, ImageStatus } from '../domain/image.js';
+import { Conflict, Invalid, NotFound } from '../domain/errors.js';
+import type { Clock, ImageRepository, ListQuery, ListScope, MemberStatus } from '../domain/ports.js';
+import {
+  groupByImage,
+  imageColumns,
+  locationRows,
+  propertyRows,
+  rowToImage,
+  tagRows,
+  toDbTime,
+} from './image-rows.js';
+import type { ImageChildren, ImageRow } from './image-rows.js';
+import { planList, segmentQuery } from './list-query.js';
+import type { Schema } from './schema.js';
+
+/** The SQLite repository also exposes its list SQL, for EXPLAIN QUERY PLAN checks. */
+export interface SqliteImageRepository extends ImageRepository {
+  /**
+   * The SELECTs `list(query)` would run, in order (one per keyset segment; the repository
+   * stops as soon as the page is full), each with the full `query.limit`. Loads and checks
+   * the marker like `list` (Invalid when unknown). Empty when the scope can see nothing.
+   */
+  compileListQuery(query: ListQuery): Promise<readonly CompiledQuery[]>;
+}
+
+/** Child-row loads use `IN (…)` lists; stay well below SQLite's bound-parameter limit. */
+const IN_CHUNK = 500;
+/** Rows per multi-row INSERT (3–4 parameters each). */
+const INSERT_CHUNK = 200;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** better-sqlite3 reports constraint violations with an extended result code. */
+function isPrimaryKeyViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Creates the repository over an open, migrated database.
+ *
+ * Loads are a constant number of queries per call (the rows, then properties, tags and
+ * locations for all of them at once). Writes run in one transaction each and start with
+ * their write, so concurrent writers from several processes wait on the busy timeout
+ * instead of failing a read-to-write lock upgrade.
+ *
+ * @example const images = createSqliteImageRepository(openDatabase({ sqlitePath }).db);
+ */
+export function createSqliteImageRepository(
+  db: Kysely<Schema>,
+  opts: { readonly clock?: Clock } = {},
+): SqliteImageRepository {
+  const clock = opts.clock ?? systemClock;
+
+  async function loadChildren(ids: readonly string[]): Promise<ImageChildren> {
+    const properties = [];
+    const tags = [];
+    const locations = [];
+    for (const part of chunks(ids, IN_CHUNK)) {
+      properties.push(
+        ...(await db
+          .selectFrom('image_properties')
+          .select(['image_id', 'name', 'value'])
+          .where('image_id', 'in', part)
+          .orderBy('image_id')
+          .orderBy('name')
+          .execute()),
+      );
+      tags.push(
+        ...(await db
+          .selectFrom('image_tags')
+          .select(['image_id', 'value'])
+          .where('image_id', 'in', part)
+          .orderBy('image_id')
+          .orderBy('position')
+          .execute()),
+      );
+      locations.push(
+        ...(await db
+          .selectFrom('image_locations')
+          .select(['image_id', 'value', 'meta_data', 'status'])
+          .where('image_id', 'in', part)
+          .orderBy('id')
+          .execute()),
+      );
+    }
+    return {
+      properties: groupByImage(properties),
+      tags: groupByImage(tags),
+      locations: groupByImage(locations),
+    };
+  }
+
+  async function toImages(rows: readonly ImageRow[]): Promise<Image[]> {
+    if (rows.length === 0) return [];
+    const children = await loadChildren(rows.map((r) => r.id));
+    return rows.map((row) => rowToImage(row, children));
+  }
+
+  async function insertChildren(trx: Transaction<Schema>, image: Image): Promise<void> {
+    for (const part of chunks(propertyRows(image), INSERT_CHUNK)) {
+      await trx.insertInto('image_properties').values(part).execute();
+    }
+    for (const part of chunks(tagRows(image), INSERT_CHUNK)) {
+      await trx.insertInto('image_tags').values(part).execute();
+    }
+    for (const part of chunks(locationRows(image), INSERT_CHUNK)) {
+      await trx.insertInto('image_locations').values(part).execute();
+    }
+  }
+
+  async function deleteChildren(trx: Transaction<Schema>, id: string): Promise<void> {
+    await trx.deleteFrom('image_properties').where('image_id', '=', id).execute();
+    await trx.deleteFrom('image_tags').where('image_id', '=', id).execute();
+    await trx.deleteFrom('image_locations').where('image_id', '=', id).execute();
+  }
+
+  /**
+   * The marker row, if the caller could see it: Glance loads the marker with _image_get,
+   * i.e. is_image_visible (admin; ownerless; public or community; own; shared with the
+   * project with a membership in any status), whatever the list's filters and scope.
+   * Glance answers an unknown marker with 400 and an invisible one with 403; Iris answers
+   * both with Invalid so a marker cannot probe for images the caller may not see.
+   */
+  async function loadMarker(marker: string, scope: ListScope): Promise<ImageRow> {
+    const row = await db
+      .selectFrom('images')
+      .selectAll()
+      .where('id', '=', marker)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    const notFound = new Invalid(`No image found with ID ${marker}`);
+    if (row === undefined) throw notFound;
+    if (scope.isAdmin || row.owner === null) return row;
+    if (row.visibility === 'public' || row.visibility === 'community') return row;
+    if (scope.project === null) throw notFound;
+    if (row.owner === scope.project) return row;
+    if (row.visibility === 'shared' && (await memberStatus(row.id, scope.project)) !== null) return row;
+    throw notFound;
+  }
+
+  async function memberStatus(imageId: string, member: string): Promise<MemberStatus | null> {
+    const row = await db
+      .selectFrom('image_members')
+      .select('status')
+      .where('image_id', '=', imageId)
+      .where('member', '=', member)
+      // Literal so SQLite can use the partial unique index on live memberships.
+      .where('deleted', '=', sql.lit(0))
+      .executeTakeFirst();
+    return (row?.status as MemberStatus | undefined) ?? null;
+  }
+
+  return {
+    async get(id, getOpts) {
+      const row = await db
+        .selectFrom('images')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(getOpts?.includeDeleted !== true, (qb) => qb.where('deleted', '=', 0))
+        .executeTakeFirst();
+      if (row === undefined) return null;
+      const [image] = await toImages([row]);
+      return image;
+    },
+
+    async list(query) {
+      if (query.limit <= 0) return [];
+      const marker = query.marker === undefined ? undefined : await loadMarker(query.marker, query.scope);
+      const plan = planList(query, marker);
+      if (plan.arms.length === 0) return [];
+      const rows: ImageRow[] = [];
+      // Segments are consecutive ranges of the sort order: fill the page from each in turn.
+      for (const segment of plan.segments) {
+        const remaining = query.limit - rows.length;
+        if (remaining <= 0) break;
+        rows.push(...(await segmentQuery(db, plan, segment, remaining).execute()));
+      }
+      return toImages(rows);
+    },
+
+    async compileListQuery(query) {
+      const marker = query.marker === undefined ? undefined : await loadMarker(query.marker, query.scope);
+      const plan = planList(query, marker);
+      if (plan.arms.length === 0) return [];
+      return plan.segments.map((segment) => segmentQuery(db, plan, segment, query.limit).compile());
+    },
+
+    async add(image) {
+      await db.transaction().execute(async (trx) => {
+        try {
+          await trx.insertInto('images').values(imageColumns(image)).execute();
+        } catch (err) {
+          // Glance answers 409 for a reused id, soft-deleted rows included: ids are never recycled.
+          if (isPrimaryKeyViolation(err)) throw new Conflict(`Image ID ${image.id} already exists!`, { cause: err });
+          throw err;
+        }
+        await insertChildren(trx, image);
+      });
+    },
+
+    async save(image, saveOpts) {
+      const fromStatus: ImageStatus = saveOpts?.fromStatus ?? image.status;
+      const { id: _id, ...columns } = imageColumns(image);
+      await db.transaction().execute(async (trx) => {
+        // Compare-and-swap on status, as Glance's _image_update(from_state=…).
+        const result = await trx
+          .updateTable('images')
+          .set(columns)
+          .where('id', '=', image.id)
+          .where('status', '=', fromStatus)
+          .where('deleted', '=', 0)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) {
+          const current = await trx
+            .selectFrom('images')
+            .select('status')
+            .where('id', '=', image.id)
+            .where('deleted', '=', 0)
+            .executeTakeFirst();
+          if (current === undefined) throw new NotFound(`No image found with ID ${image.id}`);
+          throw new Conflict(
+            `cannot transition from ${current.status} to ${image.status} in update (wanted from_state=${fromStatus})`,
+          );
+        }
+        await deleteChildren(trx, image.id);
+        await insertChildren(trx, image);
+      });
+    },
+
+    async remove(id) {
+      const now = toDbTime(clock.now());
+      await db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('images')
+          .set({ deleted: 1, deleted_at: now, updated_at: now, status: 'deleted' })
+          .where('id', '=', id)
+          .where('deleted', '=', 0)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) throw new NotFound(`No image found with ID ${id}`);
+        await trx.deleteFrom('image_properties').where('image_id', '=', id).execute();
+        await trx.deleteFrom('image_tags').where('image_id', '=', id).execute();
+        // Locations and memberships are kept, marked deleted, as Glance's image_destroy does:
+        // the location rows say which data a clean-up may still have to remove.
+        await trx.updateTable('image_locations').set({ status: 'deleted' }).where('image_id', '=', id).execute();
+        await trx
+          .updateTable('image_members')
+          .set({ deleted: 1, deleted_at: now, updated_at: now })
+          .where('image_id', '=', id)
+          .where('deleted', '=', 0)
+          .execute();
+      });
+    },
+
+    async resetSaving() {
+      const now = toDbTime(clock.now());
+      const rows = await db
+        .updateTable('images')
+        .set({ status: 'queued', updated_at: now })
+        .where('status', '=', 'saving')
+        .where('deleted', '=', 0)
+        .returning('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    async usedStorage(owner) {
+      // Glance's _image_get_disk_usage_by_owner: size counted once per live location (a copy
+      // in two stores uses twice the space), only sized images neither killed nor deleted.
+      const row = await db
+        .selectFrom('images')
+        .innerJoin('image_locations', 'image_locations.image_id', 'images.id')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('images.size'), sql.lit(0)).as('used'))
+        .where('images.deleted', '=', 0)
+        .where('images.owner', '=', owner)
+        .where('images.size', '>', 0)
+        .where('images.status', 'not in', ['killed', 'deleted'])
+        .where('image_locations.status', '!=', 'deleted')
+        .executeTakeFirstOrThrow();
+      return Number(row.used);
+    },
+
+    memberStatus,
+  };
+}

@@ -1,0 +1,260 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { createBlobStore } from '../src/blob/blob-store.js';
+import { createFilesystemDriver } from '../src/blob/drivers/filesystem-driver.js';
+import { Invalid, IrisError, NotFound, TooLarge } from '../src/domain/errors.js';
+import type { BlobStore, StoredBlob } from '../src/domain/ports.js';
+import { eventually, readAll, sourceOf, stallingSource } from './drivers/blob-driver-suite.js';
+
+const ID = '0c8a2b4e-3f6d-4a51-9e27-7d1b5c9f4a10';
+const CAP = 1024 * 1024 * 1024;
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)))
+    .sort();
+}
+
+async function withStore(body: (blobs: BlobStore, dir: string) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'iris-blob-store-'));
+  const dir = join(root, 'images');
+  try {
+    await body(createBlobStore({ driver: createFilesystemDriver({ dir }) }), dir);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function digest(algo: string, data: Buffer): string {
+  return createHash(algo).update(data).digest('hex');
+}
+
+test('blob store: put returns the location, size and checksums of the data', () =>
+  withStore(async (blobs, dir) => {
+    const data = randomBytes(5 * 1024 * 1024 + 7);
+    const blob: StoredBlob = await blobs.put(ID, sourceOf(data, 65_536), { sizeCap: CAP, hashAlgo: 'sha512' });
+    assert.deepEqual(blob, {
+      location: `file://${dir}/${ID}`,
+      size: data.length,
+      checksum: digest('md5', data),
+      os_hash_algo: 'sha512',
+      os_hash_value: digest('sha512', data),
+    });
+    const { stream, size } = await blobs.get(blob.location);
+    assert.equal(size, data.length);
+    assert.ok((await readAll(stream)).equals(data));
+    assert.deepEqual(await listFiles(dir), [ID]);
+  }));
+
+test('blob store: the multihash follows hashAlgo', () =>
+  withStore(async (blobs) => {
+    const data = randomBytes(1000);
+    const blob = await blobs.put(ID, sourceOf(data), { sizeCap: CAP, hashAlgo: 'sha256', expectedSize: 1000 });
+    assert.equal(blob.os_hash_algo, 'sha256');
+    assert.equal(blob.os_hash_value, digest('sha256', data));
+  }));
+
+test('blob store: empty data has the digests of nothing', () =>
+  withStore(async (blobs) => {
+    const blob = await blobs.put(ID, sourceOf(Buffer.alloc(0)), { sizeCap: CAP, hashAlgo: 'sha512', expectedSize: 0 });
+    assert.equal(blob.size, 0);
+    assert.equal(blob.checksum, 'd41d8cd98f00b204e9800998ecf8427e');
+    assert.equal(blob.os_hash_value, digest('sha512', Buffer.alloc(0)));
+  }));
+
+test('blob store: data of exactly sizeCap bytes is accepted', () =>
+  withStore(async (blobs) => {
+    const blob = await blobs.put(ID, sourceOf(randomBytes(4096), 1000), { sizeCap: 4096, hashAlgo: 'sha512' });
+    assert.equal(blob.size, 4096);
+  }));
+
+test('blob store: data over sizeCap is TooLarge, leaves nothing and the source intact', () =>
+  withStore(async (blobs, dir) => {
+    const source = sourceOf(randomBytes(300_000), 10_000);
+    await assert.rejects(blobs.put(ID, source, { sizeCap: 100_000, hashAlgo: 'sha512' }), TooLarge);
+    assert.deepEqual(await listFiles(dir), []);
+    // The caller owns the source: it may still need the connection to answer 413.
+    assert.equal(source.destroyed, false);
+    source.destroy();
+  }));
+
+test('blob store: data longer than expectedSize is Invalid and leaves nothing', () =>
+  withStore(async (blobs, dir) => {
+    await assert.rejects(
+      blobs.put(ID, sourceOf(randomBytes(2000), 500), { sizeCap: CAP, hashAlgo: 'sha512', expectedSize: 1000 }),
+      (err) => err instanceof Invalid && /longer than the declared Content-Length/.test(err.message),
+    );
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: data shorter than expectedSize is Invalid and leaves nothing', () =>
+  withStore(async (blobs, dir) => {
+    await assert.rejects(
+      blobs.put(ID, sourceOf(randomBytes(1000)), { sizeCap: CAP, hashAlgo: 'sha512', expectedSize: 2000 }),
+      (err) => err instanceof Invalid && err.message === 'Image data is shorter than the declared Content-Length',
+    );
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: a source error is Invalid (client gone) and leaves nothing', () =>
+  withStore(async (blobs, dir) => {
+    const source = stallingSource(randomBytes(100_000));
+    const putting = blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512' });
+    await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    source.destroy(reset);
+    await assert.rejects(putting, (err) => {
+      assert.ok(err instanceof Invalid);
+      assert.equal(err.message, 'Client disconnected before sending all image data');
+      assert.equal(err.cause, reset);
+      return true;
+    });
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: a source closed before its end is Invalid and leaves nothing', () =>
+  withStore(async (blobs, dir) => {
+    const source = stallingSource(randomBytes(100_000));
+    const putting = blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512' });
+    await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
+    source.destroy();
+    await assert.rejects(putting, Invalid);
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: a domain error from the source is kept as it is', () =>
+  withStore(async (blobs, dir) => {
+    const source = stallingSource(randomBytes(10));
+    const putting = blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512' });
+    const quota = new TooLarge('Image exceeds the storage quota');
+    source.destroy(quota);
+    await assert.rejects(putting, (err) => err === quota);
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: an abort mid-upload rejects with AbortError and leaves nothing', () =>
+  withStore(async (blobs, dir) => {
+    const controller = new AbortController();
+    const source = stallingSource(randomBytes(100_000));
+    const putting = blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512', signal: controller.signal });
+    await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
+    controller.abort();
+    await assert.rejects(putting, { name: 'AbortError' });
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: an abort whose reason is a domain error rejects with that error', () =>
+  withStore(async (blobs, dir) => {
+    const controller = new AbortController();
+    const source = stallingSource(randomBytes(100_000));
+    const putting = blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512', signal: controller.signal });
+    await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
+    const reason = new Invalid('Client disconnected before sending all image data');
+    controller.abort(reason);
+    await assert.rejects(putting, (err) => err === reason);
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: an unknown hash algorithm fails before anything is written', () =>
+  withStore(async (blobs, dir) => {
+    await assert.rejects(blobs.put(ID, sourceOf(randomBytes(10)), { sizeCap: CAP, hashAlgo: 'no-such-hash' }));
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: a driver error (bad key) is rethrown and the source is left alone', () =>
+  withStore(async (blobs, dir) => {
+    const source = sourceOf(randomBytes(10_000_000));
+    await assert.rejects(blobs.put('../escape', source, { sizeCap: CAP, hashAlgo: 'sha512' }), Invalid);
+    assert.equal(source.destroyed, false);
+    source.destroy();
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: get with a range, delete is idempotent, unknown schemes are Invalid', () =>
+  withStore(async (blobs) => {
+    const data = randomBytes(10_000);
+    const { location } = await blobs.put(ID, sourceOf(data), { sizeCap: CAP, hashAlgo: 'sha512' });
+    const { stream, size } = await blobs.get(location, { range: { start: 100, end: 199 } });
+    assert.equal(size, data.length);
+    assert.ok((await readAll(stream)).equals(data.subarray(100, 200)));
+    await blobs.delete(location);
+    await blobs.delete(location);
+    await assert.rejects(blobs.get(location), NotFound);
+    await assert.rejects(blobs.get('swift://container/object'), Invalid);
+    await assert.rejects(blobs.get('no-scheme'), Invalid);
+    await assert.rejects(blobs.delete('s3://bucket/key'), Invalid);
+  }));
+
+test('blob store: sweep removes staging files of the default store', () =>
+  withStore(async (blobs, dir) => {
+    await mkdir(join(dir, '.tmp'), { recursive: true });
+    await writeFile(join(dir, '.tmp', `${ID}.0123456789abcdef`), 'partial');
+    assert.equal(await blobs.sweep(), 1);
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
+test('blob store: two drivers of one scheme are refused', () => {
+  const driver = createFilesystemDriver({ dir: join(tmpdir(), 'unused') });
+  assert.throws(() => createBlobStore({ driver, others: [driver] }));
+});
+
+// Over real HTTP: the reasons `put` leaves the request stream to its caller.
+test('blob store over HTTP: the client receives 413 when the cap is exceeded, and 400-style errors on disconnect', () =>
+  withStore(async (blobs, dir) => {
+    const outcomes: unknown[] = [];
+    const server = createServer((req, res) => {
+      blobs.put(ID, req, { sizeCap: 1024 * 1024, hashAlgo: 'sha512' }).then(
+        () => res.end('stored'),
+        (err: unknown) => {
+          outcomes.push(err);
+          res.statusCode = err instanceof TooLarge ? 413 : err instanceof IrisError ? 400 : 500;
+          // As an HTTP layer should after a failed upload: answer, then drop the connection
+          // rather than read the rest of the body.
+          res.setHeader('Connection', 'close');
+          res.end(err instanceof Error ? err.message : 'error');
+        },
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      // 1. Too large: 4 MiB against a 1 MiB cap; the response must arrive, not a reset.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ port, host: '127.0.0.1', method: 'PUT', path: '/' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        // The server may close while we are still sending; that is expected after the 413.
+        req.on('error', (err) => (err.message.includes('EPIPE') || (err as { code?: string }).code === 'ECONNRESET' ? undefined : reject(err)));
+        Readable.from(Array.from({ length: 64 }, () => randomBytes(65_536))).pipe(req);
+      });
+      assert.equal(status, 413);
+      assert.ok(outcomes[0] instanceof TooLarge);
+
+      // 2. Client disconnects mid-upload: the put fails with Invalid and leaves nothing.
+      const req = request({ port, host: '127.0.0.1', method: 'PUT', path: '/', headers: { 'Content-Length': '1000000' } });
+      req.on('error', () => undefined);
+      req.write(randomBytes(100_000));
+      await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
+      req.destroy();
+      await eventually(async () => outcomes.length === 2, 'the failed put');
+      assert.ok(outcomes[1] instanceof Invalid, String(outcomes[1]));
+      assert.equal((outcomes[1] as Invalid).message, 'Client disconnected before sending all image data');
+      assert.deepEqual(await listFiles(dir), []);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }));
