@@ -38,12 +38,12 @@ const processIo: ManageIo = {
 export async function runManage(argv: readonly string[], io: ManageIo = processIo): Promise<number> {
   const program = new Command('iris-manage')
     .description('Iris database management')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', collect, [])
+    .option('--config-file <path>', 'configuration file (repeatable; later files win)', collect)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   const sqlitePath = (): string => {
-    const files = program.opts<{ configFile: string[] }>().configFile;
+    const files = program.opts<{ configFile?: string[] }>().configFile ?? [];
     const config = loadConfig({
       argv: files.flatMap((file) => ['--config-file', file]),
       env: io.env,
@@ -93,8 +93,8 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 // Run when executed directly (`node --import tsx src/cli/iris-manage.ts …`); bin/iris-manage.js

@@ -231,3 +231,23 @@ test('the input body is not modified', () => {
   parseCreateRequest(body, opts);
   assert.deepEqual(body, { name: 'x', tags: ['a', 'a'], hw: 'y' });
 });
+
+test('authorize runs between the deserializer rules and the factory rules', () => {
+  const refusePublic = {
+    ...opts,
+    authorize: (request: { visibility?: string }) => {
+      if (request.visibility === 'public') throw new Forbidden('You are not authorized to complete publicize_image action.');
+    },
+  };
+  // Peer (project A, member): {"visibility":"public","checksum":"x"} and
+  // {"visibility":"public","min_ram":-1} -> 403 publicize (policy before the factory).
+  assert.throws(() => parseCreateRequest({ visibility: 'public', checksum: 'x' }, refusePublic), /publicize_image/);
+  assert.throws(() => parseCreateRequest({ visibility: 'public', min_ram: -1 }, refusePublic), /publicize_image/);
+  // Peer: {"visibility":"public","min_ram":"x"} -> 400 schema (deserializer before policy).
+  assert.throws(() => parseCreateRequest({ visibility: 'public', min_ram: 'x' }, refusePublic), Invalid);
+  assert.throws(() => parseCreateRequest({ visibility: 'public', os_glance_x: 'x' }, refusePublic), /is reserved/);
+  // The hook sees what the caller will get back.
+  let seen: unknown;
+  const result = parseCreateRequest({ name: 'n', tags: ['a', 'a'] }, { ...opts, authorize: (r) => void (seen = r) });
+  assert.deepEqual(seen, result);
+});

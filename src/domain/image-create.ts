@@ -34,6 +34,17 @@ export interface CreateImageRequest {
   readonly properties: Readonly<Record<string, string>>;
 }
 
+export interface CreateOptions extends FormatOptions {
+  /**
+   * Called where Glance runs its create policy (owner, publicize/communitize, quotas): after
+   * the body passed the deserializer's checks (type, read-only links, schema, key length,
+   * reserved names) and before the image factory's (read-only base attributes, `locations`,
+   * negative minimums). Throw to refuse. Optional; without it those policy checks simply
+   * come after every rule here.
+   */
+  readonly authorize?: (request: CreateImageRequest) => void;
+}
+
 /** Glance's `_disallowed_properties`: refused before anything else is looked at. */
 const DISALLOWED = ['direct_url', 'self', 'file', 'schema', 'stores'] as const;
 
@@ -83,7 +94,8 @@ function codePointLength(s: string): number {
  * properties.
  *
  * @param body the parsed JSON body (undefined when the request had none).
- * @param opts the configured disk and container formats (the schema enums).
+ * @param opts the configured disk and container formats (the schema enums) and an
+ *   optional policy hook.
  * @returns only what the body gave.
  * @throws Invalid (400) when there is no body, it is not a JSON object (Glance answers 500
  *   for an array; Iris answers 400 on purpose), it violates the image schema, an extra
@@ -92,8 +104,9 @@ function codePointLength(s: string): number {
  *   read-only `created_at`, `updated_at`, `status`, `checksum`, `size`, `virtual_size`
  *   ("Attribute 'x' is read-only."), for `location`, `deleted`, `deleted_at` and `os_glance*`
  *   (reserved, Glance "detail" style) and for `locations` (reserved).
+ * @throws whatever `opts.authorize` throws.
  */
-export function parseCreateRequest(body: unknown, opts: FormatOptions): CreateImageRequest {
+export function parseCreateRequest(body: unknown, opts: CreateOptions): CreateImageRequest {
   if (body === undefined) throw new Invalid('Body expected in request.');
   if (Array.isArray(body)) throw new Invalid('Request body must be a JSON object.');
   if (typeof body !== 'object' || body === null) {
@@ -120,20 +133,6 @@ export function parseCreateRequest(body: unknown, opts: FormatOptions): CreateIm
     }
   }
 
-  // ImageFactory.new_image: read-only base attributes, then reserved extra properties
-  // (only `locations` can still be there), then the Image setters.
-  for (const key of READONLY_AT_FACTORY) {
-    if (has(key)) throw new Forbidden(`Attribute '${key}' is read-only.`);
-  }
-  if (extraKeys.includes('locations')) throw new Forbidden("Attribute 'locations' is reserved.");
-  for (const key of ['min_disk', 'min_ram'] as const) {
-    const value = doc[key];
-    // Glance's setter tests `if value and value < 0`.
-    if (typeof value === 'number' && value < 0) {
-      throw new Invalid(`Invalid value '${value}' for parameter '${key}': Cannot be a negative value`);
-    }
-  }
-
   const properties: Record<string, string> = {};
   for (const key of extraKeys) {
     const value = doc[key];
@@ -156,5 +155,23 @@ export function parseCreateRequest(body: unknown, opts: FormatOptions): CreateIm
   if (has('min_disk')) request.min_disk = doc.min_disk as number;
   if (has('owner')) request.owner = doc.owner as string | null;
   if (has('tags')) request.tags = [...new Set(doc.tags as string[])];
+  // Glance consults policy (owner, publicize, quotas) here, between its deserializer and
+  // its image factory.
+  opts.authorize?.(request);
+
+  // ImageFactory.new_image: read-only base attributes, then reserved extra properties
+  // (only `locations` can still be there), then the Image setters.
+  for (const key of READONLY_AT_FACTORY) {
+    if (has(key)) throw new Forbidden(`Attribute '${key}' is read-only.`);
+  }
+  if (extraKeys.includes('locations')) throw new Forbidden("Attribute 'locations' is reserved.");
+  for (const key of ['min_disk', 'min_ram'] as const) {
+    const value = doc[key];
+    // Glance's setter tests `if value and value < 0`.
+    if (typeof value === 'number' && value < 0) {
+      throw new Invalid(`Invalid value '${value}' for parameter '${key}': Cannot be a negative value`);
+    }
+  }
+
   return request;
 }

@@ -4,6 +4,7 @@
  * wildcard → HTML, application/json → `{"message", "code", "title"}`).
  */
 import { IrisError, type IrisErrorCode } from '../domain/errors.js';
+import { isGlanceDetail } from '../domain/image-validation.js';
 import { pyJson } from './py-json.js';
 
 export interface Fault {
@@ -73,6 +74,8 @@ export function faultFor(error: unknown): Fault {
       };
     }
     if (status === 415) return unsupportedMediaType(error.message);
+    // Some Glance errors keep webob's stock explanation and carry their text as the detail.
+    if (isGlanceDetail(error)) return { status, detail: error.message };
     return { status, explanation: error.message };
   }
   return { status: 500 };

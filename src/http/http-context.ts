@@ -22,7 +22,8 @@ export interface HttpDeps {
 export const MAX_JSON_BODY = 1024 * 1024;
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send(pyJson(body));
+  // A Buffer, so Fastify leaves the Content-Type as Glance sends it (no charset added).
+  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(pyJson(body)));
 }
 
 /** Glance answers 204s with an empty text/html body; clients ignore it, transcripts show it. */

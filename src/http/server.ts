@@ -25,7 +25,7 @@ declare module 'fastify' {
 function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): FastifyReply {
   const rendered = renderFault(fault, request.headers.accept);
   for (const [k, v] of Object.entries(rendered.headers)) reply.header(k, v);
-  return reply.code(rendered.status).header('content-type', rendered.contentType).send(rendered.body);
+  return reply.code(rendered.status).header('content-type', rendered.contentType).send(Buffer.from(rendered.body));
 }
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {

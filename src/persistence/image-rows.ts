@@ -22,6 +22,7 @@ export function toDbTime(date: Date): number {
   return ms;
 }
 
+/** Inverse of `toDbTime`. */
 export function fromDbTime(ms: number): Date {
   return new Date(ms);
 }
@@ -50,6 +51,7 @@ export function imageColumns(image: Image): Omit<Insertable<ImagesTable>, 'delet
   };
 }
 
+/** One image_properties row per extra property. */
 export function propertyRows(image: Image): Insertable<ImagePropertiesTable>[] {
   return Object.entries(image.properties).map(([name, value]) => ({ image_id: image.id, name, value }));
 }
@@ -59,6 +61,7 @@ export function tagRows(image: Image): Insertable<ImageTagsTable>[] {
   return [...new Set(image.tags)].map((value, position) => ({ image_id: image.id, value, position }));
 }
 
+/** Location rows in the entity's order (the autoincrement id keeps it); metadata as JSON text. */
 export function locationRows(image: Image): Insertable<ImageLocationsTable>[] {
   return image.locations.map((l) => ({
     image_id: image.id,
@@ -75,6 +78,7 @@ export interface ImageChildren {
   readonly locations: ReadonlyMap<string, readonly LocationRow[]>;
 }
 
+/** Groups child rows by `image_id`, keeping query order within each group. */
 export function groupByImage<R extends { readonly image_id: string }>(rows: readonly R[]): Map<string, R[]> {
   const groups = new Map<string, R[]>();
   for (const row of rows) {
@@ -87,8 +91,10 @@ export function groupByImage<R extends { readonly image_id: string }>(rows: read
 
 /** Builds the entity from its row and its (already loaded) child rows. */
 export function rowToImage(row: ImageRow, children: ImageChildren): Image {
-  const properties: Record<string, string> = {};
-  for (const p of children.properties.get(row.id) ?? []) properties[p.name] = p.value;
+  // fromEntries defines own properties, so a property named "__proto__" stays data.
+  const properties: Record<string, string> = Object.fromEntries(
+    (children.properties.get(row.id) ?? []).map((p) => [p.name, p.value]),
+  );
   const locations: ImageLocation[] = (children.locations.get(row.id) ?? []).map((l) => ({
     url: l.value,
     metadata: JSON.parse(l.meta_data) as Record<string, unknown>,

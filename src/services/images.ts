@@ -57,13 +57,19 @@ export function createImageService(deps: ImageServiceDeps) {
 
     async create(ctx: RequestContext, body: unknown): Promise<Image> {
       policy.enforce(ctx, 'add_image');
-      const req = parseCreateRequest(body, deps.formats);
-      if (req.owner !== undefined && req.owner !== ctx.projectId && !ctx.isAdmin) {
-        throw new Forbidden(`You are not permitted to create images owned by '${req.owner}'.`);
-      }
+      // Glance runs its create policy between the body's schema checks and the image
+      // factory's checks; parseCreateRequest calls back at that point.
+      const req = parseCreateRequest(body, {
+        ...deps.formats,
+        authorize: (r) => {
+          if (r.owner !== undefined && r.owner !== ctx.projectId && !ctx.isAdmin) {
+            throw new Forbidden(`You are not permitted to create images owned by '${r.owner}'.`);
+          }
+          if (r.visibility === 'public') policy.enforce(ctx, 'publicize_image');
+          if (r.visibility === 'community') policy.enforce(ctx, 'communitize_image');
+        },
+      });
       const visibility = req.visibility ?? 'shared';
-      if (visibility === 'public') policy.enforce(ctx, 'publicize_image');
-      if (visibility === 'community') policy.enforce(ctx, 'communitize_image');
       const now = clock.now();
       const image: Image = {
         id: req.id ?? deps.ids.uuid(),
@@ -119,7 +125,8 @@ export function createImageService(deps: ImageServiceDeps) {
     },
 
     async update(ctx: RequestContext, id: string, contentType: string | undefined, body: unknown): Promise<Image> {
-      const ops = parsePatch(contentType, body);
+      // Glance validates values while reading the body: a bad value is 400 before any 404.
+      const ops = parsePatch(contentType, body, deps.formats);
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       const { image: patched, changed } = applyPatch(image, ops, { ...deps.formats, isAdmin: ctx.isAdmin });
@@ -127,8 +134,10 @@ export function createImageService(deps: ImageServiceDeps) {
         if (patched.visibility === 'public') policy.enforce(ctx, 'publicize_image', image);
         if (patched.visibility === 'community') policy.enforce(ctx, 'communitize_image', image);
       }
-      if (changed.has('owner') && patched.owner !== image.owner && !ctx.isAdmin) {
-        throw new Forbidden(`You are not permitted to modify 'owner' on this image.`);
+      // Glance lets a non-admin `add /owner` and refuses only once the image would be out of
+      // the caller's sight; Iris refuses any hand-over to another project outright.
+      if (changed.has('owner') && patched.owner !== image.owner && !ctx.isAdmin && patched.owner !== ctx.projectId) {
+        throw new Forbidden(`Forbidding request, image ${id} not visible`);
       }
       if (changed.size === 0) return image;
       return saveChanged(patched, image.status);

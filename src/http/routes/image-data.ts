@@ -32,6 +32,10 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           req.raw.once('close', onClose);
           try {
             await deps.imageData.upload(ctx, id, req.raw, { contentLength, signal: abort.signal });
+          } catch (e) {
+            // The rest of the body was not read: close rather than let keep-alive drain it.
+            reply.header('connection', 'close');
+            throw e;
           } finally {
             req.raw.off('close', onClose);
           }

@@ -2,7 +2,7 @@
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { parseListRequest } from '../../services/list-request.js';
 import { imageView } from '../image-view.js';
-import { baseUrl, mediaType, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
+import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
 type IdParams = { id: string };
@@ -68,12 +68,13 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
         PATCH: async (req, reply) => {
           const { id } = req.params as IdParams;
           const ctx = deps.contextOf(req);
-          const type = mediaType(req);
+          // Glance compares the media type case-sensitively and ignores parameters.
+          const type = req.headers['content-type']?.split(';')[0]?.trim();
           if (type === undefined || !PATCH_MEDIA_TYPES.includes(type)) {
             reply.header('accept-patch', PATCH_MEDIA_TYPES.join(', '));
             throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
           }
-          const image = await images.update(ctx, id, type, await readJsonBody(req));
+          const image = await images.update(ctx, id, req.headers['content-type'], await readJsonBody(req));
           return sendJson(reply, 200, imageView(image, viewOpts));
         },
         DELETE: async (req, reply) => {
