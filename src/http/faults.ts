@@ -74,6 +74,8 @@ export function faultFor(error: unknown): Fault {
       };
     }
     if (status === 415) return unsupportedMediaType(error.message);
+    // Glance's 401 is webob's stock page: the reason stays in the logs.
+    if (status === 401) return { status };
     // Some Glance errors keep webob's stock explanation and carry their text as the detail.
     if (isGlanceDetail(error)) return { status, detail: error.message };
     return { status, explanation: error.message };

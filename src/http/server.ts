@@ -4,14 +4,19 @@
  * with the version list (as Glance's version negotiation does), one access-log line per request.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Invalid } from '../domain/errors.js';
+import { abortBody } from './body-abort.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { baseUrl, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
+import { importDisabledRoutes } from './routes/import-disabled.js';
 import { versionsDocument } from './versions.js';
 
 const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -22,10 +27,40 @@ declare module 'fastify' {
   }
 }
 
+// Glance's (webob's) reason phrases where Node's differ.
+const REASONS: Readonly<Record<number, string>> = { 416: 'Request Range Not Satisfiable' };
+
 function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): FastifyReply {
   const rendered = renderFault(fault, request.headers.accept);
+  const reason = REASONS[rendered.status];
+  if (reason) reply.raw.statusMessage = reason;
   for (const [k, v] of Object.entries(rendered.headers)) reply.header(k, v);
   return reply.code(rendered.status).header('content-type', rendered.contentType).send(Buffer.from(rendered.body));
+}
+
+/**
+ * Node reports a malformed byte stream on a connection as a client error. When a request is
+ * still being handled on it (an upload whose client stopped early, or sent more than its
+ * Content-Length), that handler answers in Glance's format and the connection closes after;
+ * otherwise a plain 400 goes out directly.
+ */
+function onClientError(error: Error & { code?: string }, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (inFlight && !inFlight.headersSent && inFlight.req) {
+    if (!inFlight.req.complete) {
+      abortBody(inFlight.req, new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.'));
+    }
+    inFlight.shouldKeepAlive = false;
+    return;
+  }
+  if (socket.writable && error.code !== 'ECONNRESET') {
+    const body = renderFault({ status: 400 }, undefined).body;
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy(error);
+  }
 }
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
@@ -38,8 +73,13 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     return503OnClosing: true,
+    clientErrorHandler: onClientError,
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
   });
+
+  // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
+  // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   // Bodies are read by the handlers themselves: JSON bounded in size, image data streamed.
   app.removeAllContentTypeParsers();
@@ -84,7 +124,12 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     return sendFault(request, reply, fault);
   });
 
-  const routes: RouteTable = [...discoveryRoutes(deps), ...imageRoutes(deps), ...imageDataRoutes(deps)];
+  const routes: RouteTable = [
+    ...discoveryRoutes(deps),
+    ...imageRoutes(deps),
+    ...imageDataRoutes(deps),
+    ...importDisabledRoutes(deps),
+  ];
   for (const route of routes) {
     const allowed = Object.keys(route.methods) as HttpMethod[];
     for (const method of allowed) {

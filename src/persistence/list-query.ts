@@ -163,6 +163,18 @@ function oneOrMany(column: FilterColumn, value: OneOrMany<string>): Condition {
   return (eb) => eb(`images.${column}`, '=', value.eq);
 }
 
+const TEXT_COLUMNS = {
+  checksum: 'images.checksum',
+  os_hash_value: 'images.os_hash_value',
+  os_hash_algo: 'images.os_hash_algo',
+} as const;
+const INTEGER_COLUMNS = {
+  size: 'images.size',
+  virtual_size: 'images.virtual_size',
+  min_ram: 'images.min_ram',
+  min_disk: 'images.min_disk',
+} as const;
+
 const COMPARISON_SQL = { eq: '=', neq: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 function timeComparison(column: 'created_at' | 'updated_at', filter: TimeFilter): Condition {
@@ -201,6 +213,23 @@ export function filterConditions(filters: ImageFilters): Condition[] {
   }
   for (const f of filters.created_at ?? []) conditions.push(timeComparison('created_at', f));
   for (const f of filters.updated_at ?? []) conditions.push(timeComparison('updated_at', f));
+  // Other core columns by equality. Integer columns compare with the number when the text is
+  // one (SQLite STRICT tables would never equal text), else match nothing, as Glance's SQL.
+  for (const [column, value] of Object.entries(filters.columns ?? {})) {
+    if (!(column in TEXT_COLUMNS) && !(column in INTEGER_COLUMNS)) continue;
+    if (column in INTEGER_COLUMNS) {
+      const n = /^\s*-?\d+\s*$/.test(value) ? Number.parseInt(value, 10) : null;
+      if (n === null) {
+        conditions.push(FALSE);
+        continue;
+      }
+      const col = INTEGER_COLUMNS[column as keyof typeof INTEGER_COLUMNS];
+      conditions.push((eb) => eb(col, '=', n));
+    } else {
+      const col = TEXT_COLUMNS[column as keyof typeof TEXT_COLUMNS];
+      conditions.push((eb) => eb(col, '=', value));
+    }
+  }
   for (const [name, value] of Object.entries(filters.properties ?? {})) {
     conditions.push((eb) =>
       eb.exists(

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
-import { assertTransition, type Image } from '../domain/image.js';
+import type { Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
 import type { ImageService } from './images.js';
@@ -61,7 +61,10 @@ export function createImageDataService(deps: ImageDataDeps) {
     ): Promise<Image> {
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'upload_image', image);
-      assertTransition(image.status, 'saving');
+      // Only a queued image takes data; another upload in progress (saving) is a conflict too.
+      if (image.status !== 'queued') {
+        throw new Conflict(`Image status transition from ${image.status} to saving is not allowed`);
+      }
 
       let cap = deps.imageSizeCap;
       if (deps.userStorageQuota > 0 && image.owner !== null) {

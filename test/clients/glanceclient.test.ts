@@ -155,6 +155,6 @@ test('image-delete, then image-show fails with 404', STEP, async () => {
   const gone = id;
   id = undefined;
   const r = await glance('image-show', gone!);
-  assert.notEqual(r.code, 0, r.describe());
-  assert.match(r.stderr, /404|no image found/i, r.describe());
+  assert.notEqual(r.code, 0, r.describe() + serverTail());
+  assert.match(r.stderr, /404|no image found/i, r.describe() + serverTail());
 });

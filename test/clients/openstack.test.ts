@@ -161,8 +161,8 @@ test('image delete, then image show fails', STEP, async () => {
   const gone = id!;
   id = undefined;
   const r = await admin('image', 'show', '-f', 'json', gone);
-  assert.notEqual(r.code, 0, r.describe());
-  assert.match(r.stderr, /no image found|not found|404/i, r.describe());
+  assert.notEqual(r.code, 0, r.describe() + serverTail());
+  assert.match(r.stderr, /no image found|not found|404/i, r.describe() + serverTail());
 });
 
 test('as project p1 (token shim): create, then list shows owner p1', STEP, async () => {

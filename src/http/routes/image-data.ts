@@ -1,6 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType, Invalid } from '../../domain/errors.js';
 import { contentRange } from '../../blob/range.js';
+import { onBodyAbort } from '../body-abort.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -30,13 +31,15 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
             if (!req.raw.complete) abort.abort(new Invalid('Client disconnected before sending all image data.'));
           };
           req.raw.once('close', onClose);
+          const forget = onBodyAbort(req.raw, (reason) => abort.abort(reason));
           try {
             await deps.imageData.upload(ctx, id, req.raw, { contentLength, signal: abort.signal });
           } catch (e) {
             // The rest of the body was not read: close rather than let keep-alive drain it.
-            reply.header('connection', 'close');
+            reply.header("connection", "close");
             throw e;
           } finally {
+            forget();
             req.raw.off('close', onClose);
           }
           return sendNoContent(reply);
