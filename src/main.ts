@@ -15,10 +15,12 @@ import { loadConfig } from './config/load-config.js';
 import { buildServer } from './http/server.js';
 import { openDatabase } from './persistence/database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
+import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest } from './persistence/migrator.js';
 import { createDefaultPolicy } from './policy/default-policy.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
+import { createMemberService } from './services/members.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -83,12 +85,20 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     parseRange,
   });
+  const members = createMemberService({
+    members: createSqliteMemberRepository(database.db),
+    policy,
+    clock,
+    imageService,
+    quota: config.DEFAULT.image_member_quota,
+  });
   const flavor = config.paste_deploy.flavor;
   const app = buildServer(
     {
       config,
       images: imageService,
       imageData,
+      members,
       contextOf: (request) => contextFromHeaders(flavor, request.headers, request.id),
     },
     logger,

@@ -172,6 +172,15 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'DEFAULT',
+    name: 'image_member_quota',
+    type: 'integer',
+    default: '128',
+    help:
+      'Largest number of members (projects it is shared with) one image may have; adding one more is ' +
+      'rejected with 413 Request Entity Too Large. A negative value means unlimited.',
+  },
+  {
+    section: 'DEFAULT',
     name: 'public_endpoint',
     type: 'string',
     default: '',

@@ -19,6 +19,8 @@ export interface Config {
     readonly hashing_algorithm: string;
     /** Bytes, 0 = unlimited. Glance accepts units (e.g. 10GB); parsed to bytes. */
     readonly user_storage_quota: number;
+    /** Members per image; negative = unlimited. Glance default 128. */
+    readonly image_member_quota: number;
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     readonly debug: boolean;

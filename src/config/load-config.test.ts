@@ -40,6 +40,7 @@ test('defaults', (t) => {
     show_image_direct_url: false,
     hashing_algorithm: 'sha512',
     user_storage_quota: 0,
+    image_member_quota: 128,
     public_endpoint: null,
     debug: false,
   });

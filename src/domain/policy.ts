@@ -20,6 +20,9 @@ export type ImageAction =
   | 'deactivate'
   | 'reactivate';
 
+/** Image-member actions, with Glance's policy names. */
+export type MemberAction = 'add_member' | 'get_members' | 'get_member' | 'modify_member' | 'delete_member';
+
 export interface Policy {
   /**
    * Throws Forbidden when the caller may not perform `action` (on `image` when given).
@@ -37,4 +40,11 @@ export interface Policy {
   needsMembership(ctx: RequestContext, image: Image): boolean;
   /** The list scope for this caller and the requested `visibility=` / `member_status=`. */
   listScope(ctx: RequestContext, visibility: Visibility | 'all' | undefined, memberStatus: MemberStatus | 'all'): ListScope;
+  /**
+   * Throws Forbidden when the caller may not perform the member `action` on `image` (which
+   * the caller can see). Whether the image is shared at all is the service's check.
+   */
+  enforceMember(ctx: RequestContext, action: MemberAction, image: Image): void;
+  /** Whether the caller may see the membership of project `memberId` on `image` (list, show, update). */
+  canSeeMember(ctx: RequestContext, image: Image, memberId: string): boolean;
 }

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Image, ImageStatus, Visibility } from './image.js';
 import type { RequestContext } from './context.js';
+import type { ImageMember } from './member.js';
 
 // ---------------------------------------------------------------- images --
 
@@ -175,3 +176,33 @@ export interface Notifier {
 }
 
 export type { RequestContext };
+
+// --------------------------------------------------------------- members --
+
+/**
+ * The memberships of images (Glance's image_members). Only live memberships are read;
+ * removing one soft-deletes it, and adding the same project again revives that row.
+ * The repository does not check who is asking: the service filters by policy.
+ *
+ * @example
+ *   await members.add(newImageMember(image.id, 'project-b', clock.now()));
+ *   const mine = await members.get(image.id, 'project-b');
+ */
+export interface MemberRepository {
+  /** The image's live memberships, oldest first (Glance's creation order). */
+  list(imageId: string): Promise<ImageMember[]>;
+  /** The live membership of `memberId` on the image, or null. */
+  get(imageId: string, memberId: string): Promise<ImageMember | null>;
+  /** How many live memberships the image has (image_member_quota counts these). */
+  count(imageId: string): Promise<number>;
+  /**
+   * Adds a live membership and returns it as stored. When the project was a member before
+   * (a soft-deleted row), that row is revived and keeps its original `created_at`, as
+   * Glance's ImageMemberRepo.add does. Throws Conflict when a live membership exists.
+   */
+  add(member: ImageMember): Promise<ImageMember>;
+  /** Writes `status` and `updated_at` of a live membership; NotFound when there is none. */
+  save(member: ImageMember): Promise<void>;
+  /** Soft-deletes the live membership; NotFound when there is none. */
+  remove(imageId: string, memberId: string): Promise<void>;
+}

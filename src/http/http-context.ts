@@ -8,12 +8,14 @@ import type { RequestContext } from '../domain/context.js';
 import { Invalid, TooLarge } from '../domain/errors.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageService } from '../services/images.js';
+import type { MemberService } from '../services/members.js';
 import { pyJson } from './py-json.js';
 
 export interface HttpDeps {
   readonly config: Config;
   readonly images: ImageService;
   readonly imageData: ImageDataService;
+  readonly members: MemberService;
   /** Builds the caller's context; throws Unauthorized for a refused identity. */
   readonly contextOf: (request: FastifyRequest) => RequestContext;
 }

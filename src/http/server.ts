@@ -17,6 +17,7 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { importDisabledRoutes } from './routes/import-disabled.js';
+import { memberRoutes } from './routes/members.js';
 import { versionsDocument } from './versions.js';
 
 const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -128,6 +129,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...discoveryRoutes(deps),
     ...imageRoutes(deps),
     ...imageDataRoutes(deps),
+    ...memberRoutes(deps),
     ...importDisabledRoutes(deps),
   ];
   for (const route of routes) {

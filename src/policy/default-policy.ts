@@ -7,7 +7,7 @@
 import type { RequestContext } from '../domain/context.js';
 import { Forbidden } from '../domain/errors.js';
 import type { Image, Visibility } from '../domain/image.js';
-import type { ImageAction, Policy } from '../domain/policy.js';
+import type { ImageAction, MemberAction, Policy } from '../domain/policy.js';
 import type { ListScope, MemberStatus } from '../domain/ports.js';
 
 export function createDefaultPolicy(): Policy {
@@ -62,7 +62,46 @@ export function createDefaultPolicy(): Policy {
     listScope(ctx, visibility: Visibility | 'all' | undefined, memberStatus: MemberStatus | 'all'): ListScope {
       return { project: ctx.projectId, isAdmin: ctx.isAdmin, visibility, memberStatus };
     },
+
+    // The member rules are glance/api/v2/image_members.py _check_visibility_and_ownership:
+    // the owner manages the member list, only the member answers for itself, admins do all.
+    enforceMember(ctx, action: MemberAction, image) {
+      if (ctx.isAdmin) return;
+      switch (action) {
+        case 'add_member':
+          if (!ownsImage(ctx, image)) throw new Forbidden('You are not permitted to create image members for the image.');
+          return;
+        case 'modify_member':
+          // Glance compares the projects as they are, so a caller without a project cannot
+          // answer for an ownerless image's members either.
+          if (ctx.projectId === image.owner) {
+            throw new Forbidden("You are not permitted to modify 'status' on this image member.");
+          }
+          return;
+        case 'delete_member':
+          // Glance lets a caller without a project delete members of an ownerless image
+          // (None == None); Iris requires a real owner, like every other owner-only action.
+          if (!ownsImage(ctx, image)) throw new Forbidden('You cannot delete image member.');
+          return;
+        default:
+          return;
+      }
+    },
+
+    canSeeMember(ctx, image, memberId) {
+      // Glance's _image_member_find: admins see every membership, others the ones of images
+      // they own and their own. Glance matches a caller without a project to ownerless
+      // images (owner IS NULL) and so shows it their whole member lists; Iris does not.
+      if (ctx.isAdmin) return true;
+      if (ctx.projectId === null) return false;
+      return image.owner === ctx.projectId || memberId === ctx.projectId;
+    },
   };
 }
 
-export type { ImageAction };
+/** Owner of the image: a real project equal to the image's (ownerless images have none). */
+function ownsImage(ctx: RequestContext, image: Image): boolean {
+  return ctx.projectId !== null && image.owner === ctx.projectId;
+}
+
+export type { ImageAction, MemberAction };

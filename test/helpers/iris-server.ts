@@ -124,10 +124,19 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
   child.stderr?.on('data', append);
 
   let exitInfo: ExitInfo | undefined;
+  let ready = false;
+  let expectingExit = false;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {
       exitInfo = { code, signal };
       live.delete(child);
+      if (ready && !expectingExit) {
+        // A crash mid-test otherwise shows up only as "connection refused" in some later step.
+        process.stderr.write(
+          `\n*** Iris (pid ${child.pid}, ${baseUrl}) exited unexpectedly: code ${code}, signal ${signal}; ` +
+            `last output:\n${log.slice(-8000)}\n***\n`,
+        );
+      }
       resolve(exitInfo);
     });
     child.once('error', (err) => {
@@ -139,6 +148,7 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
   });
 
   const signalGroup = (signal: NodeJS.Signals): void => {
+    expectingExit = true;
     if (exitInfo !== undefined || child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
@@ -180,6 +190,7 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     try {
       const res = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
+      ready = true;
       return iris;
     } catch {
       await sleep(100);

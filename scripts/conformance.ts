@@ -1,0 +1,105 @@
+/**
+ * `npm run conformance`: proves Iris against the real Glance. Starts the peer Glance
+ * (../shared/peer-glance/start.sh, Iris's configuration: one store, no import, no cache) and
+ * Iris on free ports, replays transcript.py and the project's own cases
+ * (test/conformance/scenario.ts) against both, compares every answer, and checks each
+ * difference against the intended ones listed in docs/conformance.md.
+ *
+ * Exit 0: no unexpected difference; 1: some (the report names case, field, both values);
+ * 2: the harness itself could not run (peer missing, a server did not start, …).
+ * `--keep` keeps the two transcript records (their directory is printed).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, REPO_ROOT, startIris, type IrisProcess } from '../test/helpers/iris-server.js';
+import { compareExchanges, IdPairing, type Difference } from '../test/conformance/compare.js';
+import type { Exchange } from '../test/conformance/exchange.js';
+import { classify, parseKnownDifferences } from '../test/conformance/known-differences.js';
+import { peerUnavailable, startPeer, type Peer } from '../test/conformance/peer-glance.js';
+import { formatReport } from '../test/conformance/report.js';
+import { SCENARIO } from '../test/conformance/scenario.js';
+import { runScenario } from '../test/conformance/scenario-runner.js';
+import { recordTranscript } from '../test/conformance/transcript-record.js';
+
+const DOC = join(REPO_ROOT, 'docs/conformance.md');
+
+function log(message: string): void {
+  process.stderr.write(`[conformance] ${message}\n`);
+}
+
+/** Pairs two servers' records in order; a missing or extra call is itself a difference. */
+function compareAll(peer: readonly Exchange[], iris: readonly Exchange[]): Difference[] {
+  const ids = new IdPairing();
+  const diffs: Difference[] = [];
+  for (let i = 0; i < Math.max(peer.length, iris.length); i++) {
+    const p = peer[i];
+    const q = iris[i];
+    if (p === undefined || q === undefined) {
+      const only = (p ?? q) as Exchange;
+      diffs.push({ case: only.case, request: only.request, field: 'call', peer: p ? 'made' : '(missing)', iris: q ? 'made' : '(missing)' });
+      continue;
+    }
+    diffs.push(...compareExchanges(p, q, ids));
+  }
+  return diffs;
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const keep = process.argv.includes('--keep');
+  const missing = peerUnavailable();
+  if (missing !== undefined) {
+    log(`cannot run: ${missing}`);
+    return 2;
+  }
+  const known = parseKnownDifferences(readFileSync(DOC, 'utf8'));
+  const work = mkdtempSync(join(tmpdir(), 'iris-conformance-'));
+
+  let peer: Peer | undefined;
+  let iris: IrisProcess | undefined;
+  try {
+    const [p, i] = await Promise.allSettled([freePort().then(startPeer), startIris()]);
+    if (p.status === 'fulfilled') peer = p.value;
+    if (i.status === 'fulfilled') iris = i.value;
+    if (p.status === 'rejected') throw p.reason;
+    if (i.status === 'rejected') throw i.reason;
+    if (peer === undefined || iris === undefined) throw new Error('unreachable');
+    log(`peer ${peer.baseUrl} (state ${peer.stateDir}), iris ${iris.baseUrl}; started in ${Date.now() - t0} ms`);
+
+    // The two servers run side by side; each server's calls stay in their order.
+    const t1 = Date.now();
+    const [peerT, irisT] = await Promise.all([
+      recordTranscript(peer.baseUrl, join(work, 'peer.md')),
+      recordTranscript(iris.baseUrl, join(work, 'iris.md')),
+    ]);
+    log(`transcript.py: ${peerT.length} calls each, ${Date.now() - t1} ms`);
+
+    const t2 = Date.now();
+    const vars = { run: randomBytes(4).toString('hex'), zero: '00000000-0000-0000-0000-000000000000', newid: randomUUID() };
+    const [peerS, irisS] = await Promise.all([runScenario(peer.baseUrl, SCENARIO, vars), runScenario(iris.baseUrl, SCENARIO, vars)]);
+    log(`own cases: ${peerS.length} calls each, ${Date.now() - t2} ms`);
+
+    const result = classify([...compareAll(peerT, irisT), ...compareAll(peerS, irisS)], known);
+    const compared = Math.max(peerT.length, irisT.length) + Math.max(peerS.length, irisS.length);
+    process.stdout.write(`${formatReport(compared, result)}\n`);
+    log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s${keep ? `; records kept in ${work}` : ''}`);
+    return result.unexpected.length === 0 ? 0 : 1;
+  } catch (err) {
+    log(`harness failed: ${(err as Error).stack ?? String(err)}`);
+    if (iris !== undefined) log(`Iris output (last 4000 chars):\n${iris.logs().slice(-4000)}`);
+    return 2;
+  } finally {
+    await Promise.allSettled([peer?.stop(), iris?.stop()]);
+    if (!keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`harness failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(2);
+  },
+);
