@@ -7,10 +7,11 @@
  *
  * Exit 0: no unexpected difference; 1: some (the report names case, field, both values);
  * 2: the harness itself could not run (peer missing, a server did not start, …).
- * `--keep` keeps the two transcript records (their directory is printed).
+ * `--keep` keeps the records of both servers (transcript.py's Markdown, the own cases as JSON)
+ * in a directory it prints.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, REPO_ROOT, startIris, type IrisProcess } from '../test/helpers/iris-server.js';
@@ -80,6 +81,12 @@ async function main(): Promise<number> {
     const vars = { run: randomBytes(4).toString('hex'), zero: '00000000-0000-0000-0000-000000000000', newid: randomUUID() };
     const [peerS, irisS] = await Promise.all([runScenario(peer.baseUrl, SCENARIO, vars), runScenario(iris.baseUrl, SCENARIO, vars)]);
     log(`own cases: ${peerS.length} calls each, ${Date.now() - t2} ms`);
+    if (keep) {
+      const dump = (calls: readonly Exchange[]): string =>
+        JSON.stringify(calls.map((c) => ({ ...c, headers: Object.fromEntries(c.headers) })), null, 1);
+      writeFileSync(join(work, 'peer-own.json'), dump(peerS));
+      writeFileSync(join(work, 'iris-own.json'), dump(irisS));
+    }
 
     const result = classify([...compareAll(peerT, irisT), ...compareAll(peerS, irisS)], known);
     const compared = Math.max(peerT.length, irisT.length) + Math.max(peerS.length, irisS.length);

@@ -3,12 +3,16 @@
  * the size cap and the declared length, and feeds md5 (Glance's `checksum`) and the configured
  * multihash (`os_hash_value`) together. It fails before its readable side ends, so a driver
  * reading from it never commits data that broke a rule.
+ *
+ * The hashing itself runs on the process's hashing threads (`hash-workers.ts`), md5 and the
+ * multihash each on its own core; bodies too small to be worth a round trip are hashed inline.
  */
 import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { Invalid, TooLarge } from '../domain/errors.js';
+import { sharedHashWorkerPool } from './hash-workers.js';
+import type { HashJob, HashWorkerPool, RingOptions } from './hash-workers.js';
 
 /** The digests of everything passed to a `Digester`, as lower-case hex. */
 export interface Digests {
@@ -17,31 +21,92 @@ export interface Digests {
 }
 
 /**
- * Incremental hashing. Kept behind this small seam so that moving the work to worker threads
- * only replaces `createDigester`: `update` may hand the chunk off, `digest` waits for the result.
- * Callers must not modify a chunk after passing it to `update`.
+ * Incremental hashing. `update` may hand the chunk off to other threads and return a promise:
+ * the caller must then wait for it before the next `update` (backpressure); `digest` waits for
+ * the result. Callers must not modify a chunk after passing it to `update`.
  */
 export interface Digester {
-  update(chunk: Buffer): void;
+  update(chunk: Buffer): void | Promise<void>;
   digest(): Promise<Digests>;
+  /**
+   * Gives up: releases whatever the digester holds (threads stop working on it). Called when the
+   * data will never be complete; a no-op after `digest` has settled. Optional for digesters
+   * that hold nothing.
+   */
+  destroy?(): void;
 }
 
+/** How `createDigester` hashes. */
+export interface DigesterOptions {
+  /** Where the hashing threads come from; default the process-wide pool. */
+  readonly pool?: HashWorkerPool;
+  /**
+   * Bodies of at most this many bytes are hashed inline on the calling thread, without the
+   * threads' round trips. 0 sends everything to the threads. Default 256 KiB.
+   */
+  readonly inlineBytes?: number;
+  /** Ring sizing for the threads. */
+  readonly ring?: RingOptions;
+}
+
+const DEFAULT_INLINE_BYTES = 256 * 1024;
+
 /**
- * A digester computing md5 and `hashAlgo` (any node crypto name, e.g. `sha512`).
+ * A digester computing md5 and `hashAlgo` (any node crypto name, e.g. `sha512`). The first
+ * `inlineBytes` are only kept (by reference, no copy); once the data outgrows them they go to
+ * the hashing threads with everything after, otherwise `digest` hashes them inline.
  * @throws Error when `hashAlgo` is not supported by node's crypto (a configuration error).
  */
-export function createDigester(hashAlgo: string): Digester {
-  const md5: Hash = createHash('md5');
-  const multihash: Hash = createHash(hashAlgo);
+export function createDigester(hashAlgo: string, opts: DigesterOptions = {}): Digester {
+  // Fails now, before any data flows, for an unknown algorithm.
+  createHash(hashAlgo);
+  const inlineBytes = opts.inlineBytes ?? DEFAULT_INLINE_BYTES;
+  let kept: Buffer[] = [];
+  let keptBytes = 0;
+  let job: HashJob | undefined;
+
+  function toThreads(): Promise<void> | undefined {
+    job = (opts.pool ?? sharedHashWorkerPool()).start(['md5', hashAlgo], opts.ring);
+    const pending = kept;
+    kept = [];
+    return feedAll(job, pending, 0);
+  }
+
   return {
     update(chunk) {
-      md5.update(chunk);
-      multihash.update(chunk);
+      if (job) return job.update(chunk);
+      kept.push(chunk);
+      keptBytes += chunk.length;
+      return keptBytes > inlineBytes ? toThreads() : undefined;
     },
-    digest() {
-      return Promise.resolve({ md5: md5.digest('hex'), multihash: multihash.digest('hex') });
+    async digest() {
+      if (job) {
+        const [md5, multihash] = await job.digest();
+        return { md5, multihash };
+      }
+      const md5 = createHash('md5');
+      const multihash = createHash(hashAlgo);
+      for (const chunk of kept) {
+        md5.update(chunk);
+        multihash.update(chunk);
+      }
+      kept = [];
+      return { md5: md5.digest('hex'), multihash: multihash.digest('hex') };
+    },
+    destroy() {
+      kept = [];
+      job?.abort();
     },
   };
+}
+
+/** Feeds `chunks[from..]` to `job`, waiting whenever the job asks to. */
+function feedAll(job: HashJob, chunks: readonly Buffer[], from: number): Promise<void> | undefined {
+  for (let i = from; i < chunks.length; i++) {
+    const wait = job.update(chunks[i]);
+    if (wait) return wait.then(() => feedAll(job, chunks, i + 1));
+  }
+  return undefined;
 }
 
 export interface HashingOptions {
@@ -109,8 +174,18 @@ export class HashingStream extends Transform {
       callback(new Invalid('Image data is longer than the declared Content-Length'));
       return;
     }
-    this.#digester.update(chunk);
-    callback(null, chunk);
+    // The chunk goes on at once so the store keeps writing; the next one waits for the hashing
+    // threads when they are behind.
+    const wait = this.#digester.update(chunk);
+    this.push(chunk);
+    if (wait) wait.then(() => callback(), callback);
+    else callback();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // An upload that ends early must not leave the hashing threads working for it.
+    if (this.#result === undefined) this.#digester.destroy?.();
+    callback(err);
   }
 
   override _flush(callback: TransformCallback): void {

@@ -71,6 +71,13 @@ function show(value: unknown): string {
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 }
 
+/** A list by its items' names (images, members) or, failing that, its JSON. */
+function summary(items: readonly unknown[]): string {
+  const named = items.every((v) => v !== null && typeof v === 'object' && ('name' in v || 'member_id' in v));
+  if (!named) return show(items);
+  return show(items.map((v) => (v as Record<string, unknown>).name ?? (v as Record<string, unknown>).member_id));
+}
+
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
@@ -116,8 +123,12 @@ function compareJson(
   if (tp === 'array') {
     const a = peer as unknown[];
     const b = iris as unknown[];
-    if (a.length !== b.length) out(`${path} length`, String(a.length), String(b.length));
-    for (let i = 0; i < Math.min(a.length, b.length); i++) compareJson(a[i], b[i], `${path}[${i}]`, ids, skip, out);
+    if (a.length !== b.length) {
+      // Element-wise comparison of lists of different lengths only cascades; say what each holds.
+      out(`${path} length`, `${a.length} ${summary(a)}`, `${b.length} ${summary(b)}`);
+      return;
+    }
+    for (let i = 0; i < a.length; i++) compareJson(a[i], b[i], `${path}[${i}]`, ids, skip, out);
     return;
   }
   if (tp === 'object') {

@@ -32,10 +32,14 @@ export function formatReport(compared: number, result: Classified): string {
     }
   }
   if (result.intended.length > 0) {
-    out.push(`Intended differences (${result.intended.length}):`);
+    out.push(`Intended differences (${result.intended.length}), by entry of docs/conformance.md:`);
+    const byEntry = new Map<number, { why: string; lines: string[] }>();
     for (const { difference: d, entry } of result.intended) {
-      out.push(`  ${d.case} | ${d.field}: peer ${oneLine(d.peer)} | iris ${oneLine(d.iris)}  (line ${entry.line}: ${entry.why})`);
+      const group = byEntry.get(entry.line) ?? { why: entry.why, lines: [] };
+      group.lines.push(`    ${d.case} | ${d.field}: peer ${oneLine(d.peer)} | iris ${oneLine(d.iris)}`);
+      byEntry.set(entry.line, group);
     }
+    for (const [line, group] of byEntry) out.push(`  line ${line}: ${group.why}`, ...group.lines);
     out.push('');
   }
   if (result.stale.length > 0) {

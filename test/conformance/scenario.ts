@@ -20,6 +20,8 @@ const PROJECT_D = 'dddddddd000000000000000000000004';
 const C = { 'X-Project-Id': PROJECT_C, 'X-Roles': 'member,reader', 'X-User-Id': 'user-c' };
 const D = { 'X-Project-Id': PROJECT_D, 'X-Roles': 'member,reader', 'X-User-Id': 'user-d' };
 const C_READER = { ...C, 'X-Roles': 'reader' };
+// Glance's no-project admin context has no roles, so rules like publicize_image (role:admin) refuse it.
+const C_ADMIN = { ...C, 'X-Roles': 'admin,member,reader' };
 const ACCEPT_JSON = { Accept: 'application/json' };
 const ACCEPT_ANY = { Accept: '*/*' };
 
@@ -138,7 +140,8 @@ const creates: Step[] = [
   create('custom-key-too-long', { name: n('x'), ['k'.repeat(256)]: 'v' }),
   create('owner-as-admin', { name: n('owned'), owner: PROJECT_C }, 'owned'),
   create('community-as-member', { name: n('community'), visibility: 'community' }, 'community', C),
-  create('public-as-admin', { name: n('public'), visibility: 'public' }, 'public'),
+  create('public-as-admin', { name: n('public-noproject'), visibility: 'public' }, 'publicNoProject'),
+  create('public-as-project-admin', { name: n('public'), visibility: 'public' }, 'public', C_ADMIN),
   create('array-body', []),
   create('string-body', 'x'),
   { case: 'create/no-content-type', method: 'POST', path: '/v2/images', raw: `{"name": "${n('noct')}"}`, save: { noct: 'id' } },
@@ -211,7 +214,7 @@ const uploads: Step[] = [
   upload('zero-bytes', 'zeroSize', Buffer.alloc(0)),
   get('show/after-zero-bytes', '/v2/images/{{zeroSize}}'),
   get('download/zero-bytes', '/v2/images/{{zeroSize}}/file'),
-  create('chunked-empty-target', { name: n('chunked-empty') }, 'chunkedEmpty'),
+  create('chunked-empty-target', { name: n('chunked-empty'), disk_format: 'raw', container_format: 'bare' }, 'chunkedEmpty'),
   { case: 'upload/chunked-no-chunks', method: 'PUT', path: '/v2/images/{{chunkedEmpty}}/file', headers: OCTET, chunks: [] },
   get('show/after-chunked-no-chunks', '/v2/images/{{chunkedEmpty}}'),
 ];
@@ -240,7 +243,7 @@ const ranges: Step[] = [
   range('content-range-request-past-end', 'bytes 200-300/*', 'Content-Range'),
   get('range/unsatisfiable-json-fault', '/v2/images/{{full}}/file', { ...C, Range: 'bytes=200-300', ...ACCEPT_JSON }),
   get('range/queued-image', '/v2/images/{{owned}}/file', { ...C, Range: 'bytes=0-1' }),
-  get('download/queued-image', '/v2/images/{{nameNull}}/file'),
+  get('download/queued-image', '/v2/images/{{withid}}/file'),
 ];
 
 const deactivation: Step[] = [
@@ -352,7 +355,7 @@ const listSetup: Step[] = [
   upload('l1', 'l1', DATA10),
   create('l2', { name: L[1], disk_format: 'qcow2', container_format: 'ovf', tags: ['blue'], color: 'blue', owner: PROJECT_C, visibility: 'shared', min_ram: 512 }, 'l2'),
   upload('l2', 'l2', DATA1000),
-  create('l3', { name: L[2], disk_format: 'iso', container_format: 'bare', tags: ['red'], color: 'red', protected: true, visibility: 'public' }, 'l3'),
+  create('l3', { name: L[2], disk_format: 'iso', container_format: 'bare', tags: ['red'], color: 'red', protected: true, visibility: 'public' }, 'l3', C_ADMIN),
   create('l4', { name: L[3], disk_format: 'raw', container_format: 'bare', os_hidden: true, visibility: 'community', owner: PROJECT_D }, 'l4'),
   create('l5', { name: L[4], visibility: 'private', owner: PROJECT_D }, 'l5'),
 ];
@@ -371,6 +374,7 @@ const lists: Step[] = [
   list('visibility-shared', `${SORTED}&visibility=shared`),
   list('visibility-community', `${SORTED}&visibility=community`),
   list('visibility-all', `${SORTED}&visibility=all`),
+  list('visibility-community-hidden', `${SORTED}&visibility=community&os_hidden=true`),
   list('owner', `${SORTED}&owner=${PROJECT_C}`),
   list('owner-in', `${SORTED}&owner=in:${PROJECT_C},${PROJECT_D}`),
   list('tag', `${SORTED}&tag=red`),
@@ -490,7 +494,7 @@ const members: Step[] = [
 const deletes: Step[] = [
   del('protected', 'l3'),
   patch('unprotect', 'l3', [{ op: 'replace', path: '/protected', value: false }], {}),
-  del('public-as-other-project', 'public', C),
+  del('public-as-other-project', 'public', D),
   del('private-of-other-project', 'l5', C),
   del('queued', 'empty'),
   get('show/deleted', '/v2/images/{{empty}}'),
@@ -503,7 +507,7 @@ const deletes: Step[] = [
   action('deactivate-l1', 'l1', 'deactivate'),
   del('deactivated', 'l1'),
   del('json-fault', 'empty', ACCEPT_JSON),
-  ...['full', 'withid', 'nameNull', 'octparam', 'owned', 'community', 'public', 'noct', 'reader', 'chunked', 'zeroSize', 'chunkedEmpty', 'p', 'l2', 'l3', 'l4', 'l5'].map((id) =>
+  ...['full', 'withid', 'nameNull', 'octparam', 'publicNoProject', 'owned', 'community', 'public', 'noct', 'reader', 'chunked', 'zeroSize', 'chunkedEmpty', 'p', 'l2', 'l3', 'l4', 'l5'].map((id) =>
     del(`cleanup-${id}`, id),
   ),
   list('after-cleanup', SORTED),

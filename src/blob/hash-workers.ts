@@ -1,0 +1,292 @@
+/**
+ * Hashing threads: a small pool, created once per process, that computes the digests of an
+ * upload off the main thread, one algorithm per thread, so md5 and the multihash run on
+ * different cores while the main thread keeps parsing HTTP and writing to the store.
+ *
+ * Bytes reach the threads through a ring of slots in a SharedArrayBuffer, one ring per job: each
+ * incoming chunk is copied once into the ring (the chunk itself goes on to the store driver, so
+ * it cannot be transferred), and a full slot is announced to every thread with a small message.
+ * A slot is reused only after every thread has acknowledged it, which bounds the bytes in flight
+ * and is where backpressure comes from.
+ */
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** One upload's digests being computed on the pool. */
+export interface HashJob {
+  /**
+   * Queues `chunk` for every algorithm of the job. Returns undefined when all of it was copied
+   * into the ring, or a promise that settles once it has been (the ring was full); the next
+   * `update` must wait for that promise. The chunk may be reused by the caller afterwards.
+   * @throws nothing; a failed job rejects the returned promise, or the next one.
+   */
+  update(chunk: Uint8Array): Promise<void> | undefined;
+  /**
+   * Ends the data and resolves with one lower-case hex digest per algorithm, in the order given
+   * to `start`.
+   * @throws Error (rejects) when a thread failed or the job was aborted.
+   */
+  digest(): Promise<string[]>;
+  /**
+   * Abandons the job: threads skip its queued slots and forget it, a pending `update` or
+   * `digest` rejects with `reason`. Idempotent, and a no-op once the digests are in.
+   */
+  abort(reason?: Error): void;
+}
+
+/** Sizing of one job's ring. */
+export interface RingOptions {
+  /** Bytes per slot, i.e. per message to each thread. Default 1 MiB. */
+  readonly slotBytes?: number;
+  /** Slots in the ring: at most this many slots are being hashed at once. Default 4. */
+  readonly slots?: number;
+}
+
+/** A set of hashing threads shared by concurrent jobs. */
+export interface HashWorkerPool {
+  /**
+   * Starts a job hashing the same bytes with each of `algorithms` (node crypto names), each on
+   * its own thread.
+   *
+   * @example
+   * const job = sharedHashWorkerPool().start(['md5', 'sha512']);
+   * for await (const chunk of body) await job.update(chunk);
+   * const [md5, sha512] = await job.digest();
+   * @throws Error when an algorithm is not supported by node's crypto (checked before starting).
+   */
+  start(algorithms: readonly string[], ring?: RingOptions): HashJob;
+  /** Stops every thread; jobs still running reject. The pool starts new threads if used again. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SLOT_BYTES = 1024 * 1024;
+const DEFAULT_SLOTS = 4;
+/** Int32 flags in front of the slots; flag 0 is "aborted", read by the threads before each slot. */
+const HEADER_BYTES = 64;
+
+/**
+ * The thread's program. Plain JavaScript evaluated by the Worker, so that it runs the same under
+ * tsx, compiled output or the `iris-api` launcher (whose TypeScript loader threads do not inherit).
+ * Messages in: open {job, algo, sab}, data {job, off, len}, end {job}, drop {job}.
+ * Messages out: ack {job, off}, digest {job, hex}, error {job, message}.
+ */
+const THREAD_SOURCE = `
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const HEADER = ${HEADER_BYTES};
+const jobs = new Map();
+parentPort.on('message', (m) => {
+  const job = jobs.get(m.job);
+  try {
+    if (m.t === 'open') {
+      jobs.set(m.job, {
+        hash: createHash(m.algo),
+        bytes: new Uint8Array(m.sab, HEADER),
+        flags: new Int32Array(m.sab, 0, HEADER / 4),
+      });
+    } else if (job === undefined) {
+      // A dropped or failed job: its remaining messages are ignored.
+    } else if (m.t === 'data') {
+      // An aborted upload must not keep this thread busy with the slots it had queued.
+      if (Atomics.load(job.flags, 0) !== 0) return;
+      job.hash.update(job.bytes.subarray(m.off, m.off + m.len));
+      parentPort.postMessage({ t: 'ack', job: m.job, off: m.off });
+    } else if (m.t === 'end') {
+      jobs.delete(m.job);
+      parentPort.postMessage({ t: 'digest', job: m.job, hex: job.hash.digest('hex') });
+    } else if (m.t === 'drop') {
+      jobs.delete(m.job);
+    }
+  } catch (err) {
+    jobs.delete(m.job);
+    parentPort.postMessage({ t: 'error', job: m.job, message: String(err && err.message || err) });
+  }
+});
+`;
+
+type ThreadMessage =
+  | { readonly t: 'ack'; readonly job: number; readonly off: number }
+  | { readonly t: 'digest'; readonly job: number; readonly hex: string }
+  | { readonly t: 'error'; readonly job: number; readonly message: string };
+
+/** What a thread reports to the job it is working for. */
+interface JobListener {
+  onMessage(thread: number, msg: ThreadMessage): void;
+  onThreadFailure(err: Error): void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  readonly jobs: Map<number, JobListener>;
+}
+
+/**
+ * Creates a pool whose threads start on first use and are unreferenced while idle, so an idle
+ * pool never keeps the process alive.
+ */
+export function createHashWorkerPool(): HashWorkerPool {
+  const threads: (Thread | undefined)[] = [];
+  let nextJob = 1;
+  let running = 0;
+
+  function thread(index: number): Thread {
+    const existing = threads[index];
+    if (existing) return existing;
+    // execArgv [] keeps the parent's `--import tsx` out: the thread needs no loader, and skipping
+    // it saves start-up time and memory.
+    const worker = new Worker(THREAD_SOURCE, { eval: true, execArgv: [] });
+    const created: Thread = { worker, jobs: new Map() };
+    const fail = (err: Error) => {
+      if (threads[index] === created) threads[index] = undefined;
+      const listeners = [...created.jobs.values()];
+      created.jobs.clear();
+      for (const listener of listeners) listener.onThreadFailure(err);
+    };
+    worker.on('message', (msg: ThreadMessage) => created.jobs.get(msg.job)?.onMessage(index, msg));
+    worker.on('error', (err) => fail(new Error('Hashing thread failed', { cause: err })));
+    worker.on('exit', (code) => fail(new Error(`Hashing thread exited with code ${code}`)));
+    if (running === 0) worker.unref();
+    threads[index] = created;
+    return created;
+  }
+
+  // Threads are referenced only while a job runs: a pending digest must keep the process alive.
+  function jobStarted(): void {
+    if (running++ === 0) for (const t of threads) t?.worker.ref();
+  }
+  function jobEnded(): void {
+    if (--running === 0) for (const t of threads) t?.worker.unref();
+  }
+
+  function start(algorithms: readonly string[], ring: RingOptions = {}): HashJob {
+    // Fail here, synchronously, rather than as a thread error after data has flowed.
+    for (const algo of algorithms) createHash(algo);
+    const slotBytes = ring.slotBytes ?? DEFAULT_SLOT_BYTES;
+    const slots = ring.slots ?? DEFAULT_SLOTS;
+    const sab = new SharedArrayBuffer(HEADER_BYTES + slotBytes * slots);
+    const bytes = new Uint8Array(sab, HEADER_BYTES);
+    const flags = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    const id = nextJob++;
+    jobStarted();
+    const mine = algorithms.map((_, i) => thread(i));
+
+    // Per slot: acknowledgements still owed by the threads (0 = free).
+    const owed = new Uint8Array(slots);
+    let current = 0;
+    let filled = 0;
+    let failure: Error | undefined;
+    let finished = false;
+    let slotWaiter: { resolve(): void; reject(err: Error): void } | undefined;
+    const digests: (string | undefined)[] = algorithms.map(() => undefined);
+    let digestWaiter: { resolve(hex: string[]): void; reject(err: Error): void } | undefined;
+
+    const listener: JobListener = {
+      onMessage(index, msg) {
+        if (finished) return;
+        if (msg.t === 'ack') {
+          const slot = msg.off / slotBytes;
+          owed[slot] -= 1;
+          if (slotWaiter && owed[current] === 0) {
+            const waiter = slotWaiter;
+            slotWaiter = undefined;
+            waiter.resolve();
+          }
+        } else if (msg.t === 'digest') {
+          digests[index] = msg.hex;
+          if (digests.every((d) => d !== undefined)) {
+            finish();
+            digestWaiter?.resolve(digests as string[]);
+          }
+        } else {
+          stop(new Error(`Hashing ${algorithms[index]} failed: ${msg.message}`));
+        }
+      },
+      onThreadFailure(err) {
+        stop(err);
+      },
+    };
+    mine.forEach((t, i) => {
+      t.jobs.set(id, listener);
+      t.worker.postMessage({ t: 'open', job: id, algo: algorithms[i], sab });
+    });
+
+    function finish(): void {
+      finished = true;
+      for (const t of mine) t.jobs.delete(id);
+      jobEnded();
+    }
+
+    /** Ends the job early, telling the threads to skip its queued slots. */
+    function stop(err: Error): void {
+      if (finished) return;
+      failure = err;
+      Atomics.store(flags, 0, 1);
+      for (const t of mine) t.worker.postMessage({ t: 'drop', job: id });
+      finish();
+      slotWaiter?.reject(err);
+      slotWaiter = undefined;
+      digestWaiter?.reject(err);
+      digestWaiter = undefined;
+    }
+
+    function dispatch(): void {
+      const off = current * slotBytes;
+      owed[current] = mine.length;
+      for (const t of mine) t.worker.postMessage({ t: 'data', job: id, off, len: filled });
+      current = (current + 1) % slots;
+      filled = 0;
+    }
+
+    function update(chunk: Uint8Array): Promise<void> | undefined {
+      if (failure) return Promise.reject(failure);
+      if (finished) return Promise.reject(new Error('HashJob: update after digest'));
+      let at = 0;
+      while (at < chunk.length) {
+        if (owed[current] !== 0) {
+          const rest = chunk.subarray(at);
+          return new Promise<void>((resolve, reject) => {
+            slotWaiter = { resolve, reject };
+          }).then(() => update(rest));
+        }
+        const n = Math.min(slotBytes - filled, chunk.length - at);
+        bytes.set(chunk.subarray(at, at + n), current * slotBytes + filled);
+        filled += n;
+        at += n;
+        if (filled === slotBytes) dispatch();
+      }
+      return undefined;
+    }
+
+    function digest(): Promise<string[]> {
+      if (failure) return Promise.reject(failure);
+      if (finished || digestWaiter) return Promise.reject(new Error('HashJob: digest requested twice'));
+      if (filled > 0) dispatch();
+      for (const t of mine) t.worker.postMessage({ t: 'end', job: id });
+      return new Promise<string[]>((resolve, reject) => {
+        digestWaiter = { resolve, reject };
+      });
+    }
+
+    function abort(reason: Error = new Error('Hashing aborted')): void {
+      stop(reason);
+    }
+
+    return { update, digest, abort };
+  }
+
+  async function close(): Promise<void> {
+    const all = threads.splice(0).filter((t): t is Thread => t !== undefined);
+    await Promise.all(all.map((t) => t.worker.terminate()));
+  }
+
+  return { start, close };
+}
+
+let shared: HashWorkerPool | undefined;
+
+/** The process-wide pool (one per process, so one per cluster worker). */
+export function sharedHashWorkerPool(): HashWorkerPool {
+  shared ??= createHashWorkerPool();
+  return shared;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# A throwaway Keystone for the authentication tests: Debian's python3-keystone served by uWSGI
+# (uwsgi-core + uwsgi-plugin-python3) on a loopback port, with SQLite, fernet tokens and its
+# in-process cache, everything inside one directory. Never the `keystone` package, which
+# installs and starts a system service.
+#
+#   keystone.sh start DIR PORT ADMIN_PASSWORD   prepare DIR, start Keystone, wait until it answers
+#   keystone.sh stop DIR                        stop it (SIGTERM, then SIGKILL after 5 s)
+#
+# `start` bootstraps the admin user (project admin, role admin, region RegionOne, the identity
+# endpoint http://127.0.0.1:PORT/v3); test/helpers/keystone.ts creates everything else over the
+# API. Output of every step is kept in DIR/*.log and shown when a step fails.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 start DIR PORT ADMIN_PASSWORD | stop DIR" >&2
+  exit 2
+}
+
+# Waits for a background step and shows its log if it failed.
+wait_step() {
+  local pid=$1 name=$2
+  if ! wait "$pid"; then
+    echo "keystone.sh: $name failed; $DIR/$name.log:" >&2
+    tail -n 40 "$DIR/$name.log" >&2
+    return 1
+  fi
+}
+
+stop() {
+  local pidfile=$DIR/uwsgi.pid pid
+  [[ -s $pidfile ]] || return 0
+  pid=$(<"$pidfile")
+  # uWSGI runs in its own session (setsid below): the negative pid reaches master and workers.
+  kill -TERM -- "-$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+  for _ in $(seq 50); do
+    kill -0 -- "-$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+start() {
+  local port=$1 password=$2
+  mkdir -p "$DIR/fernet-keys" "$DIR/credential-keys"
+  cat >"$DIR/keystone.conf" <<CONF
+[DEFAULT]
+use_stderr = true
+[database]
+connection = sqlite:///$DIR/keystone.sqlite
+[token]
+provider = fernet
+expiration = 3600
+[fernet_tokens]
+key_repository = $DIR/fernet-keys
+[credential]
+key_repository = $DIR/credential-keys
+# Without its cache Keystone spends most of a second on every token validation.
+[cache]
+enabled = true
+backend = dogpile.cache.memory
+# Test passwords: the cheapest bcrypt cost keeps password authentication fast.
+[identity]
+password_hash_rounds = 4
+CONF
+
+  local manage=(keystone-manage --config-file "$DIR/keystone.conf")
+  local user group
+  user=$(id -un)
+  group=$(id -gn)
+  # The key repositories do not need the database: set them up while the schema is created.
+  "${manage[@]}" db_sync >"$DIR/db_sync.log" 2>&1 &
+  local db=$!
+  "${manage[@]}" fernet_setup --keystone-user "$user" --keystone-group "$group" >"$DIR/fernet_setup.log" 2>&1 &
+  local fernet=$!
+  "${manage[@]}" credential_setup --keystone-user "$user" --keystone-group "$group" >"$DIR/credential_setup.log" 2>&1 &
+  local credential=$!
+  wait_step $db db_sync
+  wait_step $fernet fernet_setup
+  wait_step $credential credential_setup
+
+  # The server's start-up (imports, ~7 s) overlaps the bootstrap, which only writes rows.
+  OS_KEYSTONE_CONFIG_FILES=$DIR/keystone.conf setsid uwsgi \
+    --plugin python3 \
+    --http-socket "127.0.0.1:$port" \
+    --wsgi-file /usr/bin/keystone-wsgi-public \
+    --master --processes 1 --threads 8 --single-interpreter \
+    --buffer-size 32768 \
+    --die-on-term --need-app \
+    --pidfile "$DIR/uwsgi.pid" \
+    >"$DIR/uwsgi.log" 2>&1 </dev/null &
+  "${manage[@]}" bootstrap \
+    --bootstrap-password "$password" \
+    --bootstrap-admin-url "http://127.0.0.1:$port/v3" \
+    --bootstrap-public-url "http://127.0.0.1:$port/v3" \
+    --bootstrap-internal-url "http://127.0.0.1:$port/v3" \
+    --bootstrap-region-id RegionOne >"$DIR/bootstrap.log" 2>&1 &
+  wait_step $! bootstrap || { stop; return 1; }
+
+  # Ready when GET /v3 answers (python3 is there: Keystone runs on it; curl may not be).
+  for _ in $(seq 600); do
+    if /usr/bin/python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+      "http://127.0.0.1:$port/v3" 2>/dev/null; then
+      return 0
+    fi
+    if [[ -s $DIR/uwsgi.pid ]] && ! kill -0 "$(<"$DIR/uwsgi.pid")" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "keystone.sh: Keystone did not answer on port $port; $DIR/uwsgi.log:" >&2
+  tail -n 60 "$DIR/uwsgi.log" >&2
+  stop
+  return 1
+}
+
+[[ $# -ge 2 ]] || usage
+DIR=$(realpath "$2")
+case $1 in
+  start) [[ $# -eq 4 ]] || usage; start "$3" "$4" ;;
+  stop) stop ;;
+  *) usage ;;
+esac
