@@ -40,7 +40,7 @@ export function normalizeEndpoint(endpoint: string): string {
 /** Fixed credentials: a token the caller owns, or none at all. */
 export function staticAuth(endpoint: string, token?: string): AuthProvider {
   const base = normalizeEndpoint(endpoint);
-  const headers: Readonly<Record<string, string>> = Object.freeze(token ? { 'X-Auth-Token': token } : {});
+  const headers: Readonly<Record<string, string>> = Object.freeze(token ? { 'X-Auth-Token': token } : ({} as Record<string, string>));
   return {
     endpoint: async () => base,
     headers: async () => headers,

@@ -2,7 +2,7 @@
  * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
  * operator's existing file mostly carries over. Loaded by `load-config.ts`.
  */
-export type AuthFlavor = 'hybrid' | 'noauth';
+export type AuthFlavor = 'hybrid' | 'noauth' | 'keystone' | 'apikey';
 
 export interface Config {
   readonly DEFAULT: {
@@ -43,6 +43,33 @@ export interface Config {
   };
   readonly paste_deploy: {
     readonly flavor: AuthFlavor;
+  };
+  /** keystonemiddleware's options (flavor keystone), plus Iris's in-process token cache. */
+  readonly keystone_authtoken: {
+    /** Put in 401 replies' WWW-Authenticate; null = auth_url. */
+    readonly www_authenticate_uri: string | null;
+    /** Keystone's URL (with or without /v3); null = unset (required by flavor keystone). */
+    readonly auth_url: string | null;
+    readonly auth_type: 'password';
+    readonly username: string;
+    readonly password: string;
+    readonly project_name: string;
+    readonly user_domain_name: string;
+    readonly project_domain_name: string;
+    /** Lower-cased. */
+    readonly service_token_roles: readonly string[];
+    readonly service_token_roles_required: boolean;
+    /** Seconds; <= 0 disables the cache. */
+    readonly token_cache_time: number;
+    /** Entries. */
+    readonly token_cache_size: number;
+    /** Seconds: bound on one request's whole exchange with Keystone. */
+    readonly http_connect_timeout: number;
+  };
+  /** Iris-only authentication settings. */
+  readonly iris_auth: {
+    /** Absolute path of the API key file (flavor apikey). */
+    readonly api_key_file: string;
   };
   /** Iris-only: the directory holding the default database and stores (IRIS_DATA_DIR). */
   readonly data_dir: string;

@@ -7,4 +7,32 @@ export interface RequestContext {
   readonly roles: readonly string[];
   readonly isAdmin: boolean;
   readonly requestId: string;
+  // What a verified token says beyond the fields above (flavor keystone; API keys set the
+  // names they know). Optional: the header-based flavors know none of it.
+  readonly projectName?: string | null;
+  readonly userName?: string | null;
+  readonly projectDomainId?: string | null;
+  readonly userDomainId?: string | null;
+  /** Set for a domain-scoped token. */
+  readonly domainId?: string | null;
+  /** `all` for a system-scoped token (keystonemiddleware's OpenStack-System-Scope). */
+  readonly systemScope?: string | null;
+  /** Lower-cased roles of a valid X-Service-Token (the service acting for the user). */
+  readonly serviceRoles?: readonly string[];
+  /** The token's service catalog, as Keystone v3 returns it. */
+  readonly serviceCatalog?: readonly CatalogEntry[];
+}
+
+/** One service of a Keystone v3 catalog. */
+export interface CatalogEntry {
+  readonly type: string;
+  readonly name?: string;
+  readonly id?: string;
+  readonly endpoints: readonly {
+    readonly interface: string;
+    readonly url: string;
+    readonly region?: string | null;
+    readonly region_id?: string | null;
+    readonly id?: string;
+  }[];
 }

@@ -27,8 +27,15 @@ export abstract class IrisError extends Error {
 export class Invalid extends IrisError {
   readonly code = 'BadRequest' as const;
 }
+/** The caller could not be authenticated (401). */
 export class Unauthorized extends IrisError {
   readonly code = 'Unauthorized' as const;
+  /** WWW-Authenticate value telling the client where to authenticate (Keystone's), if any. */
+  readonly challenge: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; challenge?: string }) {
+    super(message, options);
+    this.challenge = options?.challenge;
+  }
 }
 /** The caller may see the resource but not do this to it (403). */
 export class Forbidden extends IrisError {

@@ -3,7 +3,7 @@
  * pages, whose body format follows the Accept header (none → text/plain, text/html or a
  * wildcard → HTML, application/json → `{"message", "code", "title"}`).
  */
-import { IrisError, type IrisErrorCode } from '../domain/errors.js';
+import { IrisError, type IrisErrorCode, type Unauthorized } from '../domain/errors.js';
 import { isGlanceDetail } from '../domain/image-validation.js';
 import { pyJson } from './py-json.js';
 
@@ -16,6 +16,8 @@ export interface Fault {
   readonly headers?: Readonly<Record<string, string>>;
   /** Overrides the whole body template (405 and 415 have their own in webob). */
   readonly template?: string;
+  /** A body sent as is, whatever the Accept header (keystonemiddleware's 401). */
+  readonly verbatim?: { readonly contentType: string; readonly body: string };
 }
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -75,12 +77,30 @@ export function faultFor(error: unknown): Fault {
     }
     if (status === 415) return unsupportedMediaType(error.message);
     // Glance's 401 is webob's stock page: the reason stays in the logs.
-    if (status === 401) return { status };
+    if (status === 401) return unauthorized(error as Unauthorized);
     // Some Glance errors keep webob's stock explanation and carry their text as the detail.
     if (isGlanceDetail(error)) return { status, detail: error.message };
     return { status, explanation: error.message };
   }
   return { status: 500 };
+}
+
+/**
+ * A 401 with a challenge comes from the Keystone step, which keystonemiddleware answers itself:
+ * its JSON body whatever the Accept header, and `WWW-Authenticate: Keystone uri="…"`.
+ */
+function unauthorized(error: Unauthorized): Fault {
+  if (error.challenge === undefined) return { status: 401 };
+  return {
+    status: 401,
+    headers: { 'WWW-Authenticate': error.challenge },
+    verbatim: {
+      contentType: 'application/json',
+      body: pyJson({
+        error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
+      }),
+    },
+  };
 }
 
 export function methodNotAllowed(method: string, allow: readonly string[]): Fault {
@@ -159,6 +179,9 @@ export interface RenderedFault {
 /** Renders a fault the way webob renders an HTTP exception for this Accept header. */
 export function renderFault(fault: Fault, accept: string | undefined): RenderedFault {
   const status = fault.status;
+  if (fault.verbatim !== undefined) {
+    return { status, contentType: fault.verbatim.contentType, body: fault.verbatim.body, headers: fault.headers ?? {} };
+  }
   const title = TITLES[status] ?? 'Error';
   const statusLine = `${status} ${title}`;
   const format = negotiateFaultFormat(accept);

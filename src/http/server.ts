@@ -35,6 +35,8 @@ function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): 
   const rendered = renderFault(fault, request.headers.accept);
   const reason = REASONS[rendered.status];
   if (reason) reply.raw.statusMessage = reason;
+  // Glance's 401 comes from the auth middleware, before a request id exists.
+  if (rendered.status === 401) reply.removeHeader('x-openstack-request-id');
   for (const [k, v] of Object.entries(rendered.headers)) reply.header(k, v);
   return reply.code(rendered.status).header('content-type', rendered.contentType).send(Buffer.from(rendered.body));
 }

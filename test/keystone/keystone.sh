@@ -7,7 +7,7 @@
 #   keystone.sh start DIR PORT ADMIN_PASSWORD   prepare DIR, start Keystone, wait until it answers
 #   keystone.sh stop DIR                        stop it (SIGTERM, then SIGKILL after 5 s)
 #
-# `start` bootstraps the admin user (project admin, role admin, region RegionOne, the identity
+# `start` bootstraps (bootstrap.py) the admin user (project admin, role admin, region RegionOne, the identity
 # endpoint http://127.0.0.1:PORT/v3); test/helpers/keystone.ts creates everything else over the
 # API. Output of every step is kept in DIR/*.log and shown when a step fails.
 set -euo pipefail
@@ -65,22 +65,9 @@ backend = dogpile.cache.memory
 password_hash_rounds = 4
 CONF
 
-  local manage=(keystone-manage --config-file "$DIR/keystone.conf")
-  local user group
-  user=$(id -un)
-  group=$(id -gn)
-  # The key repositories do not need the database: set them up while the schema is created.
-  "${manage[@]}" db_sync >"$DIR/db_sync.log" 2>&1 &
-  local db=$!
-  "${manage[@]}" fernet_setup --keystone-user "$user" --keystone-group "$group" >"$DIR/fernet_setup.log" 2>&1 &
-  local fernet=$!
-  "${manage[@]}" credential_setup --keystone-user "$user" --keystone-group "$group" >"$DIR/credential_setup.log" 2>&1 &
-  local credential=$!
-  wait_step $db db_sync
-  wait_step $fernet fernet_setup
-  wait_step $credential credential_setup
-
-  # The server's start-up (imports, ~7 s) overlaps the bootstrap, which only writes rows.
+  chmod 700 "$DIR/fernet-keys" "$DIR/credential-keys"
+  # Keystone's start-up (imports, ~5 s) overlaps the one-process bootstrap (see bootstrap.py);
+  # readiness below is checked on GET /v3, which needs no database.
   OS_KEYSTONE_CONFIG_FILES=$DIR/keystone.conf setsid uwsgi \
     --plugin python3 \
     --http-socket "127.0.0.1:$port" \
@@ -90,12 +77,8 @@ CONF
     --die-on-term --need-app \
     --pidfile "$DIR/uwsgi.pid" \
     >"$DIR/uwsgi.log" 2>&1 </dev/null &
-  "${manage[@]}" bootstrap \
-    --bootstrap-password "$password" \
-    --bootstrap-admin-url "http://127.0.0.1:$port/v3" \
-    --bootstrap-public-url "http://127.0.0.1:$port/v3" \
-    --bootstrap-internal-url "http://127.0.0.1:$port/v3" \
-    --bootstrap-region-id RegionOne >"$DIR/bootstrap.log" 2>&1 &
+  /usr/bin/python3 "$HERE/bootstrap.py" "$DIR/keystone.conf" "$password" "http://127.0.0.1:$port/v3" \
+    >"$DIR/bootstrap.log" 2>&1 &
   wait_step $! bootstrap || { stop; return 1; }
 
   # Ready when GET /v3 answers (python3 is there: Keystone runs on it; curl may not be).
@@ -114,6 +97,7 @@ CONF
 }
 
 [[ $# -ge 2 ]] || usage
+HERE=$(dirname "$(realpath "$0")")
 DIR=$(realpath "$2")
 case $1 in
   start) [[ $# -eq 4 ]] || usage; start "$3" "$4" ;;

@@ -1,0 +1,302 @@
+/** `client.images`: the image resource, its data, tags and lifecycle actions. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IrisClientError } from './errors.js';
+import { headerValue } from './http-call.js';
+import type { Transport } from './http-transport.js';
+import { buildImagePatch } from './image-patch-builder.js';
+import type {
+  CreateImageInput,
+  DownloadOptions,
+  DownloadToFileResult,
+  Image,
+  ImageChanges,
+  ImageDownload,
+  ImagePage,
+  JsonPatchOp,
+  ListAllImagesOptions,
+  ListImagesPageOptions,
+  UpdateImageOptions,
+  UploadOptions,
+} from './image-types.js';
+import { listImagesQuery } from './list-images-query.js';
+import { verifyingStream } from './verifying-stream.js';
+
+export const JSON_PATCH_MEDIA_TYPE = 'application/openstack-images-v2.1-json-patch';
+
+/** Raw image data the SDK can upload. */
+export type ImageData = Readable | Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface ImagesApi {
+  /**
+   * One page of images.
+   *
+   * @example const { images, next } = await client.images.list({ visibility: 'public', limit: 20 });
+   */
+  list(options?: ListImagesPageOptions): Promise<ImagePage>;
+  /**
+   * Every image matching the options, page after page, following Glance's `next` links.
+   *
+   * @example for await (const image of client.images.listAll({ tags: ['gold'], pageSize: 100 })) console.log(image.id);
+   */
+  listAll(options?: ListAllImagesOptions): AsyncIterable<Image>;
+  /**
+   * Creates an image record (status `queued`). Never retried: a repeat could create two.
+   *
+   * @example const image = await client.images.create({ name: 'cirros', disk_format: 'qcow2', container_format: 'bare' });
+   */
+  create(input: CreateImageInput, options?: { signal?: AbortSignal }): Promise<Image>;
+  /**
+   * The image with this id; IrisApiError 404 when it does not exist or is not visible.
+   *
+   * @example const image = await client.images.get(id);
+   */
+  get(id: string, options?: { signal?: AbortSignal }): Promise<Image>;
+  /**
+   * Sets attributes and custom properties and removes custom properties, as one JSON-patch
+   * computed against the current record (fetched unless `options.current` is given).
+   *
+   * @example await client.images.update(id, { name: 'cirros-0.6', hw_disk_bus: 'virtio' }, { remove: ['os_distro'] });
+   */
+  update(id: string, changes: ImageChanges, options?: UpdateImageOptions): Promise<Image>;
+  /**
+   * Sends JSON-patch operations as they are.
+   *
+   * @example await client.images.patch(id, [{ op: 'replace', path: '/min_ram', value: 512 }]);
+   */
+  patch(id: string, ops: readonly JsonPatchOp[], options?: { signal?: AbortSignal }): Promise<Image>;
+  /**
+   * Deletes the image and its data.
+   *
+   * @example await client.images.delete(id);
+   */
+  delete(id: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Makes an active image's data unavailable to non-admins (`deactivated`).
+   *
+   * @example await client.images.deactivate(id);
+   */
+  deactivate(id: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Makes a deactivated image active again.
+   *
+   * @example await client.images.reactivate(id);
+   */
+  reactivate(id: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Adds a tag (a no-op when present).
+   *
+   * @example await client.images.addTag(id, 'gold');
+   */
+  addTag(id: string, tag: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Removes a tag; IrisApiError 404 when the image lacks it.
+   *
+   * @example await client.images.removeTag(id, 'gold');
+   */
+  removeTag(id: string, tag: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Uploads image data (queued → active). Streams; never retried, since a body stream cannot
+   * be replayed. Give `size` to send a Content-Length (otherwise chunked).
+   *
+   * @example await client.images.upload(id, createReadStream('disk.img'), { size: 10485760 });
+   */
+  upload(id: string, data: ImageData, options?: UploadOptions): Promise<void>;
+  /**
+   * Uploads a local file, with its size as Content-Length when it is a regular file.
+   *
+   * @example await client.images.uploadFile(id, 'disk.img', { onProgress: (n, total) => console.log(n, total) });
+   */
+  uploadFile(id: string, path: string, options?: Omit<UploadOptions, 'size'> & { size?: number }): Promise<void>;
+  /**
+   * Starts a download. The returned stream verifies the md5 checksum and the multihash as it
+   * flows and fails at its end with IrisIntegrityError on a mismatch; IrisClientError
+   * `NoImageData` when the image has no data.
+   *
+   * @example
+   *   const { stream } = await client.images.download(id);
+   *   await pipeline(stream, createWriteStream('out.img')); // rejects on a corrupt download
+   */
+  download(id: string, options?: DownloadOptions): Promise<ImageDownload>;
+  /**
+   * Downloads to `path` through `path.part`, renamed into place only once every check passed;
+   * on any failure the partial file is deleted and nothing is left at `path`.
+   *
+   * @example const { bytes } = await client.images.downloadToFile(id, 'out.img');
+   */
+  downloadToFile(id: string, path: string, options?: DownloadOptions): Promise<DownloadToFileResult>;
+}
+
+function imagePath(id: string): string {
+  return `/v2/images/${encodeURIComponent(id)}`;
+}
+
+/** Counts bytes through an upload for a progress listener. */
+function counting(total: number | undefined, onProgress: NonNullable<UploadOptions['onProgress']>): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      onProgress(bytes, total);
+      done(null, chunk);
+    },
+  });
+}
+
+export function createImagesApi(transport: Transport): ImagesApi {
+  const api: ImagesApi = {
+    async list(options = {}) {
+      const { limit, marker, signal, ...rest } = options;
+      const page = await transport.json<{ images: Image[]; next?: string; first?: string }>({
+        method: 'GET',
+        path: '/v2/images',
+        query: listImagesQuery(rest, { limit, marker }),
+        idempotent: true,
+        signal,
+      });
+      return { images: page.images, next: page.next, first: page.first };
+    },
+
+    async *listAll(options = {}) {
+      const { pageSize, limit, signal, ...rest } = options;
+      let remaining = limit ?? Infinity;
+      if (remaining <= 0) return;
+      let request: { path: string; query?: URLSearchParams } = {
+        path: '/v2/images',
+        query: listImagesQuery(rest, { limit: pageSize !== undefined ? Math.min(pageSize, remaining) : undefined }),
+      };
+      for (;;) {
+        const page = await transport.json<{ images: Image[]; next?: string }>({ method: 'GET', ...request, idempotent: true, signal });
+        for (const image of page.images) {
+          yield image;
+          if (--remaining <= 0) return;
+        }
+        // Glance's `next` is a path with every filter and the marker already in it.
+        if (page.next === undefined || page.images.length === 0) return;
+        request = { path: page.next };
+      }
+    },
+
+    create: (input, options = {}) =>
+      transport.json<Image>({ method: 'POST', path: '/v2/images', json: input, idempotent: false, signal: options.signal }),
+
+    get: (id, options = {}) =>
+      transport.json<Image>({ method: 'GET', path: imagePath(id), idempotent: true, signal: options.signal }),
+
+    async update(id, changes, options = {}) {
+      const current = options.current ?? (await api.get(id, { signal: options.signal }));
+      const ops = buildImagePatch(current, changes, options.remove);
+      if (ops.length === 0) return current;
+      return api.patch(id, ops, { signal: options.signal });
+    },
+
+    patch: (id, ops, options = {}) =>
+      transport.json<Image>({
+        method: 'PATCH',
+        path: imagePath(id),
+        json: ops,
+        contentType: JSON_PATCH_MEDIA_TYPE,
+        idempotent: false,
+        signal: options.signal,
+      }),
+
+    async delete(id, options = {}) {
+      await transport.discard({ method: 'DELETE', path: imagePath(id), idempotent: true, signal: options.signal });
+    },
+
+    async deactivate(id, options = {}) {
+      await transport.discard({ method: 'POST', path: `${imagePath(id)}/actions/deactivate`, idempotent: false, signal: options.signal });
+    },
+
+    async reactivate(id, options = {}) {
+      await transport.discard({ method: 'POST', path: `${imagePath(id)}/actions/reactivate`, idempotent: false, signal: options.signal });
+    },
+
+    async addTag(id, tag, options = {}) {
+      await transport.discard({ method: 'PUT', path: `${imagePath(id)}/tags/${encodeURIComponent(tag)}`, idempotent: true, signal: options.signal });
+    },
+
+    async removeTag(id, tag, options = {}) {
+      await transport.discard({ method: 'DELETE', path: `${imagePath(id)}/tags/${encodeURIComponent(tag)}`, idempotent: true, signal: options.signal });
+    },
+
+    async upload(id, data, options = {}) {
+      const size = options.size ?? (data instanceof Uint8Array ? data.length : undefined);
+      let body: ImageData = data;
+      if (options.onProgress !== undefined) {
+        const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
+        const counter = counting(size, options.onProgress);
+        // Errors of the source reach the counter (and so the request) through pipeline.
+        pipelineCb(source, counter, () => {});
+        body = counter;
+      }
+      await transport.discard({
+        method: 'PUT',
+        path: `${imagePath(id)}/file`,
+        body,
+        contentType: 'application/octet-stream',
+        headers: size !== undefined ? { 'Content-Length': String(size) } : {},
+        idempotent: false,
+        signal: options.signal,
+      });
+    },
+
+    async uploadFile(id, path, options = {}) {
+      const info = await stat(path);
+      const size = options.size ?? (info.isFile() ? info.size : undefined);
+      await api.upload(id, createReadStream(path), { ...options, size });
+    },
+
+    async download(id, options = {}) {
+      const image = await api.get(id, { signal: options.signal });
+      const answer = await transport.send({ method: 'GET', path: `${imagePath(id)}/file`, idempotent: true, signal: options.signal });
+      if (answer.status === 204) {
+        await answer.body.dump();
+        throw new IrisClientError('NoImageData', `Image ${id} has no data.`);
+      }
+      const length = Number(headerValue(answer.headers, 'content-length'));
+      const size = Number.isFinite(length) && headerValue(answer.headers, 'content-length') !== undefined ? length : (image.size ?? undefined);
+      const verify = options.verify ?? true;
+      const verifier = verifyingStream(
+        verify
+          ? {
+              // Content-MD5 of a whole-image answer is the image checksum; the record wins.
+              md5: image.checksum ?? headerValue(answer.headers, 'content-md5'),
+              hashAlgo: image.os_hash_algo,
+              hashValue: image.os_hash_value,
+              size: image.size ?? size,
+            }
+          : {},
+        options.onProgress,
+      );
+      pipelineCb(answer.body, verifier, () => {
+        // errors surface on `verifier`, which the caller consumes
+      });
+      return { stream: verifier, size, image, verifies: verifier.checks };
+    },
+
+    async downloadToFile(id, path, options = {}) {
+      const download = await api.download(id, options);
+      const part = `${path}.part`;
+      let bytes = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      try {
+        // `flush: true` fsyncs before close, so the rename never publishes unwritten data.
+        await pipeline(download.stream, count, createWriteStream(part, { flush: true }), { signal: options.signal });
+        await rename(part, path);
+      } catch (err) {
+        await unlink(part).catch(() => {});
+        throw err;
+      }
+      return { path, bytes, verified: download.verifies };
+    },
+  };
+  return api;
+}
