@@ -60,6 +60,15 @@ async function main(): Promise<number> {
 
   let peer: Peer | undefined;
   let iris: IrisProcess | undefined;
+  let stopping = false;
+  // start.sh detaches the peer (setsid), so an interrupted run must stop it itself.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    stopping = true;
+    log(`${signal}: stopping the servers`);
+    void Promise.allSettled([peer?.stop(), iris?.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const [p, i] = await Promise.allSettled([freePort().then(startPeer), startIris()]);
     if (p.status === 'fulfilled') peer = p.value;
@@ -94,6 +103,7 @@ async function main(): Promise<number> {
     log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s${keep ? `; records kept in ${work}` : ''}`);
     return result.unexpected.length === 0 ? 0 : 1;
   } catch (err) {
+    if (stopping) return 130;
     log(`harness failed: ${(err as Error).stack ?? String(err)}`);
     if (iris !== undefined) log(`Iris output (last 4000 chars):\n${iris.logs().slice(-4000)}`);
     return 2;

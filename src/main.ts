@@ -8,10 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
-import { parseRange } from './blob/range.js';
-import { contextFromHeaders } from './auth/request-context.js';
+import { parseRange, parseRequestContentRange } from './blob/range.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Config } from './config/config.js';
 import { loadConfig } from './config/load-config.js';
+import { authenticatedContext } from './http/http-context.js';
 import { buildServer } from './http/server.js';
 import { openDatabase } from './persistence/database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
@@ -24,13 +26,13 @@ import { createMemberService } from './services/members.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
-function logStartup(config: Config, logger: Logger): void {
+function logStartup(config: Config, logger: Logger, authenticator: Authenticator): void {
   for (const src of config.sources) logger.info({ file: src }, 'config file read');
   for (const opt of config.unknown_options) logger.warn({ option: opt }, 'unknown config option ignored');
   for (const msg of config.deprecations) logger.warn(msg);
   const flavor = config.paste_deploy.flavor;
-  logger.info({ flavor }, `authentication: ${flavor} (no Keystone; ${flavor === 'noauth' ? 'every request is admin' : 'identity taken from request headers, admin without them'})`);
-  if (!LOOPBACK.test(config.DEFAULT.bind_host)) {
+  logger.info({ flavor }, `authentication: ${flavor} (${authenticator.description})`);
+  if ((flavor === 'hybrid' || flavor === 'noauth') && !LOOPBACK.test(config.DEFAULT.bind_host)) {
     logger.warn({ bind_host: config.DEFAULT.bind_host }, `flavor ${flavor} trusts every caller: bound beyond loopback, anyone who can reach this port is admin`);
   }
 }
@@ -52,7 +54,17 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-async function serve(config: Config, logger: Logger): Promise<void> {
+/** The flavor's authenticator; an incomplete auth setup stops the process like any config error. */
+function startAuthenticator(config: Config, logger: Logger): Authenticator {
+  try {
+    return createAuthenticator(config, logger);
+  } catch (e) {
+    process.stderr.write(`iris: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+async function serve(config: Config, logger: Logger, authenticator: Authenticator): Promise<void> {
   const database = openDatabase({ sqlitePath: config.database.sqlite_path });
   const images = createSqliteImageRepository(database.db);
   const blobs = createBlobStore({ driver: createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir }) });
@@ -83,7 +95,12 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     imageSizeCap: config.DEFAULT.image_size_cap,
     userStorageQuota: config.DEFAULT.user_storage_quota,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    formatChecks: {
+      requireImageFormatMatch: config.image_format.require_image_format_match,
+      gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
+    },
     parseRange,
+    parseRequestContentRange,
   });
   const members = createMemberService({
     members: createSqliteMemberRepository(database.db),
@@ -92,14 +109,14 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     imageService,
     quota: config.DEFAULT.image_member_quota,
   });
-  const flavor = config.paste_deploy.flavor;
   const app = buildServer(
     {
       config,
       images: imageService,
       imageData,
       members,
-      contextOf: (request) => contextFromHeaders(flavor, request.headers, request.id),
+      authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
+      contextOf: authenticatedContext,
     },
     logger,
   );
@@ -109,6 +126,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await app.close();
+    await authenticator.close();
     await database.close();
     process.exit(0);
   };
@@ -128,9 +146,11 @@ async function main(): Promise<void> {
   const workers = config.DEFAULT.workers;
 
   if (cluster.isPrimary) {
-    logStartup(config, logger);
+    const authenticator = startAuthenticator(config, logger);
+    logStartup(config, logger, authenticator);
     await prepare(config, logger);
-    if (workers <= 1) return serve(config, logger);
+    if (workers <= 1) return serve(config, logger, authenticator);
+    await authenticator.close(); // each worker makes its own
     for (let i = 0; i < workers; i++) cluster.fork();
     cluster.on('exit', (worker, code, signal) => {
       logger.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting a new one');
@@ -144,7 +164,7 @@ async function main(): Promise<void> {
     process.once('SIGINT', stop);
     return;
   }
-  await serve(config, logger);
+  await serve(config, logger, startAuthenticator(config, logger));
 }
 
 main().catch((e) => {

@@ -3,13 +3,14 @@
  * pass, lets the default driver commit them atomically, and routes reads and deletes to the
  * driver of a location's scheme.
  */
-import { finished } from 'node:stream';
+import { finished, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
-import type { BlobStore, ByteRange, PutOptions, StoredBlob } from '../domain/ports.js';
+import type { BlobStore, ByteRange, DataObserver, PutOptions, StoredBlob } from '../domain/ports.js';
 import { Invalid, IrisError, ServiceUnavailable } from '../domain/errors.js';
 import type { BlobDriver } from './blob-driver.js';
 import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
+import { ObservingStream } from './observing-stream.js';
 
 export interface BlobStoreOptions {
   /** The default store (Glance's `default_store`): every upload goes here. */
@@ -63,9 +64,12 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     }
     const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);
+    // The observer (format inspection) runs after the hasher, in the same pass; it can veto
+    // the data before the driver commits it.
+    const body = putOpts.observer ? observe(hasher, putOpts.observer) : hasher;
     let location: string | undefined;
     try {
-      const written = await defaultDriver.write(imageId, hasher, { signal });
+      const written = await defaultDriver.write(imageId, body, { signal });
       location = written.location;
       const { size, md5, multihash } = hasher.result;
       if (written.bytes !== size) {
@@ -83,6 +87,7 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     } finally {
       stopFeeding();
       if (!hasher.destroyed) hasher.destroy();
+      if (!body.destroyed) body.destroy();
     }
   }
 
@@ -136,6 +141,14 @@ function feed(source: Readable, hasher: HashingStream): () => void {
     stopWatching();
     source.unpipe(hasher);
   };
+}
+
+/** Chains the observer stage after the hasher; an error on either side fails both. */
+function observe(hasher: HashingStream, observer: DataObserver): ObservingStream {
+  const stage = new ObservingStream(observer);
+  // The driver sees the failure through `stage`; this callback has nothing to add.
+  pipeline(hasher, stage, ignore);
+  return stage;
 }
 
 function ignore(): void {}

@@ -3,6 +3,7 @@
  *
  *   iris-manage [--config-file PATH]... db sync      migrate to the latest schema, print the revision
  *   iris-manage [--config-file PATH]... db version   print the current revision, or "None"
+ *   iris-manage [--config-file PATH]... key create|list|revoke   API keys (see manage-key-commands.ts)
  *
  * Configuration is read exactly as iris-api reads it (see config/load-config.ts), so both
  * always agree on which database file they mean.
@@ -11,9 +12,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { openDatabase } from '../persistence/database.js';
 import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
+import { addKeyCommands } from './manage-key-commands.js';
 
 export interface ManageIo {
   readonly stdout: (text: string) => void;
@@ -42,15 +45,15 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  const sqlitePath = (): string => {
+  const config = (): Config => {
     const files = program.opts<{ configFile?: string[] }>().configFile ?? [];
-    const config = loadConfig({
+    return loadConfig({
       argv: files.flatMap((file) => ['--config-file', file]),
       env: io.env,
       cwd: io.cwd,
     });
-    return config.database.sqlite_path;
   };
+  const sqlitePath = (): string => config().database.sqlite_path;
 
   const db = program.command('db').description('database schema commands').exitOverride();
   db.command('sync')
@@ -81,6 +84,8 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
         await close();
       }
     });
+
+  addKeyCommands(program, io, () => config().iris_auth.api_key_file);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

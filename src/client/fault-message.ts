@@ -15,6 +15,8 @@ export interface FaultText {
 function clean(text: string): string {
   return text
     .replace(/<br\s*\/?>/gi, '\n')
+    // block elements end lines, so a page's title and heading stay apart from its text
+    .replace(/<\/?(html|head|title|body|h\d|p|div|pre)\b[^>]*>/gi, '\n')
     .replace(/<[^>]+>/g, ' ')
     .replace(/&nbsp;/g, ' ')
     .replace(/&lt;/g, '<')

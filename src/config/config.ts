@@ -28,6 +28,10 @@ export interface Config {
   readonly image_format: {
     readonly disk_formats: readonly string[];
     readonly container_formats: readonly string[];
+    /** Refuse uploads whose data is not the declared disk_format (Glance 2025.1+; default true). */
+    readonly require_image_format_match: boolean;
+    /** Names of partition-table checks (`mbr`, `gptmbr`) that do not refuse a gpt image; default none. */
+    readonly gpt_safety_checks_nonfatal: readonly string[];
   };
   readonly database: {
     /** SQLAlchemy-style URL as given (sqlite:///relative or sqlite:////absolute). */

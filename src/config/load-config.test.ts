@@ -47,6 +47,8 @@ test('defaults', (t) => {
   assert.deepEqual(config.image_format, {
     disk_formats: ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'],
     container_formats: ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'],
+    require_image_format_match: true,
+    gpt_safety_checks_nonfatal: [],
   });
   assert.equal(config.data_dir, join(cwd, 'data'));
   assert.deepEqual(config.database, {

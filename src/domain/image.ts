@@ -5,7 +5,7 @@
  * operators, clients and the database all share, and renaming them would only add a
  * mapping layer where bugs hide.
  */
-import { Conflict } from './errors.js';
+import { Conflict, Invalid } from './errors.js';
 
 export const IMAGE_STATUSES = [
   'queued',
@@ -81,4 +81,14 @@ export function assertTransition(from: ImageStatus, to: ImageStatus): void {
   if (!canTransition(from, to)) {
     throw new Conflict(`Image status transition from ${from} to ${to} is not allowed`);
   }
+}
+
+/**
+ * Data may only be saved once the image says what it is: Glance refuses the queued → saving
+ * transition while disk_format or container_format is unset (glance/domain Image.status).
+ */
+export function assertReadyForData(image: Image): void {
+  const missing = (['disk_format', 'container_format'] as const).filter((k) => !image[k]);
+  if (missing.length === 1) throw new Invalid(`Property ${missing[0]} must be set prior to saving data.`);
+  if (missing.length > 1) throw new Invalid(`Properties ${missing.join(', ')} must be set prior to saving data.`);
 }

@@ -139,6 +139,25 @@ export interface PutOptions {
   /** Node crypto algorithm for os_hash_value (Glance's hashing_algorithm, default sha512). */
   readonly hashAlgo: string;
   readonly signal?: AbortSignal;
+  /** Sees the data in the same pass as hashing and writing (the format inspector). */
+  readonly observer?: DataObserver;
+}
+
+/**
+ * Watches upload data inside the blob store's single pass: it sees every byte the store keeps,
+ * in order, and has the last word before the store commits.
+ * @example
+ *   const inspector = createInspector();
+ *   await blobs.put(id, body, { sizeCap, hashAlgo, observer: { chunk: (c) => inspector.write(c), end: () => decide(inspector.finish()) } });
+ */
+export interface DataObserver {
+  /** Each chunk that passed the size checks. Must not keep a reference to it, modify it, or throw. */
+  chunk(data: Buffer): void;
+  /**
+   * Called once all data has passed the size checks, before the store commits. Throwing (e.g.
+   * Invalid for an image that is not what it claims) fails the put and nothing is stored.
+   */
+  end(): void;
 }
 
 /**

@@ -16,8 +16,31 @@ export interface HttpDeps {
   readonly images: ImageService;
   readonly imageData: ImageDataService;
   readonly members: MemberService;
-  /** Builds the caller's context; throws Unauthorized for a refused identity. */
+  /**
+   * Authenticates a /v2 request; the server calls it once per request, in its onRequest hook.
+   * Rejects with Unauthorized or ServiceUnavailable (see auth/authenticator.ts).
+   */
+  readonly authenticate: (request: FastifyRequest) => Promise<RequestContext>;
+  /** The caller's context, as `authenticate` made it for this request (see `authenticatedContext`). */
   readonly contextOf: (request: FastifyRequest) => RequestContext;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the server's authentication hook on /v2 requests. */
+    irisContext?: RequestContext;
+  }
+}
+
+/** The context the authentication hook stored; a route outside /v2 asking for one is a bug. */
+export function authenticatedContext(request: FastifyRequest): RequestContext {
+  if (request.irisContext === undefined) throw new Error(`no authenticated context for ${request.method} ${request.url}`);
+  return request.irisContext;
+}
+
+/** Paths behind authentication: /v2 and below, as behind Glance's auth middleware. */
+export function needsAuthentication(url: string): boolean {
+  return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
 }
 
 /** Largest JSON body accepted (metadata only; image data never goes through this). */

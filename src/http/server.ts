@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
 import { abortBody } from './body-abort.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
-import { baseUrl, sendJson, type HttpDeps } from './http-context.js';
+import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
@@ -93,6 +93,12 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     if (request.url.startsWith('/v2')) reply.header('x-openstack-request-id', request.id);
   });
 
+  // Authentication once per request, before routing decides anything (Glance's auth
+  // middleware also answers 401 before 404 or 405); /, /versions, /healthcheck stay anonymous.
+  app.addHook('onRequest', async (request) => {
+    if (needsAuthentication(request.url)) request.irisContext = await deps.authenticate(request);
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const ms = Number(process.hrtime.bigint() - request.startedAt) / 1e6;
     const h = request.headers;
@@ -105,8 +111,9 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
         bytes_in: Number(h['content-length'] ?? 0) || (request.raw.readableLength ?? 0),
         bytes_out: Number(reply.getHeader('content-length') ?? 0),
         ms: Math.round(ms * 100) / 100,
-        project: h['x-project-id'] ?? h['x-tenant-id'] ?? null,
-        user: h['x-user-id'] ?? null,
+        // The authenticated identity, not what the client claims in headers.
+        project: request.irisContext?.projectId ?? null,
+        user: request.irisContext?.userId ?? null,
         remote: request.ip,
       },
       'request',
@@ -143,7 +150,18 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     app.route({
       method: others as HttpMethod[],
       url: route.path,
-      handler: async (request, reply) => sendFault(request, reply, methodNotAllowed(request.method, allowed)),
+      handler: async (request, reply) => {
+        if (request.method === 'HEAD') {
+          // webob answers HEAD with headers only: an empty text/html body.
+          return reply
+            .code(405)
+            .header('allow', allowed.join(', '))
+            .header('content-type', 'text/html; charset=UTF-8')
+            .header('content-length', '0')
+            .send();
+        }
+        return sendFault(request, reply, methodNotAllowed(request.method, allowed));
+      },
     });
   }
 

@@ -138,7 +138,8 @@ export function createSqliteImageRepository(
       .selectFrom('images')
       .selectAll()
       .where('id', '=', marker)
-      .where('deleted', '=', 0)
+      // A deleted image still marks a position: Glance continues after it, so paging survives
+      // the last image of a page being deleted between requests.
       .executeTakeFirst();
     const notFound = new Invalid(`No image found with ID ${marker}`);
     if (row === undefined) throw notFound;

@@ -21,7 +21,8 @@ export function createDefaultPolicy(): Policy {
     enforce(ctx, action, image) {
       switch (action) {
         case 'publicize_image':
-          if (!ctx.isAdmin) throw new Forbidden('You are not authorized to complete publicize_image action.');
+          // The rule is `role:admin`: the project-less noauth admin has no roles and is refused.
+          if (!ctx.roles.includes('admin')) throw new Forbidden('You are not authorized to complete publicize_image action.');
           return;
         case 'modify_image':
         case 'delete_image':

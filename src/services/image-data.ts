@@ -8,10 +8,12 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
-import type { Image } from '../domain/image.js';
+import { assertReadyForData, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
 import type { ImageService } from './images.js';
+import { createUploadCheck } from '../format/upload-check.js';
+import type { FormatCheckOptions } from '../format/upload-check.js';
 
 export interface ImageDataDeps {
   readonly images: ImageRepository;
@@ -24,8 +26,12 @@ export interface ImageDataDeps {
   /** Bytes per owner, 0 = unlimited (Glance's user_storage_quota). */
   readonly userStorageQuota: number;
   readonly hashingAlgorithm: string;
+  /** How uploaded data is checked against its declared format ([image_format] options). */
+  readonly formatChecks: FormatCheckOptions;
   /** Range parser (Glance's rules); returns null for "no usable range header". */
   readonly parseRange: (header: string | undefined, size: number) => ByteRange | null;
+  /** Glance also serves a range named by a request's Content-Range header when Range is absent. */
+  readonly parseRequestContentRange: (header: string | undefined, size: number) => ByteRange | null;
 }
 
 export type DownloadResult =
@@ -65,6 +71,7 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (image.status !== 'queued') {
         throw new Conflict(`Image status transition from ${image.status} to saving is not allowed`);
       }
+      assertReadyForData(image);
 
       let cap = deps.imageSizeCap;
       if (deps.userStorageQuota > 0 && image.owner !== null) {
@@ -84,15 +91,31 @@ export function createImageDataService(deps: ImageDataDeps) {
       const saving: Image = { ...image, status: 'saving', updated_at: clock.now() };
       await images.save(saving, { fromStatus: image.status });
 
+      // Format inspection rides along in the store's single pass; the verdict is taken when the
+      // data ends, before the store commits, so refused data (Invalid, 400) is never stored.
+      const formatCheck = createUploadCheck(
+        { diskFormat: saving.disk_format, containerFormat: saving.container_format },
+        deps.formatChecks,
+      );
       let blob: StoredBlob;
+      let virtualSize: number | null;
       try {
         blob = await blobs.put(id, source, {
           expectedSize: opts.contentLength,
           sizeCap: cap,
           hashAlgo: deps.hashingAlgorithm,
           signal: opts.signal,
+          observer: formatCheck.observer,
         });
       } catch (e) {
+        await backToQueued(saving);
+        throw e;
+      }
+      try {
+        virtualSize = formatCheck.virtualSize();
+      } catch (e) {
+        // A store that skipped the observer: the data was never checked and must not be served.
+        await blobs.delete(blob.location).catch(() => undefined);
         await backToQueued(saving);
         throw e;
       }
@@ -104,8 +127,8 @@ export function createImageDataService(deps: ImageDataDeps) {
         checksum: blob.checksum,
         os_hash_algo: blob.os_hash_algo,
         os_hash_value: blob.os_hash_value,
-        // Raw data has no container: its virtual size is its size (Glance does the same).
-        virtual_size: saving.disk_format === 'raw' ? blob.size : saving.virtual_size,
+        // From the inspector for every format it recognises (src/format/declared-format.ts).
+        virtual_size: virtualSize ?? saving.virtual_size,
         locations: [{ url: blob.location, metadata: {}, status: 'active' }],
         updated_at: clock.now(),
       };
@@ -123,7 +146,12 @@ export function createImageDataService(deps: ImageDataDeps) {
       return active;
     },
 
-    async download(ctx: RequestContext, id: string, rangeHeader: string | undefined): Promise<DownloadResult> {
+    async download(
+      ctx: RequestContext,
+      id: string,
+      headers: { readonly range?: string; readonly contentRange?: string } = {},
+    ): Promise<DownloadResult> {
+      const rangeHeader = headers.range;
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'download_image', image);
       if (image.status === 'deactivated' && !ctx.isAdmin) {
@@ -136,7 +164,10 @@ export function createImageDataService(deps: ImageDataDeps) {
         if (rangeHeader !== undefined) throw new RangeNotSatisfiable('The image has no data.', 0);
         return { kind: 'no-data' };
       }
-      const range = deps.parseRange(rangeHeader, image.size);
+      const range =
+        rangeHeader !== undefined
+          ? deps.parseRange(rangeHeader, image.size)
+          : deps.parseRequestContentRange(headers.contentRange, image.size);
       const { stream, size } = await blobs.get(location.url, range ? { range } : {});
       return { kind: 'data', image, stream, size, range };
     },

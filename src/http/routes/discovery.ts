@@ -44,7 +44,12 @@ export function discoveryRoutes(deps: HttpDeps): RouteTable {
     {
       path: '/v2',
       methods: {
-        GET: async (req, reply) => reply.code(302).header('location', `${baseUrl(deps.config, req)}/v2/`).send(),
+        GET: async (req, reply) =>
+          reply
+            .code(302)
+            .header('location', `${baseUrl(deps.config, req)}/v2/`)
+            .header('content-type', 'text/plain; charset=utf8')
+            .send(Buffer.alloc(0)),
       },
     },
   ];

@@ -12,6 +12,27 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
     {
       path: '/v2/images/:id/file',
       methods: {
+        GET: async (req, reply) => {
+          const ctx = deps.contextOf(req);
+          const { id } = req.params as IdParams;
+          const result = await deps.imageData.download(ctx, id, {
+            range: req.headers.range,
+            contentRange: req.headers['content-range'],
+          });
+          if (result.kind === 'no-data') return reply.code(204).header('content-length', '0').send();
+          const { image, stream, size, range } = result;
+          reply.header('content-type', 'application/octet-stream');
+          if (image.checksum) reply.header('content-md5', image.checksum);
+          if (range) {
+            reply.code(206);
+            reply.header('content-range', contentRange(range, size));
+            reply.header('content-length', String(range.end - range.start + 1));
+          } else {
+            reply.code(200);
+            reply.header('content-length', String(size));
+          }
+          return reply.send(stream);
+        },
         PUT: async (req, reply) => {
           // Glance checks the media type before anything else, even before finding the image.
           if (mediaType(req) !== 'application/octet-stream') {
@@ -43,25 +64,6 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
             req.raw.off('close', onClose);
           }
           return sendNoContent(reply);
-        },
-        GET: async (req, reply) => {
-          const ctx = deps.contextOf(req);
-          const { id } = req.params as IdParams;
-          const rangeHeader = req.headers.range;
-          const result = await deps.imageData.download(ctx, id, rangeHeader);
-          if (result.kind === 'no-data') return reply.code(204).header('content-length', '0').send();
-          const { image, stream, size, range } = result;
-          reply.header('content-type', 'application/octet-stream');
-          if (image.checksum) reply.header('content-md5', image.checksum);
-          if (range) {
-            reply.code(206);
-            reply.header('content-range', contentRange(range, size));
-            reply.header('content-length', String(range.end - range.start + 1));
-          } else {
-            reply.code(200);
-            reply.header('content-length', String(size));
-          }
-          return reply.send(stream);
         },
       },
     },
