@@ -98,6 +98,24 @@ test('hash workers: an aborted job rejects its waiters and leaves the threads fr
   }
 });
 
+test('hash workers: a ring reused right after an abort gives the next job the right digests', async () => {
+  const pool = createHashWorkerPool();
+  try {
+    for (let round = 0; round < 5; round++) {
+      const dropped = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 4 });
+      // Four slots queued on the threads, then abandoned while they may still be in the queue.
+      assert.equal(dropped.update(randomBytes(4096)), undefined);
+      dropped.abort();
+      const data = randomBytes(20_000);
+      const next = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 4 });
+      await feed(next, data, 3000);
+      assert.deepEqual(await next.digest(), [hex('md5', data), hex('sha512', data)]);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
 test('hash workers: a thread that dies fails the running job, and the pool recovers', async () => {
   const pool = createHashWorkerPool();
   try {

@@ -89,7 +89,12 @@ export async function httpCall(ctx: HttpCallContext, call: HttpCall): Promise<Ht
     const headerText = Object.entries(call.headers)
       .map(([k, v]) => ` -H "${k}: ${redact(k, v)}"`)
       .join('');
-    const bodyText = typeof call.body === 'string' ? ` -d '${call.body.length > 2000 ? `${call.body.slice(0, 2000)}…` : call.body}'` : call.body !== undefined ? ' -d <binary data>' : '';
+    let bodyText = '';
+    if (typeof call.body === 'string') {
+      // Keystone password requests carry the password in the body.
+      const shown = call.body.replace(/("password"\s*:\s*)"(?:[^"\\]|\\.)*"/g, '$1"***"');
+      bodyText = ` -d '${shown.length > 2000 ? `${shown.slice(0, 2000)}…` : shown}'`;
+    } else if (call.body !== undefined) bodyText = ' -d <binary data>';
     ctx.debug(`REQ: curl -g -i -X ${call.method} ${call.url}${headerText}${bodyText}`);
   }
   let res: Dispatcher.ResponseData;

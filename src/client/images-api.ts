@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IrisClientError } from './errors.js';
+import { IrisClientError, IrisConnectionError } from './errors.js';
 import { headerValue } from './http-call.js';
 import type { Transport } from './http-transport.js';
 import { buildImagePatch } from './image-patch-builder.js';
@@ -165,7 +165,8 @@ export function createImagesApi(transport: Transport): ImagesApi {
       if (remaining <= 0) return;
       let request: { path: string; query?: URLSearchParams } = {
         path: '/v2/images',
-        query: listImagesQuery(rest, { limit: pageSize !== undefined ? Math.min(pageSize, remaining) : undefined }),
+        // With only a total limit, ask for no more than that in the first page either.
+        query: listImagesQuery(rest, { limit: pageSize !== undefined ? Math.min(pageSize, remaining) : Number.isFinite(remaining) ? remaining : undefined }),
       };
       for (;;) {
         const page = await transport.json<{ images: Image[]; next?: string }>({ method: 'GET', ...request, idempotent: true, signal });
@@ -251,13 +252,15 @@ export function createImagesApi(transport: Transport): ImagesApi {
 
     async download(id, options = {}) {
       const image = await api.get(id, { signal: options.signal });
+      // Resolved before the request, so no await sits between the answer and its error handler.
+      const url = `${await transport.endpoint(options.signal)}${imagePath(id)}/file`;
       const answer = await transport.send({ method: 'GET', path: `${imagePath(id)}/file`, idempotent: true, signal: options.signal });
       if (answer.status === 204) {
         await answer.body.dump();
         throw new IrisClientError('NoImageData', `Image ${id} has no data.`);
       }
-      const length = Number(headerValue(answer.headers, 'content-length'));
-      const size = Number.isFinite(length) && headerValue(answer.headers, 'content-length') !== undefined ? length : (image.size ?? undefined);
+      const lengthHeader = headerValue(answer.headers, 'content-length');
+      const size = lengthHeader !== undefined ? Number(lengthHeader) : (image.size ?? undefined);
       const verify = options.verify ?? true;
       const verifier = verifyingStream(
         verify
@@ -271,9 +274,11 @@ export function createImagesApi(transport: Transport): ImagesApi {
           : {},
         options.onProgress,
       );
-      pipelineCb(answer.body, verifier, () => {
-        // errors surface on `verifier`, which the caller consumes
-      });
+      // A connection lost mid-body is a connection error like any other, not undici's own type.
+      answer.body.once('error', (err) => verifier.destroy(new IrisConnectionError('GET', url, `Download of image ${id} broke off: ${err.message}`, { cause: err })));
+      // A consumer that gives up early must not leave the socket streaming.
+      verifier.once('close', () => answer.body.destroy());
+      answer.body.pipe(verifier);
       return { stream: verifier, size, image, verifies: verifier.checks };
     },
 

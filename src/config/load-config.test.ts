@@ -227,7 +227,8 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
       'enabled_backends = fast:file',
       'Workers = 4',
       '[keystone_authtoken]',
-      'auth_url = http://keystone:5000',
+      'cafile = /etc/ssl/keystone.pem',
+      'memcached_servers = 127.0.0.1:11211',
       '[Glance_Store]',
       'filesystem_store_datadir = /srv/images',
       '[default]',
@@ -238,7 +239,7 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
   assert.deepEqual(config.unknown_options, [
     'DEFAULT.enabled_backends',
     'DEFAULT.Workers',
-    'keystone_authtoken.auth_url',
+    'keystone_authtoken.cafile',
     'default.debug',
     'DEFAULT.nope',
     'foo.bar',
@@ -314,8 +315,9 @@ test('flavor mapping', (t) => {
   assert.equal(flavor(''), 'hybrid');
   assert.equal(flavor('hybrid'), 'hybrid');
   assert.equal(flavor('noauth'), 'noauth');
-  assertConfigError(() => flavor('keystone'), /\[paste_deploy\] flavor/, /not supported yet/);
-  assertConfigError(() => flavor('keystone+cachemanagement'), /not supported yet/);
+  assert.equal(flavor('keystone'), 'keystone');
+  assert.equal(flavor('apikey'), 'apikey');
+  assertConfigError(() => flavor('keystone+cachemanagement'), /\[paste_deploy\] flavor/, /not supported/);
   write(cwd, 'etc/iris-api.conf', '[paste_deploy]\nflavor =\n');
   assert.equal(loadConfig({ argv: [], env: {}, cwd }).paste_deploy.flavor, 'hybrid');
 });

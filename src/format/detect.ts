@@ -71,7 +71,7 @@ export function detect(findings: readonly FormatFinding[], size: number, opts: D
     variant: chosen.variant ?? null,
     virtualSize: chosen.virtualSize,
     safe: failures.length === 0,
-    reason: failures.length === 0 ? null : failures.map((f) => f.reason).join('; '),
+    reason: failures.length === 0 ? null : describeFailures(failures),
     matches,
     failures,
     ignored,
@@ -89,4 +89,11 @@ function choose(findings: readonly FormatFinding[]): FormatFinding | undefined {
   const iso = byFormat.get('iso');
   if (iso !== undefined && findings.length === 2 && byFormat.has('gpt')) return iso;
   return undefined;
+}
+
+/** One reason per failed check, in order: several findings of one check say the same thing. */
+function describeFailures(failures: readonly CheckFailure[]): string {
+  const byCheck = new Map<string, string>();
+  for (const f of failures) if (!byCheck.has(f.check)) byCheck.set(f.check, f.reason);
+  return [...byCheck.values()].join('; ');
 }

@@ -71,8 +71,8 @@ interface Task {
 export function createInspector(opts: InspectorOptions = {}): StreamInspector {
   const head = Buffer.alloc(HEAD_BYTES);
   let headLength = 0;
-  const tailBuffer = Buffer.alloc(TAIL_BYTES);
-  let tailLength = 0;
+  // The last TAIL_BYTES, as a ring: the byte at stream position p lives at p % TAIL_BYTES.
+  const ring = Buffer.alloc(TAIL_BYTES);
   let position = 0;
   let broken: unknown;
   let result: InspectionResult | undefined;
@@ -170,23 +170,27 @@ export function createInspector(opts: InspectorOptions = {}): StreamInspector {
       } else if (need.kind === 'size') {
         resume(task, position);
       } else {
-        const length = Math.min(need.length, tailLength);
-        resume(task, Buffer.from(tailBuffer.subarray(tailLength - length, tailLength)));
+        resume(task, lastBytes(Math.min(need.length, position)));
       }
     }
   }
 
+  /** Keeps what later requests may need of a chunk that starts at `position`. */
   function keep(chunk: Buffer): void {
     if (headLength < HEAD_BYTES) headLength += chunk.copy(head, headLength, 0, HEAD_BYTES - headLength);
-    if (chunk.length >= TAIL_BYTES) {
-      chunk.copy(tailBuffer, 0, chunk.length - TAIL_BYTES);
-      tailLength = TAIL_BYTES;
-    } else {
-      const kept = Math.min(tailLength, TAIL_BYTES - chunk.length);
-      tailBuffer.copy(tailBuffer, 0, tailLength - kept, tailLength);
-      chunk.copy(tailBuffer, kept);
-      tailLength = kept + chunk.length;
-    }
+    const from = Math.max(0, chunk.length - TAIL_BYTES);
+    const at = (position + from) % TAIL_BYTES;
+    const copied = chunk.copy(ring, at, from);
+    if (from + copied < chunk.length) chunk.copy(ring, 0, from + copied);
+  }
+
+  /** The last `length` bytes of the data (`length` ≤ TAIL_BYTES and ≤ position). */
+  function lastBytes(length: number): Buffer {
+    const out = Buffer.alloc(length);
+    const at = (position - length) % TAIL_BYTES;
+    const copied = ring.copy(out, 0, at, Math.min(TAIL_BYTES, at + length));
+    if (copied < length) ring.copy(out, copied, 0, length - copied);
+    return out;
   }
 
   return {

@@ -28,6 +28,9 @@ const MAX_GEOMETRY = 65535 * 16 * 255;
 const MAX_SECTORS = 0xff000000;
 const SIZE_CREATORS = new Set(['win ', 'qem2', 'd2v ', 'CTXS', 'tap\0']);
 const INT_MAX = 2 ** 31 - 1;
+const UNALLOCATED = 0xffffffff;
+/** The block table is read this much at a time. */
+const TABLE_SLICE = 64 * 1024;
 
 /** Recognises VHD images (dynamic by their leading footer, fixed by their trailing one). */
 export const vhdInspector: FormatInspector = {
@@ -91,8 +94,23 @@ function* inspectDynamic(head: Buffer): Generator<Need, FormatFinding, Answer> {
     if (entries * blockSize < virtualSize) fail('header', 'VHD block table is too small for the disk size');
   }
   if (entries > INT_MAX / 4) fail('header', 'VHD block table is too large');
+  if (tableOffset === null || failures.length > 0) return finding('vhd', virtualSize, failures, 'dynamic');
+
+  // Like QEMU, the data must reach the end of the block table and of every allocated block
+  // (each preceded by its sector bitmap). The table is read in slices to bound memory.
+  const tableBytes = entries * 4;
+  const bitmapBytes = roundUp(blockSize / (8 * 512), 512);
+  let dataEnd = roundUp(tableOffset + tableBytes, 512);
+  for (let at = 0; at < tableBytes; at += TABLE_SLICE) {
+    const slice = yield* bytes(tableOffset + at, Math.min(TABLE_SLICE, tableBytes - at));
+    for (let i = 0; i + 4 <= slice.length; i += 4) {
+      const sector = slice.readUInt32BE(i);
+      if (sector !== UNALLOCATED) dataEnd = Math.max(dataEnd, sector * 512 + bitmapBytes + blockSize);
+    }
+    if (slice.length < Math.min(TABLE_SLICE, tableBytes - at)) break;
+  }
   const fileSize = yield* totalSize();
-  if (tableOffset === null || tableOffset + entries * 4 > fileSize) fail('truncated', 'VHD block table lies past the end of the data');
+  if (dataEnd > fileSize) fail('truncated', 'VHD image is truncated: its blocks lie past the end of the data');
   return finding('vhd', virtualSize, failures, 'dynamic');
 }
 
@@ -121,4 +139,8 @@ function checksumOk(buf: Buffer, at: number): boolean {
   let sum = 0;
   for (let i = 0; i < buf.length; i++) if (i < at || i >= at + 4) sum += buf[i];
   return (~sum >>> 0) === buf.readUInt32BE(at);
+}
+
+function roundUp(value: number, to: number): number {
+  return Math.ceil(value / to) * to;
 }

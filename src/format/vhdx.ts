@@ -50,6 +50,9 @@ const REQUIRED_ITEMS = new Map<string, { name: string; length: number }>([
 ]);
 
 const META_IS_REQUIRED = 1 << 2;
+const BLOCK_FULLY_PRESENT = 6;
+/** Fully present blocks remembered from a block table read before the metadata (16 bytes each). */
+const MAX_PRESENT = 1024 * 1024;
 const PARAMS_HAS_PARENT = 1 << 1;
 
 /** Recognises VHDX images and refuses differencing disks and anything QEMU would not open. */
@@ -105,22 +108,32 @@ function* inspect(): Inspection {
     fail('header', 'VHDX region table has too many entries');
     return done();
   }
+  // Every region, and the log, must have its own place: QEMU refuses overlaps.
+  const occupied: Region[] = [];
+  const logLength = current.readUInt32LE(68);
+  const logOffset = u64le(current, 72);
+  if (logLength > 0) {
+    if (logOffset === null || logOffset < MIB) fail('header', 'VHDX log lies in an impossible place');
+    else occupied.push({ offset: logOffset, length: logLength });
+  }
   const regions = new Map<string, Region>();
   for (let i = 0; i < regionCount; i++) {
     const entry = table.subarray(16 + 32 * i, 48 + 32 * i);
     const id = entry.toString('hex', 0, 16);
     const offset = u64le(entry, 16);
     const length = entry.readUInt32LE(24);
+    // Regions live after the 1 MiB header section; that is also what lets the stream reach them.
+    if (offset === null || offset < MIB || offset % MIB !== 0) {
+      fail('header', 'VHDX region lies in an impossible place');
+      return done();
+    }
+    if (occupied.some((other) => overlaps(other, { offset, length }))) fail('header', 'VHDX regions overlap');
+    occupied.push({ offset, length });
     if (id !== BAT_REGION && id !== METADATA_REGION) {
       if (entry.readUInt32LE(28) & 1) fail('header', 'VHDX image has an unknown required region');
       continue;
     }
     if (regions.has(id)) fail('header', 'VHDX region table repeats a region');
-    // Regions live after the 1 MiB header section; that is also what lets the stream reach them.
-    if (offset === null || offset < MIB || offset % MIB !== 0 || length === 0) {
-      fail('header', 'VHDX region lies in an impossible place');
-      return done();
-    }
     regions.set(id, { offset, length });
   }
   const bat = regions.get(BAT_REGION);
@@ -129,36 +142,100 @@ function* inspect(): Inspection {
     fail('header', 'VHDX image lacks its block table or metadata region');
     return done();
   }
-  if (bat.offset < meta.offset + meta.length && meta.offset < bat.offset + bat.length) {
-    fail('header', 'VHDX regions overlap');
-  }
   if (meta.length < TABLE_BYTES) {
     fail('header', 'VHDX metadata region is too small');
     return done();
   }
 
+  // The stream passes the block table and the metadata in file order; a table that comes
+  // first is summarised before the metadata says how to read it.
+  let present: PresentBlocks | null = bat.offset < meta.offset ? yield* readBlockTable(bat, bat.length) : null;
   const items = yield* readMetadata(meta, fail);
   if (items === null) return done();
+  if (present?.overflow) fail('header', 'VHDX block table has too many blocks to inspect');
   let virtualSize: number | null = null;
   const params = items.get(FILE_PARAMETERS);
   const logical = items.get(LOGICAL_SECTOR)?.readUInt32LE(0);
   const physical = items.get(PHYSICAL_SECTOR)?.readUInt32LE(0);
   const diskSize = items.has(VIRTUAL_DISK_SIZE) ? u64le(items.get(VIRTUAL_DISK_SIZE)!, 0) : null;
+  let blockSize: number | null = null;
   if (params !== undefined) {
-    const blockSize = params.readUInt32LE(0);
-    if (!isPowerOfTwo(blockSize) || blockSize < MIB || blockSize > 256 * MIB) fail('header', 'VHDX block size is invalid');
+    blockSize = params.readUInt32LE(0);
+    if (!isPowerOfTwo(blockSize) || blockSize < MIB || blockSize > 256 * MIB) {
+      fail('header', 'VHDX block size is invalid');
+      blockSize = null;
+    }
     if (params.readUInt32LE(4) & PARAMS_HAS_PARENT) fail('backing_file', 'VHDX image is a differencing disk with a parent');
   }
   if (logical !== 512 && logical !== 4096) fail('header', 'VHDX logical sector size is invalid');
   if (physical !== 512 && physical !== 4096) fail('header', 'VHDX physical sector size is invalid');
   if (diskSize === null || diskSize === 0 || diskSize > MAX_DISK) fail('header', 'VHDX virtual disk size is invalid');
-  else if (logical === 512 || logical === 4096) virtualSize = Math.floor(diskSize / logical) * logical;
+  else if (logical === 512 || logical === 4096) {
+    // The specification requires whole logical sectors (QEMU would silently drop the rest).
+    if (diskSize % logical !== 0) fail('header', 'VHDX virtual disk size is not a whole number of sectors');
+    else virtualSize = diskSize;
+  }
+
+  let blocksEnd = 0;
+  if (virtualSize !== null && blockSize !== null && logical !== undefined) {
+    // One sector bitmap entry follows every `chunkRatio` payload entries (MS-VHDX 2.5).
+    const chunkRatio = (2 ** 23 * logical) / blockSize;
+    const dataBlocks = Math.ceil(diskSize! / blockSize);
+    const entries = dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
+    if (entries * 8 > bat.length) fail('header', 'VHDX block table is too small for the disk');
+    else {
+      present ??= yield* readBlockTable(bat, entries * 8);
+      for (let i = 0; i < present.index.length; i++) {
+        const index = present.index[i];
+        if (index >= entries || index % (chunkRatio + 1) === chunkRatio) continue;
+        const block = { offset: present.offset[i], length: blockSize };
+        if (block.offset < MIB || occupied.some((region) => overlaps(region, block))) {
+          fail('header', 'VHDX data block overlaps its metadata');
+          break;
+        }
+        blocksEnd = Math.max(blocksEnd, block.offset + blockSize);
+      }
+    }
+  }
 
   const fileSize = yield* totalSize();
-  if (bat.offset + bat.length > fileSize || meta.offset + meta.length > fileSize) {
-    fail('truncated', 'VHDX image is truncated: its regions lie past the end of the data');
+  if (Math.max(blocksEnd, ...occupied.map((r) => r.offset + r.length)) > fileSize) {
+    fail('truncated', 'VHDX image is truncated: its regions or blocks lie past the end of the data');
   }
   return finding('vhdx', virtualSize, failures);
+}
+
+/** Fully present blocks of a block table: entry index and file offset. */
+interface PresentBlocks {
+  readonly index: number[];
+  readonly offset: number[];
+  /** More present blocks than are kept (`MAX_PRESENT`). */
+  overflow: boolean;
+}
+
+/** Reads `length` bytes of the block table in slices, keeping only the fully present entries. */
+function* readBlockTable(bat: Region, length: number): Generator<Need, PresentBlocks, Answer> {
+  const present: PresentBlocks = { index: [], offset: [], overflow: false };
+  for (let at = 0; at < length; at += TABLE_BYTES) {
+    const slice = yield* bytes(bat.offset + at, Math.min(TABLE_BYTES, length - at));
+    for (let i = 0; i + 8 <= slice.length; i += 8) {
+      const low = slice.readUInt32LE(i);
+      if ((low & 7) !== BLOCK_FULLY_PRESENT) continue;
+      if (present.index.length >= MAX_PRESENT) {
+        present.overflow = true;
+        return present;
+      }
+      // Bits 20-63 are the file offset (a multiple of 1 MiB), the low 3 bits the state.
+      present.index.push((at + i) / 8);
+      present.offset.push(slice.readUInt32LE(i + 4) * 2 ** 32 + ((low & 0xfff00000) >>> 0));
+    }
+    if (slice.length < Math.min(TABLE_BYTES, length - at)) break;
+  }
+  return present;
+}
+
+function overlaps(a: Region, b: Region): boolean {
+  return a.offset < b.offset + b.length && b.offset < a.offset + a.length;
 }
 
 /** Reads the metadata table and the known items; null when the table is unusable. */

@@ -31,6 +31,9 @@ const MAX_DESCRIPTOR = 1024 * 1024 - 1;
 const ALLOWED_TYPES = new Set(['monolithicsparse', 'streamoptimized']);
 const MARKER_EOS = 0;
 const MARKER_FOOTER = 3;
+const FLAG_RGD = 1 << 1;
+/** QEMU reads the CIDs and the parent hint from this much descriptor text. */
+const CID_WINDOW = 20 * 512 - 1;
 const FOOTER_BYTES = 1536;
 // QEMU's limits.
 const MAX_GTES_PER_GT = 512;
@@ -65,6 +68,9 @@ interface SparseHeader {
   readonly descriptorSize: number | null;
   readonly gtesPerGt: number;
   readonly gdAtEnd: boolean;
+  /** Grain directory and its redundant copy (when the flag says there is one), in sectors. */
+  readonly gdOffset: number | null;
+  readonly rgdOffset: number | null;
   readonly overhead: number | null;
 }
 
@@ -77,6 +83,8 @@ function parseHeader(buf: Buffer, at: number): SparseHeader {
     descriptorSize: u64le(buf, at + 36),
     gtesPerGt: buf.readUInt32LE(at + 44),
     gdAtEnd: allOnes64(buf, at + 56),
+    gdOffset: u64le(buf, at + 56),
+    rgdOffset: buf.readUInt32LE(at + 8) & FLAG_RGD ? u64le(buf, at + 48) : 0,
     overhead: u64le(buf, at + 64),
   };
 }
@@ -95,8 +103,14 @@ function* inspectSparse(): Generator<Need, FormatFinding, Answer> {
     // QEMU reads the descriptor (and the parent hint) at sector 1 whatever the header says.
     fail('header', 'VMDK embedded descriptor is not at sector 1');
   }
-  const descriptor = parseDescriptor((yield* bytes(SECTOR, MAX_DESCRIPTOR, 0)).toString('latin1'));
+  const descriptorText = (yield* bytes(SECTOR, MAX_DESCRIPTOR, 0)).toString('latin1');
+  const descriptor = parseDescriptor(descriptorText);
   checkEmbeddedDescriptor(descriptor, fail);
+  // QEMU refuses to open a sparse disk whose first 10 KiB of descriptor lack these two.
+  const window = descriptorText.slice(0, CID_WINDOW);
+  if (!hasHexValue(window, 'CID') || !hasHexValue(window, 'parentCID')) {
+    fail('descriptor', 'VMDK descriptor lacks a readable CID or parentCID');
+  }
 
   if (header.gdAtEnd) {
     // The footer takes precedence over the header, as in QEMU.
@@ -122,6 +136,7 @@ function* inspectSparse(): Generator<Need, FormatFinding, Answer> {
   }
 
   let virtualSize: number | null = null;
+  let directoryBytes = 0;
   if (header.version < 1 || header.version > 3) fail('header', `unsupported VMDK version ${header.version}`);
   if (header.gtesPerGt > MAX_GTES_PER_GT) fail('header', 'VMDK grain tables are too large');
   if (header.grain === null || header.grain > MAX_GRAIN_SECTORS) fail('header', 'VMDK grain size is invalid');
@@ -131,12 +146,17 @@ function* inspectSparse(): Generator<Need, FormatFinding, Answer> {
     const l1EntrySectors = header.gtesPerGt * header.grain;
     if (l1EntrySectors === 0) fail('header', 'VMDK grain directory entries cover nothing');
     else if (Math.ceil(header.capacity / l1EntrySectors) > MAX_L1_ENTRIES) fail('header', 'VMDK grain directory is too large');
+    else directoryBytes = Math.ceil(header.capacity / l1EntrySectors) * 4;
     virtualSize = header.capacity * SECTOR;
   }
   if (virtualSize === 0) fail('header', 'VMDK disk is empty');
 
   const fileSize = yield* totalSize();
-  if (header.overhead === null || header.overhead * SECTOR > fileSize) fail('truncated', 'VMDK image is truncated');
+  // QEMU reads both grain directories when it opens the disk; they must be in the data.
+  const directoryEnds = [header.gdOffset, header.rgdOffset].map((o) => (o === null ? Infinity : o * SECTOR + directoryBytes));
+  if (header.overhead === null || header.overhead * SECTOR > fileSize || Math.max(...directoryEnds) > fileSize) {
+    fail('truncated', 'VMDK image is truncated');
+  }
   return finding('vmdk', virtualSize, failures, descriptor.createType ?? undefined);
 }
 
@@ -173,6 +193,12 @@ function* inspectDescriptorFile(): Generator<Need, FormatFinding | null, Answer>
   if (desc.hasParent) failures.push({ check: 'backing_file', reason: 'VMDK image has a parent disk' });
   const sectors = desc.extents.reduce((sum, e) => sum + e.sectors, 0);
   return finding('vmdk', Number.isSafeInteger(sectors * SECTOR) ? sectors * SECTOR : null, failures, 'descriptor');
+}
+
+/** As QEMU reads a CID: the first mention of `key`, one character, then a hexadecimal number. */
+function hasHexValue(text: string, key: string): boolean {
+  const at = text.indexOf(key);
+  return at >= 0 && /^\s*[+-]?(0[xX])?[0-9a-fA-F]/.test(text.slice(at + key.length + 1));
 }
 
 /** QEMU's probe: blank and comment lines, then `version=1`, `2` or `3`. */

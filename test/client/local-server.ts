@@ -23,7 +23,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, index: number) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, index: number) => unknown;
 
 export async function localServer(handler: Handler): Promise<LocalServer> {
   const requests: RecordedRequest[] = [];

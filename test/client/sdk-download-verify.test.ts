@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIrisClient, IrisIntegrityError, type IrisClient } from '../../src/client/index.js';
+import { createIrisClient, IrisConnectionError, IrisIntegrityError, type IrisClient } from '../../src/client/index.js';
 import { localServer, sendJson, type LocalServer } from './local-server.js';
 
 const good = randomBytes(200_000);
@@ -23,6 +23,7 @@ const served: Record<string, Buffer> = {
   short: good.subarray(0, 100_000),
   // md5 right, sha512 wrong: the record's multihash is tampered below
   'bad-multihash': good,
+  broken: good,
 };
 
 function record(id: string): Record<string, unknown> {
@@ -48,6 +49,12 @@ before(async () => {
     if (m === null || served[m[1]!] === undefined) return sendJson(res, 404, { message: 'nope' });
     if (m[2] === undefined) return sendJson(res, 200, record(m[1]!));
     const bytes = served[m[1]!]!;
+    if (m[1] === 'broken') {
+      // Promise everything, send half, hang up.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
+      res.write(bytes.subarray(0, bytes.length / 2), () => res.destroy());
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
     res.end(bytes);
   });
@@ -85,6 +92,16 @@ for (const [id, check] of [
     assert.deepEqual(readdirSync(work), [], 'neither the file nor its .part may remain');
   });
 }
+
+test('a connection lost mid-download is an IrisConnectionError and leaves no file', async () => {
+  const out = join(work, 'broken.img');
+  await assert.rejects(client.images.downloadToFile('broken', out), (err: unknown) => {
+    assert.ok(err instanceof IrisConnectionError, `got ${String(err)}`);
+    assert.match(err.message, /Download of image broken broke off/);
+    return true;
+  });
+  assert.deepEqual(readdirSync(work), []);
+});
 
 test('the stream returned by download() fails at its end on a mismatch', async () => {
   const download = await client.images.download('wrong-bytes');

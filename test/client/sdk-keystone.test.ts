@@ -76,7 +76,8 @@ function auth(extra: Partial<KeystonePasswordAuth> = {}): KeystonePasswordAuth {
 test('password auth: token from Keystone, public image endpoint from the catalog, one token reused', async () => {
   issue = 'peer';
   const before = keystone.requests.length;
-  const client = createIrisClient({ auth: auth({ region: 'R1' }), retries: 0 });
+  const debug: string[] = [];
+  const client = createIrisClient({ auth: auth({ region: 'R1' }), retries: 0, debug: (line) => debug.push(line) });
   try {
     assert.equal(await client.endpoint(), iris.baseUrl);
     const image = await client.images.create({ name: 'ks-image' });
@@ -84,6 +85,9 @@ test('password auth: token from Keystone, public image endpoint from the catalog
     await client.images.get(image.id);
     await client.images.delete(image.id);
     assert.equal(keystone.requests.length - before, 1, 'one token request for the whole session');
+    const log = debug.join('\n');
+    assert.match(log, /POST .*\/v3\/auth\/tokens/);
+    assert.doesNotMatch(log, /s3cret|peer:proj-a/, 'neither the password nor the token appear in debug output');
   } finally {
     await client.close();
   }

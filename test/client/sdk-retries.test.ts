@@ -100,7 +100,9 @@ test('POST (create, actions), PATCH and uploads are never retried', async () => 
 });
 
 test('a refused connection is an IrisConnectionError naming the URL', async () => {
-  const srv = await localServer((_req, res) => res.end());
+  const srv = await localServer((_req, res) => {
+    res.end();
+  });
   const url = srv.url;
   await srv.close();
   const client = createIrisClient({ endpoint: url, retries: 1, retryDelayMs: 1 });

@@ -1,5 +1,5 @@
-"""Prepares a test Keystone's directory in one Python process: db_sync, fernet_setup,
-credential_setup and bootstrap, as keystone-manage would run them one by one. Keystone's
+"""Prepares a test Keystone's directory in one Python process: fernet_setup,
+credential_setup, db_sync and bootstrap, as keystone-manage would run them one by one. Keystone's
 imports take seconds; paying them once instead of four times is most of the start-up time.
 
 Usage: python3 bootstrap.py CONFIG_FILE ADMIN_PASSWORD IDENTITY_URL
@@ -17,10 +17,11 @@ def main():
     user = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
     owner = ['--keystone-user', user, '--keystone-group', group]
+    # Keys first: the server (started beside this script) refuses to start without them.
     steps = [
-        ['db_sync'],
         ['fernet_setup', *owner],
         ['credential_setup', *owner],
+        ['db_sync'],
         ['bootstrap', '--bootstrap-password', password,
          '--bootstrap-admin-url', url, '--bootstrap-public-url', url,
          '--bootstrap-internal-url', url, '--bootstrap-region-id', 'RegionOne'],

@@ -7,9 +7,10 @@
 #   keystone.sh start DIR PORT ADMIN_PASSWORD   prepare DIR, start Keystone, wait until it answers
 #   keystone.sh stop DIR                        stop it (SIGTERM, then SIGKILL after 5 s)
 #
-# `start` bootstraps (bootstrap.py) the admin user (project admin, role admin, region RegionOne, the identity
-# endpoint http://127.0.0.1:PORT/v3); test/helpers/keystone.ts creates everything else over the
-# API. Output of every step is kept in DIR/*.log and shown when a step fails.
+# `start` bootstraps (bootstrap.py) the admin user (project admin, role admin, region
+# RegionOne, the identity endpoint http://127.0.0.1:PORT/v3); test/helpers/keystone.ts creates
+# everything else over the API. Output of every step is kept in DIR/*.log and shown when a step
+# fails.
 set -euo pipefail
 
 usage() {
@@ -66,20 +67,33 @@ password_hash_rounds = 4
 CONF
 
   chmod 700 "$DIR/fernet-keys" "$DIR/credential-keys"
-  # Keystone's start-up (imports, ~5 s) overlaps the one-process bootstrap (see bootstrap.py);
+  /usr/bin/python3 "$HERE/bootstrap.py" "$DIR/keystone.conf" "$password" "http://127.0.0.1:$port/v3" \
+    >"$DIR/bootstrap.log" 2>&1 &
+  local bootstrap=$!
+  # Keystone exits at start-up without its keys; bootstrap.py writes them first thing.
+  until [[ -s $DIR/fernet-keys/0 && -s $DIR/credential-keys/0 ]]; do
+    kill -0 $bootstrap 2>/dev/null || break
+    sleep 0.05
+  done
+
+  # One process with one thread: Keystone's SQLite connections must not cross threads, and its
+  # memory cache (revocations included) is per process. Requests queue; the tests are small.
+  # uWSGI's http-socket closes each connection after one answer without saying so; the header
+  # tells clients (python-requests would reuse it and get a reset).
+  # Its start-up (imports, ~5 s) overlaps the rest of the bootstrap (db_sync, bootstrap);
   # readiness below is checked on GET /v3, which needs no database.
   OS_KEYSTONE_CONFIG_FILES=$DIR/keystone.conf setsid uwsgi \
     --plugin python3 \
     --http-socket "127.0.0.1:$port" \
     --wsgi-file /usr/bin/keystone-wsgi-public \
-    --master --processes 1 --threads 8 --single-interpreter \
+    --master --processes 1 --single-interpreter \
     --buffer-size 32768 \
+    --add-header 'Connection: close' \
     --die-on-term --need-app \
-    --pidfile "$DIR/uwsgi.pid" \
     >"$DIR/uwsgi.log" 2>&1 </dev/null &
-  /usr/bin/python3 "$HERE/bootstrap.py" "$DIR/keystone.conf" "$password" "http://127.0.0.1:$port/v3" \
-    >"$DIR/bootstrap.log" 2>&1 &
-  wait_step $! bootstrap || { stop; return 1; }
+  # Without job control setsid does not fork: $! is uWSGI's master, leader of its own group.
+  echo $! >"$DIR/uwsgi.pid"
+  wait_step $bootstrap bootstrap || { stop; return 1; }
 
   # Ready when GET /v3 answers (python3 is there: Keystone runs on it; curl may not be).
   for _ in $(seq 600); do

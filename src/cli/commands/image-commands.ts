@@ -9,7 +9,7 @@ import { access } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { IrisApiError, type CreateImageInput, type Image, type ListAllImagesOptions } from '../../client/index.js';
 import { CliError } from '../iris-cli/cli-io.js';
-import { collect, integer, keyValues, positiveInteger, pyBool } from '../iris-cli/option-parsers.js';
+import { collect, collectChoice, integer, keyValues, positiveInteger, pyBool } from '../iris-cli/option-parsers.js';
 import { formatRecord, formatRows } from '../iris-cli/output.js';
 import type { CommandContext } from './command-context.js';
 import { uploadData } from './image-data-commands.js';
@@ -99,8 +99,8 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
     .option('--checksum <CHECKSUM>', 'Displays images that match the MD5 checksum.')
     .option('--hash <HASH_VALUE>', 'Displays images that match the specified hash value.')
     .option('--tag <TAG>', 'Filter images by a user-defined tag.', collect)
-    .addOption(new Option('--sort-key <KEY>', 'Sort image list by specified fields. May be used multiple times.').choices(SORT_KEYS).argParser(collect))
-    .addOption(new Option('--sort-dir <DIR>', 'Sort image list in specified directions.').choices(SORT_DIRS).argParser(collect))
+    .addOption(new Option('--sort-key <KEY>', 'Sort image list by specified fields. May be used multiple times.').choices(SORT_KEYS).argParser(collectChoice(SORT_KEYS)))
+    .addOption(new Option('--sort-dir <DIR>', 'Sort image list in specified directions.').choices(SORT_DIRS).argParser(collectChoice(SORT_DIRS)))
     .option('--sort <key>[:<direction>]', `Comma-separated list of sort keys and directions in the form of <key>[:<asc|desc>]. Valid keys: ${SORT_KEYS.join(', ')}.`)
     .addOption(new Option('--hidden [True|False]', 'Filters results by hidden status.').argParser(pyBool).preset('True'))
     .action(async (opts: Record<string, any>) => {

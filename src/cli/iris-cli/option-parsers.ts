@@ -7,6 +7,16 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** A repeatable option limited to `choices` (commander's own choices check does not collect). */
+export function collectChoice(choices: readonly string[]): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => {
+    if (!choices.includes(value)) {
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    }
+    return collect(value, previous);
+  };
+}
+
 /** A non-negative integer (`--min-disk`, `--size`, `--limit`). */
 export function integer(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`invalid int value: '${value}'`);
