@@ -6,11 +6,20 @@
  *   node --import tsx bench/auth-cost.ts [--seconds 3] [--rounds 3] [--connections 16]
  *
  * Loopback only, bounded in time; Keystone comes from test/keystone/keystone.sh (skipped,
- * with a note, when python3-keystone or uWSGI is missing). Prints a Markdown table.
+ * with a note, when python3-keystone or uWSGI is missing). Prints Markdown tables: the
+ * authenticate() step alone, in-process, then req/s end to end.
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiKeyAuthenticator } from '../src/auth/api-key-authenticator.js';
 import { createApiKey } from '../src/auth/api-key-store.js';
+import type { Authenticator } from '../src/auth/authenticator.js';
+import { createHeaderAuthenticator } from '../src/auth/header-authenticator.js';
+import { createKeystoneAuthenticator } from '../src/auth/keystone-authenticator.js';
+import type { KeystoneClient } from '../src/auth/keystone-client.js';
 import { startIris, type IrisProcess } from '../test/helpers/iris-server.js';
 import { keystoneIrisEnv, requireKeystone, startKeystone, type KeystoneProcess } from '../test/helpers/keystone.js';
 
@@ -78,6 +87,65 @@ async function seed(mode: Mode): Promise<void> {
     const body = (await r.json()) as { id: string };
     if (r.status !== 201) throw new Error(`${mode.name}: create answered ${r.status}`);
     mode.imageId ??= body.id;
+  }
+}
+
+/**
+ * The authentication step alone, in this process: microseconds per call of each flavor's
+ * authenticate() on its hot path (hybrid headers; an API key; a Keystone token already in the
+ * cache, the client a stub that is asked once). Less sensitive to machine load than req/s.
+ */
+async function inProcess(): Promise<void> {
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} } as never;
+  const dir = mkdtempSync(join(tmpdir(), 'iris-auth-bench-'));
+  try {
+    const file = join(dir, 'api-keys.json');
+    const { secret } = createApiKey(file, { project: 'p1', user: 'bench', roles: ['member', 'reader'] });
+    const stub: KeystoneClient = {
+      baseUrl: 'http://stub/v3',
+      issueToken: async () => ({ token: 'svc', expiresAt: new Date(Date.now() + 3600_000).toISOString() }),
+      validateToken: async () => ({
+        token: {
+          user: { id: 'u1', name: 'alice', domain: { id: 'default' } },
+          project: { id: 'p1', name: 'demo', domain: { id: 'default' } },
+          roles: [{ name: 'member' }, { name: 'reader' }],
+          catalog: [],
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        },
+      }),
+      close: async () => {},
+    };
+    const fernetLike = `gAAAAAB${'x'.repeat(176)}`;
+    const cases: [string, Authenticator, Record<string, string>][] = [
+      ['hybrid', createHeaderAuthenticator('hybrid'), { 'x-project-id': 'p1', 'x-roles': 'member,reader' }],
+      ['apikey', createApiKeyAuthenticator({ file, logger: quiet }), { 'x-auth-token': secret }],
+      [
+        'keystone (cached token)',
+        createKeystoneAuthenticator({
+          client: stub,
+          credentials: { username: 'glance', password: 'pw', userDomainName: 'Default', projectName: 'service', projectDomainName: 'Default' },
+          wwwAuthenticateUri: 'http://stub/v3',
+          serviceTokenRoles: ['service'],
+          serviceTokenRolesRequired: false,
+          cacheTimeMs: 300_000,
+          cacheSize: 10_000,
+          timeoutMs: 5000,
+          logger: quiet,
+        }),
+        { 'x-auth-token': fernetLike },
+      ],
+    ];
+    console.log('\n| authenticate() alone | µs per call |\n| --- | ---: |');
+    for (const [name, auth, headers] of cases) {
+      const N = 200_000;
+      for (let i = 0; i < 10_000; i++) await auth.authenticate({ headers, requestId: 'r' }); // warm-up, fills the cache
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) await auth.authenticate({ headers, requestId: 'r' });
+      console.log(`| ${name} | ${(((performance.now() - t0) * 1000) / N).toFixed(2)} |`);
+      await auth.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -150,4 +218,5 @@ async function main(): Promise<void> {
   }
 }
 
+await inProcess();
 await main();

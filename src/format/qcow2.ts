@@ -15,7 +15,7 @@
  */
 import { isZero, u64be } from './binary.js';
 import { bytes, finding, totalSize } from './format-inspector.js';
-import type { CheckFailure, FormatInspector, Inspection } from './format-inspector.js';
+import type { Answer, CheckFailure, FormatInspector, Inspection, Need } from './format-inspector.js';
 
 const MAGIC = Buffer.from('QFI\xfb', 'latin1');
 const V2_HEADER = 72;
@@ -42,6 +42,8 @@ const MAX_REFTABLE_BYTES = 8 * 1024 * 1024;
 const SNAPSHOT_HEADER_BYTES = 40;
 const MAX_SNAPSHOTS = 65536;
 const INT_MAX = 2 ** 31 - 1;
+const MAX_SNAPSHOT_EXTRA = 1024;
+const MAX_SNAPSHOT_TABLE = 1024 * MAX_SNAPSHOTS;
 
 /** Recognises qcow2 (and qcow v1) and refuses backing files, external data and unknown features. */
 export const qcow2Inspector: FormatInspector = {
@@ -184,15 +186,63 @@ function* inspect(): Inspection {
     at += 8 + Math.ceil(length / 8) * 8;
   }
 
-  // A file cut short: the header or the tables it points to lie past the end of the data.
-  const fileSize = yield* totalSize();
   const ends = [headerLength];
   for (const table of tables) {
     if (table.offset !== null && table.bytes > 0 && table.bytes <= table.max) ends.push(table.offset + table.bytes);
   }
+  // Internal snapshots: QEMU reads the whole snapshot table when it opens the image.
+  if (snapshots > 0 && snapshotsOffset !== null && snapshotsOffset % clusterSize === 0 && snapshots <= MAX_SNAPSHOTS) {
+    const end = yield* readSnapshotTable(snapshotsOffset, snapshots, clusterSize, fail);
+    if (end !== null) ends.push(...end);
+  }
+
+  // A file cut short: the header or the tables it points to lie past the end of the data.
+  const fileSize = yield* totalSize();
   if (Math.max(...ends) > fileSize) fail('truncated', 'qcow2 image is truncated: its tables lie past the end of the data');
 
   return finding('qcow2', virtualSize, failures, `v${version}`);
+}
+
+/**
+ * Walks the snapshot table (variable-length entries: a 40-byte header, extra data, an id and a
+ * name, each entry 8-byte aligned) with QEMU's limits. Returns the ends of the table and of
+ * the snapshots' L1 tables, or null when it gave up.
+ */
+function* readSnapshotTable(
+  offset: number,
+  count: number,
+  clusterSize: number,
+  fail: (check: string, reason: string) => void,
+): Generator<Need, number[] | null, Answer> {
+  const ends: number[] = [];
+  let at = offset;
+  for (let i = 0; i < count; i++) {
+    at = Math.ceil(at / 8) * 8;
+    const entry = yield* bytes(at, SNAPSHOT_HEADER_BYTES);
+    if (entry.length < SNAPSHOT_HEADER_BYTES) {
+      fail('truncated', 'qcow2 snapshot table is truncated');
+      return null;
+    }
+    const l1Offset = u64be(entry, 0);
+    const l1Bytes = entry.readUInt32BE(8) * 8;
+    const extra = entry.readUInt32BE(36);
+    if (extra > MAX_SNAPSHOT_EXTRA) {
+      fail('header', 'qcow2 snapshot has too much extra data');
+      return null;
+    }
+    if (l1Bytes > MAX_L1_BYTES || l1Offset === null || l1Offset % clusterSize !== 0) {
+      fail('header', 'qcow2 snapshot L1 table is invalid');
+      return null;
+    }
+    if (l1Bytes > 0) ends.push(l1Offset + l1Bytes);
+    at += SNAPSHOT_HEADER_BYTES + extra + entry.readUInt16BE(12) + entry.readUInt16BE(14);
+    if (at - offset > MAX_SNAPSHOT_TABLE) {
+      fail('header', 'qcow2 snapshot table is too large');
+      return null;
+    }
+  }
+  ends.push(at);
+  return ends;
 }
 
 /** QEMU keeps whole 512-byte sectors of the header's size. */

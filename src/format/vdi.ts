@@ -42,7 +42,9 @@ function* inspect(): Inspection {
   const offsetBmap = head.readUInt32LE(0x154);
   const offsetData = head.readUInt32LE(0x158);
   const sectorSize = head.readUInt32LE(0x168);
-  const diskSize = u64le(head, 0x170);
+  const rawDiskSize = u64le(head, 0x170);
+  // QEMU rounds an odd size (VBoxManage convertfromraw writes them) up to whole sectors.
+  const diskSize = rawDiskSize === null ? null : Math.ceil(rawDiskSize / SECTOR) * SECTOR;
   const blockSize = head.readUInt32LE(0x178);
   const blocks = head.readUInt32LE(0x180);
   const allocated = head.readUInt32LE(0x184);
@@ -65,7 +67,5 @@ function* inspect(): Inspection {
   if (offsetBmap + blocks * 4 > fileSize || (dataBlocks > 0 && offsetData + dataBlocks * BLOCK > fileSize)) {
     fail('truncated', 'VDI image is truncated');
   }
-  // QEMU ignores a partial last sector (VBoxManage can write odd sizes).
-  const virtualSize = diskSize === null ? null : Math.floor(diskSize / SECTOR) * SECTOR;
-  return finding('vdi', virtualSize, failures, type === TYPE_STATIC ? 'static' : 'dynamic');
+  return finding('vdi', diskSize, failures, type === TYPE_STATIC ? 'static' : 'dynamic');
 }

@@ -137,6 +137,12 @@ function build(): Corpus {
   accepted('qcow2 (version 2)', 'v2.qcow2', 'qcow2', 'qcow2', 'qcow2', [[0, 4096]]);
   convert('payload.raw', 'zstd.qcow2', 'qcow2', 'compression_type=zstd', ['-c']);
   accepted('qcow2 (zstd compressed)', 'zstd.qcow2', 'qcow2', 'qcow2', 'qcow2', [[0, 4096]]);
+  convert('payload.raw', 'snapshots.qcow2', 'qcow2');
+  qemu('snapshot', '-c', 'installed', path('snapshots.qcow2'));
+  qemu('snapshot', '-c', 'configured', path('snapshots.qcow2'));
+  const withSnapshots = read('snapshots.qcow2');
+  const snapshotTable = Number(withSnapshots.readBigUInt64BE(64));
+  accepted('qcow2 (internal snapshots)', 'snapshots.qcow2', 'qcow2', 'qcow2', 'qcow2', [[0, 4096], [snapshotTable, snapshotTable + 160]]);
   create('l2.qcow2', 'qcow2', '3M', 'extended_l2=on,cluster_size=64k');
   accepted('qcow2 (extended L2)', 'l2.qcow2', 'qcow2', 'qcow2', 'qcow2', [[0, 4096]]);
 
