@@ -89,8 +89,13 @@ export async function startIris(opts: {
   const early = exited.then(([code]) => {
     throw new Error(`Iris (${opts.name}) exited with code ${code} before answering; see ${opts.logFile}`);
   });
-  await Promise.race([started, early]);
   early.catch(() => undefined);
+  try {
+    await Promise.race([started, early]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     name: opts.name,
     url,

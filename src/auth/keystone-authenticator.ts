@@ -97,11 +97,16 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
     }
   };
 
-  /** The identity of a valid token, from the cache or Keystone; null when not valid. */
-  const verify = async (token: string, allowExpired: boolean, signal: AbortSignal): Promise<KeystoneIdentity | null> => {
+  /**
+   * The identity of a valid token, from the cache or Keystone; null when not valid.
+   * `bound()` gives the request's deadline signal, made only when Keystone must be asked: a
+   * timer per request would cost more than the whole cached path.
+   */
+  const verify = async (token: string, allowExpired: boolean, bound: () => AbortSignal): Promise<KeystoneIdentity | null> => {
     const key = createHash('sha256').update(token).digest('base64');
     const cached = cache.get(key);
     if (cached !== undefined) return cached;
+    const signal = bound();
     const flightKey = `${allowExpired ? 'e' : 'v'}${key}`;
     let flight = inflight.get(flightKey);
     if (flight === undefined) {
@@ -117,11 +122,11 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
     return identity;
   };
 
-  const checked = async <T>(step: () => Promise<T>, signal: AbortSignal): Promise<T> => {
+  const checked = async <T>(step: () => Promise<T>, signal: () => AbortSignal | undefined): Promise<T> => {
     try {
       return await step();
     } catch (error) {
-      const timedOut = signal.aborted;
+      const timedOut = signal()?.aborted === true;
       logger.error(
         { err: timedOut ? undefined : error, timeout_ms: timedOut ? options.timeoutMs : undefined, keystone: client.baseUrl },
         timedOut
@@ -142,14 +147,16 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
       const token = userToken(headers);
       if (token === undefined) throw reject('no X-Auth-Token');
       if (token.length > MAX_TOKEN_LENGTH || !TOKEN_SYNTAX.test(token)) throw reject('malformed X-Auth-Token');
-      const signal = AbortSignal.timeout(options.timeoutMs);
+      let signal: AbortSignal | undefined;
+      const bound = (): AbortSignal => (signal ??= AbortSignal.timeout(options.timeoutMs));
+      const made = (): AbortSignal | undefined => signal;
 
       let serviceRoles: readonly string[] | undefined;
       let allowExpired = false;
       const serviceToken = firstHeader(headers, 'x-service-token')?.trim();
       if (serviceToken) {
         if (serviceToken.length > MAX_TOKEN_LENGTH || !TOKEN_SYNTAX.test(serviceToken)) throw reject('malformed X-Service-Token');
-        const service = await checked(() => verify(serviceToken, false, signal), signal);
+        const service = await checked(() => verify(serviceToken, false, bound), made);
         if (service === null) throw reject('invalid X-Service-Token');
         const hasServiceRole = service.roles.some((role) => options.serviceTokenRoles.includes(role));
         if (!hasServiceRole && options.serviceTokenRolesRequired) throw reject('X-Service-Token lacks service_token_roles');
@@ -161,7 +168,7 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
         serviceRoles = service.roles;
       }
 
-      const identity = await checked(() => verify(token, allowExpired, signal), signal);
+      const identity = await checked(() => verify(token, allowExpired, bound), made);
       if (identity === null) throw reject('invalid, expired or revoked X-Auth-Token');
       return contextFromIdentity(identity, requestId, serviceRoles);
     },

@@ -32,6 +32,11 @@ const AUTOCLEAR_DATA_FILE_RAW = 1n << 1n;
 const EXT_END = 0x00000000;
 const EXT_DATA_FILE = 0x44415441;
 const EXT_CRYPTO_HEADER = 0x0537be77;
+const EXT_BACKING_FORMAT = 0xe2792aca;
+const EXT_BITMAPS = 0x23852875;
+const AUTOCLEAR_BITMAPS = 1n << 0n;
+const MAX_BITMAPS = 65535;
+const MAX_BITMAP_DIRECTORY = 1024 * MAX_BITMAPS;
 const CRYPT_LUKS = 2;
 
 // QEMU's own limits (block/qcow2.h).
@@ -174,14 +179,36 @@ function* inspect(): Inspection {
     }
     const type = ext.readUInt32BE(0);
     const length = ext.readUInt32BE(4);
-    if (type === EXT_END) break;
+    // Checked before the type, even for the end marker, as QEMU does.
     if (length > extEnd - at - 8) {
       fail('header', 'qcow2 header extension is too large');
       break;
     }
+    if (type === EXT_END) break;
     if (type === EXT_DATA_FILE) fail('data_file', 'qcow2 image names an external data file');
     if (type === EXT_CRYPTO_HEADER && (cryptMethod !== CRYPT_LUKS || length !== 16)) {
       fail('header', 'qcow2 encryption header extension is invalid');
+    }
+    if (type === EXT_BACKING_FORMAT && length >= 16) fail('header', 'qcow2 backing format name is too long');
+    if (type === EXT_BITMAPS) {
+      const data = yield* bytes(at + 8, Math.min(length, 24));
+      if (length !== 24 || data.length < 24) fail('header', 'qcow2 bitmaps extension is invalid');
+      else if ((autoclear & AUTOCLEAR_BITMAPS) !== 0n) {
+        const count = data.readUInt32BE(0);
+        const directoryBytes = u64be(data, 8);
+        const directoryOffset = u64be(data, 16);
+        if (
+          data.readUInt32BE(4) !== 0 ||
+          count === 0 ||
+          count > MAX_BITMAPS ||
+          directoryBytes === null ||
+          directoryBytes > MAX_BITMAP_DIRECTORY ||
+          directoryOffset === null ||
+          directoryOffset % clusterSize !== 0
+        ) {
+          fail('header', 'qcow2 bitmaps extension is invalid');
+        }
+      }
     }
     at += 8 + Math.ceil(length / 8) * 8;
   }

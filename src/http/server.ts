@@ -96,7 +96,10 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   // Authentication once per request, before routing decides anything (Glance's auth
   // middleware also answers 401 before 404 or 405); /, /versions, /healthcheck stay anonymous.
   app.addHook('onRequest', async (request) => {
-    if (needsAuthentication(request.url)) request.irisContext = await deps.authenticate(request);
+    // The matched route too: the router decodes the path, so /%762/images reaches /v2/images.
+    if (needsAuthentication(request.url) || needsAuthentication(request.routeOptions.url ?? '')) {
+      request.irisContext = await deps.authenticate(request);
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {

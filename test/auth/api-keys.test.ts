@@ -98,6 +98,8 @@ test('no, unknown, malformed or revoked key: 401; /, /versions, /healthcheck sta
   assert.equal((await json('GET', `${base}/versions`)).status, 200);
   assert.equal((await fetch(`${base}/healthcheck`)).status, 200);
   assert.equal((await json('GET', `${base}/v2/images`)).status, 401);
+  // The router decodes the path: an encoded /v2 is still behind authentication.
+  assert.equal((await json('GET', `${base}/%762/images`)).status, 401);
   const { id, secret } = await createKey('proj-b', 'user-b');
   await eventually(secret, 200);
   // Right id, wrong secret; right shape, unknown id; not a key at all; the hybrid shim.
