@@ -19,10 +19,10 @@ function buildTable(reversedPolynomial: number): Uint32Array {
  * CRC-32C of `buf`, reading the 4 bytes at `zeroAt` (a stored checksum field) as zeros.
  * @example crc32c(header, 4) === header.readUInt32LE(4)
  */
-export function crc32c(buf: Buffer, zeroAt = -1): number {
+export function crc32c(buf: Buffer, zeroAt?: number): number {
   let crc = 0xffffffff;
   for (let i = 0; i < buf.length; i++) {
-    const byte = i >= zeroAt && i < zeroAt + 4 ? 0 : buf[i];
+    const byte = zeroAt !== undefined && i >= zeroAt && i < zeroAt + 4 ? 0 : buf[i];
     crc = TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
   }
   return (crc ^ 0xffffffff) >>> 0;

@@ -66,7 +66,8 @@ test(`fuzz: ${ROUNDS} header mutations; nothing unsafe accepted, sizes agree wit
         assert.equal(declared['virtual-size'], Math.ceil(mutant.data.length / 512) * 512, what);
         assert.equal(virtualSize, mutant.data.length || null, what);
       } else {
-        assert.equal(virtualSize, declared['virtual-size'], `${what}: virtual size`);
+        // Glance leaves a zero virtual size unset.
+        assert.equal(virtualSize ?? 0, declared['virtual-size'], `${what}: virtual size`);
       }
       // qemu's probe must see the format that was accepted (a fixed VHD probes as raw).
       const probedAs = qemuFormat === 'vpc' && result.variant === 'fixed' ? 'raw' : qemuFormat;
