@@ -116,9 +116,9 @@ function build(): Corpus {
     bad.push({ name, data, declared, qemuFormat, hot: [[0, Math.min(data.length, 4096)]], expect: { accept: false, check } });
   };
 
-  // ---- raw material: 1.5 MiB of deterministic noise with runs of zeros, like a real disk.
+  // ---- raw material: 640 KiB of deterministic noise with runs of zeros, like a real disk.
   const random = seededRandom(20240611);
-  const payload = Buffer.alloc(1536 * 1024);
+  const payload = Buffer.alloc(640 * 1024);
   for (let at = 0; at < payload.length; at += 64 * 1024) {
     if (random.next() < 0.6) random.bytes(64 * 1024).copy(payload, at);
   }
@@ -175,14 +175,18 @@ function build(): Corpus {
   writeFileSync(path('iso-root/README.TXT'), 'Iris format inspection test volume\n');
   writeFileSync(path('iso-root/DATA.BIN'), payload.subarray(0, 200 * 1024));
   execFileSync(GENISOIMAGE, ['-quiet', '-V', 'IRIS', '-o', path('plain.iso'), path('iso-root')], { stdio: 'pipe' });
-  accepted('iso', 'plain.iso', 'iso', 'raw', 'iso', [[32768, 32768 + 3 * 2048]]);
-  writeFileSync(path('hybrid.iso'), read('plain.iso'));
-  execFileSync(SGDISK, ['-o', '-n', '1:64:0', path('hybrid.iso')], { stdio: 'pipe' });
-  accepted('iso with a GPT (hybrid)', 'hybrid.iso', 'iso', 'raw', 'iso', [[0, 1024], [32768, 32768 + 2048]]);
+  const plainIso = accepted('iso', 'plain.iso', 'iso', 'raw', 'iso', [[32768, 32768 + 3 * 2048]]);
 
-  writeFileSync(path('gpt.raw'), Buffer.alloc(2 * MIB));
-  execFileSync(SGDISK, ['-o', '-n', '1:2048:0', '-t', '1:8300', path('gpt.raw')], { stdio: 'pipe' });
-  const gpt = accepted('raw disk with a GPT', 'gpt.raw', 'raw', 'raw', 'gpt', [[0, 1024]]);
+  // One GPT disk the size of the ISO (sgdisk takes a second per run): a raw disk of its own,
+  // and, laid over the ISO's system area and trailing padding, a hybrid ISO.
+  writeFileSync(path('gpt.raw'), Buffer.alloc(plainIso.length));
+  execFileSync(SGDISK, ['-o', '-n', '1:64:0', '-t', '1:8300', path('gpt.raw')], { stdio: 'pipe' });
+  const gpt = accepted('raw disk with a GPT', 'gpt.raw', 'raw', 'raw', 'gpt', [[0, 1024], tail(plainIso, 512)]);
+  const hybrid = Buffer.from(plainIso);
+  gpt.copy(hybrid, 0, 0, 34 * 512);
+  gpt.copy(hybrid, hybrid.length - 33 * 512, gpt.length - 33 * 512);
+  writeFileSync(path('hybrid.iso'), hybrid);
+  accepted('iso with a GPT (hybrid)', 'hybrid.iso', 'iso', 'raw', 'iso', [[0, 1024], [32768, 32768 + 2048]]);
   writeFileSync(path('mbr.raw'), mbrDisk(2 * MIB));
   accepted('raw disk with an MBR', 'mbr.raw', 'raw', 'raw', 'gpt', [[0, 1024]]);
   convert('gpt.raw', 'gpt-fixed.vhd', 'vpc', 'subformat=fixed');
@@ -204,9 +208,12 @@ function build(): Corpus {
   unknownFeature.writeBigUInt64BE(1n << 40n, 72);
   refused('qcow2 with an unknown incompatible feature', unknownFeature, 'qcow2', 'unknown_features');
 
-  writeFileSync(path('flat.vmdk'), flatDescriptor('/etc/passwd'));
-  refused('vmdk descriptor with a FLAT extent on /etc/passwd', read('flat.vmdk'), 'vmdk', 'extents');
-  refused('vmdk descriptor on /etc/passwd, declared raw', read('flat.vmdk'), 'raw', 'extents', 'raw');
+  // qemu-img writes a monolithicFlat descriptor naming its own flat file; point it at /etc/passwd.
+  create('flat.vmdk', 'vmdk', '1M', 'subformat=monolithicFlat');
+  const flat = Buffer.from(read('flat.vmdk').toString('latin1').replace(/^RW \d+ FLAT "[^"]*" 0$/m, 'RW 8 FLAT "/etc/passwd" 0'), 'latin1');
+  if (!flat.includes('/etc/passwd')) throw new Error('unexpected monolithicFlat descriptor from qemu-img');
+  refused('vmdk descriptor with a FLAT extent on /etc/passwd', flat, 'vmdk', 'extents');
+  refused('vmdk descriptor on /etc/passwd, declared raw', flat, 'raw', 'extents', 'raw');
   const sparse = read('sparse.vmdk');
   refused('vmdk sparse header of capacity 0 naming /etc/passwd', capacityZeroVmdk(sparse), 'vmdk', 'descriptor');
   refused('vmdk with a parent disk', withDescriptor(sparse, (text) => `${text}parentFileNameHint="base.vmdk"\n`), 'vmdk', 'backing_file');
@@ -231,7 +238,6 @@ function build(): Corpus {
   vdiParent[0x1b8] = 1;
   refused('vdi with a parent', vdiParent, 'vdi', 'backing_file');
 
-  const plainIso = read('plain.iso');
   const smuggled = Buffer.from(plainIso);
   backing.copy(smuggled, 0, 0, 1024);
   refused('qcow2 header in the system area of an iso', smuggled, 'iso', 'ambiguous', 'raw');

@@ -16,6 +16,7 @@ import { buildCorpus, corpusToolsPresent, qemuInfoMany } from './corpus.js';
 import { mutants } from './mutate.js';
 import type { Mutant } from './mutate.js';
 
+// A longer campaign: FUZZ_ROUNDS=1500 FUZZ_SEED=<n> node --import tsx --test test/format/fuzz.test.ts
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x1215);
 /** Accepted mutants checked by qemu per batch (each is written to its own file first). */
