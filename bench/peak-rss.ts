@@ -19,6 +19,8 @@ export interface PeakRssResult {
   readonly seconds: number;
   /** Uploads that did not end with 204 and an active image. */
   readonly failures: number;
+  /** `<curl http code>/<image status>` of each upload, e.g. `204/active`. */
+  readonly outcomes: readonly string[];
 }
 
 const SAMPLE_MS = 100;
@@ -38,7 +40,8 @@ async function curl(args: readonly string[]): Promise<string> {
   const child = spawn('curl', ['-sS', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  await once(child, 'exit');
+  // 'close', not 'exit': only then has all of curl's output been read.
+  await once(child, 'close');
   return out;
 }
 
@@ -79,10 +82,10 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
   }
   const seconds = (performance.now() - started) / 1000;
   peak = Math.max(peak, treeRss(server.pid));
-  let failures = 0;
+  const outcomes: string[] = [];
   for (const [i, id] of ids.entries()) {
     const image = await json(`${server.url}/v2/images/${id}`);
-    if (codes[i] !== '204' || image.status !== 'active') failures += 1;
+    outcomes.push(`${codes[i].trim() || '(no code)'}/${String(image.status)}`);
     await fetch(`${server.url}/v2/images/${id}`, { method: 'DELETE' });
   }
   const mib = 1024 * 1024;
@@ -92,6 +95,7 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
     peakMiB: peak / mib,
     aggregateMiBps: (bytes * clients) / mib / seconds,
     seconds,
-    failures,
+    failures: outcomes.filter((o) => o !== '204/active').length,
+    outcomes,
   };
 }

@@ -245,6 +245,7 @@ function report(r: Results, header: string[]): string {
     lines.push('| idle RSS MiB | peak RSS MiB (summed over the process tree) | aggregate MiB/s | seconds | failed uploads | target (< 256 MiB) |');
     lines.push('|---|---|---|---|---|---|');
     lines.push(`| ${fmt(x.idleMiB)} | ${fmt(x.peakMiB)} | ${fmt(x.aggregateMiBps, 1)} | ${fmt(x.seconds, 1)} | ${x.failures} | ${verdict(x.peakMiB < 256)} |`);
+    if (x.failures > 0) lines.push('', `Upload outcomes (HTTP code/image status): ${x.outcomes.join(', ')}.`);
     lines.push('');
   }
   return lines.join('\n');
