@@ -10,6 +10,7 @@
  * The image schema is also what request bodies are validated against (see
  * image-validation.ts), exactly as Glance validates against the same document it serves.
  */
+import { IMAGE_STATUSES, VISIBILITIES } from './image.js';
 
 /** A JSON value as the schema documents hold it. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
@@ -70,22 +71,13 @@ function imageProperties(opts: FormatOptions): JsonObject {
       type: 'string',
       readOnly: true,
       description: 'Status of the image',
-      enum: [
-        'queued',
-        'saving',
-        'active',
-        'killed',
-        'deleted',
-        'uploading',
-        'importing',
-        'pending_delete',
-        'deactivated',
-      ],
+      // The domain's lists are in Glance's schema order.
+      enum: [...IMAGE_STATUSES],
     },
     visibility: {
       type: 'string',
       description: 'Scope of image accessibility',
-      enum: ['community', 'public', 'private', 'shared'],
+      enum: [...VISIBILITIES],
     },
     protected: {
       type: 'boolean',
