@@ -65,6 +65,8 @@ export interface HashWorkerPool {
 // sha512 fed 64 KiB chunks) at half the memory per concurrent upload.
 const DEFAULT_SLOT_BYTES = 256 * 1024;
 const DEFAULT_SLOTS = 8;
+/** V8 young-generation limit of each hashing thread. */
+const YOUNG_GENERATION_MB = 1;
 /** Idle rings kept for reuse; more concurrent uploads than this allocate and later free theirs. */
 const MAX_IDLE_RINGS = 4;
 /**
@@ -165,8 +167,14 @@ export function createHashWorkerPool(): HashWorkerPool {
     const existing = threads[index];
     if (existing) return existing;
     // execArgv [] keeps the parent's `--import tsx` out: the thread needs no loader, and skipping
-    // it saves start-up time and memory.
-    const worker = new Worker(THREAD_SOURCE, { eval: true, execArgv: [] });
+    // it saves start-up time and memory. A 1 MiB young generation: the threads keep almost nothing
+    // alive, and V8's default let each grow by tens of MiB of message garbage before collecting
+    // (measured: peak RSS of 10 concurrent uploads 243 MiB by default, 210 MiB with this).
+    const worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     const created: Thread = { worker, jobs: new Map(), rings: new Set() };
     const fail = (err: Error) => {
       if (threads[index] === created) threads[index] = undefined;
@@ -219,12 +227,13 @@ export function createHashWorkerPool(): HashWorkerPool {
   function start(algorithms: readonly string[], ringOpts: RingOptions = {}): HashJob {
     // Fail here, synchronously, rather than as a thread error after data has flowed.
     for (const algo of algorithms) createHash(algo);
+    // Threads first: if one cannot be started, nothing has been taken yet.
+    const mine = algorithms.map((_, i) => thread(i));
     const ring = takeRing(ringOpts.slotBytes ?? DEFAULT_SLOT_BYTES, ringOpts.slots ?? DEFAULT_SLOTS);
     const { slotBytes, slots, bytes } = ring;
     const id = nextJob++;
     Atomics.store(ring.owner, 0, id);
     jobStarted();
-    const mine = algorithms.map((_, i) => thread(i));
 
     // Per slot: acknowledgements still owed by the threads (0 = free).
     const owed = new Uint8Array(slots);
