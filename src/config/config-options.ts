@@ -8,6 +8,7 @@
  * the Iris-only section `[iris]`, whose options are top-level fields (`config.data_dir`).
  */
 import { getHashes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { sqlitePathFromUrl } from './sqlite-url.js';
 
@@ -29,6 +30,8 @@ export interface OptionContext {
   readonly cwd: string;
   /** Absolute resolved `[iris] data_dir` (only meaningful once data_dir itself is resolved). */
   readonly dataDir: string;
+  /** The backend id, while resolving the options of a per-store section ({@link BACKEND_OPTIONS}). */
+  readonly storeId?: string;
 }
 
 interface BaseOption {
@@ -101,6 +104,109 @@ function httpUrl(value: string): string {
 }
 
 const SUPPORTED_FLAVORS = new Set(['', 'hybrid', 'noauth', 'keystone', 'apikey']);
+
+/** The import methods Iris implements (Glance's defaults); glance-download is not one of them. */
+export const IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download', 'copy-image'];
+
+/** Store ids starting with this are Glance's own (os_glance_staging_store, os_glance_tasks_store). */
+export const RESERVED_STORE_PREFIX = 'os_glance_';
+
+/** One `id:type` entry of [DEFAULT] enabled_backends. */
+export interface EnabledBackend {
+  readonly id: string;
+  readonly type: 'file';
+}
+
+/** Store ids become section names and IRIS__<ID>__… variable names. */
+const STORE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * Parses [DEFAULT] enabled_backends (oslo.config dict syntax, `id:type[,id:type…]`), in the
+ * order given; '' is the empty list (single store). Throws an Error whose message is the reason:
+ * an entry without a type, a type other than file, an empty, malformed, duplicate or reserved id.
+ */
+export function parseEnabledBackends(raw: string): EnabledBackend[] {
+  const backends: EnabledBackend[] = [];
+  const byFolded = new Map<string, string>();
+  const ownSections = new Set(['default', ...CONFIG_OPTIONS.map((o) => o.section.toLowerCase())]);
+  for (const item of raw.split(',')) {
+    const entry = item.trim();
+    if (entry === '') continue;
+    const colon = entry.indexOf(':');
+    if (colon < 0) throw new Error(`${JSON.stringify(entry)} is not id:type (for example local:file)`);
+    const id = unquoteItem(entry.slice(0, colon).trim());
+    const type = unquoteItem(entry.slice(colon + 1).trim());
+    if (id === '') throw new Error(`${JSON.stringify(entry)} has an empty store id`);
+    if (id.toLowerCase().startsWith(RESERVED_STORE_PREFIX)) {
+      throw new Error(`store id ${JSON.stringify(id)} is reserved: the prefix ${RESERVED_STORE_PREFIX} is for Glance's internal stores`);
+    }
+    if (!STORE_ID.test(id)) {
+      throw new Error(
+        `store id ${JSON.stringify(id)} is not valid: use letters, digits, "_", "-" and "." (starting with a letter or digit)`,
+      );
+    }
+    if (ownSections.has(id.toLowerCase())) {
+      throw new Error(`store id ${JSON.stringify(id)} is the name of one of Iris's own sections; choose another id`);
+    }
+    const previous = byFolded.get(id.toLowerCase());
+    if (previous !== undefined) {
+      throw new Error(
+        previous === id
+          ? `store id ${JSON.stringify(id)} is given twice`
+          : `store ids ${JSON.stringify(previous)} and ${JSON.stringify(id)} differ only in case and would share the section [${id.toLowerCase()}]`,
+      );
+    }
+    if (type === '') throw new Error(`store ${JSON.stringify(id)} has no type (write ${id}:file)`);
+    if (type !== 'file') {
+      throw new Error(`store ${JSON.stringify(id)} has type ${JSON.stringify(type)}, which is not supported; only "file" is`);
+    }
+    byFolded.set(id.toLowerCase(), id);
+    backends.push({ id, type });
+  }
+  return backends;
+}
+
+/** The directory of a `file://` staging URI ([DEFAULT] node_staging_uri); throws an Error with the reason. */
+export function stagingPathFromUri(uri: string): string {
+  if (!uri.startsWith('file://')) {
+    throw new Error(`${JSON.stringify(uri)} must start with file:// (for example file:///var/lib/iris/staging)`);
+  }
+  const path = uri.slice('file://'.length);
+  if (!path.startsWith('/')) {
+    throw new Error(`${JSON.stringify(uri)} must be file:// followed by an absolute path (for example file:///var/lib/iris/staging)`);
+  }
+  return resolve(path);
+}
+
+/** A list of TCP port numbers (1-65535, as Glance's import filtering accepts). */
+function portList(value: readonly string[]): number[] {
+  return value.map((item) => {
+    try {
+      return parseInteger(item, 1, 65535);
+    } catch (error) {
+      throw new Error(`port ${JSON.stringify(item)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+
+/** URL schemes, lower-cased (as URL parsers report them). */
+function schemeList(value: readonly string[]): string[] {
+  return value.map((item) => {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*$/.test(item)) throw new Error(`${JSON.stringify(item)} is not a URL scheme`);
+    return item.toLowerCase();
+  });
+}
+
+/** Host names or IP addresses, lower-cased; IPv6 addresses without brackets. */
+function hostList(value: readonly string[]): string[] {
+  return value.map((item) => {
+    const host = item.startsWith('[') && item.endsWith(']') ? item.slice(1, -1) : item;
+    if (isIP(host) === 0 && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/.test(host)) {
+      throw new Error(`${JSON.stringify(item)} is not a host name or IP address (give no scheme, port or path)`);
+    }
+    return host.toLowerCase();
+  });
+}
 
 /** Every option Iris knows, in the order of the sample file. */
 export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
@@ -236,6 +342,55 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     default: 'false',
     help: 'Log at debug level instead of info.',
   },
+  {
+    section: 'DEFAULT',
+    name: 'enabled_backends',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      "Glance's multi-store mode: comma-separated id:type pairs naming the stores images may live in, for " +
+      'example local:file,fast:file. Only the file type is supported. Ids must be unique (ignoring case) and ' +
+      'must not start with os_glance_, which is reserved. Each store reads its options from the section named ' +
+      'after its id (see the per-store sections below), and [glance_store] default_backend must name one of ' +
+      'them. Unset means a single store configured by [glance_store].',
+    convert: (value: string) => {
+      parseEnabledBackends(value);
+      return value;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'enabled_import_methods',
+    type: 'list',
+    default: 'glance-direct,web-download,copy-image',
+    help:
+      'Image import methods offered by the import API and advertised by GET /v2/info/import: any of ' +
+      'glance-direct, web-download and copy-image (glance-download is not supported). Brackets around the ' +
+      'list are allowed, as in [glance-direct,web-download]. An empty list disables image import.',
+    convert: (value: readonly string[]) => {
+      const unknown = value.filter((method) => !IMPORT_METHODS.includes(method));
+      if (unknown.length > 0) {
+        throw new Error(`unknown import method ${unknown.join(', ')} (the methods are ${IMPORT_METHODS.join(', ')})`);
+      }
+      return [...new Set(value)];
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'node_staging_uri',
+    type: 'string',
+    default: (ctx: OptionContext) => `file://${join(ctx.dataDir, 'staging')}`,
+    defaultText: 'file://<data_dir>/staging',
+    help:
+      'Without enabled_backends: where image data uploaded for glance-direct import is staged until it is ' +
+      'imported, as file:// followed by an absolute path (file:///var/lib/iris/staging). With enabled_backends ' +
+      "it is not used: staging goes to [os_glance_staging_store]. Glance's default is file:///tmp/staging/.",
+    convert: (value: string) => {
+      stagingPathFromUri(value);
+      return value;
+    },
+  },
   ignored('DEFAULT', 'log_file'),
   ignored('DEFAULT', 'log_dir'),
   ignored('DEFAULT', 'use_syslog'),
@@ -323,6 +478,17 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'glance_store',
+    name: 'default_backend',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'With [DEFAULT] enabled_backends: the id of the store that receives image data when the request names ' +
+      'none. It must be one of the enabled ids and, as in Glance, it is required in that mode. Ignored ' +
+      'without enabled_backends.',
+  },
+  {
+    section: 'glance_store',
     name: 'default_store',
     type: 'string',
     default: 'file',
@@ -348,6 +514,120 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help:
       'Directory where the file store keeps image data. A relative path is relative to the working ' +
       "directory. The default is images under data_dir (Glance's is /var/lib/glance/images/).",
+  },
+  {
+    section: 'os_glance_staging_store',
+    name: 'filesystem_store_datadir',
+    type: 'path',
+    default: (ctx: OptionContext) => join(ctx.dataDir, 'staging'),
+    defaultText: '<data_dir>/staging',
+    help:
+      "With [DEFAULT] enabled_backends: directory of Glance's reserved staging store, where image data " +
+      'uploaded for glance-direct import waits until it is imported (without enabled_backends, ' +
+      "[DEFAULT] node_staging_uri says where). Glance's default is /var/lib/glance/os_glance_staging_store.",
+  },
+  {
+    section: 'os_glance_tasks_store',
+    name: 'filesystem_store_datadir',
+    type: 'path',
+    default: (ctx: OptionContext) => join(ctx.dataDir, 'tasks_work_dir'),
+    defaultText: '<data_dir>/tasks_work_dir',
+    help:
+      "Directory of Glance's reserved tasks store, where import tasks keep their work files (for example " +
+      "data downloaded by web-download before it is written to a store). Glance's default is " +
+      '/var/lib/glance/os_glance_tasks_store.',
+  },
+  {
+    section: 'task',
+    name: 'task_time_to_live',
+    type: 'integer',
+    default: '48',
+    min: 0,
+    deprecatedNames: [{ section: 'DEFAULT', name: 'task_time_to_live' }],
+    help:
+      'Hours a task is kept after it succeeds or fails; after that it may be deleted. The old spelling ' +
+      '[DEFAULT] task_time_to_live is still read when this option is set nowhere, with a deprecation warning.',
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'allowed_schemes',
+    type: 'list',
+    default: 'http,https',
+    help:
+      'URL schemes web-download may fetch from. When this list is not empty it is the only scheme check ' +
+      'and disallowed_schemes is ignored; leave it empty to use disallowed_schemes instead. Brackets around ' +
+      'the list are allowed.',
+    convert: schemeList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'disallowed_schemes',
+    type: 'list',
+    default: '',
+    help: 'URL schemes web-download refuses; only consulted when allowed_schemes is empty.',
+    convert: schemeList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'allowed_hosts',
+    type: 'list',
+    default: '',
+    help:
+      'Host names or IP addresses web-download may fetch from (as in the URL, without port). When this list ' +
+      'is not empty it is the only host check and disallowed_hosts is ignored.',
+    convert: hostList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'disallowed_hosts',
+    type: 'list',
+    default: '',
+    help: 'Host names or IP addresses web-download refuses; only consulted when allowed_hosts is empty.',
+    convert: hostList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'allowed_ports',
+    type: 'list',
+    default: '80,443',
+    help:
+      'TCP ports (1-65535) web-download may fetch from. As in Glance, only a port written in the URL is ' +
+      'checked: a URL without one passes. When this list is not empty it is the only port check and ' +
+      'disallowed_ports is ignored. Brackets are allowed: [80,443].',
+    convert: portList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'disallowed_ports',
+    type: 'list',
+    default: '',
+    help: 'TCP ports web-download refuses; only consulted when allowed_ports is empty.',
+    convert: portList,
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'allow_private_networks',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Iris only. Whether web-download may connect to private and other non-public addresses (10/8, ' +
+      '172.16/12, 192.168/16, fc00::/7, 100.64/10, reserved ranges). When false (the default) such addresses ' +
+      'are refused whatever the lists above allow: the check is made on the address actually connected to, ' +
+      'after name resolution, for the first request and for every redirect, so a public name that resolves to ' +
+      'an internal address, or a redirect to one, is refused too. Set it to true only when images are ' +
+      'downloaded from an internal network. Loopback, link-local (cloud metadata), unspecified, multicast ' +
+      'and broadcast addresses stay refused even then (see allow_loopback). (Glance refuses only loopback ' +
+      'and link-local addresses, and none for a host in allowed_hosts.)',
+  },
+  {
+    section: 'import_filtering_opts',
+    name: 'allow_loopback',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Iris only, for development and tests: also let web-download connect to loopback addresses ' +
+      '(127.0.0.0/8, ::1), e.g. an image server on the same host. Never enable it in production: loopback ' +
+      'reaches services that trust local callers.',
   },
   {
     section: 'paste_deploy',
@@ -507,6 +787,69 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Iris only. File holding the API keys of flavor apikey (SHA-256 digests, never the keys), managed with ' +
       'iris-manage key create/list/revoke. The server notices changes within a second.',
   },
+  {
+    section: 'oslo_policy',
+    name: 'policy_file',
+    type: 'string',
+    default: 'policy.yaml',
+    help:
+      "YAML or JSON file of policy rules (Glance's rule names, oslo.policy's rule language) that override the " +
+      'defaults; see docs/policy.md. A relative name is looked for in the directories of the configuration ' +
+      'files read, then in the working directory. The default name is used only when such a file exists; a ' +
+      'file named here explicitly must exist. Any error in the file stops the server at start (oslo.policy ' +
+      'would log it and refuse the rule, or ignore a missing file).',
+  },
+  {
+    section: 'oslo_policy',
+    name: 'enforce_new_defaults',
+    type: 'boolean',
+    default: 'false',
+    help:
+      "Enforce only the new (project-scoped reader/member/admin) default rules, and drop the owner checks Glance " +
+      "makes in code (Glance's [DEFAULT] enforce_secure_rbac, which must equal this option there). False, as in " +
+      'Glance 25.1.0: each rule is the new rule or the deprecated one, which allows everyone, so owners and ' +
+      'visibility decide.',
+  },
+  {
+    section: 'oslo_policy',
+    name: 'enforce_scope',
+    type: 'boolean',
+    default: 'false',
+    help:
+      "Refuse callers whose token scope (system, domain, project) is not one the rule was registered for; all of " +
+      "Glance's image rules are project-scoped. False, as in Glance 25.1.0.",
+  },
+] satisfies ConfigOption[]);
+
+/** How the per-store section is named in the sample and docs: really the store's id. */
+export const BACKEND_SECTION_PLACEHOLDER = '<backend id>';
+
+/**
+ * The options of each store's own section when [DEFAULT] enabled_backends is set: section
+ * `[<id>]` (case-folded like every non-DEFAULT section), environment IRIS__<ID>__<OPTION>. Read
+ * only for enabled ids; they become the store's entry in `Config.backends`.
+ */
+export const BACKEND_OPTIONS: readonly ConfigOption[] = Object.freeze([
+  {
+    section: BACKEND_SECTION_PLACEHOLDER,
+    name: 'filesystem_store_datadir',
+    type: 'path',
+    default: (ctx: OptionContext) => join(ctx.dataDir, 'images', ctx.storeId ?? ''),
+    defaultText: '<data_dir>/images/<backend id>',
+    help:
+      'Directory where this file store keeps image data. A relative path is relative to the working ' +
+      "directory. Two stores may not share a directory, nor use the staging or tasks store's. Glance's " +
+      'default is /var/lib/glance/images/ for every store.',
+  },
+  {
+    section: BACKEND_SECTION_PLACEHOLDER,
+    name: 'store_description',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: 'Human-readable description of this store, shown to users by GET /v2/info/stores.',
+    convert: (value: string) => (value === '' ? null : value),
+  },
 ] satisfies ConfigOption[]);
 
 /** Where an option's value lives: `[iris]` options are top-level fields of Config. */
@@ -586,12 +929,23 @@ export function parseInteger(raw: string, min?: number, max?: number): number {
   return value;
 }
 
-/** Comma-separated list, items trimmed, empty items dropped (so "" is the empty list). */
+/**
+ * Comma-separated list, items trimmed, empty items dropped (so "" is the empty list). As in
+ * oslo.config's bracketed lists, one pair of surrounding brackets is removed
+ * (`[glance-direct,web-download]`), and one pair of matching quotes around an item.
+ */
 export function parseList(raw: string): string[] {
-  return raw
+  let text = raw.trim();
+  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
+  return text
     .split(',')
-    .map((item) => item.trim())
+    .map((item) => unquoteItem(item.trim()))
     .filter((item) => item !== '');
+}
+
+function unquoteItem(item: string): string {
+  if (item.length >= 2 && (item[0] === '"' || item[0] === "'") && item.at(-1) === item[0]) return item.slice(1, -1).trim();
+  return item;
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };

@@ -2,6 +2,18 @@
  * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
  * operator's existing file mostly carries over. Loaded by `load-config.ts`.
  */
+/** One image store (Glance backend). Only the filesystem type exists so far. */
+export interface BackendConfig {
+  readonly id: string;
+  readonly type: 'file';
+  /** Absolute path. */
+  readonly filesystem_store_datadir: string;
+  /** Shown by GET /v2/info/stores; null = none given. */
+  readonly store_description: string | null;
+  /** True for the single store of a configuration without enabled_backends (no `stores` field, no store metadata). */
+  readonly legacy: boolean;
+}
+
 export type AuthFlavor = 'hybrid' | 'noauth' | 'keystone' | 'apikey';
 
 export interface Config {
@@ -24,6 +36,15 @@ export interface Config {
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     readonly debug: boolean;
+    /**
+     * Glance's multi-store switch as written (`local:file,fast:file`); '' = the legacy single
+     * store. The parsed form is `backends`.
+     */
+    readonly enabled_backends: string;
+    /** Import methods offered (Glance default: glance-direct, web-download, copy-image). */
+    readonly enabled_import_methods: readonly string[];
+    /** Single-store staging area for glance-direct (`file:///path`); Iris default file://<data_dir>/staging. */
+    readonly node_staging_uri: string;
   };
   readonly image_format: {
     readonly disk_formats: readonly string[];
@@ -40,6 +61,11 @@ export interface Config {
     readonly sqlite_path: string;
   };
   readonly glance_store: {
+    /**
+     * Multi-store: id of the backend that takes uploads without a store choice. Required with
+     * enabled_backends (Glance refuses to start without it; Iris: ConfigError); ignored without.
+     */
+    readonly default_backend: string;
     readonly default_store: 'file';
     readonly stores: readonly string[];
     /** Absolute path of the filesystem store. */
@@ -69,6 +95,45 @@ export interface Config {
     readonly token_cache_size: number;
     /** Seconds: bound on one request's whole exchange with Keystone. */
     readonly http_connect_timeout: number;
+  };
+  /**
+   * Derived (not an option): the stores images live in. Multi-store: one per enabled_backends
+   * entry, from its own section ([<id>] filesystem_store_datadir, store_description), in the
+   * order given. Single store: one backend with id 'file' and `legacy` true, from [glance_store].
+   */
+  readonly backends: readonly BackendConfig[];
+  /** Derived: whether enabled_backends is set (Glance's multi-store mode). */
+  readonly multi_store: boolean;
+  /** Derived: the backend id uploads go to by default. */
+  readonly default_backend_id: string;
+  /** Absolute path of the staging area (os_glance_staging_store, or node_staging_uri without multi-store). */
+  readonly staging_dir: string;
+  /** Glance's reserved store for import work files ([os_glance_tasks_store]). */
+  readonly os_glance_tasks_store: { readonly filesystem_store_datadir: string };
+  readonly os_glance_staging_store: { readonly filesystem_store_datadir: string };
+  readonly task: {
+    /** Hours a finished task is kept (Glance default 48). */
+    readonly task_time_to_live: number;
+  };
+  /** web-download URI filtering, Glance's names; plus Iris's allow_private_networks. */
+  readonly import_filtering_opts: {
+    readonly allowed_schemes: readonly string[];
+    readonly disallowed_schemes: readonly string[];
+    readonly allowed_hosts: readonly string[];
+    readonly disallowed_hosts: readonly string[];
+    readonly allowed_ports: readonly number[];
+    readonly disallowed_ports: readonly number[];
+    /** Iris: allow web-download from loopback, private, link-local… addresses (default false). */
+    readonly allow_private_networks: boolean;
+    /** Iris: also allow loopback (127.0.0.0/8, ::1) — development and tests only (default false). */
+    readonly allow_loopback: boolean;
+  };
+  /** oslo.policy's options (see docs/policy.md). */
+  readonly oslo_policy: {
+    /** As given: absolute, or a name looked for beside the config files (default policy.yaml). */
+    readonly policy_file: string;
+    readonly enforce_new_defaults: boolean;
+    readonly enforce_scope: boolean;
   };
   /** Iris-only authentication settings. */
   readonly iris_auth: {

@@ -43,6 +43,9 @@ test('defaults', (t) => {
     image_member_quota: 128,
     public_endpoint: null,
     debug: false,
+    enabled_backends: '',
+    enabled_import_methods: ['glance-direct', 'web-download', 'copy-image'],
+    node_staging_uri: `file://${join(cwd, 'data', 'staging')}`,
   });
   assert.deepEqual(config.image_format, {
     disk_formats: ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'],
@@ -57,11 +60,37 @@ test('defaults', (t) => {
   });
   assert.ok(config.database.connection.startsWith('sqlite:////'));
   assert.deepEqual(config.glance_store, {
+    default_backend: '',
     default_store: 'file',
     stores: ['file', 'http'],
     filesystem_store_datadir: join(cwd, 'data', 'images'),
   });
   assert.deepEqual(config.paste_deploy, { flavor: 'hybrid' });
+  assert.deepEqual(config.backends, [
+    {
+      id: 'file',
+      type: 'file',
+      filesystem_store_datadir: join(cwd, 'data', 'images'),
+      store_description: null,
+      legacy: true,
+    },
+  ]);
+  assert.equal(config.multi_store, false);
+  assert.equal(config.default_backend_id, 'file');
+  assert.equal(config.staging_dir, join(cwd, 'data', 'staging'));
+  assert.deepEqual(config.os_glance_staging_store, { filesystem_store_datadir: join(cwd, 'data', 'staging') });
+  assert.deepEqual(config.os_glance_tasks_store, { filesystem_store_datadir: join(cwd, 'data', 'tasks_work_dir') });
+  assert.deepEqual(config.task, { task_time_to_live: 48 });
+  assert.deepEqual(config.import_filtering_opts, {
+    allowed_schemes: ['http', 'https'],
+    disallowed_schemes: [],
+    allowed_hosts: [],
+    disallowed_hosts: [],
+    allowed_ports: [80, 443],
+    disallowed_ports: [],
+    allow_private_networks: false,
+    allow_loopback: false,
+  });
   assert.deepEqual(config.sources, []);
   assert.deepEqual(config.unknown_options, []);
   assert.deepEqual(config.deprecations, []);
@@ -226,19 +255,26 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
       'verbose = true',
       'enabled_backends = fast:file',
       'Workers = 4',
+      '[fast]',
+      'filesystem_store_datadir = /srv/fast',
+      'filesystem_store_chunk_size = 65536',
+      '[slow]',
+      'filesystem_store_datadir = /srv/slow',
       '[keystone_authtoken]',
       'cafile = /etc/ssl/keystone.pem',
       'memcached_servers = 127.0.0.1:11211',
       '[Glance_Store]',
       'filesystem_store_datadir = /srv/images',
+      'default_backend = fast',
       '[default]',
       'debug = true',
     ].join('\n'),
   );
   const config = loadConfig({ argv: ['--config-file', file], env: { IRIS__FOO__BAR: '1', IRIS__DEFAULT__NOPE: 'x', IRIS__X: '1' }, cwd });
   assert.deepEqual(config.unknown_options, [
-    'DEFAULT.enabled_backends',
     'DEFAULT.Workers',
+    'fast.filesystem_store_chunk_size',
+    'slow.filesystem_store_datadir',
     'keystone_authtoken.cafile',
     'default.debug',
     'DEFAULT.nope',
@@ -248,6 +284,8 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
   assert.equal(config.DEFAULT.workers, 1, 'option names are case-sensitive in files');
   assert.equal(config.DEFAULT.debug, false, '[default] is not [DEFAULT]');
   assert.equal(config.glance_store.filesystem_store_datadir, '/srv/images', 'other section names fold case');
+  assert.equal(config.DEFAULT.enabled_backends, 'fast:file', 'enabled_backends is a known option now');
+  assert.equal(config.backends[0].filesystem_store_datadir, '/srv/fast');
 });
 
 test('malformed file is an error with file:line', (t) => {
@@ -377,4 +415,250 @@ test('the result is deeply frozen', (t) => {
     (config as { data_dir: string }).data_dir = '/tmp';
   }, TypeError);
   assert.equal(config.DEFAULT.workers, 1);
+});
+
+test('multi-store: enabled_backends with per-store sections', (t) => {
+  const cwd = workdir(t);
+  const file = write(
+    cwd,
+    'multi.conf',
+    [
+      '[DEFAULT]',
+      'enabled_backends = local:file, Fast:file',
+      '[glance_store]',
+      'default_backend = Fast',
+      '[local]',
+      'store_description = "Local disk"',
+      '[FAST]',
+      'filesystem_store_datadir = fast-images',
+      'store_description = SSD',
+      '[os_glance_staging_store]',
+      'filesystem_store_datadir = /srv/staging',
+    ].join('\n'),
+  );
+  const config = loadConfig({ argv: ['--config-file', file], env: {}, cwd });
+  assert.equal(config.multi_store, true);
+  assert.equal(config.DEFAULT.enabled_backends, 'local:file, Fast:file', 'kept as written');
+  assert.deepEqual(config.backends, [
+    {
+      id: 'local',
+      type: 'file',
+      filesystem_store_datadir: join(cwd, 'data', 'images', 'local'),
+      store_description: 'Local disk',
+      legacy: false,
+    },
+    { id: 'Fast', type: 'file', filesystem_store_datadir: join(cwd, 'fast-images'), store_description: 'SSD', legacy: false },
+  ]);
+  assert.equal(config.default_backend_id, 'Fast');
+  assert.equal(config.staging_dir, '/srv/staging', 'multi-store stages in os_glance_staging_store');
+  assert.equal(config.os_glance_tasks_store.filesystem_store_datadir, join(cwd, 'data', 'tasks_work_dir'));
+  assert.deepEqual(config.unknown_options, []);
+  assert.ok(Object.isFrozen(config.backends[0]));
+});
+
+test('multi-store: IRIS__<ID>__… variables set store options and win over files', (t) => {
+  const cwd = workdir(t);
+  write(cwd, 'etc/iris-api.conf', '[DEFAULT]\nenabled_backends = local:file,local2:file\n[glance_store]\ndefault_backend = local\n[local2]\nfilesystem_store_datadir = /from/file\n');
+  const config = loadConfig({
+    argv: [],
+    env: {
+      IRIS__LOCAL2__FILESYSTEM_STORE_DATADIR: '/from/env',
+      iris__local__store_description: 'not an Iris variable',
+      IRIS__Local__Store_Description: 'Primary',
+      IRIS__OTHER__FILESYSTEM_STORE_DATADIR: '/x',
+      IRIS__LOCAL__FILESYSTEM_STORE_CHUNK_SIZE: '1',
+    },
+    cwd,
+  });
+  assert.equal(config.backends[1].filesystem_store_datadir, '/from/env');
+  assert.equal(config.backends[0].store_description, 'Primary');
+  assert.deepEqual(config.unknown_options, ['local.filesystem_store_chunk_size', 'other.filesystem_store_datadir']);
+
+  const env = loadConfig({
+    argv: [],
+    env: { IRIS__DEFAULT__ENABLED_BACKENDS: 'a:file', IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'a', IRIS__A__STORE_DESCRIPTION: '' },
+    cwd: workdir(t),
+  });
+  assert.deepEqual(env.backends.map((b) => [b.id, b.store_description]), [['a', null]], 'empty description is none');
+  assertConfigError(
+    () => loadConfig({ argv: [], env: { IRIS__LOCAL__FILESYSTEM_STORE_DATADIR: '' }, cwd }),
+    /\[local\] filesystem_store_datadir/,
+    /IRIS__LOCAL__FILESYSTEM_STORE_DATADIR/,
+    /must not be empty/,
+  );
+});
+
+test('multi-store: store sections are read only for enabled ids', (t) => {
+  const cwd = workdir(t);
+  write(cwd, 'etc/iris-api.conf', '[local]\nfilesystem_store_datadir = /srv/local\n');
+  const config = loadConfig({ argv: [], env: {}, cwd });
+  assert.equal(config.multi_store, false);
+  assert.deepEqual(config.unknown_options, ['local.filesystem_store_datadir']);
+});
+
+test('enabled_backends: bad entries are errors', (t) => {
+  const cwd = workdir(t);
+  const withBackends = (value: string, defaultBackend = 'a') => () =>
+    loadConfig({
+      argv: [],
+      env: { IRIS__DEFAULT__ENABLED_BACKENDS: value, IRIS__GLANCE_STORE__DEFAULT_BACKEND: defaultBackend },
+      cwd,
+    });
+  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /type "rbd", which is not supported; only "file"/);
+  assertConfigError(withBackends('a:file,b:swift'), /"b" has type "swift"/);
+  assertConfigError(withBackends('a:file,a:file'), /"a" is given twice/);
+  assertConfigError(withBackends('a:file,A:file'), /differ only in case/);
+  assertConfigError(withBackends('a:file,os_glance_mine:file'), /"os_glance_mine" is reserved/, /os_glance_/);
+  assertConfigError(withBackends('os_glance_staging_store:file'), /reserved/);
+  assertConfigError(withBackends('a'), /"a" is not id:type/);
+  assertConfigError(withBackends(':file'), /empty store id/);
+  assertConfigError(withBackends('a:'), /"a" has no type/);
+  assertConfigError(withBackends('a b:file'), /not valid/);
+  assertConfigError(withBackends('glance_store:file', 'glance_store'), /Iris's own sections/);
+  assertConfigError(withBackends('DEFAULT:file', 'DEFAULT'), /Iris's own sections/);
+});
+
+test('default_backend must name an enabled store in multi-store mode, and is ignored otherwise', (t) => {
+  const cwd = workdir(t);
+  const file = write(cwd, 'x.conf', '[DEFAULT]\nenabled_backends = local:file,local2:file\n[glance_store]\ndefault_backend = fast\n');
+  assertConfigError(
+    () => loadConfig({ argv: ['--config-file', file], env: {}, cwd }),
+    /\[glance_store\] default_backend/,
+    new RegExp(`${file}:4`),
+    /"fast" is not one of enabled_backends \(local, local2\)/,
+  );
+  assertConfigError(
+    () => loadConfig({ argv: [], env: { IRIS__DEFAULT__ENABLED_BACKENDS: 'local:file' }, cwd }),
+    /\[glance_store\] default_backend must be set/,
+    /local/,
+  );
+  assertConfigError(
+    () => loadConfig({ argv: [], env: { IRIS__DEFAULT__ENABLED_BACKENDS: 'local:file', IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'LOCAL' }, cwd }),
+    /"LOCAL" is not one of enabled_backends/,
+  );
+  const single = loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'whatever' }, cwd });
+  assert.equal(single.multi_store, false);
+  assert.equal(single.default_backend_id, 'file');
+  assert.equal(single.glance_store.default_backend, 'whatever');
+});
+
+test('stores, staging and tasks directories must all differ', (t) => {
+  const cwd = workdir(t);
+  const load = (env: NodeJS.ProcessEnv) => () => loadConfig({ argv: [], env, cwd });
+  const multi = { IRIS__DEFAULT__ENABLED_BACKENDS: 'a:file,b:file', IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'a' };
+  assertConfigError(
+    load({ ...multi, IRIS__A__FILESYSTEM_STORE_DATADIR: '/srv/x', IRIS__B__FILESYSTEM_STORE_DATADIR: '/srv/x/' }),
+    /\[a\] filesystem_store_datadir and \[b\] filesystem_store_datadir are both \/srv\/x/,
+  );
+  assertConfigError(
+    load({ ...multi, IRIS__B__FILESYSTEM_STORE_DATADIR: '/srv/s', IRIS__OS_GLANCE_STAGING_STORE__FILESYSTEM_STORE_DATADIR: '/srv/s' }),
+    /\[b\] filesystem_store_datadir and \[os_glance_staging_store\] filesystem_store_datadir/,
+  );
+  assertConfigError(
+    load({ ...multi, IRIS__A__FILESYSTEM_STORE_DATADIR: '/srv/t', IRIS__OS_GLANCE_TASKS_STORE__FILESYSTEM_STORE_DATADIR: '/srv/t' }),
+    /\[a\] filesystem_store_datadir and \[os_glance_tasks_store\] filesystem_store_datadir/,
+  );
+  assertConfigError(
+    load({ IRIS__GLANCE_STORE__FILESYSTEM_STORE_DATADIR: '/srv/s', IRIS__DEFAULT__NODE_STAGING_URI: 'file:///srv/s/' }),
+    /\[glance_store\] filesystem_store_datadir and \[DEFAULT\] node_staging_uri are both \/srv\/s/,
+  );
+  assertConfigError(
+    load({ IRIS__DEFAULT__NODE_STAGING_URI: 'file:///srv/s', IRIS__OS_GLANCE_TASKS_STORE__FILESYSTEM_STORE_DATADIR: '/srv/s' }),
+    /node_staging_uri and \[os_glance_tasks_store\] filesystem_store_datadir/,
+  );
+  // Single store: the staging store's own option is not used, so it may equal anything.
+  const single = loadConfig({ argv: [], env: { IRIS__OS_GLANCE_STAGING_STORE__FILESYSTEM_STORE_DATADIR: join(cwd, 'data', 'images') }, cwd });
+  assert.equal(single.staging_dir, join(cwd, 'data', 'staging'));
+});
+
+test('node_staging_uri must be file:// and an absolute path', (t) => {
+  const cwd = workdir(t);
+  const staging = (value: string) => loadConfig({ argv: [], env: { IRIS__DEFAULT__NODE_STAGING_URI: value }, cwd });
+  const config = staging('file:///var/lib/iris/staging/');
+  assert.equal(config.DEFAULT.node_staging_uri, 'file:///var/lib/iris/staging/', 'kept as given');
+  assert.equal(config.staging_dir, '/var/lib/iris/staging');
+  assertConfigError(() => staging('/var/lib/iris/staging'), /\[DEFAULT\] node_staging_uri/, /must start with file:\/\//);
+  assertConfigError(() => staging('http://x/staging'), /must start with file:\/\//);
+  assertConfigError(() => staging('file://relative/dir'), /absolute path/);
+  assertConfigError(() => staging(''), /must start with file:\/\//);
+  const moved = loadConfig({ argv: [], env: { IRIS_DATA_DIR: '/srv/iris' }, cwd });
+  assert.equal(moved.DEFAULT.node_staging_uri, 'file:///srv/iris/staging');
+  assert.equal(moved.staging_dir, '/srv/iris/staging');
+  assert.equal(moved.os_glance_tasks_store.filesystem_store_datadir, '/srv/iris/tasks_work_dir');
+});
+
+test('enabled_import_methods: bracketed or not, only the three methods', (t) => {
+  const cwd = workdir(t);
+  write(cwd, 'etc/iris-api.conf', '[DEFAULT]\nenabled_import_methods = [glance-direct,web-download,copy-image]\n');
+  assert.deepEqual(loadConfig({ argv: [], env: {}, cwd }).DEFAULT.enabled_import_methods, [
+    'glance-direct',
+    'web-download',
+    'copy-image',
+  ]);
+  const methods = (value: string) =>
+    loadConfig({ argv: [], env: { IRIS__DEFAULT__ENABLED_IMPORT_METHODS: value }, cwd }).DEFAULT.enabled_import_methods;
+  assert.deepEqual(methods('web-download'), ['web-download']);
+  assert.deepEqual(methods("['glance-direct', 'copy-image']"), ['glance-direct', 'copy-image'], 'quoted items, as oslo.config allows');
+  assert.deepEqual(methods('glance-direct,glance-direct'), ['glance-direct']);
+  assert.deepEqual(methods(''), []);
+  assert.deepEqual(methods('[]'), []);
+  assertConfigError(() => methods('glance-download'), /\[DEFAULT\] enabled_import_methods/, /unknown import method glance-download/);
+  assertConfigError(() => methods('[web-download,ftp-upload]'), /unknown import method ftp-upload/);
+});
+
+test('import_filtering_opts: lists, ports as numbers, brackets', (t) => {
+  const cwd = workdir(t);
+  write(
+    cwd,
+    'etc/iris-api.conf',
+    [
+      '[import_filtering_opts]',
+      'allowed_schemes = [HTTPS]',
+      'disallowed_schemes = ftp',
+      'allowed_hosts = [images.example.com, 192.0.2.10, [2001:db8::1]]',
+      'disallowed_hosts = Internal.Example.com',
+      'allowed_ports = [80,443]',
+      'disallowed_ports = 22, 8080',
+      'allow_private_networks = yes',
+    ].join('\n'),
+  );
+  const config = loadConfig({ argv: [], env: {}, cwd });
+  assert.deepEqual(config.import_filtering_opts, {
+    allowed_schemes: ['https'],
+    disallowed_schemes: ['ftp'],
+    allowed_hosts: ['images.example.com', '192.0.2.10', '2001:db8::1'],
+    disallowed_hosts: ['internal.example.com'],
+    allowed_ports: [80, 443],
+    disallowed_ports: [22, 8080],
+    allow_private_networks: true,
+    allow_loopback: false,
+  });
+  const opt = (name: string, value: string) => () =>
+    loadConfig({ argv: [], env: { [`IRIS__IMPORT_FILTERING_OPTS__${name}`]: value }, cwd });
+  assert.deepEqual(opt('ALLOWED_PORTS', '')().import_filtering_opts.allowed_ports, []);
+  assert.deepEqual(opt('ALLOWED_PORTS', '8443')().import_filtering_opts.allowed_ports, [8443]);
+  assertConfigError(opt('ALLOWED_PORTS', '80,http'), /\[import_filtering_opts\] allowed_ports/, /port "http": "http" is not an integer/);
+  assertConfigError(opt('ALLOWED_PORTS', '65536'), /maximum 65535/);
+  assertConfigError(opt('DISALLOWED_PORTS', '0'), /disallowed_ports/, /minimum 1/);
+  assertConfigError(opt('ALLOWED_SCHEMES', 'http://'), /allowed_schemes/, /not a URL scheme/);
+  assertConfigError(opt('ALLOWED_HOSTS', 'example.com:8080'), /allowed_hosts/, /not a host name or IP address/);
+  assertConfigError(opt('DISALLOWED_HOSTS', 'http://example.com'), /disallowed_hosts/);
+  assertConfigError(opt('ALLOW_PRIVATE_NETWORKS', 'sometimes'), /allow_private_networks/, /not a boolean/);
+});
+
+test('[task] task_time_to_live, and its deprecated [DEFAULT] spelling', (t) => {
+  const cwd = workdir(t);
+  assert.equal(loadConfig({ argv: [], env: { IRIS__TASK__TASK_TIME_TO_LIVE: '0' }, cwd }).task.task_time_to_live, 0);
+  assertConfigError(() => loadConfig({ argv: [], env: { IRIS__TASK__TASK_TIME_TO_LIVE: '-1' }, cwd }), /\[task\] task_time_to_live/, /minimum 0/);
+  write(cwd, 'etc/iris-api.conf', '[DEFAULT]\ntask_time_to_live = 12\n');
+  const old = loadConfig({ argv: [], env: {}, cwd });
+  assert.equal(old.task.task_time_to_live, 12);
+  assert.equal(old.deprecations.length, 1);
+  assert.match(old.deprecations[0], /\[DEFAULT\] task_time_to_live .* use \[task\] task_time_to_live/);
+});
+
+test('lists: one pair of surrounding brackets is removed everywhere', (t) => {
+  const cwd = workdir(t);
+  const config = loadConfig({ argv: [], env: { IRIS__IMAGE_FORMAT__DISK_FORMATS: '[raw, qcow2]' }, cwd });
+  assert.deepEqual(config.image_format.disk_formats, ['raw', 'qcow2']);
 });

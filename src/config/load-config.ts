@@ -8,16 +8,23 @@
  *   < the file named by IRIS_CONFIG
  *   < short environment aliases (IRIS_HOST, IRIS_PORT, IRIS_DATA_DIR)
  *   < IRIS__SECTION__OPTION environment variables.
+ *
+ * With [DEFAULT] enabled_backends, each enabled store's own section ([<id>], or IRIS__<ID>__…)
+ * is read for BACKEND_OPTIONS, with the same precedence; the derived fields (backends,
+ * default_backend_id, staging_dir…) are computed and cross-checked last.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Config } from './config.js';
+import type { BackendConfig, Config } from './config.js';
 import { ConfigError } from './config-error.js';
 import {
+  BACKEND_OPTIONS,
   CONFIG_OPTIONS,
   envNameOf,
   isTopLevel,
+  parseEnabledBackends,
   parseOptionValue,
+  stagingPathFromUri,
   type ConfigOption,
   type OptionContext,
 } from './config-options.js';
@@ -42,6 +49,22 @@ interface Assignment {
   readonly name: string;
   readonly value: string;
   /** "/path/file.conf:12" or "environment variable IRIS_PORT". */
+  readonly origin: string;
+}
+
+/**
+ * A file entry or IRIS__… variable that names no option of CONFIG_OPTIONS: unknown, unless it
+ * turns out to be an option of an enabled store's own section ({@link BACKEND_OPTIONS}).
+ */
+interface Extra {
+  /** As reported in unknown_options: `section.option`, or the variable's name. */
+  readonly label: string;
+  /** Case-folded section ('' when a variable has no section part). */
+  readonly section: string;
+  readonly name: string;
+  /** Variables match option names case-insensitively; file entries do not. */
+  readonly foldName: boolean;
+  readonly value: string;
   readonly origin: string;
 }
 
@@ -73,7 +96,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   const assignments: Assignment[] = [];
   const sources: string[] = [];
-  const unknown = new Set<string>();
+  const extras: Extra[] = [];
   const readConfigFile = (path: string, via: string | null): void => {
     const text = readText(path, via);
     let entries;
@@ -90,7 +113,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       const section = normalizeSection(entry.section);
       const spelling = BY_EXACT_NAME.get(`${section}\0${entry.key}`);
       if (spelling === undefined) {
-        unknown.add(`${section}.${entry.key}`);
+        extras.push({
+          label: `${section}.${entry.key}`,
+          section: section.toLowerCase(),
+          name: entry.key,
+          foldName: false,
+          value: entry.value,
+          origin: `${path}:${entry.line}`,
+        });
         continue;
       }
       assignments.push({ section, name: entry.key, value: entry.value, origin: `${path}:${entry.line}` });
@@ -102,9 +132,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   for (const path of configFilesFromArgv(argv)) readConfigFile(resolve(cwd, path), '--config-file');
   const fromEnv = env.IRIS_CONFIG;
   if (fromEnv !== undefined && fromEnv !== '') readConfigFile(resolve(cwd, fromEnv), 'IRIS_CONFIG');
-  assignments.push(...environmentAssignments(env, unknown));
+  assignments.push(...environmentAssignments(env, extras));
 
   const deprecations: string[] = [];
+  const origins = new Map<ConfigOption, string>();
   const usedSpellings = assignments.map((a) => BY_EXACT_NAME.get(`${a.section}\0${a.name}`));
   const resolveOption = (option: ConfigOption, ctx: OptionContext): unknown => {
     const current = lastIndex(usedSpellings, (s) => s?.option === option && !s.deprecated);
@@ -124,6 +155,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       const raw = typeof option.default === 'function' ? option.default(ctx) : option.default;
       return parseOptionValue(option, raw, ctx);
     }
+    origins.set(option, chosen.origin);
     try {
       return parseOptionValue(option, chosen.value, ctx);
     } catch (error) {
@@ -149,14 +181,132 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   // Derived, not an option: connection was validated by its option's own check.
   sections.database.sqlite_path = sqlitePathFromUrl(sections.database.connection as string, cwd);
 
+  const consumed = new Set<Extra>();
+  const stores = deriveStores(sections, ctx, extras, consumed, (section, name) => {
+    const option = CONFIG_OPTIONS.find((o) => o.section === section && o.name === name);
+    const origin = option === undefined ? undefined : origins.get(option);
+    return origin === undefined ? '' : ` (${origin})`;
+  });
+
   const config = {
     ...sections,
     ...top,
+    ...stores,
     sources,
-    unknown_options: [...unknown],
+    unknown_options: [...new Set(extras.filter((extra) => !consumed.has(extra)).map((extra) => extra.label))],
     deprecations,
   };
   return deepFreeze(config) as unknown as Config;
+}
+
+type Sections = Record<string, Record<string, unknown>>;
+
+/**
+ * The derived store fields: the backends (reading each enabled store's own section from
+ * `extras`, marking what it uses as `consumed`), the default backend and the staging
+ * directory, after checking that no two of them share a directory. `originOf` gives
+ * " (file:line)" for a table option that was set, or ''.
+ */
+function deriveStores(
+  sections: Sections,
+  ctx: OptionContext,
+  extras: readonly Extra[],
+  consumed: Set<Extra>,
+  originOf: (section: string, name: string) => string,
+): Pick<Config, 'backends' | 'multi_store' | 'default_backend_id' | 'staging_dir'> {
+  const enabled = parseEnabledBackends(sections.DEFAULT.enabled_backends as string);
+  const multiStore = enabled.length > 0;
+  const tasksDir = sections.os_glance_tasks_store.filesystem_store_datadir as string;
+  let backends: BackendConfig[];
+  let defaultBackendId: string;
+  let stagingDir: string;
+  let stagingName: string;
+
+  if (multiStore) {
+    backends = enabled.map((backend) => {
+      const values: Record<string, unknown> = {};
+      for (const option of BACKEND_OPTIONS) {
+        const matches = extras.filter(
+          (extra) =>
+            extra.section === backend.id.toLowerCase() &&
+            (extra.foldName ? extra.name.toLowerCase() === option.name : extra.name === option.name),
+        );
+        for (const extra of matches) consumed.add(extra);
+        const chosen = matches.at(-1);
+        const storeCtx: OptionContext = { ...ctx, storeId: backend.id };
+        if (chosen === undefined) {
+          const raw = typeof option.default === 'function' ? option.default(storeCtx) : option.default;
+          values[option.name] = parseOptionValue(option, raw, storeCtx);
+          continue;
+        }
+        try {
+          values[option.name] = parseOptionValue(option, chosen.value, storeCtx);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new ConfigError(
+            `Invalid value for [${backend.id.toLowerCase()}] ${option.name} (${chosen.origin}): ${reason}`,
+            { cause: error },
+          );
+        }
+      }
+      return {
+        id: backend.id,
+        type: backend.type,
+        filesystem_store_datadir: values.filesystem_store_datadir as string,
+        store_description: values.store_description as string | null,
+        legacy: false,
+      };
+    });
+    const wanted = sections.glance_store.default_backend as string;
+    const ids = enabled.map((backend) => backend.id).join(', ');
+    if (wanted === '') {
+      throw new ConfigError(
+        `[glance_store] default_backend must be set when [DEFAULT] enabled_backends is (Glance does not start ` +
+          `without it): name one of ${ids}`,
+      );
+    }
+    if (!enabled.some((backend) => backend.id === wanted)) {
+      throw new ConfigError(
+        `Invalid value for [glance_store] default_backend${originOf('glance_store', 'default_backend')}: ` +
+          `${JSON.stringify(wanted)} is not one of enabled_backends (${ids})`,
+      );
+    }
+    defaultBackendId = wanted;
+    stagingDir = sections.os_glance_staging_store.filesystem_store_datadir as string;
+    stagingName = '[os_glance_staging_store] filesystem_store_datadir';
+  } else {
+    backends = [
+      {
+        id: 'file',
+        type: 'file',
+        filesystem_store_datadir: sections.glance_store.filesystem_store_datadir as string,
+        store_description: null,
+        legacy: true,
+      },
+    ];
+    defaultBackendId = 'file';
+    stagingDir = stagingPathFromUri(sections.DEFAULT.node_staging_uri as string);
+    stagingName = '[DEFAULT] node_staging_uri';
+  }
+
+  const claimed = new Map<string, string>();
+  const claim = (dir: string, name: string): void => {
+    const other = claimed.get(dir);
+    if (other !== undefined) {
+      throw new ConfigError(`${other} and ${name} are both ${dir}: each store needs a directory of its own`);
+    }
+    claimed.set(dir, name);
+  };
+  for (const backend of backends) {
+    claim(
+      backend.filesystem_store_datadir,
+      backend.legacy ? '[glance_store] filesystem_store_datadir' : `[${backend.id.toLowerCase()}] filesystem_store_datadir`,
+    );
+  }
+  claim(stagingDir, stagingName);
+  claim(tasksDir, '[os_glance_tasks_store] filesystem_store_datadir');
+
+  return { backends, multi_store: multiStore, default_backend_id: defaultBackendId, staging_dir: stagingDir };
 }
 
 /** Non-DEFAULT section names are case-insensitive in oslo.config (it lowercases them). */
@@ -189,7 +339,7 @@ function configFilesFromArgv(argv: readonly string[]): string[] {
  * IRIS__SECTION__OPTION variables (sorted, for a deterministic result). Unknown
  * IRIS__… variables are added to `unknown`.
  */
-function environmentAssignments(env: NodeJS.ProcessEnv, unknown: Set<string>): Assignment[] {
+function environmentAssignments(env: NodeJS.ProcessEnv, extras: Extra[]): Assignment[] {
   const aliases: Assignment[] = [];
   for (const option of CONFIG_OPTIONS) {
     if (option.envAlias === undefined) continue;
@@ -213,7 +363,15 @@ function environmentAssignments(env: NodeJS.ProcessEnv, unknown: Set<string>): A
     const spelling = BY_FOLDED_NAME.get(`${section.toLowerCase()}\0${name.toLowerCase()}`);
     if (spelling === undefined) {
       const folded = section.toUpperCase() === 'DEFAULT' ? 'DEFAULT' : section.toLowerCase();
-      unknown.add(section === '' || name === '' ? variable : `${folded}.${name.toLowerCase()}`);
+      const malformed = section === '' || name === '';
+      extras.push({
+        label: malformed ? variable : `${folded}.${name.toLowerCase()}`,
+        section: malformed ? '' : section.toLowerCase(),
+        name,
+        foldName: true,
+        value: value.trim(),
+        origin: `environment variable ${variable}`,
+      });
       continue;
     }
     generic.push({ section: spelling.section, name: spelling.name, value: value.trim(), origin: `environment variable ${variable}` });
