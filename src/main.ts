@@ -19,10 +19,17 @@ import { openDatabase } from './persistence/database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest } from './persistence/migrator.js';
-import { createDefaultPolicy } from './policy/default-policy.js';
+import type { Policy } from './domain/policy.js';
+import { createPolicyFromConfig } from './policy/policy-from-config.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
+import { createImageImportService, recoverInterruptedImports } from './services/image-import.js';
+import { createSqliteTaskRepository } from './persistence/task-repository.js';
+import { createTaskService } from './services/tasks.js';
+import { validateImportUri } from './import/uri-filter.js';
+import { createWebSource } from './import/web-source.js';
+import type { BlobStore } from './domain/ports.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -37,6 +44,19 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
   }
 }
 
+/** The image stores of the configuration (one per enabled backend, or the single store). */
+function imageStores(config: Config): BlobStore {
+  return createBlobStore({
+    backends: config.backends.map((b) => ({ id: b.id, driver: createFilesystemDriver({ dir: b.filesystem_store_datadir }) })),
+    defaultBackend: config.default_backend_id,
+  });
+}
+
+/** The staging area for glance-direct and web-download (os_glance_staging_store). */
+function stagingStore(config: Config): BlobStore {
+  return createBlobStore({ backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir }) }] });
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
   const database = openDatabase({ sqlitePath: config.database.sqlite_path });
@@ -46,8 +66,33 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     const images = createSqliteImageRepository(database.db);
     const reset = await images.resetSaving();
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
-    const blobs = createBlobStore({ driver: createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir }) });
-    const swept = await blobs.sweep();
+    const blobs = imageStores(config);
+    const staging = stagingStore(config);
+    // Imports this process (or a crashed one) was running will never finish: fail their tasks,
+    // then put their images back in a consistent state and drop their staged data.
+    const tasks = createSqliteTaskRepository(database.db);
+    const now = new Date();
+    const interrupted = await tasks.failUnfinished(
+      'Import interrupted by restart',
+      now,
+      new Date(now.getTime() + config.task.task_time_to_live * 3600_000),
+    );
+    if (interrupted.length > 0) {
+      const recovered = await recoverInterruptedImports(
+        {
+          images,
+          blobs,
+          clock: { now: () => new Date() },
+          dropStaging: (id) => staging.delete(`file://${config.staging_dir}/${id}`),
+          onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+        },
+        interrupted,
+      );
+      logger.warn({ tasks: interrupted.map((t) => t.id), images: recovered }, 'imports interrupted by a restart failed; images returned to queued');
+    }
+    const purged = await tasks.purgeExpired(now);
+    if (purged > 0) logger.info({ tasks: purged }, 'expired tasks removed');
+    const swept = (await blobs.sweep()) + (await staging.sweep());
     if (swept > 0) logger.warn({ files: swept }, 'stray partial uploads removed');
   } finally {
     await database.close();
@@ -64,11 +109,32 @@ function startAuthenticator(config: Config, logger: Logger): Authenticator {
   }
 }
 
+/** The policy of [oslo_policy]; a missing or bad policy file stops the process at start. */
+function startPolicy(config: Config, logger: Logger): Policy {
+  try {
+    const { policy, file, rules } = createPolicyFromConfig(config);
+    const mode = config.oslo_policy.enforce_new_defaults ? 'new defaults' : 'legacy defaults';
+    logger.info({ policy_file: file }, `policy: ${mode}${file === null ? '' : ` overridden by ${file}`}`);
+    if (rules.undefinedReferences.length > 0) {
+      logger.warn({ rules: rules.undefinedReferences }, 'policy rules refer to rules that are not defined (those checks refuse)');
+    }
+    return policy;
+  } catch (e) {
+    process.stderr.write(`iris: ${(e as Error).message}
+`);
+    process.exit(2);
+  }
+}
+
 async function serve(config: Config, logger: Logger, authenticator: Authenticator): Promise<void> {
   const database = openDatabase({ sqlitePath: config.database.sqlite_path });
   const images = createSqliteImageRepository(database.db);
-  const blobs = createBlobStore({ driver: createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir }) });
-  const policy = createDefaultPolicy();
+  const blobs = imageStores(config);
+  const staging = stagingStore(config);
+  const tasks = createSqliteTaskRepository(database.db);
+  // The staging store keys objects by image id, like every filesystem store.
+  const stagingLocation = (imageId: string) => `file://${config.staging_dir}/${imageId}`;
+  const policy = startPolicy(config, logger);
   const clock = { now: () => new Date() };
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({
@@ -83,9 +149,12 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
       containerFormats: config.image_format.container_formats,
     },
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
+    multiStore: config.multi_store,
+    dropStaging: (id) => staging.delete(stagingLocation(id)),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
   });
   const imageData = createImageDataService({
+    multiStore: config.multi_store,
     images,
     blobs,
     policy,
@@ -102,6 +171,42 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     parseRange,
     parseRequestContentRange,
   });
+  const formatChecks = {
+    requireImageFormatMatch: config.image_format.require_image_format_match,
+    gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
+  };
+  const filtering = config.import_filtering_opts;
+  const imports = createImageImportService({
+    images,
+    tasks,
+    blobs,
+    staging,
+    stagingLocation,
+    policy,
+    clock,
+    ids: { uuid: randomUUID },
+    notifier,
+    imageService,
+    methods: config.DEFAULT.enabled_import_methods,
+    multiStore: config.multi_store,
+    imageSizeCap: config.DEFAULT.image_size_cap,
+    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    formatChecks,
+    taskTimeToLiveHours: config.task.task_time_to_live,
+    web: createWebSource({
+      filter: {
+        allowedSchemes: filtering.allowed_schemes,
+        disallowedSchemes: filtering.disallowed_schemes,
+        allowedHosts: filtering.allowed_hosts,
+        disallowedHosts: filtering.disallowed_hosts,
+        allowedPorts: filtering.allowed_ports,
+        disallowedPorts: filtering.disallowed_ports,
+      },
+      allowPrivateNetworks: filtering.allow_private_networks,
+      allowLoopback: filtering.allow_loopback,
+    }),
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
   const members = createMemberService({
     members: createSqliteMemberRepository(database.db),
     policy,
@@ -109,12 +214,31 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     imageService,
     quota: config.DEFAULT.image_member_quota,
   });
+  const taskService = createTaskService({
+    tasks,
+    clock,
+    limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
+    images: imageService,
+    ids: { uuid: randomUUID },
+    taskTimeToLiveHours: config.task.task_time_to_live,
+    importUriAllowed: (uri) =>
+      validateImportUri(uri, {
+        allowedSchemes: filtering.allowed_schemes,
+        disallowedSchemes: filtering.disallowed_schemes,
+        allowedHosts: filtering.allowed_hosts,
+        disallowedHosts: filtering.disallowed_hosts,
+        allowedPorts: filtering.allowed_ports,
+        disallowedPorts: filtering.disallowed_ports,
+      }),
+  });
   const app = buildServer(
     {
       config,
       images: imageService,
       imageData,
       members,
+      imports,
+      tasks: taskService,
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
     },
@@ -148,6 +272,7 @@ async function main(): Promise<void> {
   if (cluster.isPrimary) {
     const authenticator = startAuthenticator(config, logger);
     logStartup(config, logger, authenticator);
+    if (workers > 1) startPolicy(config, logger); // a bad policy file stops the primary, not each worker
     await prepare(config, logger);
     if (workers <= 1) return serve(config, logger, authenticator);
     await authenticator.close(); // each worker makes its own

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +46,7 @@ test('blob store: put returns the location, size and checksums of the data', () 
     const blob: StoredBlob = await blobs.put(ID, sourceOf(data, 65_536), { sizeCap: CAP, hashAlgo: 'sha512' });
     assert.deepEqual(blob, {
       location: `file://${dir}/${ID}`,
+      store: 'file',
       size: data.length,
       checksum: digest('md5', data),
       os_hash_algo: 'sha512',
@@ -204,9 +205,35 @@ test('blob store: sweep removes staging files of the default store', () =>
     assert.deepEqual(await listFiles(dir), []);
   }));
 
-test('blob store: two drivers of one scheme are refused', () => {
+test('blob store: two stores with one id, or an unknown default, are refused', () => {
   const driver = createFilesystemDriver({ dir: join(tmpdir(), 'unused') });
-  assert.throws(() => createBlobStore({ driver, others: [driver] }));
+  assert.throws(() => createBlobStore({ backends: [{ id: 'a', driver }, { id: 'a', driver }] }));
+  assert.throws(() => createBlobStore({ backends: [{ id: 'a', driver }], defaultBackend: 'b' }));
+});
+
+test('blob store: named stores take uploads where asked and read back by store id', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'iris-multistore-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const blobs = createBlobStore({
+    backends: [
+      { id: 'local', driver: createFilesystemDriver({ dir: join(root, 'local') }) },
+      { id: 'fast', driver: createFilesystemDriver({ dir: join(root, 'fast') }) },
+    ],
+    defaultBackend: 'fast',
+  });
+  assert.equal(blobs.defaultStore, 'fast');
+  assert.ok(blobs.has('local') && !blobs.has('nope'));
+  const one = await blobs.put(ID, sourceOf(Buffer.from('one')), { sizeCap: CAP, hashAlgo: 'sha512' });
+  const two = await blobs.put(ID, sourceOf(Buffer.from('two')), { sizeCap: CAP, hashAlgo: 'sha512', store: 'local' });
+  assert.equal(one.store, 'fast');
+  assert.equal(two.store, 'local');
+  assert.deepEqual(await listFiles(join(root, 'fast')), [ID]);
+  assert.deepEqual(await listFiles(join(root, 'local')), [ID]);
+  assert.equal(String(await readAll((await blobs.get(two.location, { store: 'local' })).stream)), 'two');
+  await assert.rejects(blobs.put(ID, sourceOf(Buffer.from('x')), { sizeCap: CAP, hashAlgo: 'sha512', store: 'nope' }), /Store for identifier nope not found/);
+  await assert.rejects(blobs.get(two.location, { store: 'nope' }), Invalid);
+  await blobs.delete(two.location, 'local');
+  assert.deepEqual(await listFiles(join(root, 'local')), []);
 });
 
 // Over real HTTP: the reasons `put` leaves the request stream to its caller.

@@ -12,18 +12,26 @@ import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
 import { ObservingStream } from './observing-stream.js';
 
-export interface BlobStoreOptions {
-  /** The default store (Glance's `default_store`): every upload goes here. */
+/** A named store (Glance backend): its id and the driver that moves its bytes. */
+export interface BlobBackend {
+  readonly id: string;
   readonly driver: BlobDriver;
-  /**
-   * Further drivers whose locations can be read and deleted but which take no uploads.
-   * None exist yet; this is where an http or s3 driver would be registered.
-   */
-  readonly others?: readonly BlobDriver[];
 }
 
+export type BlobStoreOptions =
+  | {
+      /** A single store (Glance without enabled_backends); its id is `file`. */
+      readonly driver: BlobDriver;
+    }
+  | {
+      /** Named stores, e.g. Glance's `enabled_backends = local:file,fast:file`. */
+      readonly backends: readonly BlobBackend[];
+      /** Id of the store uploads go to when the caller names none (default: the first). */
+      readonly defaultBackend?: string;
+    };
+
 /**
- * Creates the blob store over an explicit set of drivers, keyed by URL scheme.
+ * Creates the blob store over an explicit set of named backends.
  *
  * Beyond the `BlobStore` contract:
  * - `put` never destroys `source`. On failure it stops reading from it and leaves it to the
@@ -32,25 +40,36 @@ export interface BlobStoreOptions {
  * - when `signal` aborts, `put` rejects with the signal's reason if that is an IrisError, and
  *   otherwise with the `AbortError` the streams report.
  * - a source that errors or closes before its end (a client gone mid-upload) becomes Invalid.
- * - `get` and `delete` throw Invalid for a location whose scheme no driver handles, and `get`
- *   throws Invalid for a range on a driver without ranged reads.
+ * - `get` and `delete` route by the store id given; without one, to the default store when its
+ *   scheme matches the location, else to the first store of that scheme. `get` throws Invalid
+ *   for a range on a driver without ranged reads.
  *
  * @example
- * const blobs = createBlobStore({ driver: createFilesystemDriver({ dir }) });
+ * const blobs = createBlobStore({ backends: [{ id: 'local', driver: createFilesystemDriver({ dir }) }] });
  * const blob = await blobs.put(id, request.raw, { sizeCap, hashAlgo: 'sha512', expectedSize });
- * @throws Error when two drivers claim the same scheme.
+ * @throws Error when two backends share an id, or the default names none of them.
  */
 export function createBlobStore(opts: BlobStoreOptions): BlobStore {
-  const defaultDriver = opts.driver;
-  const byScheme = new Map<string, BlobDriver>();
-  for (const driver of [defaultDriver, ...(opts.others ?? [])]) {
-    if (byScheme.has(driver.scheme)) throw new Error(`Two blob drivers registered for scheme ${driver.scheme}`);
-    byScheme.set(driver.scheme, driver);
+  const backends: readonly BlobBackend[] = 'driver' in opts ? [{ id: 'file', driver: opts.driver }] : opts.backends;
+  const byId = new Map<string, BlobDriver>();
+  for (const backend of backends) {
+    if (byId.has(backend.id)) throw new Error(`Two blob stores registered with id ${backend.id}`);
+    byId.set(backend.id, backend.driver);
   }
+  const defaultId = ('driver' in opts ? undefined : opts.defaultBackend) ?? backends[0]?.id;
+  const defaultDriver = defaultId === undefined ? undefined : byId.get(defaultId);
+  if (defaultId === undefined || defaultDriver === undefined) throw new Error(`No blob store with id ${String(defaultId)}`);
 
-  function driverFor(location: string): BlobDriver {
+  function driverFor(location: string, store?: string | null): BlobDriver {
+    if (store !== undefined && store !== null) {
+      const named = byId.get(store);
+      if (named) return named;
+      throw new Invalid(`Store for identifier ${store} not found`);
+    }
     const colon = location.indexOf(':');
-    const driver = colon > 0 ? byScheme.get(location.slice(0, colon)) : undefined;
+    const scheme = colon > 0 ? location.slice(0, colon) : '';
+    if (defaultDriver!.scheme === scheme) return defaultDriver!;
+    const driver = backends.find((b) => b.driver.scheme === scheme)?.driver;
     // No location in the message: it could reach an API client.
     if (!driver) throw new Invalid('No configured store handles this image location');
     return driver;
@@ -59,8 +78,11 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
   async function put(imageId: string, source: Readable, putOpts: PutOptions): Promise<StoredBlob> {
     const { signal, hashAlgo } = putOpts;
     signal?.throwIfAborted();
-    if (!defaultDriver.capabilities.writable) {
-      throw new ServiceUnavailable('Adding images to the default store is disabled');
+    const storeId = putOpts.store ?? defaultId!;
+    const driver = byId.get(storeId);
+    if (!driver) throw new Invalid(`Store for identifier ${storeId} not found`);
+    if (!driver.capabilities.writable) {
+      throw new ServiceUnavailable(`Adding images to the store ${storeId} is disabled`);
     }
     const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);
@@ -69,17 +91,17 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const body = putOpts.observer ? observe(hasher, putOpts.observer) : hasher;
     let location: string | undefined;
     try {
-      const written = await defaultDriver.write(imageId, body, { signal });
+      const written = await driver.write(imageId, body, { signal });
       location = written.location;
       const { size, md5, multihash } = hasher.result;
       if (written.bytes !== size) {
-        throw new Error(`Blob driver ${defaultDriver.scheme} stored ${written.bytes} bytes of ${size}`);
+        throw new Error(`Blob store ${storeId} stored ${written.bytes} bytes of ${size}`);
       }
-      return { location, size, checksum: md5, os_hash_algo: hashAlgo, os_hash_value: multihash };
+      return { location, store: storeId, size, checksum: md5, os_hash_algo: hashAlgo, os_hash_value: multihash };
     } catch (err) {
       // The driver removes its own staging data on failure; only a committed object is ours to
       // remove, and failing to remove it must not hide the original error.
-      if (location !== undefined) await defaultDriver.delete(location).catch(() => undefined);
+      if (location !== undefined) await driver.delete(location).catch(() => undefined);
       // A caller aborting with a domain error (the HTTP layer's "client disconnected") wants that
       // error back, not the generic AbortError the streams report.
       if (signal?.aborted && signal.reason instanceof IrisError) throw signal.reason;
@@ -93,9 +115,9 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
 
   async function get(
     location: string,
-    getOpts: { range?: ByteRange; signal?: AbortSignal } = {},
+    getOpts: { range?: ByteRange; signal?: AbortSignal; store?: string | null } = {},
   ): Promise<{ stream: Readable; size: number }> {
-    const driver = driverFor(location);
+    const driver = driverFor(location, getOpts.store);
     if (getOpts.range && !driver.capabilities.rangedReads) {
       // Glance answers StoreRandomGetNotSupported with 400.
       throw new Invalid('The store holding this image does not support ranged reads');
@@ -103,19 +125,19 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     return driver.read(location, getOpts);
   }
 
-  async function remove(location: string): Promise<void> {
-    await driverFor(location).delete(location);
+  async function remove(location: string, store?: string | null): Promise<void> {
+    await driverFor(location, store).delete(location);
   }
 
   async function sweep(): Promise<number> {
     let removed = 0;
-    for (const driver of byScheme.values()) {
+    for (const driver of byId.values()) {
       if (driver.capabilities.writable) removed += await driver.sweep();
     }
     return removed;
   }
 
-  return { put, get, delete: remove, sweep };
+  return { put, get, delete: remove, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
 }
 
 /**

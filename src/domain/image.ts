@@ -92,3 +92,18 @@ export function assertReadyForData(image: Image): void {
   if (missing.length === 1) throw new Invalid(`Property ${missing[0]} must be set prior to saving data.`);
   if (missing.length > 1) throw new Invalid(`Properties ${missing.join(', ')} must be set prior to saving data.`);
 }
+
+/**
+ * The location record of stored data. In multi-store mode it names its store
+ * (`metadata.store`, which the image view's `stores` and per-store deletes read); the single
+ * store of a legacy configuration leaves metadata empty, as Glance does.
+ */
+export function locationOf(blob: { readonly location: string; readonly store: string }, multiStore: boolean): ImageLocation {
+  return { url: blob.location, metadata: multiStore ? { store: blob.store } : {}, status: 'active' };
+}
+
+/** The store id a location records, or null (legacy single store). */
+export function storeOf(location: ImageLocation): string | null {
+  const store = location.metadata.store;
+  return typeof store === 'string' && store !== '' ? store : null;
+}

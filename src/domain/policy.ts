@@ -1,7 +1,7 @@
 /**
- * The Policy port: who may see and do what. Today's implementation encodes Glance 25.1.0's
- * shipped defaults (legacy rules + the ownership checks Glance makes in code); the policy
- * engine of the authorization work replaces it behind this interface.
+ * The Policy port: who may see and do what. The implementation (`policy/rule-policy.ts`)
+ * evaluates Glance's rules (defaults as data, overridable by a policy file) plus the
+ * ownership and visibility checks Glance 25.1.0 makes in code.
  */
 import type { RequestContext } from './context.js';
 import type { Image, Visibility } from './image.js';
@@ -18,17 +18,37 @@ export type ImageAction =
   | 'publicize_image'
   | 'communitize_image'
   | 'deactivate'
-  | 'reactivate';
+  | 'reactivate'
+  | 'copy_image'
+  | 'delete_image_location';
 
 /** Image-member actions, with Glance's policy names. */
 export type MemberAction = 'add_member' | 'get_members' | 'get_member' | 'modify_member' | 'delete_member';
 
+/** What a create request proposes: Glance's policy target before an image exists. */
+export interface ProposedImage {
+  /** As requested; absent = the caller's project. */
+  readonly owner?: string | null;
+  /** As requested; absent = Glance's `private` for the policy target. */
+  readonly visibility?: Visibility;
+}
+
 export interface Policy {
   /**
    * Throws Forbidden when the caller may not perform `action` (on `image` when given).
-   * Callers check visibility first (`canSee`) so a hidden image is NotFound, never Forbidden.
+   * Callers check visibility first (`canSee`) so a hidden image is NotFound, never Forbidden;
+   * when a rule refuses and the caller's `get_image` rule refuses too, this throws NotFound
+   * (Glance hides images the policy does not let the caller see).
    */
   enforce(ctx: RequestContext, action: ImageAction, image?: Image): void;
+  /**
+   * The checks of `POST /v2/images` once the body is read: `add_image` on the proposed
+   * owner and visibility, `publicize_image`/`communitize_image`, and (legacy mode) that a
+   * non-admin creates images only for its own project. Throws Forbidden.
+   */
+  enforceCreate(ctx: RequestContext, proposed: ProposedImage): void;
+  /** Whether a listed image stays in the list (Glance drops those its `get_image` rule refuses). */
+  canList(ctx: RequestContext, image: Image): boolean;
   /**
    * Whether the image exists for this caller. `membership` is the caller's membership status
    * on the image (null when none); any membership status makes a shared image visible by id.

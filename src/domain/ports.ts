@@ -110,6 +110,13 @@ export interface ImageRepository {
   usedStorage(owner: string): Promise<number>;
   /** Membership status of `member` on image `imageId`, or null. */
   memberStatus(imageId: string, member: string): Promise<MemberStatus | null>;
+  /**
+   * Adds extra property `name` = `value` only if the image has no such property (Glance's
+   * set_property_atomic, the import lock). Conflict when it exists; NotFound for no image.
+   */
+  setPropertyAtomic(imageId: string, name: string, value: string): Promise<void>;
+  /** Removes property `name` only if its value is `value`; false when it was not (or absent). */
+  deletePropertyAtomic(imageId: string, name: string, value: string): Promise<boolean>;
 }
 
 // ------------------------------------------------------------------ blobs --
@@ -124,6 +131,8 @@ export interface ByteRange {
 export interface StoredBlob {
   /** Store URL, e.g. `file:///var/lib/iris/images/<id>`. */
   readonly location: string;
+  /** Id of the store holding it (Glance's backend id; `file` for the single store). */
+  readonly store: string;
   readonly size: number;
   /** md5 hex digest (Glance's `checksum`). */
   readonly checksum: string;
@@ -141,6 +150,8 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /** Sees the data in the same pass as hashing and writing (the format inspector). */
   readonly observer?: DataObserver;
+  /** Id of the store to write to; default: the default store. Invalid when unknown. */
+  readonly store?: string;
 }
 
 /**
@@ -171,12 +182,24 @@ export interface BlobStore {
    * nothing is left behind and the error is rethrown (TooLarge, Invalid, StorageFull…).
    */
   put(imageId: string, source: Readable, opts: PutOptions): Promise<StoredBlob>;
-  /** Opens a location for reading, optionally a byte range (already validated). */
-  get(location: string, opts?: { range?: ByteRange; signal?: AbortSignal }): Promise<{ stream: Readable; size: number }>;
+  /**
+   * Opens a location for reading, optionally a byte range (already validated). `store` is the
+   * location's store id (its `metadata.store`); without it the location's scheme decides.
+   */
+  get(
+    location: string,
+    opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null },
+  ): Promise<{ stream: Readable; size: number }>;
   /** Deletes a location; idempotent (missing data is not an error). */
-  delete(location: string): Promise<void>;
+  delete(location: string, store?: string | null): Promise<void>;
   /** Start recovery: removes staging/temp files left by a crash. Returns how many. */
   sweep(): Promise<number>;
+  /** Whether a store with this id exists. */
+  has(store: string): boolean;
+  /** Ids of every store, in configuration order. */
+  readonly stores: readonly string[];
+  /** Id of the store uploads go to by default. */
+  readonly defaultStore: string;
 }
 
 // ----------------------------------------------------------------- others --
@@ -224,4 +247,102 @@ export interface MemberRepository {
   save(member: ImageMember): Promise<void>;
   /** Soft-deletes the live membership; NotFound when there is none. */
   remove(imageId: string, memberId: string): Promise<void>;
+}
+
+// ----------------------------------------------------------------- tasks --
+
+export type { Task, TaskStatus, TaskType } from './task.js';
+import type { Task, TaskStatus } from './task.js';
+
+/**
+ * Every task column Glance's task_get_all can sort on (its sort key is any column of the
+ * tasks model; anything else is "Sort key supplied was not valid.").
+ */
+export const TASK_SORT_KEYS = [
+  'created_at',
+  'updated_at',
+  'id',
+  'type',
+  'status',
+  'expires_at',
+  'owner',
+  'image_id',
+  'request_id',
+  'user_id',
+  'deleted_at',
+  'deleted',
+] as const;
+export type TaskSortKey = (typeof TASK_SORT_KEYS)[number];
+
+/** Columns a task list can be filtered on by equality (Glance filters on any tasks column). */
+export const TASK_TEXT_FILTER_KEYS = ['id', 'type', 'status', 'owner', 'image_id', 'request_id', 'user_id'] as const;
+export const TASK_TIME_FILTER_KEYS = ['created_at', 'updated_at', 'expires_at', 'deleted_at'] as const;
+export type TaskTextFilterKey = (typeof TASK_TEXT_FILTER_KEYS)[number];
+export type TaskTimeFilterKey = (typeof TASK_TIME_FILTER_KEYS)[number];
+
+/**
+ * Equality filters. Every listed value must equal the column (a repeated query parameter is
+ * ANDed, as Glance applies each one), so two different values match nothing; a null value
+ * matches nothing either (SQL `= NULL`), which is how a time that cannot equal any stored
+ * time is passed down.
+ */
+export type TaskFilters = { readonly [K in TaskTextFilterKey]?: readonly string[] } & {
+  readonly [K in TaskTimeFilterKey]?: readonly (Date | null)[];
+};
+
+export interface TaskListQuery {
+  /** null = every owner (admin); otherwise only this owner's tasks. */
+  readonly owner: string | null;
+  readonly filters: TaskFilters;
+  /** One key; the repository adds created_at and id as tie-breakers (Glance's task_get_all). */
+  readonly sortKey: TaskSortKey;
+  readonly sortDir: SortDir;
+  readonly limit: number;
+  /** Id of the last task of the previous page; NotFound when unknown (Glance answers 400). */
+  readonly marker?: string;
+  /**
+   * Tasks whose expires_at is at or before `now` are left out, as if already purged: Glance
+   * soft-deletes expired tasks at the start of every list.
+   */
+  readonly now: Date;
+}
+
+/**
+ * The tasks of asynchronous imports (Glance's tasks + task_info). Deleted (expired and purged)
+ * tasks are never returned.
+ *
+ * @example
+ *   await tasks.add(task);
+ *   await tasks.save({ ...task, status: 'processing', updated_at: now }, { fromStatus: 'pending' });
+ */
+export interface TaskRepository {
+  /** Inserts a new task; Conflict when the id exists (even deleted: ids are never reused). */
+  add(task: Task): Promise<void>;
+  /** The live task with this id, or null (unknown or deleted). Expiry is not checked here. */
+  get(id: string): Promise<Task | null>;
+  /**
+   * Compare-and-swap: writes every field of `task` only if the stored status is still
+   * `fromStatus` (default: the task's current status). Conflict when it is not; NotFound
+   * when the task is gone (deleted or never added).
+   */
+  save(task: Task, opts?: { fromStatus?: TaskStatus }): Promise<void>;
+  /**
+   * One page in `sortKey` order with created_at and id as tie-breakers (all in `sortDir`;
+   * NULLs sort first ascending, last descending), after `marker` by keyset.
+   * Throws NotFound("Task with the given id <marker> was not found") for an unknown,
+   * deleted or expired marker.
+   */
+  list(query: TaskListQuery): Promise<Task[]>;
+  /**
+   * The image's live tasks in insertion order (Glance's unordered query on SQLite), expired
+   * ones included: the caller decides (GET /v2/images/{id}/tasks leaves them out).
+   */
+  listForImage(imageId: string): Promise<Task[]>;
+  /**
+   * Start recovery: every pending or processing task becomes `failure` with `message`,
+   * `expires_at` set from `expiresAt`. Returns the tasks it failed (as they are now).
+   */
+  failUnfinished(message: string, now: Date, expiresAt: Date): Promise<Task[]>;
+  /** Soft-deletes finished tasks whose expires_at is at or before `now`; returns how many. */
+  purgeExpired(now: Date): Promise<number>;
 }

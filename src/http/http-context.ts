@@ -7,8 +7,10 @@ import type { Config } from '../config/config.js';
 import type { RequestContext } from '../domain/context.js';
 import { Invalid, TooLarge } from '../domain/errors.js';
 import type { ImageDataService } from '../services/image-data.js';
+import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
+import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
 
 export interface HttpDeps {
@@ -16,6 +18,8 @@ export interface HttpDeps {
   readonly images: ImageService;
   readonly imageData: ImageDataService;
   readonly members: MemberService;
+  readonly tasks: TaskService;
+  readonly imports: ImageImportService;
   /**
    * Authenticates a /v2 request; the server calls it once per request, in its onRequest hook.
    * Rejects with Unauthorized or ServiceUnavailable (see auth/authenticator.ts).

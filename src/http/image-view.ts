@@ -11,11 +11,16 @@ export function isoTime(d: Date): string {
 
 export interface ImageViewOptions {
   readonly showDirectUrl: boolean;
+  /** Glance's multi-store mode: the view gains `stores`, the ids of the stores holding the data. */
+  readonly multiStore?: boolean;
 }
+
+/** Kept in the image record but never shown (Glance hides it too). */
+const HIDDEN_PROPERTIES = new Set(['os_glance_stage_host']);
 
 export function imageView(image: Image, opts: ImageViewOptions): Record<string, unknown> {
   const view: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(image.properties)) view[k] = v;
+  for (const [k, v] of Object.entries(image.properties)) if (!HIDDEN_PROPERTIES.has(k)) view[k] = v;
   view.name = image.name;
   view.disk_format = image.disk_format;
   view.container_format = image.container_format;
@@ -42,5 +47,9 @@ export function imageView(image: Image, opts: ImageViewOptions): Record<string, 
   view.self = `/v2/images/${image.id}`;
   view.file = `/v2/images/${image.id}/file`;
   view.schema = '/v2/schemas/image';
+  if (opts.multiStore) {
+    const stores = image.locations.map((l) => l.metadata.store).filter((s): s is string => typeof s === 'string' && s !== '');
+    if (stores.length > 0) view.stores = stores.join(',');
+  }
   return view;
 }

@@ -16,8 +16,9 @@ import type { HttpMethod, RouteTable } from './route-table.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
-import { importDisabledRoutes } from './routes/import-disabled.js';
+import { imageImportRoutes } from './routes/image-import.js';
 import { memberRoutes } from './routes/members.js';
+import { taskRoutes } from './routes/tasks.js';
 import { versionsDocument } from './versions.js';
 
 const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -142,7 +143,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...imageRoutes(deps),
     ...imageDataRoutes(deps),
     ...memberRoutes(deps),
-    ...importDisabledRoutes(deps),
+    ...imageImportRoutes(deps),
+    ...taskRoutes(deps),
   ];
   for (const route of routes) {
     const allowed = Object.keys(route.methods) as HttpMethod[];

@@ -264,6 +264,29 @@ export function createSqliteImageRepository(
       });
     },
 
+    async setPropertyAtomic(imageId, name, value) {
+      await db.transaction().execute(async (trx) => {
+        const image = await trx.selectFrom('images').select('id').where('id', '=', imageId).where('deleted', '=', 0).executeTakeFirst();
+        if (image === undefined) throw new NotFound(`No image found with ID ${imageId}`);
+        try {
+          await trx.insertInto('image_properties').values({ image_id: imageId, name, value }).execute();
+        } catch (err) {
+          if (isPrimaryKeyViolation(err)) throw new Conflict(`Image ${imageId} already has property ${name}`);
+          throw err;
+        }
+      });
+    },
+
+    async deletePropertyAtomic(imageId, name, value) {
+      const result = await db
+        .deleteFrom('image_properties')
+        .where('image_id', '=', imageId)
+        .where('name', '=', name)
+        .where('value', '=', value)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+
     async resetSaving() {
       const now = toDbTime(clock.now());
       const rows = await db

@@ -5,10 +5,12 @@
 import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
+import { migration002Tasks } from './migrations/002-tasks.js';
 
 /** Every migration, in order. Names sort in the same order (Kysely sorts them by name). */
 export const MIGRATIONS: readonly (readonly [name: string, migration: Migration])[] = [
   ['001-initial', migration001Initial],
+  ['002-tasks', migration002Tasks],
 ];
 
 /** Kysely's bookkeeping table (its default name). */

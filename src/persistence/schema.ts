@@ -69,10 +69,32 @@ export interface ImageMembersTable {
   readonly deleted: Defaulted<number>;
 }
 
+/** Glance's tasks with its task_info folded in (see migrations/002-tasks.ts). */
+export interface TasksTable {
+  readonly id: string;
+  readonly type: string;
+  readonly status: string;
+  readonly owner: string;
+  readonly expires_at: number | null;
+  readonly image_id: string | null;
+  readonly request_id: string | null;
+  readonly user_id: string | null;
+  /** JSON object text, or NULL. */
+  readonly input: string | null;
+  /** JSON object text, or NULL. */
+  readonly result: string | null;
+  readonly message: Defaulted<string>;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly deleted_at: number | null;
+  readonly deleted: Defaulted<number>;
+}
+
 export interface Schema {
   readonly images: ImagesTable;
   readonly image_properties: ImagePropertiesTable;
   readonly image_tags: ImageTagsTable;
   readonly image_locations: ImageLocationsTable;
   readonly image_members: ImageMembersTable;
+  readonly tasks: TasksTable;
 }

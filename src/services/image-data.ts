@@ -7,8 +7,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Forbidden, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
-import { assertReadyForData, type Image } from '../domain/image.js';
+import { Conflict, Forbidden, Invalid, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
+import { assertReadyForData, locationOf, storeOf, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
 import type { ImageService } from './images.js';
@@ -23,6 +23,8 @@ export interface ImageDataDeps {
   readonly notifier: Notifier;
   readonly imageService: Pick<ImageService, 'findVisible'>;
   readonly imageSizeCap: number;
+  /** Glance's multi-store mode: locations record their store id (`metadata.store`). */
+  readonly multiStore: boolean;
   /** Bytes per owner, 0 = unlimited (Glance's user_storage_quota). */
   readonly userStorageQuota: number;
   readonly hashingAlgorithm: string;
@@ -63,8 +65,12 @@ export function createImageDataService(deps: ImageDataDeps) {
       ctx: RequestContext,
       id: string,
       source: Readable,
-      opts: { contentLength?: number; signal?: AbortSignal },
+      opts: { contentLength?: number; signal?: AbortSignal; store?: string },
     ): Promise<Image> {
+      // Glance checks the store (X-Image-Meta-Store) before even looking for the image.
+      if (opts.store !== undefined && !blobs.has(opts.store)) {
+        throw new Invalid(`Store for identifier ${opts.store} not found`);
+      }
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'upload_image', image);
       // Only a queued image takes data; another upload in progress (saving) is a conflict too.
@@ -106,6 +112,7 @@ export function createImageDataService(deps: ImageDataDeps) {
           hashAlgo: deps.hashingAlgorithm,
           signal: opts.signal,
           observer: formatCheck.observer,
+          store: opts.store,
         });
       } catch (e) {
         await backToQueued(saving);
@@ -115,7 +122,7 @@ export function createImageDataService(deps: ImageDataDeps) {
         virtualSize = formatCheck.virtualSize();
       } catch (e) {
         // A store that skipped the observer: the data was never checked and must not be served.
-        await blobs.delete(blob.location).catch(() => undefined);
+        await blobs.delete(blob.location, blob.store).catch(() => undefined);
         await backToQueued(saving);
         throw e;
       }
@@ -129,14 +136,14 @@ export function createImageDataService(deps: ImageDataDeps) {
         os_hash_value: blob.os_hash_value,
         // From the inspector for every format it recognises (src/format/declared-format.ts).
         virtual_size: virtualSize ?? saving.virtual_size,
-        locations: [{ url: blob.location, metadata: {}, status: 'active' }],
+        locations: [locationOf(blob, deps.multiStore)],
         updated_at: clock.now(),
       };
       try {
         await images.save(active, { fromStatus: 'saving' });
       } catch (e) {
         // Deleted (or reset) while we were receiving: the data must not outlive it.
-        await blobs.delete(blob.location).catch(() => undefined);
+        await blobs.delete(blob.location, blob.store).catch(() => undefined);
         if (e instanceof Conflict) {
           throw new Conflict(`Image ${id} could not be found after upload. The image may have been deleted during the upload.`);
         }
@@ -168,7 +175,7 @@ export function createImageDataService(deps: ImageDataDeps) {
         rangeHeader !== undefined
           ? deps.parseRange(rangeHeader, image.size)
           : deps.parseRequestContentRange(headers.contentRange, image.size);
-      const { stream, size } = await blobs.get(location.url, range ? { range } : {});
+      const { stream, size } = await blobs.get(location.url, { ...(range ? { range } : {}), store: storeOf(location) });
       return { kind: 'data', image, stream, size, range };
     },
   };

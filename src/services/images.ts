@@ -5,7 +5,7 @@
  */
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../domain/errors.js';
-import { assertTransition, type Image } from '../domain/image.js';
+import { assertTransition, storeOf, type Image } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
@@ -21,6 +21,10 @@ export interface ImageServiceDeps {
   readonly notifier: Notifier;
   readonly formats: { readonly diskFormats: readonly string[]; readonly containerFormats: readonly string[] };
   readonly limits: { readonly limitParamDefault: number; readonly apiLimitMax: number };
+  /** Glance's multi-store mode (enabled_backends): per-store data deletion exists only there. */
+  readonly multiStore: boolean;
+  /** Removes staged import data of a deleted image (uploading/importing); idempotent. */
+  readonly dropStaging?: (imageId: string) => Promise<void>;
   /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
   readonly onOrphan?: (location: string, error: unknown) => void;
 }
@@ -56,18 +60,12 @@ export function createImageService(deps: ImageServiceDeps) {
     findVisible,
 
     async create(ctx: RequestContext, body: unknown): Promise<Image> {
-      policy.enforce(ctx, 'add_image');
-      // Glance runs its create policy between the body's schema checks and the image
-      // factory's checks; parseCreateRequest calls back at that point.
+      // Glance runs its create policy (add_image on the proposed owner and visibility, then
+      // publicize/communitize, then the same-owner check) between the body's schema checks
+      // and the image factory's checks; parseCreateRequest calls back at that point.
       const req = parseCreateRequest(body, {
         ...deps.formats,
-        authorize: (r) => {
-          if (r.owner !== undefined && r.owner !== ctx.projectId && !ctx.isAdmin) {
-            throw new Forbidden(`You are not permitted to create images owned by '${r.owner}'.`);
-          }
-          if (r.visibility === 'public') policy.enforce(ctx, 'publicize_image');
-          if (r.visibility === 'community') policy.enforce(ctx, 'communitize_image');
-        },
+        authorize: (r) => policy.enforceCreate(ctx, { owner: r.owner, visibility: r.visibility }),
       });
       const visibility = req.visibility ?? 'shared';
       const now = clock.now();
@@ -105,8 +103,10 @@ export function createImageService(deps: ImageServiceDeps) {
     },
 
     async show(ctx: RequestContext, id: string): Promise<Image> {
-      policy.enforce(ctx, 'get_image');
-      return findVisible(ctx, id);
+      // Glance: the image lookup (visibility, 404) first, then get_image on the image.
+      const image = await findVisible(ctx, id);
+      policy.enforce(ctx, 'get_image', image);
+      return image;
     },
 
     async list(ctx: RequestContext, req: ListRequest): Promise<ImageListResult> {
@@ -120,8 +120,11 @@ export function createImageService(deps: ImageServiceDeps) {
         limit,
         marker: req.marker,
       });
-      const last = page[page.length - 1];
-      return { images: page, nextMarker: page.length === limit && last ? last.id : undefined };
+      // Glance drops the images its get_image rule refuses after paging, and still offers a
+      // next marker when the database page was full.
+      const shown = page.filter((image) => policy.canList(ctx, image));
+      const last = shown[shown.length - 1];
+      return { images: shown, nextMarker: page.length === limit && last ? last.id : undefined };
     },
 
     async update(ctx: RequestContext, id: string, contentType: string | undefined, body: unknown): Promise<Image> {
@@ -152,12 +155,33 @@ export function createImageService(deps: ImageServiceDeps) {
       await images.remove(id);
       for (const loc of image.locations) {
         try {
-          await deps.blobs.delete(loc.url);
+          await deps.blobs.delete(loc.url, storeOf(loc));
         } catch (e) {
           deps.onOrphan?.(loc.url, e);
         }
       }
+      if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
       deps.notifier.emit('image.delete', { id });
+    },
+
+    /** DELETE /v2/stores/{store}/{id}: drops one store's copy of an image kept in several. */
+    async deleteFromStore(ctx: RequestContext, store: string, id: string): Promise<void> {
+      if (!deps.multiStore) throw new NotFound('The resource could not be found.');
+      if (!deps.blobs.has(store)) throw new Conflict(`The selected store ${store} is not available on this node.`);
+      const image = await findVisible(ctx, id, `Failed to find image ${id}`);
+      policy.enforce(ctx, 'delete_image_location', image);
+      if (image.status !== 'active') {
+        throw new Conflict("It's not allowed to remove image data from store if image status is not 'active'");
+      }
+      if (image.locations.length === 1) {
+        throw new Forbidden('Cannot delete image data from the only store containing it. Consider deleting the image instead.');
+      }
+      const index = image.locations.findIndex((l) => storeOf(l) === store);
+      if (index < 0) throw new NotFound(`Image ${id} is not stored in store ${store}.`);
+      const location = image.locations[index];
+      // Data first, then the record, as Glance's location pop: a failed delete keeps the location.
+      await deps.blobs.delete(location.url, store);
+      await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, 'active');
     },
 
     async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {

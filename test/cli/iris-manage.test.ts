@@ -27,10 +27,10 @@ test('db version / db sync against the configured database', async () => {
     assert.deepEqual(await run(['--config-file', 'iris.conf', 'db', 'version'], dir), { code: 0, out: 'None\n', err: '' });
     assert.equal(existsSync(dbPath), false, 'db version must not create the database');
 
-    assert.deepEqual(await run(['--config-file', 'iris.conf', 'db', 'sync'], dir), { code: 0, out: '001-initial\n', err: '' });
-    assert.deepEqual(await run(['--config-file', 'iris.conf', 'db', 'sync'], dir), { code: 0, out: '001-initial\n', err: '' });
+    assert.deepEqual(await run(['--config-file', 'iris.conf', 'db', 'sync'], dir), { code: 0, out: '002-tasks\n', err: '' });
+    assert.deepEqual(await run(['--config-file', 'iris.conf', 'db', 'sync'], dir), { code: 0, out: '002-tasks\n', err: '' });
     // The option is also accepted after the subcommand, as glance-manage users type it.
-    assert.deepEqual(await run(['db', 'version', '--config-file=iris.conf'], dir), { code: 0, out: '001-initial\n', err: '' });
+    assert.deepEqual(await run(['db', 'version', '--config-file=iris.conf'], dir), { code: 0, out: '002-tasks\n', err: '' });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -54,7 +54,11 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           req.raw.once('close', onClose);
           const forget = onBodyAbort(req.raw, (reason) => abort.abort(reason));
           try {
-            await deps.imageData.upload(ctx, id, req.raw, { contentLength, signal: abort.signal });
+            // Multi-store: X-Image-Meta-Store picks the store (default: the default store);
+            // without enabled_backends Glance ignores the header.
+            const header = req.headers['x-image-meta-store'];
+            const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
+            await deps.imageData.upload(ctx, id, req.raw, { contentLength, signal: abort.signal, store });
           } catch (e) {
             // The rest of the body was not read: close rather than let keep-alive drain it.
             reply.header("connection", "close");

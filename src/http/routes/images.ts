@@ -23,7 +23,9 @@ function pyUrlencode(pairs: [string, string][]): string {
 }
 
 export function imageRoutes(deps: HttpDeps): RouteTable {
-  const viewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url };
+  const viewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url, multiStore: deps.config.multi_store };
+  const importMethods = deps.config.DEFAULT.enabled_import_methods.join(',');
+  const storeIds = deps.config.multi_store ? deps.config.backends.map((b) => b.id).join(',') : '';
   const { images } = deps;
 
   return [
@@ -54,6 +56,9 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
           // Glance ignores the request Content-Type on create (text/plain works).
           const image = await images.create(ctx, await readJsonBody(req));
           reply.header('location', `${baseUrl(deps.config, req)}/v2/images/${image.id}`);
+          // Clients (openstack image create --import) discover the import setup from these.
+          if (importMethods !== '') reply.header('openstack-image-import-methods', importMethods);
+          if (storeIds !== '') reply.header('openstack-image-store-ids', storeIds);
           return sendJson(reply, 201, imageView(image, viewOpts));
         },
       },

@@ -1,14 +1,12 @@
 /**
  * The import surface as Glance 25.1.0 answers it with no import method enabled and one store
  * (Iris's configuration at this stage): discovery says "no methods", staging is 404, import
- * requests are refused as unknown methods, and images have no tasks. The import work replaces
+ * requests are refused as unknown methods. (Image tasks: routes/tasks.ts.) The import work replaces
  * these with the real thing.
  */
 import { Invalid, NotFound } from '../../domain/errors.js';
 import { readJsonBody, sendJson, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
-
-type IdParams = { id: string };
 
 export function importDisabledRoutes(deps: HttpDeps): RouteTable {
   const noMultiStore = async () => {
@@ -49,15 +47,6 @@ export function importDisabledRoutes(deps: HttpDeps): RouteTable {
             throw new Invalid("Import request requires a 'name' field.");
           }
           throw new Invalid(`Unknown import method name '${String(name)}'.`);
-        },
-      },
-    },
-    {
-      path: '/v2/images/:id/tasks',
-      methods: {
-        GET: async (req, reply) => {
-          await deps.images.show(deps.contextOf(req), (req.params as IdParams).id);
-          return sendJson(reply, 200, { tasks: [] });
         },
       },
     },

@@ -1,0 +1,131 @@
+/**
+ * The import surface: discovery (/v2/info/import, /v2/info/stores[/detail]), staging
+ * (PUT /v2/images/{id}/stage), the import call (POST /v2/images/{id}/import) and per-store
+ * deletes (DELETE /v2/stores/{store}/{id}). Thin: parse, call the service, render.
+ */
+import { Forbidden, Invalid, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
+import { onBodyAbort } from '../body-abort.js';
+import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
+import type { RouteTable } from '../route-table.js';
+
+type IdParams = { id: string };
+type StoreParams = { store: string; id: string };
+
+export function imageImportRoutes(deps: HttpDeps): RouteTable {
+  const { config } = deps;
+  const methods = config.DEFAULT.enabled_import_methods;
+
+  /** GET /v2/info/stores: ids, descriptions, and the default flagged as the string "true" (as Glance). */
+  const storeList = () =>
+    config.backends.map((b) => ({
+      id: b.id,
+      ...(b.store_description !== null ? { description: b.store_description } : {}),
+      ...(b.id === config.default_backend_id ? { default: 'true' } : {}),
+    }));
+  const requireMultiStore = () => {
+    if (!config.multi_store) throw new NotFound('Multi backend is not supported at this site.');
+  };
+
+  return [
+    {
+      path: '/v2/info/import',
+      methods: {
+        GET: async (_req, reply) =>
+          sendJson(reply, 200, {
+            'import-methods': { description: 'Import methods available.', type: 'array', value: [...methods] },
+          }),
+      },
+    },
+    {
+      path: '/v2/info/stores',
+      methods: {
+        GET: async (_req, reply) => {
+          requireMultiStore();
+          return sendJson(reply, 200, { stores: storeList() });
+        },
+      },
+    },
+    {
+      path: '/v2/info/stores/detail',
+      methods: {
+        GET: async (req, reply) => {
+          requireMultiStore();
+          // Glance's stores_info_detail policy: role:admin.
+          if (!deps.contextOf(req).roles.includes('admin')) {
+            throw new Forbidden('You are not authorized to complete stores_info_detail action.');
+          }
+          const stores = storeList().map((s, i) => ({
+            ...s,
+            type: config.backends[i].type,
+            properties: { data_dir: config.backends[i].filesystem_store_datadir, chunk_size: 65536, thin_provisioning: false },
+          }));
+          return sendJson(reply, 200, { stores });
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id/stage',
+      methods: {
+        PUT: async (req, reply) => {
+          // Glance's order: method availability, then media type, then the image.
+          if (!methods.includes('glance-direct')) {
+            throw new NotFound("'glance-direct' method is not available at this site.");
+          }
+          if (mediaType(req) !== 'application/octet-stream') {
+            throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
+          }
+          const ctx = deps.contextOf(req);
+          const { id } = req.params as IdParams;
+          const contentLength = parseContentLength(req.headers['content-length']);
+          const abort = new AbortController();
+          const onClose = () => {
+            if (!req.raw.complete) abort.abort(new Invalid('Client disconnected before sending all image data.'));
+          };
+          req.raw.once('close', onClose);
+          const forget = onBodyAbort(req.raw, (reason) => abort.abort(reason));
+          try {
+            await deps.imports.stage(ctx, id, req.raw, { contentLength, signal: abort.signal });
+          } catch (e) {
+            reply.header('connection', 'close');
+            throw e;
+          } finally {
+            forget();
+            req.raw.off('close', onClose);
+          }
+          return sendNoContent(reply);
+        },
+      },
+    },
+    {
+      path: '/v2/images/:id/import',
+      methods: {
+        POST: async (req, reply) => {
+          const ctx = deps.contextOf(req);
+          const { id } = req.params as IdParams;
+          const header = req.headers['x-image-meta-store'];
+          await deps.imports.importImage(ctx, id, await readJsonBody(req), {
+            headerStore: typeof header === 'string' ? header : undefined,
+          });
+          return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
+        },
+      },
+    },
+    {
+      path: '/v2/stores/:store/:id',
+      methods: {
+        DELETE: async (req, reply) => {
+          const { store, id } = req.params as StoreParams;
+          await deps.images.deleteFromStore(deps.contextOf(req), store, id);
+          return sendNoContent(reply);
+        },
+      },
+    },
+  ];
+}
+
+function parseContentLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const n = Number(header);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Invalid('Invalid Content-Length.');
+  return n;
+}

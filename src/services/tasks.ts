@@ -1,0 +1,354 @@
+/**
+ * Task use cases: Glance's (deprecated) tasks API — list, show, create — and the import tasks
+ * of one image (GET /v2/images/{id}/tasks). Request parsing follows glance/api/v2/tasks.py
+ * (RequestDeserializer, TasksController) and db/sqlalchemy/api.py (task_get_all,
+ * tasks_get_by_image), in their order, with their messages.
+ *
+ * Who sees what: the tasks API is guarded by the one `tasks_api_access` rule (default
+ * `role:admin`, so even Glance's project-less noauth admin, which has no roles, is refused);
+ * behind it an admin sees every task and anyone else only their project's. The image's task
+ * list is not part of the tasks API: whoever can see the image sees its tasks of their own
+ * project (admins: all of them).
+ *
+ * A task whose expires_at has passed is treated as gone everywhere, as if purged: Glance
+ * soft-deletes expired tasks lazily at the start of its list calls.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../domain/context.js';
+import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
+import { taskSchema } from '../domain/image-schemas.js';
+import { pyStr, validateAgainstSchema } from '../domain/image-validation.js';
+import {
+  TASK_SORT_KEYS,
+  TASK_TEXT_FILTER_KEYS,
+  TASK_TIME_FILTER_KEYS,
+  type Clock,
+  type IdGenerator,
+  type SortDir,
+  type TaskFilters,
+  type TaskRepository,
+  type TaskSortKey,
+  type TaskTextFilterKey,
+  type TaskTimeFilterKey,
+} from '../domain/ports.js';
+import { TASK_STATUSES, type Task, type TaskType } from '../domain/task.js';
+import type { ImageService } from './images.js';
+
+/** The tasks API's one policy rule. */
+export interface TaskPolicy {
+  /** Glance's `tasks_api_access` (default `role:admin`). */
+  tasksApiAccess(ctx: RequestContext): boolean;
+}
+
+/** Glance 25.1.0's default: `role:admin` — the role, not the context's admin flag. */
+export const defaultTaskPolicy: TaskPolicy = {
+  tasksApiAccess: (ctx) => ctx.roles.includes('admin'),
+};
+
+export interface TaskServiceDeps {
+  readonly tasks: TaskRepository;
+  readonly policy?: TaskPolicy;
+  readonly clock: Clock;
+  readonly limits: { readonly limitParamDefault: number; readonly apiLimitMax: number };
+  /** GET /v2/images/{id}/tasks first shows the image (NotFound when the caller cannot see it). */
+  readonly images: Pick<ImageService, 'show'>;
+  /** Ids of tasks created with POST /v2/tasks. */
+  readonly ids?: IdGenerator;
+  /** Hours a finished task is kept ([task] task_time_to_live, default 48). */
+  readonly taskTimeToLiveHours?: number;
+  /**
+   * Glance's import URI filter ([import_filtering_opts]) for legacy `import` tasks: whether
+   * `uri` may be fetched. Default: every http(s) URI passes.
+   */
+  readonly importUriAllowed?: (uri: string) => boolean;
+  /**
+   * Runs a task created with POST /v2/tasks (Glance spawns its executor). Without one, the
+   * task fails at once with the reason Glance's executor gives for a bad input, or with
+   * NOT_RUN_MESSAGE.
+   */
+  readonly runTask?: (task: Task) => void;
+}
+
+export interface TaskListResult {
+  readonly tasks: Task[];
+  /** Set when the page is full: the id to continue from (Glance's next_marker). */
+  readonly nextMarker?: string;
+}
+
+export const NOT_RUN_MESSAGE = 'Tasks created with the tasks API are not run by Iris; use the image import API.';
+
+const ACCESS_DENIED = 'You are not authorized to complete tasks_api_access action.';
+
+export type TaskService = ReturnType<typeof createTaskService>;
+
+export function createTaskService(deps: TaskServiceDeps) {
+  const { tasks, clock } = deps;
+  const policy = deps.policy ?? defaultTaskPolicy;
+  const ids = deps.ids ?? { uuid: () => randomUUID() };
+  const ttlMs = (deps.taskTimeToLiveHours ?? 48) * 3600_000;
+
+  function enforceAccess(ctx: RequestContext): void {
+    if (!policy.tasksApiAccess(ctx)) throw new Forbidden(ACCESS_DENIED);
+  }
+
+  /** Glance's _is_task_visible: admins see every task, others their project's. */
+  function visible(ctx: RequestContext, task: Task): boolean {
+    return ctx.isAdmin || (ctx.projectId !== null && ctx.projectId === task.owner);
+  }
+
+  function live(task: Task, now: Date): boolean {
+    return task.expires_at === null || task.expires_at.getTime() > now.getTime();
+  }
+
+  /** Fails a task the API created but nothing will run, with the reason Glance's executor would give. */
+  async function failUnrun(task: Task): Promise<void> {
+    const now = clock.now();
+    await tasks.save(
+      { ...task, status: 'failure', message: unrunReason(task), updated_at: now, expires_at: new Date(now.getTime() + ttlMs) },
+      { fromStatus: 'pending' },
+    );
+  }
+
+  return {
+    /**
+     * GET /v2/tasks. `query` is the query string as ordered pairs, repeats kept.
+     * @throws Forbidden (tasks_api_access), Invalid (bad sort_dir, status, type, marker,
+     *   limit, sort key; unknown marker), Forbidden (marker of another project's task).
+     */
+    async list(ctx: RequestContext, query: readonly (readonly [string, string])[]): Promise<TaskListResult> {
+      enforceAccess(ctx);
+      const req = parseTaskListQuery(query);
+      const limit = Math.min(deps.limits.apiLimitMax, req.limit ?? deps.limits.limitParamDefault);
+      const now = clock.now();
+      // Glance's task_get_all scopes non-admins with a project to that project.
+      const owner = ctx.isAdmin || ctx.projectId === null ? null : ctx.projectId;
+      if (req.marker !== undefined) {
+        const marker = await tasks.get(req.marker);
+        if (marker === null || !live(marker, now)) throw new Invalid(`Task with the given id ${req.marker} was not found`);
+        if (!visible(ctx, marker)) throw new Forbidden(`Forbidding request, task ${req.marker} is not visible`);
+      }
+      // Glance checks the sort key only when it builds the query, after loading the marker.
+      if (!(TASK_SORT_KEYS as readonly string[]).includes(req.sortKey)) throw new Invalid('Sort key supplied was not valid.');
+      let page: Task[];
+      try {
+        page = await tasks.list({
+          owner,
+          filters: req.filters,
+          sortKey: req.sortKey as TaskSortKey,
+          sortDir: req.sortDir,
+          limit,
+          marker: req.marker,
+          now,
+        });
+      } catch (e) {
+        // The marker vanished (purged) between the check above and the query.
+        if (e instanceof NotFound) throw new Invalid(e.message, { cause: e });
+        throw e;
+      }
+      const full = page.length !== 0 && page.length === limit;
+      return full ? { tasks: page, nextMarker: page[page.length - 1]!.id } : { tasks: page };
+    },
+
+    /**
+     * GET /v2/tasks/{id}.
+     * @throws Forbidden (tasks_api_access), NotFound (unknown, expired, or another project's).
+     */
+    async show(ctx: RequestContext, id: string): Promise<Task> {
+      enforceAccess(ctx);
+      const task = await tasks.get(id);
+      if (task === null || !live(task, clock.now()) || !visible(ctx, task)) throw new NotFound(`Could not find task ${id}`);
+      return task;
+    },
+
+    /**
+     * DELETE /v2/tasks/{id}: never allowed, but the policy answers first (Glance checks
+     * tasks_api_access, then refuses with 405 whatever the id).
+     * @throws Forbidden (tasks_api_access).
+     */
+    authorizeDelete(ctx: RequestContext): void {
+      enforceAccess(ctx);
+    },
+
+    /**
+     * POST /v2/tasks. `readBody` is called only once the caller passed tasks_api_access, as
+     * Glance enforces the policy before reading the body.
+     * @throws Forbidden, Invalid (body, schema, legacy import URI), Error (bodies Glance
+     *   answers with 500: JSON null, numbers, an `api_image_import` task with null input).
+     */
+    async create(ctx: RequestContext, readBody: () => Promise<unknown>): Promise<Task> {
+      enforceAccess(ctx);
+      const body = await readBody();
+      // Glance's JSON deserializer takes only objects and arrays.
+      if (typeof body !== 'object' || body === null) throw new Invalid('Unexpected body type. Expected list/dict.');
+      for (const key of ['type', 'input']) {
+        // Python's `key in body`: a key of an object, an item of an array.
+        if (!(Array.isArray(body) ? body.includes(key) : Object.hasOwn(body, key))) throw new Invalid(`Task '${key}' is required`);
+      }
+      validateAgainstSchema(body, { ...taskSchema(), additionalProperties: false });
+      const { type, input } = body as { type: TaskType; input: Record<string, unknown> | null };
+      if (type === 'import') validateLegacyImportUri((input ?? {}).import_from, deps.importUriAllowed);
+      if (input === null) throw new Error("'NoneType' object has no attribute 'get'");
+      const now = clock.now();
+      const imageId = input.image_id;
+      const task: Task = {
+        id: ids.uuid(),
+        type,
+        status: 'pending',
+        owner: ownerOf(ctx),
+        image_id: imageId === undefined || imageId === null ? null : pyStr(imageId),
+        request_id: ctx.requestId,
+        user_id: ctx.userId,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        input,
+        result: null,
+        message: '',
+      };
+      await tasks.add(task);
+      if (deps.runTask !== undefined) deps.runTask(task);
+      else await failUnrun(task);
+      // Glance answers with the task as created; its executor runs afterwards.
+      return task;
+    },
+
+    /**
+     * GET /v2/images/{id}/tasks: the image's unexpired tasks the caller may see.
+     * @throws NotFound with webob's stock text when the image is not visible (Glance raises
+     *   a bare HTTPNotFound for NotFound and Forbidden alike).
+     */
+    async listForImage(ctx: RequestContext, imageId: string): Promise<Task[]> {
+      try {
+        await deps.images.show(ctx, imageId);
+      } catch (e) {
+        if (e instanceof NotFound || e instanceof Forbidden) throw new NotFound('The resource could not be found.', { cause: e });
+        throw e;
+      }
+      const now = clock.now();
+      return (await tasks.listForImage(imageId)).filter((t) => live(t, now) && visible(ctx, t));
+    },
+  };
+}
+
+/** The project a new task belongs to; Glance's tasks.owner is NOT NULL (a project-less admin gets a 500). */
+function ownerOf(ctx: RequestContext): string {
+  if (ctx.projectId === null) throw new Error('NOT NULL constraint failed: tasks.owner');
+  return ctx.projectId;
+}
+
+// ---------------------------------------------------------------- parsing --
+
+export interface TaskListRequest {
+  readonly limit?: number;
+  readonly marker?: string;
+  /** Not yet checked: Glance validates it only when building the query (after the marker). */
+  readonly sortKey: string;
+  readonly sortDir: SortDir;
+  readonly filters: TaskFilters;
+}
+
+const TEXT_KEYS: ReadonlySet<string> = new Set(TASK_TEXT_FILTER_KEYS);
+const TIME_KEYS: ReadonlySet<string> = new Set(TASK_TIME_FILTER_KEYS);
+
+/**
+ * Glance's RequestDeserializer.index on webob's MultiDict: limit, marker, sort_dir and
+ * sort_key take their first value; status and type are validated on their last value (what
+ * `MultiDict.get` returns) when non-empty; every value of a tasks column becomes an equality
+ * filter (other parameters are ignored, `deleted` is forced to false by the controller).
+ * Checks in Glance's order: sort_dir, status, type, marker, limit.
+ *
+ * @throws Invalid with Glance's messages.
+ */
+export function parseTaskListQuery(pairs: readonly (readonly [string, string])[]): TaskListRequest {
+  const first = (key: string) => pairs.find(([k]) => k === key)?.[1];
+  const last = (key: string) => [...pairs].reverse().find(([k]) => k === key)?.[1];
+  const popped = new Set(['limit', 'marker', 'sort_dir', 'sort_key']);
+
+  const sortKey = first('sort_key') ?? 'created_at';
+  const sortDir = first('sort_dir') ?? 'desc';
+  if (sortDir !== 'asc' && sortDir !== 'desc') throw new Invalid(`Invalid sort direction: ${sortDir}`);
+
+  const status = last('status');
+  if (status && !(TASK_STATUSES as readonly string[]).includes(status)) throw new Invalid(`Invalid status value: ${status}`);
+  // Only the legacy type is accepted here, though tasks are api_image_import (Glance's check).
+  const type = last('type');
+  if (type && type !== 'import') throw new Invalid(`Invalid type value: ${type}`);
+
+  const marker = first('marker');
+  if (marker && !isUuidLike(marker)) throw new Invalid('Invalid marker format');
+
+  const rawLimit = first('limit');
+  let limit: number | undefined;
+  if (rawLimit !== undefined) {
+    limit = pyInt(rawLimit);
+    if (limit === undefined) throw new Invalid('limit param must be an integer');
+    if (limit < 0) throw new Invalid('limit param must be positive');
+  }
+
+  const text: Partial<Record<TaskTextFilterKey, string[]>> = {};
+  const times: Partial<Record<TaskTimeFilterKey, (Date | null)[]>> = {};
+  for (const [key, value] of pairs) {
+    if (popped.has(key)) continue;
+    if (TEXT_KEYS.has(key)) (text[key as TaskTextFilterKey] ??= []).push(value);
+    else if (TIME_KEYS.has(key)) (times[key as TaskTimeFilterKey] ??= []).push(glanceDbTime(value));
+  }
+  return { limit, marker: marker === undefined ? undefined : marker, sortKey, sortDir, filters: { ...text, ...times } };
+}
+
+/** oslo's is_uuid_like: 32 hex digits once `urn:`, `uuid:`, braces and hyphens are dropped. */
+export function isUuidLike(value: string): boolean {
+  const hex = value.replace(/urn:/g, '').replace(/uuid:/g, '').replace(/^[{}]+|[{}]+$/g, '').replace(/-/g, '');
+  return /^[0-9a-fA-F]{32}$/.test(hex);
+}
+
+/** Python's int(str): optional whitespace and sign, digits with single underscores between. */
+function pyInt(value: string): number | undefined {
+  const m = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(value);
+  if (m === null) return undefined;
+  const n = Number(m[2]!.replace(/_/g, ''));
+  return m[1] === '-' ? -n : n;
+}
+
+/**
+ * A time filter compares the parameter with the stored DATETIME text, so only Glance's storage
+ * form (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) can ever match; anything else matches nothing.
+ */
+function glanceDbTime(value: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})000$/.exec(value);
+  if (m === null) return null;
+  const [, y, mo, d, h, mi, s, ms] = m;
+  const date = new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!, +ms!));
+  return date.toISOString().replace('T', ' ').replace('Z', '000') === value ? date : null;
+}
+
+// ----------------------------------------------------------------- create --
+
+/** glance.common.scripts.utils.validate_legacy_import_from_uri. */
+function validateLegacyImportUri(location: unknown, allowed: ((uri: string) => boolean) | undefined): void {
+  if (!location) throw new Invalid(`Invalid location: ${location === undefined ? 'None' : pyStr(location)}`);
+  if (typeof location !== 'string') throw new Error(`'${typeof location}' object has no attribute 'startswith'`);
+  if (location.startsWith('http://') || location.startsWith('https://')) {
+    if (allowed !== undefined && !allowed(location)) {
+      throw new Invalid(`URI for legacy import task does not pass filtering: ${location}`);
+    }
+    return;
+  }
+  if (location.startsWith('file:///') || location.startsWith('filesystem:///')) {
+    throw new Invalid('File based imports are not allowed. Please use a non-local source of image data.');
+  }
+  throw new Invalid("The given uri is not valid. Please specify a valid uri from the following list of supported uri ['http']");
+}
+
+/** What Glance's executor reports for an input it cannot use (unpack_task_input), else ours. */
+function unrunReason(task: Task): string {
+  const input = task.input ?? {};
+  if (task.type === 'api_image_import') {
+    if (Object.keys(input).length === 0) return 'Input to api_image_import task is empty.';
+    if (!Object.hasOwn(input, 'image_id')) return "Missing required 'image_id' field";
+    return NOT_RUN_MESSAGE;
+  }
+  for (const key of ['import_from', 'import_from_format', 'image_properties']) {
+    if (!Object.hasOwn(input, key)) return `Input does not contain '${key}' field`;
+  }
+  return NOT_RUN_MESSAGE;
+}
