@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
@@ -182,6 +183,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     blobs,
     staging,
     stagingLocation,
+    stagingPath: (id) => join(config.staging_dir, id),
     policy,
     clock,
     ids: { uuid: randomUUID },

@@ -66,8 +66,48 @@ export interface ImageImportDeps {
   /** Hours a finished task is kept. */
   readonly taskTimeToLiveHours: number;
   readonly web: WebSource;
+  /**
+   * Glance's import plugins ([image_import_opts] image_import_plugins), in order. They run on
+   * the staged data of glance-direct and web-download imports (never copy-image), before any
+   * store receives it.
+   */
+  readonly plugins?: readonly ImportPlugin[];
+  /** Path of an image's staged file (the staging store keys files by image id). */
+  readonly stagingPath?: (imageId: string) => string;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
+}
+
+/** What an import plugin sees. */
+export interface ImportPluginContext {
+  readonly imageId: string;
+  /** The image as it is now (status importing). */
+  readonly image: Image;
+  /**
+   * The staged data. A plugin that transforms it writes the result elsewhere in `tempDir` and
+   * renames it over this path (atomic; temp files there are swept at start after a crash).
+   */
+  readonly stagedPath: string;
+  readonly tempDir: string;
+  /** Roles of the caller who asked for the import (inject_metadata's ignore_user_roles). */
+  readonly roles: readonly string[];
+  readonly signal: AbortSignal;
+}
+
+/** Changes a plugin makes to the image; applied before the data goes to the stores. */
+export interface ImportPluginResult {
+  readonly disk_format?: string;
+  readonly container_format?: string;
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One import plugin. Throwing fails the import (IrisError messages reach the task's message).
+ * @example const plugin: ImportPlugin = { name: 'inject_image_metadata', run: async () => ({ properties: { a: 'b' } }) };
+ */
+export interface ImportPlugin {
+  readonly name: string;
+  run(c: ImportPluginContext): Promise<ImportPluginResult | void>;
 }
 
 export interface ImportRequest {
@@ -76,6 +116,7 @@ export interface ImportRequest {
   readonly stores: readonly (string | null)[];
   readonly allStoresMustSucceed: boolean;
   readonly body: Record<string, unknown>;
+  readonly roles: readonly string[];
 }
 
 export type ImageImportService = ReturnType<typeof createImageImportService>;
@@ -320,6 +361,7 @@ export function createImageImportService(deps: ImageImportDeps) {
       stores,
       allStoresMustSucceed,
       body: raw,
+      roles: ctx.roles,
     };
     // Asynchronous as in Glance: the caller gets 202 and follows the task and the image.
     setImmediate(() => {
@@ -396,6 +438,10 @@ export function createImageImportService(deps: ImageImportDeps) {
         }
       };
 
+      if (req.method !== 'copy-image' && deps.plugins && deps.plugins.length > 0) {
+        image = await runPlugins(id, image, req, abort.signal);
+      }
+
       let copied = 0;
       for (let i = 0; i < req.stores.length; i++) {
         const store = req.stores[i];
@@ -458,6 +504,30 @@ export function createImageImportService(deps: ImageImportDeps) {
       running.delete(task.id);
       await images.deletePropertyAtomic(id, LOCK, task.id).catch(() => false);
     }
+  }
+
+  async function runPlugins(id: string, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+    if (!deps.stagingPath) throw new Error('import plugins need stagingPath');
+    const stagedPath = deps.stagingPath(id);
+    let image = start;
+    for (const plugin of deps.plugins ?? []) {
+      const changes = await plugin.run({
+        imageId: id,
+        image,
+        stagedPath,
+        tempDir: `${stagedPath.slice(0, stagedPath.lastIndexOf('/'))}/.tmp`,
+        roles: req.roles,
+        signal,
+      });
+      if (!changes) continue;
+      image = await updateImage(id, (img) => ({
+        ...img,
+        ...(changes.disk_format !== undefined ? { disk_format: changes.disk_format } : {}),
+        ...(changes.container_format !== undefined ? { container_format: changes.container_format } : {}),
+        properties: { ...img.properties, ...(changes.properties ?? {}) },
+      }));
+    }
+    return image;
   }
 
   /** Undoes a failed import: its new copies, the staged data, the status (unless copy-image). */
