@@ -64,6 +64,8 @@ export async function startIris(opts: {
   readonly dataDir: string;
   readonly workers: number;
   readonly logFile: string;
+  /** Extra environment (e.g. IRIS__DEFAULT__ENABLED_BACKENDS). */
+  readonly env?: Readonly<Record<string, string>>;
 }): Promise<Server> {
   const port = await freePort();
   const log = openSync(opts.logFile, 'a');
@@ -77,6 +79,7 @@ export async function startIris(opts: {
         IRIS_PORT: String(port),
         IRIS_DATA_DIR: opts.dataDir,
         IRIS__DEFAULT__WORKERS: String(opts.workers),
+        ...opts.env,
       },
       stdio: ['ignore', log, log],
     });
@@ -118,7 +121,12 @@ export async function startIris(opts: {
  * one filesystem store, no import methods, no cache), wiping its state first.
  * @throws Error when start.sh fails (its output is in `logFile`).
  */
-export async function startPeer(opts: { readonly stateDir: string; readonly logFile: string }): Promise<Server> {
+export async function startPeer(opts: {
+  readonly stateDir: string;
+  readonly logFile: string;
+  /** start.sh settings over the single-store, no-import defaults (e.g. PEER_GLANCE_BACKENDS). */
+  readonly settings?: Readonly<Record<string, string>>;
+}): Promise<Server> {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -126,6 +134,7 @@ export async function startPeer(opts: { readonly stateDir: string; readonly logF
     PEER_GLANCE_PORT: String(port),
     PEER_GLANCE_BACKENDS: '',
     PEER_GLANCE_IMPORT_METHODS: '',
+    ...opts.settings,
     PEER_GLANCE_CACHE: '0',
     PEER_GLANCE_FRESH: '1',
   };

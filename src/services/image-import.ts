@@ -416,7 +416,12 @@ export function createImageImportService(deps: ImageImportDeps) {
       });
 
       // The source every store reads from: staged data, or for copy-image the image's own data.
-      if (req.method === 'web-download') {
+      // web-download into one store with no plugin to run: the download streams straight into
+      // the store (one pass instead of Glance's download-to-staging then copy).
+      let direct: Readable | undefined;
+      if (req.method === 'web-download' && req.stores.length === 1 && !(deps.plugins && deps.plugins.length > 0)) {
+        direct = (await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal })).stream;
+      } else if (req.method === 'web-download') {
         const { stream } = await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal });
         try {
           await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: deps.hashingAlgorithm, signal: abort.signal });
@@ -425,6 +430,11 @@ export function createImageImportService(deps: ImageImportDeps) {
         }
       }
       const openSource = async (): Promise<Readable> => {
+        if (direct) {
+          const stream = direct;
+          direct = undefined;
+          return stream;
+        }
         if (req.method === 'copy-image') {
           const loc = image.locations.find((l) => l.status === 'active');
           if (!loc) throw new Invalid('The image has no data to copy');
