@@ -146,8 +146,10 @@ function isBool(v: unknown): boolean {
 
 export function createImageImportService(deps: ImageImportDeps) {
   const { images, tasks, blobs, staging, policy, clock } = deps;
-  /** Imports running in this process, so shutdown can wait or abort. */
+  /** Imports running in this process, by task id, so shutdown and deletes can abort them. */
   const running = new Map<string, AbortController>();
+  /** Task id of the import running here for an image. */
+  const runningFor = new Map<string, string>();
 
   /** Reads the image, applies `change`, saves it compare-and-swap on the status it was read in. */
   async function updateImage(id: string, change: (image: Image) => Image): Promise<Image> {
@@ -402,6 +404,7 @@ export function createImageImportService(deps: ImageImportDeps) {
   async function runTask(task: Task, req: ImportRequest): Promise<void> {
     const abort = new AbortController();
     running.set(task.id, abort);
+    runningFor.set(task.image_id!, task.id);
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
     try {
@@ -475,7 +478,7 @@ export function createImageImportService(deps: ImageImportDeps) {
         } catch (e) {
           source.destroy();
           if (req.allStoresMustSucceed) {
-            if (store !== null) image = await updateImage(id, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
+            // The revert marks the stores failed; this error is the one the task reports.
             throw e;
           }
           deps.onError('import to one store failed; all_stores_must_succeed is false, continuing', e, { task: task.id, store });
@@ -512,6 +515,7 @@ export function createImageImportService(deps: ImageImportDeps) {
       await revert(task, req, added, e);
     } finally {
       running.delete(task.id);
+      if (runningFor.get(id) === task.id) runningFor.delete(id);
       await images.deletePropertyAtomic(id, LOCK, task.id).catch(() => false);
     }
   }
@@ -557,7 +561,10 @@ export function createImageImportService(deps: ImageImportDeps) {
             : failed;
         });
       } else {
-        await updateImage(id, (img) => removeFrom(img, IMPORTING, req.stores));
+        // Copies that finished stay; the stores not reached are the failed ones.
+        const done = added.map((a) => a.store);
+        const missed = req.stores.filter((s) => s !== null && !done.includes(s));
+        await updateImage(id, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
       }
     } catch (e) {
       if (!(e instanceof NotFound)) deps.onError('could not revert image after failed import', e, { task: task.id, image: id });
@@ -570,6 +577,15 @@ export function createImageImportService(deps: ImageImportDeps) {
     stage,
     importImage,
     dropStaging,
+    /**
+     * The image was deleted: stop its import if this process runs one (the task fails and its
+     * partial data is removed) and drop its staged data.
+     */
+    async imageDeleted(imageId: string): Promise<void> {
+      const taskId = runningFor.get(imageId);
+      if (taskId !== undefined) running.get(taskId)?.abort(new Invalid('Image has been deleted, aborting import.'));
+      await dropStaging(imageId);
+    },
     /** Aborts running imports (shutdown); their tasks are failed on the next start. */
     abortAll() {
       for (const c of running.values()) c.abort(new Invalid('Import interrupted by shutdown'));

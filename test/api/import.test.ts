@@ -29,6 +29,10 @@ before(async () => {
     if (req.url === '/wd.img') {
       res.writeHead(200, { 'Content-Length': String(WEB_BODY.length) });
       res.end(WEB_BODY);
+    } else if (req.url === '/stall') {
+      // Sends a little, then nothing: the import stays running until someone stops it.
+      res.writeHead(200, { 'Content-Length': String(1 << 30) });
+      res.write(Buffer.alloc(64 * 1024));
     } else if (req.url === '/redirect') {
       res.writeHead(302, { Location: '/wd.img' });
       res.end();
@@ -54,6 +58,7 @@ before(async () => {
 });
 after(async () => {
   await iris.stop();
+  web.closeAllConnections();
   web.close();
 });
 
@@ -247,4 +252,38 @@ test('import request validation and state rules', async () => {
     409,
     "'container_format' needs to be set before import",
   );
+});
+
+test('while an import runs: a second import is 409; deleting the image stops it and leaves no data', async () => {
+  const id = await create('stalled');
+  const r = await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'web-download', uri: `http://127.0.0.1:${webPort}/stall` } }, A);
+  assert.equal(r.status, 202, describe(r));
+  for (let i = 0; i < 200 && (await show(id)).status !== 'importing'; i++) await sleep(25);
+  assert.equal((await show(id)).status, 'importing');
+  expectFault(
+    await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'web-download', uri: `http://127.0.0.1:${webPort}/wd.img` } }, A),
+    409,
+    "Image needs to be in 'queued' state to use 'web-download' method",
+  );
+  const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, A);
+  assert.equal(del.status, 204, describe(del));
+  let task: any;
+  for (let i = 0; i < 200; i++) {
+    // The image is gone, so its task is found through the tasks API (admin only, as Glance).
+    const all = (await json('GET', `${base}/v2/tasks?limit=100`, undefined, A_ADMIN)).body.tasks as any[];
+    const shown = await Promise.all(all.map(async (t) => (await json('GET', `${base}/v2/tasks/${t.id}`, undefined, A_ADMIN)).body));
+    task = shown.find((t) => t.image_id === id);
+    if (task && task.status === 'failure') break;
+    await sleep(50);
+  }
+  assert.equal(task?.status, 'failure', JSON.stringify(task));
+  assert.match(task.message, /deleted/);
+  const leftovers = ['images/local', 'images/local/.tmp', 'images/local2', 'staging', 'staging/.tmp'].flatMap((d) => {
+    try {
+      return readdirSync(join(iris.dataDir, d)).filter((f) => f.includes(id) || d.endsWith('.tmp'));
+    } catch {
+      return [];
+    }
+  });
+  assert.deepEqual(leftovers, []);
 });
