@@ -1,7 +1,8 @@
 /**
  * `npm run conformance`: proves Iris against the real Glance. Starts the peer Glance
- * (../shared/peer-glance/start.sh, Iris's configuration: one store, no import, no cache) and
- * Iris on free ports, replays transcript.py and the project's own cases
+ * (../shared/peer-glance/start.sh in transcript.md's configuration: stores `local` and `local2`,
+ * the three import methods, no cache) and Iris configured alike on free ports, plus a local
+ * HTTP server for web-download imports, replays transcript.py and the project's own cases
  * (test/conformance/scenario.ts) against both, compares every answer, and checks each
  * difference against the intended ones listed in docs/conformance.md.
  *
@@ -18,11 +19,12 @@ import { freePort, REPO_ROOT, startIris, type IrisProcess } from '../test/helper
 import { compareExchanges, IdPairing, type Difference } from '../test/conformance/compare.js';
 import type { Exchange } from '../test/conformance/exchange.js';
 import { classify, parseKnownDifferences } from '../test/conformance/known-differences.js';
-import { peerUnavailable, startPeer, type Peer } from '../test/conformance/peer-glance.js';
+import { IMPORT_METHODS, peerUnavailable, startPeer, STORES, type Peer } from '../test/conformance/peer-glance.js';
 import { formatReport } from '../test/conformance/report.js';
 import { SCENARIO } from '../test/conformance/scenario.js';
 import { runScenario } from '../test/conformance/scenario-runner.js';
 import { recordTranscript } from '../test/conformance/transcript-record.js';
+import { startWebDownloadSource, type WebDownloadSource } from '../test/conformance/web-download-source.js';
 
 const DOC = join(REPO_ROOT, 'docs/conformance.md');
 
@@ -60,21 +62,42 @@ async function main(): Promise<number> {
 
   let peer: Peer | undefined;
   let iris: IrisProcess | undefined;
+  let source: WebDownloadSource | undefined;
   let stopping = false;
   // start.sh detaches the peer (setsid), so an interrupted run must stop it itself.
   const interrupted = (signal: NodeJS.Signals): void => {
     stopping = true;
     log(`${signal}: stopping the servers`);
-    void Promise.allSettled([peer?.stop(), iris?.stop()]).then(() => process.exit(130));
+    void Promise.allSettled([peer?.stop(), iris?.stop(), source?.close()]).then(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    // Glance 25.1.0 does not check image data against its declared disk_format; Iris does by
-    // default. Compare like with like: the scenario uploads random bytes declared qcow2.
-    // (Unsafe content is refused either way; no case here sends any.)
-    const irisEnv = { IRIS__IMAGE_FORMAT__REQUIRE_IMAGE_FORMAT_MATCH: 'false' };
-    const [p, i] = await Promise.allSettled([freePort().then(startPeer), startIris({ env: irisEnv })]);
+    // web-download imports (transcript.py's successful one, own cases) fetch from here; both
+    // servers allow its port besides Glance's default 80 and 443.
+    source = await startWebDownloadSource();
+    if (source.host === '127.0.0.1') log('no non-loopback IPv4 address: the peer will refuse the web-download source');
+    const allowedPorts = [80, 443, source.port];
+    const irisEnv = {
+      // The peer's stores and import methods (start.sh: enabled_backends = local:file,local2:file,
+      // default_backend = local, store_description "<id> filesystem store").
+      IRIS__DEFAULT__ENABLED_BACKENDS: STORES.map((s) => `${s}:file`).join(','),
+      IRIS__GLANCE_STORE__DEFAULT_BACKEND: STORES[0],
+      ...Object.fromEntries(STORES.map((s) => [`IRIS__${s.toUpperCase()}__STORE_DESCRIPTION`, `${s} filesystem store`])),
+      IRIS__DEFAULT__ENABLED_IMPORT_METHODS: IMPORT_METHODS.join(','),
+      IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: allowedPorts.join(','),
+      // Glance lets web-download reach private addresses (the source's); Iris only with this.
+      // Loopback stays refused in both (the peer's deb12u5 security fix refuses it too).
+      IRIS__IMPORT_FILTERING_OPTS__ALLOW_PRIVATE_NETWORKS: 'true',
+      // Glance 25.1.0 does not check image data against its declared disk_format; Iris does by
+      // default. Compare like with like: the scenario uploads random bytes declared qcow2.
+      // (Unsafe content is refused either way; no case here sends any.)
+      IRIS__IMAGE_FORMAT__REQUIRE_IMAGE_FORMAT_MATCH: 'false',
+    };
+    const [p, i] = await Promise.allSettled([
+      freePort().then((port) => startPeer(port, { webDownloadPorts: allowedPorts })),
+      startIris({ env: irisEnv }),
+    ]);
     if (p.status === 'fulfilled') peer = p.value;
     if (i.status === 'fulfilled') iris = i.value;
     if (p.status === 'rejected') throw p.reason;
@@ -85,13 +108,20 @@ async function main(): Promise<number> {
     // The two servers run side by side; each server's calls stay in their order.
     const t1 = Date.now();
     const [peerT, irisT] = await Promise.all([
-      recordTranscript(peer.baseUrl, join(work, 'peer.md')),
-      recordTranscript(iris.baseUrl, join(work, 'iris.md')),
+      recordTranscript(peer.baseUrl, join(work, 'peer.md'), source.url),
+      recordTranscript(iris.baseUrl, join(work, 'iris.md'), source.url),
     ]);
     log(`transcript.py: ${peerT.length} calls each, ${Date.now() - t1} ms`);
 
     const t2 = Date.now();
-    const vars = { run: randomBytes(4).toString('hex'), zero: '00000000-0000-0000-0000-000000000000', newid: randomUUID() };
+    const vars = {
+      run: randomBytes(4).toString('hex'),
+      zero: '00000000-0000-0000-0000-000000000000',
+      newid: randomUUID(),
+      wdurl: source.url,
+      wdmissing: source.url.replace(/wd\.img$/, 'missing.img'),
+      wdloopback: `http://127.0.0.1:${source.port}/wd.img`,
+    };
     const [peerS, irisS] = await Promise.all([runScenario(peer.baseUrl, SCENARIO, vars), runScenario(iris.baseUrl, SCENARIO, vars)]);
     log(`own cases: ${peerS.length} calls each, ${Date.now() - t2} ms`);
     if (keep) {
@@ -112,7 +142,7 @@ async function main(): Promise<number> {
     if (iris !== undefined) log(`Iris output (last 4000 chars):\n${iris.logs().slice(-4000)}`);
     return 2;
   } finally {
-    await Promise.allSettled([peer?.stop(), iris?.stop()]);
+    await Promise.allSettled([peer?.stop(), iris?.stop(), source?.close()]);
     if (!keep) rmSync(work, { recursive: true, force: true });
   }
 }

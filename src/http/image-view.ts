@@ -13,6 +13,12 @@ export interface ImageViewOptions {
   readonly showDirectUrl: boolean;
   /** Glance's multi-store mode: the view gains `stores`, the ids of the stores holding the data. */
   readonly multiStore?: boolean;
+  /**
+   * Whether the caller is an admin. Glance (db/sqlalchemy/api.py _normalize_locations) gives
+   * non-admins no locations of a deactivated image, so their view has no `stores` and no
+   * `direct_url`; default false.
+   */
+  readonly callerIsAdmin?: boolean;
 }
 
 /** Kept in the image record but never shown (Glance hides it too). */
@@ -40,15 +46,16 @@ export function imageView(image: Image, opts: ImageViewOptions): Record<string, 
   view.created_at = isoTime(image.created_at);
   view.updated_at = isoTime(image.updated_at);
   view.tags = [...image.tags];
+  const locations = image.status === 'deactivated' && opts.callerIsAdmin !== true ? [] : image.locations;
   if (opts.showDirectUrl) {
-    const loc = image.locations.find((l) => l.status === 'active');
+    const loc = locations.find((l) => l.status === 'active');
     if (loc) view.direct_url = loc.url;
   }
   view.self = `/v2/images/${image.id}`;
   view.file = `/v2/images/${image.id}/file`;
   view.schema = '/v2/schemas/image';
   if (opts.multiStore) {
-    const stores = image.locations.map((l) => l.metadata.store).filter((s): s is string => typeof s === 'string' && s !== '');
+    const stores = locations.map((l) => l.metadata.store).filter((s): s is string => typeof s === 'string' && s !== '');
     if (stores.length > 0) view.stores = stores.join(',');
   }
   return view;

@@ -173,7 +173,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) => {
     // Glance's version negotiation answers anything outside /v2 with the version list.
     if (!request.url.startsWith('/v2/') && request.url !== '/v2') {
-      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request)));
+      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
     }
     return sendFault(request, reply, { status: 404 });
   });

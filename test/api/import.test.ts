@@ -287,3 +287,12 @@ test('while an import runs: a second import is 409; deleting the image stops it 
   });
   assert.deepEqual(leftovers, []);
 });
+
+test('web-download to a private or metadata address literal is refused before any task or connection', async () => {
+  for (const uri of ['http://10.0.0.1/x.img', 'http://169.254.169.254/latest/meta-data', 'http://[fd00::1]/x.img']) {
+    const id = await create('private');
+    expectFault(await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'web-download', uri } }, A), 400, `URI for web-download does not pass filtering: ${uri}`);
+    assert.equal((await show(id)).status, 'queued');
+    assert.deepEqual(await tasksOf(id), []);
+  }
+});

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Body, Exchange } from './exchange.js';
 import { createNormalizer, type Normalizer } from './normalize.js';
 
@@ -25,13 +26,24 @@ export interface Step {
   readonly raw?: string | Uint8Array;
   /** Sent with Transfer-Encoding: chunked, one chunk each (no Content-Length). */
   readonly chunks?: readonly Uint8Array[];
-  /** Variables to take from the JSON answer: name → top-level key (e.g. `{ img: 'id' }`). */
+  /**
+   * Variables to take from the JSON answer: name → key, or a dotted path through objects and
+   * arrays (e.g. `{ img: 'id' }`, `{ task: 'tasks.0.id' }`).
+   */
   readonly save?: Readonly<Record<string, string>>;
+  /**
+   * For asynchronous work (imports): repeat the request, unrecorded, until the JSON answer
+   * satisfies this (or 60 s pass), then record the last answer. Only for safe requests.
+   */
+  readonly until?: (body: unknown) => boolean;
 }
 
 /** Stands in for an id a failed step did not return (as transcript.py does). */
 const MISSING = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 const TIMEOUT_MS = 30_000;
+const RESERVED_STORES = /,os_glance_(?:staging|tasks)_store/g;
+const POLL_MS = 250;
+const POLL_LIMIT_MS = 60_000;
 
 function fill(template: string, vars: Readonly<Record<string, string>>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => vars[name] ?? MISSING);
@@ -115,6 +127,14 @@ function bodyOf(answer: RawAnswer, method: string, norm: Normalizer): Body {
   return { kind: 'text', text: norm.text(text) };
 }
 
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function describeRequest(method: string, path: string, headers: Record<string, string>, body: string | undefined): string {
   const lines = [`${method} ${path}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
   if (body !== undefined) lines.push(body.length > 200 ? `${body.slice(0, 197)}...` : body);
@@ -163,22 +183,32 @@ export async function runScenario(
       Object.fromEntries(Object.entries(step.headers ?? {}).map(([k, v]) => [k, norm.text(fill(v, vars))])),
       shown === undefined ? undefined : norm.text(shown),
     );
-    const answer = await send(base, step.method, path, headers, body, step.chunks);
+    let answer = await send(base, step.method, path, headers, body, step.chunks);
+    if (step.until !== undefined) {
+      const deadline = Date.now() + POLL_LIMIT_MS;
+      while (!step.until(parseJson(answer.body)) && Date.now() < deadline) {
+        await sleep(POLL_MS);
+        answer = await send(base, step.method, path, headers, body, step.chunks);
+      }
+    }
     const exchangeBody = bodyOf(answer, step.method, norm);
     if (step.save !== undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(answer.body.toString('utf8'));
-      } catch {
-        parsed = undefined;
-      }
+      const parsed = parseJson(answer.body);
       for (const [name, key] of Object.entries(step.save)) {
-        const v = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[key] : undefined;
+        const v = key.split('.').reduce<unknown>(
+          (at, k) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[k] : undefined),
+          parsed,
+        );
         if (typeof v === 'string') vars[name] = v;
       }
     }
     const normHeaders = new Map<string, string>();
-    for (const [k, v] of answer.headers) normHeaders.set(k, norm.text(v));
+    for (const [k, v] of answer.headers) {
+      // As transcript.py: after imports, glance_store has added its reserved stores to the
+      // cached enabled_backends, so Glance lists them here or not depending on process history.
+      const value = k === 'openstack-image-store-ids' ? v.replace(RESERVED_STORES, '') : v;
+      normHeaders.set(k, norm.text(value));
+    }
     out.push({
       case: step.case,
       request,

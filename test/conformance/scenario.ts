@@ -513,6 +513,115 @@ const deletes: Step[] = [
   list('after-cleanup', SORTED),
 ];
 
+// Interoperable import, tasks and stores (both servers: stores local + local2, the three import
+// methods; `{{wdurl}}` is the harness's web-download source on an allowed port).
+const imp = (name: string, id: string, body: unknown, headers: Record<string, string> = C): Step => ({
+  case: `import/${name}`,
+  method: 'POST',
+  path: `/v2/images/{{${id}}}/import`,
+  headers: { ...JSON_TYPE, ...headers },
+  json: body,
+});
+const stage = (name: string, id: string, data: Buffer, headers: Record<string, string> = C): Step => ({
+  case: `stage/${name}`,
+  method: 'PUT',
+  path: `/v2/images/{{${id}}}/stage`,
+  headers: { ...OCTET, ...headers },
+  raw: data,
+});
+const storeDel = (name: string, store: string, id: string, headers: Record<string, string> = C_ADMIN): Step => ({
+  case: `stores/${name}`,
+  method: 'DELETE',
+  path: `/v2/stores/${store}/{{${id}}}`,
+  headers,
+});
+/** The import has released the image (transcript.py's import_done). */
+const settled = (extra: (j: Record<string, unknown>) => boolean = () => true) => (body: unknown): boolean => {
+  if (body === null || typeof body !== 'object') return false;
+  const j = body as Record<string, unknown>;
+  return ['active', 'killed', 'queued'].includes(String(j.status)) && !j.os_glance_import_task &&
+    !j.os_glance_importing_to_stores && extra(j);
+};
+const GD = { method: { name: 'glance-direct' } };
+
+const imports: Step[] = [
+  get('info/import-as-member', '/v2/info/import', C),
+  get('info/stores-as-member', '/v2/info/stores', C),
+  get('info/stores-detail-as-member', '/v2/info/stores/detail', C),
+  get('info/stores-detail-as-project-admin', '/v2/info/stores/detail', C_ADMIN),
+  get('info/stores-detail-as-noproject-admin', '/v2/info/stores/detail'),
+  get('info/stores-detail-json-fault', '/v2/info/stores/detail', { ...C, ...ACCEPT_JSON }),
+  create('import-target', { name: n('import'), disk_format: 'raw', container_format: 'bare' }, 'imp', C),
+  imp('missing-image', 'zero', GD),
+  imp('other-project', 'imp', GD, D),
+  imp('no-method', 'imp', {}),
+  imp('method-not-object', 'imp', { method: 'glance-direct' }),
+  imp('method-no-name', 'imp', { method: {} }),
+  imp('all-stores-not-bool', 'imp', { ...GD, all_stores: 'yes' }),
+  imp('must-succeed-not-bool', 'imp', { ...GD, all_stores_must_succeed: 'yes' }),
+  imp('copy-image-queued', 'imp', { method: { name: 'copy-image' }, stores: ['local2'] }, C_ADMIN),
+  imp('web-download-loopback', 'imp', { method: { name: 'web-download', uri: '{{wdloopback}}' } }),
+  imp('not-json', 'imp', 'x'),
+  { case: 'import/array-body', method: 'POST', path: '/v2/images/{{imp}}/import', headers: { ...JSON_TYPE, ...C }, raw: '[]' },
+  stage('missing-image', 'zero', DATA10),
+  stage('other-project', 'imp', DATA10, D),
+  stage('wrong-content-type', 'imp', DATA10, { ...C, 'Content-Type': 'text/plain' }),
+  stage('ok', 'imp', DATA1000),
+  get('show/after-stage', '/v2/images/{{imp}}', C),
+  upload('after-stage', 'imp', DATA10, C),
+  imp('stores-not-list', 'imp', { ...GD, stores: 'local' }),
+  imp('unknown-store', 'imp', { ...GD, stores: ['nosuchstore'] }),
+  imp('all-stores-with-stores', 'imp', { ...GD, all_stores: true, stores: ['local'] }),
+  imp('stores-with-header', 'imp', { ...GD, stores: ['local'] }, { ...C, 'X-Image-Meta-Store': 'local2' }),
+  imp('glance-direct-to-local2', 'imp', { ...GD, stores: ['local2'] }),
+  { ...get('show/after-glance-direct', '/v2/images/{{imp}}', C), until: settled() },
+  imp('again-active', 'imp', GD),
+  stage('active', 'imp', DATA10),
+  { ...get('tasks/of-image', '/v2/images/{{imp}}/tasks', C_ADMIN), save: { task: 'tasks.0.id' } },
+  get('tasks/of-image-as-member', '/v2/images/{{imp}}/tasks', C),
+  get('tasks/of-image-other-project', '/v2/images/{{imp}}/tasks', D),
+  get('tasks/of-missing-image', '/v2/images/{{zero}}/tasks', C_ADMIN),
+  get('tasks/show', '/v2/tasks/{{task}}', C_ADMIN),
+  get('tasks/show-as-member', '/v2/tasks/{{task}}', C),
+  get('tasks/show-missing', '/v2/tasks/{{zero}}', C_ADMIN),
+  get('tasks/list-as-member', '/v2/tasks', C),
+  get('tasks/list-latest', '/v2/tasks?limit=1', C_ADMIN),
+  get('tasks/list-bad-status', '/v2/tasks?status=bogus', C_ADMIN),
+  get('tasks/list-bad-sort-dir', '/v2/tasks?sort_dir=sideways', C_ADMIN),
+  get('tasks/list-bad-sort-key', '/v2/tasks?sort_key=bogus', C_ADMIN),
+  get('tasks/list-bad-limit', '/v2/tasks?limit=-1', C_ADMIN),
+  get('tasks/list-bad-marker', '/v2/tasks?marker={{zero}}', C_ADMIN),
+  { case: 'tasks/create', method: 'POST', path: '/v2/tasks', headers: { ...JSON_TYPE, ...C_ADMIN }, json: { type: 'import', input: {} } },
+  { case: 'tasks/delete', method: 'DELETE', path: '/v2/tasks/{{task}}', headers: C_ADMIN },
+  imp('copy-image-to-present-store', 'imp', { method: { name: 'copy-image' }, stores: ['local2'] }, C_ADMIN),
+  imp('copy-image', 'imp', { method: { name: 'copy-image' }, stores: ['local'] }, C_ADMIN),
+  { ...get('show/after-copy-image', '/v2/images/{{imp}}', C), until: settled((j) => String(j.stores).split(',').length === 2) },
+  imp('copy-image-all-stores-present', 'imp', { method: { name: 'copy-image' }, all_stores: true }, C_ADMIN),
+  storeDel('unknown-store', 'nosuchstore', 'imp'),
+  storeDel('missing-image', 'local', 'zero'),
+  storeDel('other-project', 'local', 'imp', D),
+  storeDel('ok', 'local', 'imp'),
+  get('show/after-store-delete', '/v2/images/{{imp}}', C),
+  storeDel('not-in-store', 'local', 'imp'),
+  storeDel('last-store-as-reader', 'local2', 'imp', C_READER),
+  storeDel('last-store', 'local2', 'imp'),
+  storeDel('last-store-json-fault', 'local2', 'imp', { ...C_ADMIN, ...ACCEPT_JSON }),
+  { case: 'stores/get', method: 'GET', path: '/v2/stores/local2/{{imp}}', headers: C_ADMIN },
+  { case: 'stores/delete-store-only', method: 'DELETE', path: '/v2/stores/local2', headers: C_ADMIN },
+  create('upload-store-target', { name: n('upload-store'), disk_format: 'raw', container_format: 'bare' }, 'ups', C),
+  upload('unknown-store', 'ups', DATA10, { ...C, 'X-Image-Meta-Store': 'nosuchstore' }),
+  upload('to-local2', 'ups', DATA10, { ...C, 'X-Image-Meta-Store': 'local2' }),
+  get('show/after-upload-to-local2', '/v2/images/{{ups}}', C),
+  create('web-download-target', { name: n('web-download'), disk_format: 'raw', container_format: 'bare' }, 'wd', C),
+  storeDel('queued-image', 'local', 'wd'),
+  imp('web-download-both-stores', 'wd', { method: { name: 'web-download', uri: '{{wdurl}}' }, stores: ['local', 'local2'] }),
+  { ...get('show/after-web-download', '/v2/images/{{wd}}', C), until: settled() },
+  create('web-download-404-target', { name: n('web-download-404'), disk_format: 'raw', container_format: 'bare' }, 'wd404', C),
+  imp('web-download-404', 'wd404', { method: { name: 'web-download', uri: '{{wdmissing}}' } }),
+  { ...get('show/after-web-download-404', '/v2/images/{{wd404}}', C), until: settled() },
+  ...['imp', 'ups', 'wd', 'wd404'].map((id) => del(`cleanup-${id}`, id, C)),
+];
+
 export const SCENARIO: readonly Step[] = [
   ...discovery,
   ...creates,
@@ -530,4 +639,5 @@ export const SCENARIO: readonly Step[] = [
   ...pages,
   ...members,
   ...deletes,
+  ...imports,
 ];

@@ -96,13 +96,21 @@ export function parseTranscript(markdown: string): Exchange[] {
   return calls;
 }
 
-/** Replays transcript.py against `baseUrl`, writes its record to `outFile` and parses it. */
-export async function recordTranscript(baseUrl: string, outFile: string): Promise<Exchange[]> {
+/**
+ * Replays transcript.py against `baseUrl`, writes its record to `outFile` and parses it.
+ * `webDownloadUrl`: its optional successful web-download (TRANSCRIPT_WD_URL), from a server the
+ * caller runs so that both servers fetch the same bytes.
+ */
+export async function recordTranscript(baseUrl: string, outFile: string, webDownloadUrl?: string): Promise<Exchange[]> {
   await new Promise<string>((resolve, reject) => {
     const child = spawn(PYTHON, [join(PEER_DIR, 'transcript.py'), baseUrl, outFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its optional web-download and raw modes are off: the record must be the normalised scenario.
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRANSCRIPT_'))),
+      // Its raw mode is off (the record must be the normalised scenario), and so is its own
+      // port-80 web-download server (two runs side by side cannot both bind it).
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRANSCRIPT_'))),
+        ...(webDownloadUrl === undefined ? {} : { TRANSCRIPT_WD_URL: webDownloadUrl }),
+      },
     });
     let log = '';
     child.stdout.on('data', (c: Buffer) => (log += c.toString()));

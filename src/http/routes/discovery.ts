@@ -29,11 +29,11 @@ export function discoveryRoutes(deps: HttpDeps): RouteTable {
   const routes: RouteTable = [
     {
       path: '/',
-      methods: { GET: async (req, reply) => sendJson(reply, 300, versionsDocument(baseUrl(deps.config, req))) },
+      methods: { GET: async (req, reply) => sendJson(reply, 300, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store })) },
     },
     {
       path: '/versions',
-      methods: { GET: async (req, reply) => sendJson(reply, 200, versionsDocument(baseUrl(deps.config, req))) },
+      methods: { GET: async (req, reply) => sendJson(reply, 200, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store })) },
     },
     {
       path: '/healthcheck',

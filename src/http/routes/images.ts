@@ -23,7 +23,8 @@ function pyUrlencode(pairs: [string, string][]): string {
 }
 
 export function imageRoutes(deps: HttpDeps): RouteTable {
-  const viewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url, multiStore: deps.config.multi_store };
+  const baseViewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url, multiStore: deps.config.multi_store };
+  const viewOpts = (ctx: { readonly isAdmin: boolean }) => ({ ...baseViewOpts, callerIsAdmin: ctx.isAdmin });
   const importMethods = deps.config.DEFAULT.enabled_import_methods.join(',');
   const storeIds = deps.config.multi_store ? deps.config.backends.map((b) => b.id).join(',') : '';
   const { images } = deps;
@@ -41,7 +42,7 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
           for (const [k, v] of pairs) if (k !== 'marker') params.set(k, v);
           const query = pyUrlencode([...params]);
           const body: Record<string, unknown> = {
-            images: result.images.map((i) => imageView(i, viewOpts)),
+            images: result.images.map((i) => imageView(i, viewOpts(ctx))),
             first: query ? `/v2/images?${query}` : '/v2/images',
             schema: '/v2/schemas/images',
           };
@@ -59,7 +60,7 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
           // Clients (openstack image create --import) discover the import setup from these.
           if (importMethods !== '') reply.header('openstack-image-import-methods', importMethods);
           if (storeIds !== '') reply.header('openstack-image-store-ids', storeIds);
-          return sendJson(reply, 201, imageView(image, viewOpts));
+          return sendJson(reply, 201, imageView(image, viewOpts(ctx)));
         },
       },
     },
@@ -68,7 +69,8 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
       methods: {
         GET: async (req, reply) => {
           const { id } = req.params as IdParams;
-          return sendJson(reply, 200, imageView(await images.show(deps.contextOf(req), id), viewOpts));
+          const ctx = deps.contextOf(req);
+          return sendJson(reply, 200, imageView(await images.show(ctx, id), viewOpts(ctx)));
         },
         PATCH: async (req, reply) => {
           const { id } = req.params as IdParams;
@@ -80,7 +82,7 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
             throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
           }
           const image = await images.update(ctx, id, req.headers['content-type'], await readJsonBody(req));
-          return sendJson(reply, 200, imageView(image, viewOpts));
+          return sendJson(reply, 200, imageView(image, viewOpts(ctx)));
         },
         DELETE: async (req, reply) => {
           const { id } = req.params as IdParams;

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { versionsDocument } from './versions.js';
+
+const ids = (multiStore: boolean): string[] =>
+  (versionsDocument('http://h', { multiStore }).versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
+
+test('single store: v2.15 CURRENT, v2.9, then v2.7 … v2.0 (Glance without enabled_backends or cache)', () => {
+  assert.deepEqual(ids(false), [
+    'v2.15 CURRENT', 'v2.9 SUPPORTED', 'v2.7 SUPPORTED', 'v2.6 SUPPORTED', 'v2.5 SUPPORTED',
+    'v2.4 SUPPORTED', 'v2.3 SUPPORTED', 'v2.2 SUPPORTED', 'v2.1 SUPPORTED', 'v2.0 SUPPORTED',
+  ]);
+});
+
+test('multi-store: v2.13 … v2.8 replace v2.9 alone (Glance with enabled_backends, no cache)', () => {
+  assert.deepEqual(ids(true).slice(0, 8), [
+    'v2.15 CURRENT', 'v2.13 SUPPORTED', 'v2.12 SUPPORTED', 'v2.11 SUPPORTED', 'v2.10 SUPPORTED',
+    'v2.9 SUPPORTED', 'v2.8 SUPPORTED', 'v2.7 SUPPORTED',
+  ]);
+  assert.equal(ids(true).length, 15);
+  const links = (versionsDocument('http://h', { multiStore: true }).versions as { links: unknown }[])[0].links;
+  assert.deepEqual(links, [{ rel: 'self', href: 'http://h/v2/' }]);
+});
