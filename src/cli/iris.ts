@@ -15,7 +15,9 @@ import { IrisApiError, IrisClientError } from '../client/index.js';
 import { createCommandContext, type GlobalFlags } from './commands/command-context.js';
 import { registerImageCommands } from './commands/image-commands.js';
 import { registerImageDataCommands } from './commands/image-data-commands.js';
+import { registerImportCommands } from './commands/import-commands.js';
 import { registerMemberCommands } from './commands/member-commands.js';
+import { registerTaskCommands } from './commands/task-commands.js';
 import { CliError, processIo, type CliIo } from './iris-cli/cli-io.js';
 import { collect, positiveInteger } from './iris-cli/option-parsers.js';
 import { OUTPUT_FORMATS } from './iris-cli/output.js';
@@ -82,6 +84,8 @@ export async function runIris(argv: readonly string[], io: CliIo = processIo): P
   registerImageCommands(program, ctx);
   registerImageDataCommands(program, ctx);
   registerMemberCommands(program, ctx);
+  registerImportCommands(program, ctx);
+  registerTaskCommands(program, ctx);
 
   let code = 0;
   try {

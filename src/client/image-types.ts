@@ -144,6 +144,8 @@ export interface UploadOptions {
   /** Sent as Content-Length; without it the body goes chunked. */
   readonly size?: number;
   readonly onProgress?: ProgressListener;
+  /** Store of a multi-store cloud to upload to (`X-Image-Meta-Store`); the default store when unset. */
+  readonly store?: string;
   readonly signal?: AbortSignal;
 }
 

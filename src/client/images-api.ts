@@ -7,6 +7,8 @@ import { IrisClientError, IrisConnectionError } from './errors.js';
 import { headerValue } from './http-call.js';
 import type { Transport } from './http-transport.js';
 import { buildImagePatch } from './image-patch-builder.js';
+import { importRequestBody } from './import-request.js';
+import type { ImportOptions, Task } from './import-types.js';
 import type {
   CreateImageInput,
   DownloadOptions,
@@ -127,6 +129,41 @@ export interface ImagesApi {
    * @example const { bytes } = await client.images.downloadToFile(id, 'out.img');
    */
   downloadToFile(id: string, path: string, options?: DownloadOptions): Promise<DownloadToFileResult>;
+  /**
+   * Uploads data to the staging area for a `glance-direct` import (queued → uploading).
+   * Streams, never retried, like `upload`; `options.store` is ignored (stores are chosen at import).
+   *
+   * @example await client.images.stage(id, createReadStream('disk.img'), { size: 10485760 });
+   */
+  stage(id: string, data: ImageData, options?: UploadOptions): Promise<void>;
+  /**
+   * Stages a local file, with its size as Content-Length when it is a regular file.
+   *
+   * @example await client.images.stageFile(id, 'disk.img');
+   */
+  stageFile(id: string, path: string, options?: UploadOptions): Promise<void>;
+  /**
+   * Starts an import (answered 202; the work goes on in a task, see `tasks`). Never retried.
+   *
+   * @example
+   *   await client.images.import(id, { method: 'glance-direct', stores: ['fast', 'slow'], allStoresMustSucceed: false });
+   *   await client.images.import(id, { method: 'web-download', uri: 'https://example.com/cirros.img' });
+   *   await client.images.import(id, { method: 'copy-image', allStores: true });
+   */
+  import(id: string, options: ImportOptions): Promise<void>;
+  /**
+   * Deletes the image's data from one store of a multi-store cloud (the image keeps its other
+   * locations); IrisApiError 404 when the image is not in that store.
+   *
+   * @example await client.images.deleteFromStore(id, 'slow');
+   */
+  deleteFromStore(id: string, store: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The tasks that imported this image, oldest first (`GET /v2/images/{id}/tasks`, API v2.12).
+   *
+   * @example const [task] = await client.images.tasks(id);
+   */
+  tasks(id: string, options?: { signal?: AbortSignal }): Promise<Task[]>;
 }
 
 function imagePath(id: string): string {
@@ -145,7 +182,30 @@ function counting(total: number | undefined, onProgress: NonNullable<UploadOptio
   });
 }
 
+/** The size of a regular file (a Content-Length to send), undefined for pipes and devices. */
+async function fileSize(path: string): Promise<number | undefined> {
+  const info = await stat(path);
+  return info.isFile() ? info.size : undefined;
+}
+
 export function createImagesApi(transport: Transport): ImagesApi {
+  /** PUTs raw data (an upload or a stage), streaming, with a progress count when asked. */
+  async function sendData(path: string, data: ImageData, options: UploadOptions, store?: string): Promise<void> {
+    const size = options.size ?? (data instanceof Uint8Array ? data.length : undefined);
+    let body: ImageData = data;
+    if (options.onProgress !== undefined) {
+      const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
+      const counter = counting(size, options.onProgress);
+      // Errors of the source reach the counter (and so the request) through pipeline.
+      pipelineCb(source, counter, () => {});
+      body = counter;
+    }
+    const headers: Record<string, string> = {};
+    if (size !== undefined) headers['Content-Length'] = String(size);
+    if (store !== undefined) headers['X-Image-Meta-Store'] = store;
+    await transport.discard({ method: 'PUT', path, body, contentType: 'application/octet-stream', headers, idempotent: false, signal: options.signal });
+  }
+
   const api: ImagesApi = {
     async list(options = {}) {
       const { limit, marker, signal, ...rest } = options;
@@ -223,31 +283,42 @@ export function createImagesApi(transport: Transport): ImagesApi {
       await transport.discard({ method: 'DELETE', path: `${imagePath(id)}/tags/${encodeURIComponent(tag)}`, idempotent: true, signal: options.signal });
     },
 
-    async upload(id, data, options = {}) {
-      const size = options.size ?? (data instanceof Uint8Array ? data.length : undefined);
-      let body: ImageData = data;
-      if (options.onProgress !== undefined) {
-        const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
-        const counter = counting(size, options.onProgress);
-        // Errors of the source reach the counter (and so the request) through pipeline.
-        pipelineCb(source, counter, () => {});
-        body = counter;
-      }
+    upload: (id, data, options = {}) => sendData(`${imagePath(id)}/file`, data, options, options.store),
+
+    async uploadFile(id, path, options = {}) {
+      await api.upload(id, createReadStream(path), { ...options, size: options.size ?? (await fileSize(path)) });
+    },
+
+    stage: (id, data, options = {}) => sendData(`${imagePath(id)}/stage`, data, options),
+
+    async stageFile(id, path, options = {}) {
+      await api.stage(id, createReadStream(path), { ...options, size: options.size ?? (await fileSize(path)) });
+    },
+
+    async import(id, options) {
       await transport.discard({
-        method: 'PUT',
-        path: `${imagePath(id)}/file`,
-        body,
-        contentType: 'application/octet-stream',
-        headers: size !== undefined ? { 'Content-Length': String(size) } : {},
+        method: 'POST',
+        path: `${imagePath(id)}/import`,
+        json: importRequestBody(options),
+        // glanceclient sends a single store as this header, not in the body.
+        headers: options.store !== undefined ? { 'X-Image-Meta-Store': options.store } : {},
         idempotent: false,
         signal: options.signal,
       });
     },
 
-    async uploadFile(id, path, options = {}) {
-      const info = await stat(path);
-      const size = options.size ?? (info.isFile() ? info.size : undefined);
-      await api.upload(id, createReadStream(path), { ...options, size });
+    async deleteFromStore(id, store, options = {}) {
+      await transport.discard({
+        method: 'DELETE',
+        path: `/v2/stores/${encodeURIComponent(store)}/${encodeURIComponent(id)}`,
+        idempotent: true,
+        signal: options.signal,
+      });
+    },
+
+    async tasks(id, options = {}) {
+      const doc = await transport.json<{ tasks: Task[] }>({ method: 'GET', path: `${imagePath(id)}/tasks`, idempotent: true, signal: options.signal });
+      return doc.tasks;
     },
 
     async download(id, options = {}) {

@@ -10,13 +10,19 @@ import { createTransport } from './http-transport.js';
 import type { ApiVersion, JsonSchema } from './image-types.js';
 import { createImagesApi, type ImagesApi } from './images-api.js';
 import { keystonePasswordAuth } from './keystone-auth.js';
+import { createInfoApi, type InfoApi } from './info-api.js';
 import { createMembersApi, type MembersApi } from './members-api.js';
+import { createTasksApi, type TasksApi } from './tasks-api.js';
 
 export type SchemaName = 'image' | 'images' | 'member' | 'members' | 'task' | 'tasks' | (string & {});
 
 export interface IrisClient {
   readonly images: ImagesApi;
   readonly members: MembersApi;
+  /** Import tasks (`/v2/tasks`). */
+  readonly tasks: TasksApi;
+  /** Import methods and stores the cloud offers (`/v2/info/*`). */
+  readonly info: InfoApi;
   readonly schemas: {
     /**
      * A JSON schema document (`image`, `images`, `member`, `members`, `task`, `tasks`).
@@ -95,6 +101,8 @@ export function createIrisClient(options: IrisClientOptions): IrisClient {
   return {
     images: createImagesApi(transport),
     members: createMembersApi(transport),
+    tasks: createTasksApi(transport),
+    info: createInfoApi(transport),
     schemas: {
       get: (name, opts = {}) =>
         transport.json<JsonSchema>({ method: 'GET', path: `/v2/schemas/${encodeURIComponent(name)}`, idempotent: true, signal: opts.signal }),

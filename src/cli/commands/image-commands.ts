@@ -14,6 +14,7 @@ import { formatRecord, formatRows } from '../iris-cli/output.js';
 import type { CommandContext } from './command-context.js';
 import { uploadData } from './image-data-commands.js';
 import { imageListColumns, imageRecord } from './image-view.js';
+import { envValue, validateStore } from './store-checks.js';
 
 /** glanceclient's sort keys and directions (`images.SORT_KEY_VALUES` / `SORT_DIR_VALUES`). */
 const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'];
@@ -59,7 +60,8 @@ function optionKey(flags: string): string {
   return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function addSchemaFlags(cmd: Command, forCreate: boolean): Command {
+/** Adds the schema flags and `--property` (create: also `--id` and `--tags`). */
+export function addSchemaFlags(cmd: Command, forCreate: boolean): Command {
   for (const f of SCHEMA_FLAGS) {
     if (f.createOnly && !forCreate) continue;
     const option = new Option(f.flags, f.help);
@@ -71,7 +73,7 @@ function addSchemaFlags(cmd: Command, forCreate: boolean): Command {
 }
 
 /** The attributes the schema flags and `--property` set, as one object. */
-function schemaValues(opts: Record<string, unknown>, forCreate: boolean): Record<string, unknown> {
+export function schemaValues(opts: Record<string, unknown>, forCreate: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of SCHEMA_FLAGS) {
     if (f.createOnly && !forCreate) continue;
@@ -82,7 +84,8 @@ function schemaValues(opts: Record<string, unknown>, forCreate: boolean): Record
   return out;
 }
 
-function printImage(ctx: CommandContext, image: Image, options: { humanReadable?: boolean; maxWidth?: number } = {}): void {
+/** Prints an image as glanceclient's `print_image` does (80 columns unless told). */
+export function printImage(ctx: CommandContext, image: Image, options: { humanReadable?: boolean; maxWidth?: number } = {}): void {
   ctx.print(formatRecord(imageRecord(image, options.humanReadable), ctx.output({ maxWidth: options.maxWidth ?? 80 })));
 }
 
@@ -147,9 +150,11 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
   addSchemaFlags(program.command('image-create').description('Create a new image.'), true)
     .option('--file <FILE>', 'Local file that contains disk image to be uploaded during creation ("-" reads standard input).')
     .option('--progress', 'Show upload progress bar.')
+    .option('--store <STORE>', 'Backend store to upload image to. Defaults to env[OS_IMAGE_STORE].')
     .action(async (opts: Record<string, any>) => {
       const fields = schemaValues(opts, true);
       const file: string | undefined = opts.file;
+      const store: string | undefined = opts.store ?? envValue(ctx, 'OS_IMAGE_STORE');
       if (file !== undefined) {
         if (file !== '-') {
           try {
@@ -163,11 +168,16 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
           throw new CliError(`Must provide ${missing.map((m) => `--${m.replace('_', '-')}`).join(', ')} when using --file.`, 2);
         }
       }
+      // glanceclient checks the store before creating anything.
+      if (store !== undefined) {
+        if (file === undefined) throw new CliError('--store option should only be provided with --file option or stdin.');
+        await validateStore(ctx, store);
+      }
       const client = ctx.client();
       let image = await client.images.create(fields as CreateImageInput);
       if (file !== undefined) {
         try {
-          await uploadData(ctx, image.id, file, { progress: opts.progress });
+          await uploadData(ctx, image.id, file, { progress: opts.progress, store });
         } catch (err) {
           // The record exists; say which one, so the user can retry the upload or delete it.
           printImage(ctx, await client.images.get(image.id).catch(() => image));

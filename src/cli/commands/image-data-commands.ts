@@ -11,22 +11,27 @@ import { IrisApiError, IrisClientError } from '../../client/index.js';
 import { CliError } from '../iris-cli/cli-io.js';
 import { integer } from '../iris-cli/option-parsers.js';
 import type { CommandContext } from './command-context.js';
+import { envValue, validateStore } from './store-checks.js';
 
-/** Uploads `file` (a path, or `-` for standard input) to image `id`. */
+/**
+ * Sends `file` (a path, or `-` for standard input) as image `id`'s data: uploaded, or staged for
+ * a `glance-direct` import when `options.stage` is set.
+ */
 export async function uploadData(
   ctx: CommandContext,
   id: string,
   file: string,
-  options: { progress?: boolean; size?: number } = {},
+  options: { progress?: boolean; size?: number; store?: string; stage?: boolean } = {},
 ): Promise<void> {
   const bar = ctx.progress(options.progress);
   const onProgress = (n: number, total: number | undefined): void => bar.update(n, total);
   const images = ctx.client().images;
+  const sendOptions = { size: options.size, store: options.store, onProgress };
   if (file === '-') {
     if (ctx.io.stdin.isTTY) throw new CliError('--file - reads image data from standard input, which is a terminal');
-    await images.upload(id, ctx.io.stdin, { size: options.size, onProgress });
+    await (options.stage ? images.stage(id, ctx.io.stdin, sendOptions) : images.upload(id, ctx.io.stdin, sendOptions));
   } else {
-    await images.uploadFile(id, file, { size: options.size, onProgress });
+    await (options.stage ? images.stageFile(id, file, sendOptions) : images.uploadFile(id, file, sendOptions));
   }
   bar.finish();
 }
@@ -39,11 +44,14 @@ export function registerImageDataCommands(program: Command, ctx: CommandContext)
     .option('--file <FILE>', 'Local file that contains disk image to be uploaded ("-" reads standard input).')
     .option('--size <IMAGE_SIZE>', 'Size in bytes of image to be uploaded (when it cannot be inferred, e.g. from stdin).', integer)
     .option('--progress', 'Show upload progress bar.')
-    .action(async (id: string, opts: { file?: string; size?: number; progress?: boolean }) => {
+    .option('--store <STORE>', 'Backend store to upload image to. Defaults to env[OS_IMAGE_STORE].')
+    .action(async (id: string, opts: { file?: string; size?: number; progress?: boolean; store?: string }) => {
       if (opts.file === undefined) {
         throw new CliError('image-upload needs --file <FILE> (use --file - to read the image from standard input)', 2);
       }
-      await uploadData(ctx, id, opts.file, { progress: opts.progress, size: opts.size });
+      const store = opts.store ?? envValue(ctx, 'OS_IMAGE_STORE');
+      if (store !== undefined) await validateStore(ctx, store);
+      await uploadData(ctx, id, opts.file, { progress: opts.progress, size: opts.size, store });
     });
 
   program

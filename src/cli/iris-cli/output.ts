@@ -53,6 +53,8 @@ export function formatRecord(record: Readonly<Record<string, unknown>>, options:
 export interface Column<T> {
   readonly header: string;
   readonly get: (row: T) => unknown;
+  /** How a table cell spells the value; glanceclient's `value or ''` (pyListCell) by default. */
+  readonly cell?: (value: unknown) => string;
 }
 
 /**
@@ -74,7 +76,7 @@ export function formatRows<T>(columns: readonly Column<T>[], rows: readonly T[],
     default:
       return renderTable(
         chosen.map((c) => c.header),
-        rows.map((r) => chosen.map((c) => pyListCell(c.get(r)))),
+        rows.map((r) => chosen.map((c) => (c.cell ?? pyListCell)(c.get(r)))),
       );
   }
 }

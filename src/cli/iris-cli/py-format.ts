@@ -64,3 +64,8 @@ export function pyListCell(value: unknown): string {
   if (typeof value === 'boolean') return 'True';
   return String(value);
 }
+
+/** Python's `str(value)` in a table cell (glanceclient's `print_dict_list`): containers as repr. */
+export function pyStrCell(value: unknown): string {
+  return typeof value === 'string' ? value : pyRepr(value);
+}
