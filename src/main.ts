@@ -30,6 +30,7 @@ import { createSqliteTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
 import { validateImportUri } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
+import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore } from './domain/ports.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -113,11 +114,17 @@ function startAuthenticator(config: Config, logger: Logger): Authenticator {
 /** The policy of [oslo_policy]; a missing or bad policy file stops the process at start. */
 function startPolicy(config: Config, logger: Logger): Policy {
   try {
-    const { policy, file, rules } = createPolicyFromConfig(config);
+    const { policy, file, rules, propertyProtections } = createPolicyFromConfig(config);
     const mode = config.oslo_policy.enforce_new_defaults ? 'new defaults' : 'legacy defaults';
     logger.info({ policy_file: file }, `policy: ${mode}${file === null ? '' : ` overridden by ${file}`}`);
     if (rules.undefinedReferences.length > 0) {
       logger.warn({ rules: rules.undefinedReferences }, 'policy rules refer to rules that are not defined (those checks refuse)');
+    }
+    if (propertyProtections !== null) {
+      logger.info({ sections: propertyProtections.rules.length, format: propertyProtections.format }, 'property protections on');
+      if (propertyProtections.undefinedPolicies.length > 0) {
+        logger.warn({ rules: propertyProtections.undefinedPolicies }, 'property protections name policy rules that are not defined (refused)');
+      }
     }
     return policy;
   } catch (e) {
@@ -151,7 +158,8 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     },
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     multiStore: config.multi_store,
-    dropStaging: (id) => staging.delete(stagingLocation(id)),
+    // Bound late: the import service is built below, on top of this one.
+    dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
   });
   const imageData = createImageDataService({
@@ -195,6 +203,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks,
     taskTimeToLiveHours: config.task.task_time_to_live,
+    plugins: createImportPlugins(config, { logger }),
     web: createWebSource({
       filter: {
         allowedSchemes: filtering.allowed_schemes,

@@ -111,6 +111,42 @@ export const IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download
 /** Store ids starting with this are Glance's own (os_glance_staging_store, os_glance_tasks_store). */
 export const RESERVED_STORE_PREFIX = 'os_glance_';
 
+/** Glance's import plugins ([image_import_opts] image_import_plugins); no_op is its sample default. */
+export const IMPORT_PLUGINS: readonly string[] = ['image_conversion', 'image_decompression', 'inject_image_metadata', 'no_op'];
+
+/** [image_conversion] output_format: Glance's choices. */
+export const CONVERSION_OUTPUT_FORMATS: readonly string[] = ['raw', 'qcow2', 'vmdk'];
+
+/** Image attributes and API fields an injected property must not shadow. */
+const NOT_INJECTABLE = new Set([
+  'checksum', 'container_format', 'created_at', 'deleted', 'deleted_at', 'direct_url', 'disk_format', 'file', 'id',
+  'location', 'locations', 'min_disk', 'min_ram', 'name', 'os_hash_algo', 'os_hash_value', 'os_hidden', 'owner',
+  'protected', 'schema', 'self', 'size', 'status', 'stores', 'tags', 'updated_at', 'virtual_size', 'visibility',
+]);
+
+/**
+ * oslo.config's DictOpt syntax: `key:value` pairs separated by commas, each key and value
+ * trimmed, the value everything after the first colon (it may be empty); '' is the empty dict.
+ * Throws an Error whose message is the reason: a pair without a colon, an empty or duplicate
+ * key (as oslo.config), a key over 255 characters or naming an image attribute (Iris).
+ */
+export function parseInjectedProperties(raw: string): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (raw.trim() === '') return out;
+  for (const pair of raw.split(',')) {
+    const colon = pair.indexOf(':');
+    if (colon < 0) throw new Error(`${JSON.stringify(pair.trim())} is not key:value (write k1:v1,k2:v2)`);
+    const key = pair.slice(0, colon).trim();
+    const value = pair.slice(colon + 1).trim();
+    if (key === '') throw new Error(`${JSON.stringify(pair.trim())} has an empty key`);
+    if (Object.hasOwn(out, key)) throw new Error(`key ${JSON.stringify(key)} is given twice`);
+    if (key.length > 255) throw new Error(`key ${JSON.stringify(key.slice(0, 20))}... is longer than 255 characters`);
+    if (NOT_INJECTABLE.has(key)) throw new Error(`key ${JSON.stringify(key)} is an image attribute, not a property`);
+    out[key] = value;
+  }
+  return out;
+}
+
 /** One `id:type` entry of [DEFAULT] enabled_backends. */
 export interface EnabledBackend {
   readonly id: string;
@@ -629,6 +665,67 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       '(127.0.0.0/8, ::1), e.g. an image server on the same host. Never enable it in production: loopback ' +
       'reaches services that trust local callers.',
   },
+  // Import plugins (src/import/plugins/): Glance's option names and sections.
+  {
+    section: 'image_import_opts',
+    name: 'image_import_plugins',
+    type: 'list',
+    default: '',
+    help:
+      'Plugins run, in this order, on the staged data of glance-direct and web-download imports before it ' +
+      'goes to the stores (never on copy-image): image_decompression (gzip, zip or LHA data is decompressed), ' +
+      'image_conversion (the image is converted to [image_conversion] output_format with qemu-img, after the ' +
+      'format inspector has checked it), inject_image_metadata (properties from [inject_metadata_properties] ' +
+      'are added), no_op (does nothing). Brackets are allowed, as in Glance: [image_decompression,image_conversion]. ' +
+      'Empty (the default): no plugins. The tools are found on PATH: qemu-img (Debian qemu-utils) for ' +
+      'image_conversion, unzip and lha (Debian unzip and lhasa) for zip and LHA data; gzip needs none.',
+    convert: (value: readonly string[]) => {
+      const unknown = value.filter((name) => !IMPORT_PLUGINS.includes(name));
+      if (unknown.length > 0) {
+        throw new Error(`unknown import plugin ${unknown.join(', ')} (the plugins are ${IMPORT_PLUGINS.join(', ')})`);
+      }
+      return [...new Set(value)];
+    },
+  },
+  {
+    section: 'image_conversion',
+    name: 'output_format',
+    type: 'string',
+    default: 'raw',
+    help:
+      'Disk format the image_conversion import plugin converts images to: raw, qcow2 or vmdk (the choices ' +
+      'Glance allows). Images already in this format are not converted. Sources must be raw, qcow2, vmdk, vhd, ' +
+      'vhdx or vdi and must be of their declared disk_format; other disk formats (iso, ami, ploop...) fail the ' +
+      'import when the plugin is enabled, as in Glance.',
+    convert: (value: string) => {
+      if (!CONVERSION_OUTPUT_FORMATS.includes(value)) {
+        throw new Error(`${JSON.stringify(value)} is not one of ${CONVERSION_OUTPUT_FORMATS.join(', ')}`);
+      }
+      return value;
+    },
+  },
+  {
+    section: 'inject_metadata_properties',
+    name: 'ignore_user_roles',
+    type: 'list',
+    default: 'admin',
+    help:
+      'The inject_image_metadata import plugin adds nothing to images imported by a caller holding any of ' +
+      'these roles (compared without regard to case).',
+  },
+  {
+    section: 'inject_metadata_properties',
+    name: 'inject',
+    type: 'string',
+    default: '',
+    help:
+      'Properties the inject_image_metadata import plugin sets on imported images, as key:value pairs ' +
+      'separated by commas (oslo.config dict syntax: k1:v1,k2:v2; a value may contain ":" but not ","). They ' +
+      "overwrite the image's own values. Keys in Glance's reserved namespace (os_glance...) are dropped at " +
+      'import with a warning, as in Glance; keys longer than 255 characters and image attribute names (name, ' +
+      'status, disk_format...) are refused at start.',
+    convert: parseInjectedProperties,
+  },
   {
     section: 'paste_deploy',
     name: 'flavor',
@@ -818,6 +915,33 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help:
       "Refuse callers whose token scope (system, domain, project) is not one the rule was registered for; all of " +
       "Glance's image rules are project-scoped. False, as in Glance 25.1.0.",
+  },
+  {
+    section: 'DEFAULT',
+    name: 'property_protection_file',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'INI file restricting who may create, read, update and delete which extra image properties (sections are ' +
+      'regular expressions over property names; see docs/policy.md). A relative name is looked for beside the ' +
+      'configuration files read, then in the working directory. Unset: no property protections. A file that ' +
+      'is missing or malformed stops the server at start, as in Glance.',
+    convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'property_protection_rule_format',
+    type: 'string',
+    default: 'roles',
+    help:
+      'How the property protection file names who may do an operation: `roles` (comma-separated roles) or ' +
+      '`policies` (one rule name of the policy file per operation).',
+    convert: (value: string) => {
+      const format = value.trim().toLowerCase();
+      if (format !== 'roles' && format !== 'policies') throw new Error(`${JSON.stringify(value)} must be roles or policies`);
+      return format;
+    },
   },
 ] satisfies ConfigOption[]);
 

@@ -36,6 +36,9 @@ export interface Config {
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     readonly debug: boolean;
+    /** As given (absolute, or looked for beside the config files); null = no property protections. */
+    readonly property_protection_file: string | null;
+    readonly property_protection_rule_format: 'roles' | 'policies';
     /**
      * Glance's multi-store switch as written (`local:file,fast:file`); '' = the legacy single
      * store. The parsed form is `backends`.
@@ -127,6 +130,19 @@ export interface Config {
     readonly allow_private_networks: boolean;
     /** Iris: also allow loopback (127.0.0.0/8, ::1) — development and tests only (default false). */
     readonly allow_loopback: boolean;
+  };
+  /** Glance's import plugins, in the order they run ([image_import_opts]). */
+  readonly image_import_opts: {
+    readonly image_import_plugins: readonly string[];
+  };
+  /** The image_conversion plugin's target disk format. */
+  readonly image_conversion: {
+    readonly output_format: 'raw' | 'qcow2' | 'vmdk';
+  };
+  /** The inject_image_metadata plugin: what it sets, and whose imports it leaves alone. */
+  readonly inject_metadata_properties: {
+    readonly ignore_user_roles: readonly string[];
+    readonly inject: Readonly<Record<string, string>>;
   };
   /** oslo.policy's options (see docs/policy.md). */
   readonly oslo_policy: {

@@ -46,7 +46,10 @@ test('defaults', (t) => {
     enabled_backends: '',
     enabled_import_methods: ['glance-direct', 'web-download', 'copy-image'],
     node_staging_uri: `file://${join(cwd, 'data', 'staging')}`,
+    property_protection_file: null,
+    property_protection_rule_format: 'roles',
   });
+  assert.deepEqual(config.oslo_policy, { policy_file: 'policy.yaml', enforce_new_defaults: false, enforce_scope: false });
   assert.deepEqual(config.image_format, {
     disk_formats: ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'],
     container_formats: ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'],

@@ -63,6 +63,13 @@ export interface PatchOptions extends FormatOptions {
    * refusal ahead of an earlier operation's Conflict.
    */
   readonly authorize?: (check: PatchAuthorization) => void;
+  /**
+   * Property protections (Glance's ExtraPropertiesProxy): whether the caller may create,
+   * update or delete the extra property `name`; a refusal is 403 "Attribute '…' is reserved.".
+   * The image given must then hold only the properties the caller may read, so that an
+   * unreadable one looks absent (replace/remove: 409; add: a create), as in Glance.
+   */
+  readonly protectProperty?: (name: string, op: 'create' | 'update' | 'delete') => boolean;
 }
 
 export interface PatchResult {
@@ -327,22 +334,33 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
 
     const isAttribute = ATTRIBUTES.has(name);
     const isProperty = Object.hasOwn(next.properties, name);
+    const protect = (action: 'create' | 'update' | 'delete'): void => {
+      if (opts.protectProperty !== undefined && !opts.protectProperty(name, action)) {
+        throw new Forbidden(`Attribute '${name}' is reserved.`);
+      }
+    };
     switch (op.op) {
       case 'replace':
         if (isAttribute) setAttribute(next, name, op.value);
-        else if (isProperty) setProperty(next, name, op.value);
-        else throw asGlanceDetail(new Conflict(`Property ${name} does not exist.`));
+        else if (isProperty) {
+          protect('update');
+          setProperty(next, name, op.value);
+        } else throw asGlanceDetail(new Conflict(`Property ${name} does not exist.`));
         break;
       case 'add':
         if (op.jsonSchemaVersion === 4 && (isAttribute || isProperty)) {
           throw asGlanceDetail(new Conflict(`Property ${name} already present.`));
         }
         if (isAttribute) setAttribute(next, name, op.value);
-        else setProperty(next, name, op.value);
+        else {
+          protect(isProperty ? 'update' : 'create');
+          setProperty(next, name, op.value);
+        }
         break;
       case 'remove':
         if (isAttribute) throw asGlanceDetail(new Forbidden(`Property ${name} may not be removed.`));
         if (!isProperty) throw asGlanceDetail(new Conflict(`Property ${name} does not exist.`));
+        protect('delete');
         delete next.properties[name];
         break;
     }

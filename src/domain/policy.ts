@@ -25,6 +25,9 @@ export type ImageAction =
 /** Image-member actions, with Glance's policy names. */
 export type MemberAction = 'add_member' | 'get_members' | 'get_member' | 'modify_member' | 'delete_member';
 
+/** What property protections distinguish. */
+export type PropertyOperation = 'create' | 'read' | 'update' | 'delete';
+
 /** What a create request proposes: Glance's policy target before an image exists. */
 export interface ProposedImage {
   /** As requested; absent = the caller's project. */
@@ -50,6 +53,11 @@ export interface Policy {
   /** Whether a listed image stays in the list (Glance drops those its `get_image` rule refuses). */
   canList(ctx: RequestContext, image: Image): boolean;
   /**
+   * Property protections (`property_protection_file`): whether the caller may `op` the extra
+   * property `name`. Always true when no protections are configured.
+   */
+  propertyAllowed(ctx: RequestContext, name: string, op: PropertyOperation): boolean;
+  /**
    * Whether the image exists for this caller. `membership` is the caller's membership status
    * on the image (null when none); any membership status makes a shared image visible by id.
    */
@@ -65,6 +73,12 @@ export interface Policy {
    * the caller can see). Whether the image is shared at all is the service's check.
    */
   enforceMember(ctx: RequestContext, action: MemberAction, image: Image): void;
+  /**
+   * The rule of changing a membership (modify_member, delete_member), which Glance checks
+   * only once the membership is found: so a membership the caller cannot see is NotFound
+   * before the rule can refuse. `enforceMember` checks everything before the lookup.
+   */
+  enforceMemberChange(ctx: RequestContext, action: 'modify_member' | 'delete_member', image: Image): void;
   /** Whether the caller may see the membership of project `memberId` on `image` (list, show, update). */
   canSeeMember(ctx: RequestContext, image: Image, memberId: string): boolean;
 }

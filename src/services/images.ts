@@ -50,6 +50,19 @@ export function createImageService(deps: ImageServiceDeps) {
     throw new NotFound(notFoundMessage ?? `No image found with ID ${id}`);
   }
 
+  /**
+   * The image as this caller may read it: extra properties its property protections refuse
+   * to `read` left out (Glance's ExtraPropertiesProxy).
+   */
+  function readable(ctx: RequestContext, image: Image): Image {
+    const names = Object.keys(image.properties);
+    const hidden = names.filter((name) => !policy.propertyAllowed(ctx, name, 'read'));
+    if (hidden.length === 0) return image;
+    const properties: Record<string, string> = {};
+    for (const name of names) if (!hidden.includes(name)) properties[name] = image.properties[name];
+    return { ...image, properties };
+  }
+
   async function saveChanged(image: Image, fromStatus = image.status): Promise<Image> {
     const updated: Image = { ...image, updated_at: clock.now() };
     await images.save(updated, { fromStatus });
@@ -67,6 +80,10 @@ export function createImageService(deps: ImageServiceDeps) {
         ...deps.formats,
         authorize: (r) => policy.enforceCreate(ctx, { owner: r.owner, visibility: r.visibility }),
       });
+      // Glance's ProtectedImageFactoryProxy: every extra property must be creatable.
+      for (const name of Object.keys(req.properties ?? {})) {
+        if (!policy.propertyAllowed(ctx, name, 'create')) throw new Forbidden(`Attribute '${name}' is reserved.`);
+      }
       const visibility = req.visibility ?? 'shared';
       const now = clock.now();
       const image: Image = {
@@ -99,14 +116,14 @@ export function createImageService(deps: ImageServiceDeps) {
         throw e;
       }
       deps.notifier.emit('image.create', { id: image.id, owner: image.owner });
-      return image;
+      return readable(ctx, image);
     },
 
     async show(ctx: RequestContext, id: string): Promise<Image> {
       // Glance: the image lookup (visibility, 404) first, then get_image on the image.
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'get_image', image);
-      return image;
+      return readable(ctx, image);
     },
 
     async list(ctx: RequestContext, req: ListRequest): Promise<ImageListResult> {
@@ -122,7 +139,7 @@ export function createImageService(deps: ImageServiceDeps) {
       });
       // Glance drops the images its get_image rule refuses after paging, and still offers a
       // next marker when the database page was full.
-      const shown = page.filter((image) => policy.canList(ctx, image));
+      const shown = page.filter((image) => policy.canList(ctx, image)).map((image) => readable(ctx, image));
       const last = shown[shown.length - 1];
       return { images: shown, nextMarker: page.length === limit && last ? last.id : undefined };
     },
@@ -131,19 +148,35 @@ export function createImageService(deps: ImageServiceDeps) {
       // Glance validates values while reading the body: a bad value is 400 before any 404.
       const ops = parsePatch(contentType, body, deps.formats);
       const image = await findVisible(ctx, id);
-      policy.enforce(ctx, 'modify_image', image);
-      const { image: patched, changed } = applyPatch(image, ops, { ...deps.formats, isAdmin: ctx.isAdmin });
-      if (changed.has('visibility') && patched.visibility !== image.visibility) {
-        if (patched.visibility === 'public') policy.enforce(ctx, 'publicize_image', image);
-        if (patched.visibility === 'community') policy.enforce(ctx, 'communitize_image', image);
-      }
+      // Property protections: the patch sees only the properties the caller may read.
+      const view = readable(ctx, image);
+      const { image: patchedView, changed } = applyPatch(view, ops, {
+        ...deps.formats,
+        isAdmin: ctx.isAdmin,
+        // Glance's update_property, per operation: the visibility rule for any visibility
+        // operation (even one that keeps the visibility), then modify_image; a location
+        // removal checks delete_image_location.
+        authorize: (check) => {
+          if (check.kind === 'delete_locations') policy.enforce(ctx, 'delete_image_location', image);
+          if (check.kind !== 'property') return;
+          if (check.name === 'visibility' && check.value === 'public') policy.enforce(ctx, 'publicize_image', image);
+          if (check.name === 'visibility' && check.value === 'community') policy.enforce(ctx, 'communitize_image', image);
+          policy.enforce(ctx, 'modify_image', image);
+        },
+        protectProperty: (name, op) => policy.propertyAllowed(ctx, name, op),
+      });
+      // Properties the caller may not read stay as they are. (Glance saves only the readable
+      // ones and its save purges the others: an update by such a caller loses them.)
+      const patched: Image =
+        view === image ? patchedView : { ...patchedView, properties: { ...image.properties, ...patchedView.properties } };
+      for (const name of Object.keys(view.properties)) if (!Object.hasOwn(patchedView.properties, name)) delete patched.properties[name];
       // Glance lets a non-admin `add /owner` and refuses only once the image would be out of
       // the caller's sight; Iris refuses any hand-over to another project outright.
       if (changed.has('owner') && patched.owner !== image.owner && !ctx.isAdmin && patched.owner !== ctx.projectId) {
         throw new Forbidden(`Forbidding request, image ${id} not visible`);
       }
-      if (changed.size === 0) return image;
-      return saveChanged(patched, image.status);
+      if (changed.size === 0) return view;
+      return readable(ctx, await saveChanged(patched, image.status));
     },
 
     async delete(ctx: RequestContext, id: string): Promise<void> {

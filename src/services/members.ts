@@ -130,6 +130,7 @@ export function createMemberService(deps: MemberServiceDeps) {
       const image = await findImage(ctx, imageId);
       authorize(ctx, image, 'modify_member', `Not allowed to update members for image ${imageId}.`);
       const member = await findMember(ctx, image, memberId);
+      policy.enforceMemberChange(ctx, 'modify_member', image);
       let updated: ImageMember;
       try {
         updated = withStatus(member, status, clock.now());
@@ -149,6 +150,7 @@ export function createMemberService(deps: MemberServiceDeps) {
       const image = await findImage(ctx, imageId);
       authorize(ctx, image, 'delete_member', `Not allowed to delete members for image ${imageId}.`);
       await findMember(ctx, image, memberId);
+      policy.enforceMemberChange(ctx, 'delete_member', image);
       await members.remove(image.id, memberId);
     },
   };
