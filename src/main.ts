@@ -21,7 +21,9 @@ import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest } from './persistence/migrator.js';
 import type { Policy } from './domain/policy.js';
-import { createPolicyFromConfig } from './policy/policy-from-config.js';
+import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
+import { credentialsOf } from './policy/rule-policy.js';
+import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
@@ -112,9 +114,10 @@ function startAuthenticator(config: Config, logger: Logger): Authenticator {
 }
 
 /** The policy of [oslo_policy]; a missing or bad policy file stops the process at start. */
-function startPolicy(config: Config, logger: Logger): Policy {
+function startPolicy(config: Config, logger: Logger): PolicySetup {
   try {
-    const { policy, file, rules, propertyProtections } = createPolicyFromConfig(config);
+    const setup = createPolicyFromConfig(config);
+    const { file, rules, propertyProtections } = setup;
     const mode = config.oslo_policy.enforce_new_defaults ? 'new defaults' : 'legacy defaults';
     logger.info({ policy_file: file }, `policy: ${mode}${file === null ? '' : ` overridden by ${file}`}`);
     if (rules.undefinedReferences.length > 0) {
@@ -126,7 +129,7 @@ function startPolicy(config: Config, logger: Logger): Policy {
         logger.warn({ rules: propertyProtections.undefinedPolicies }, 'property protections name policy rules that are not defined (refused)');
       }
     }
-    return policy;
+    return setup;
   } catch (e) {
     process.stderr.write(`iris: ${(e as Error).message}
 `);
@@ -142,7 +145,10 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
   const tasks = createSqliteTaskRepository(database.db);
   // The staging store keys objects by image id, like every filesystem store.
   const stagingLocation = (imageId: string) => `file://${config.staging_dir}/${imageId}`;
-  const policy = startPolicy(config, logger);
+  const policySetup = startPolicy(config, logger);
+  const { policy } = policySetup;
+  // Rules checked at the edge without an image (tasks API, store details), by name.
+  const ruleAllows = (ctx: RequestContext, rule: string) => policySetup.rules.check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({
@@ -227,6 +233,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
   });
   const taskService = createTaskService({
     tasks,
+    policy: { tasksApiAccess: (ctx) => ruleAllows(ctx, 'tasks_api_access') },
     clock,
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     images: imageService,
@@ -250,6 +257,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
       members,
       imports,
       tasks: taskService,
+      ruleAllows,
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
     },

@@ -20,6 +20,8 @@ export interface HttpDeps {
   readonly members: MemberService;
   readonly tasks: TaskService;
   readonly imports: ImageImportService;
+  /** Whether the policy rule `rule` (no image target) allows the caller: checks made at the edge. */
+  readonly ruleAllows: (ctx: RequestContext, rule: string) => boolean;
   /**
    * Authenticates a /v2 request; the server calls it once per request, in its onRequest hook.
    * Rejects with Unauthorized or ServiceUnavailable (see auth/authenticator.ts).

@@ -50,8 +50,8 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
       methods: {
         GET: async (req, reply) => {
           requireMultiStore();
-          // Glance's stores_info_detail policy: role:admin.
-          if (!deps.contextOf(req).roles.includes('admin')) {
+          // Glance's stores_info_detail rule (default role:admin).
+          if (!deps.ruleAllows(deps.contextOf(req), 'stores_info_detail')) {
             throw new Forbidden('You are not authorized to complete stores_info_detail action.');
           }
           const stores = storeList().map((s, i) => ({
