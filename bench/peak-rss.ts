@@ -4,7 +4,9 @@
  * workers; threads are inside their process) is sampled.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { processTree, rssBytes } from './servers.js';
 import type { Server } from './servers.js';
 
@@ -17,9 +19,12 @@ export interface PeakRssResult {
   /** Bytes uploaded by all clients / wall time, MiB/s. */
   readonly aggregateMiBps: number;
   readonly seconds: number;
-  /** Uploads that did not end with 204 and an active image. */
+  /** Uploads that did not end with 204 and an active image holding the file's md5. */
   readonly failures: number;
-  /** `<curl http code>/<image status>` of each upload, e.g. `204/active`. */
+  /**
+   * `<curl http code>/<image status>` of each upload, e.g. `204/active`, followed by what went
+   * wrong when something did: ` curl exit N: <curl's message>`, ` checksum <md5>`.
+   */
   readonly outcomes: readonly string[];
 }
 
@@ -35,14 +40,32 @@ async function json(url: string, init?: RequestInit): Promise<Record<string, unk
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Runs curl, resolving with its `-w` output. */
-async function curl(args: readonly string[]): Promise<string> {
-  const child = spawn('curl', ['-sS', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+interface CurlResult {
+  /** What `-w` printed (the HTTP code here). */
+  readonly out: string;
+  readonly exitCode: number | null;
+  /** curl's own error message (`-sS` prints only errors). */
+  readonly err: string;
+}
+
+/** Runs curl, resolving with its `-w` output, exit status and error message. */
+async function curl(args: readonly string[]): Promise<CurlResult> {
+  const child = spawn('curl', ['-sS', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  // 'close', not 'exit': only then has all of curl's output been read.
-  await once(child, 'close');
-  return out;
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  // 'close', not 'exit': 'exit' can come before curl's output has been read, which once turned
+  // a 204 into an empty code and so into a "failed" upload (bench run 20261126T025912Z, where
+  // the server had logged all ten uploads as 204).
+  const [exitCode] = (await once(child, 'close')) as [number | null];
+  return { out: out.trim(), exitCode, err: err.trim() };
+}
+
+async function md5Of(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**
@@ -52,6 +75,7 @@ async function curl(args: readonly string[]): Promise<string> {
  * @example const r = await measurePeakRss(iris, '/tmp/big.bin', 1 << 30, 10);
  */
 export async function measurePeakRss(server: Server, file: string, bytes: number, clients: number): Promise<PeakRssResult> {
+  const expectedMd5 = await md5Of(file);
   const ids: string[] = [];
   for (let i = 0; i < clients; i++) {
     const image = await json(`${server.url}/v2/images`, {
@@ -67,9 +91,9 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
     peak = Math.max(peak, treeRss(server.pid));
   }, SAMPLE_MS);
   const started = performance.now();
-  let codes: string[];
+  let results: CurlResult[];
   try {
-    codes = await Promise.all(
+    results = await Promise.all(
       ids.map((id) =>
         curl([
           '-o', '/dev/null', '-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:',
@@ -83,9 +107,16 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
   const seconds = (performance.now() - started) / 1000;
   peak = Math.max(peak, treeRss(server.pid));
   const outcomes: string[] = [];
+  let failures = 0;
   for (const [i, id] of ids.entries()) {
     const image = await json(`${server.url}/v2/images/${id}`);
-    outcomes.push(`${codes[i].trim() || '(no code)'}/${String(image.status)}`);
+    const { out, exitCode, err } = results[i];
+    let outcome = `${out || '(no code)'}/${String(image.status)}`;
+    const ok = outcome === '204/active' && image.checksum === expectedMd5 && exitCode === 0;
+    if (exitCode !== 0) outcome += ` curl exit ${exitCode}: ${err}`;
+    if (image.status === 'active' && image.checksum !== expectedMd5) outcome += ` checksum ${String(image.checksum)}`;
+    if (!ok) failures += 1;
+    outcomes.push(outcome);
     await fetch(`${server.url}/v2/images/${id}`, { method: 'DELETE' });
   }
   const mib = 1024 * 1024;
@@ -95,7 +126,7 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
     peakMiB: peak / mib,
     aggregateMiBps: (bytes * clients) / mib / seconds,
     seconds,
-    failures: outcomes.filter((o) => o !== '204/active').length,
+    failures,
     outcomes,
   };
 }

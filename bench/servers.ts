@@ -66,13 +66,15 @@ export async function startIris(opts: {
   readonly logFile: string;
   /** Extra environment (e.g. IRIS__DEFAULT__ENABLED_BACKENDS). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Another checkout to start instead of this one (e.g. the previous commit, for a before/after). */
+  readonly root?: string;
 }): Promise<Server> {
   const port = await freePort();
   const log = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: REPO_ROOT,
+      cwd: opts.root ?? REPO_ROOT,
       env: {
         ...process.env,
         IRIS_HOST: '127.0.0.1',

@@ -31,6 +31,8 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
             reply.code(200);
             reply.header('content-length', String(size));
           }
+          // Fastify pipes the stream and destroys it if the client leaves; the filesystem store's
+          // stream then writes straight to the socket (src/blob/drivers/file-read-stream.ts).
           return reply.send(stream);
         },
         PUT: async (req, reply) => {
