@@ -191,6 +191,14 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
   };
   const filtering = config.import_filtering_opts;
+  const importFilter = {
+    allowedSchemes: filtering.allowed_schemes,
+    disallowedSchemes: filtering.disallowed_schemes,
+    allowedHosts: filtering.allowed_hosts,
+    disallowedHosts: filtering.disallowed_hosts,
+    allowedPorts: filtering.allowed_ports,
+    disallowedPorts: filtering.disallowed_ports,
+  };
   const imports = createImageImportService({
     images,
     tasks,
@@ -211,14 +219,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     taskTimeToLiveHours: config.task.task_time_to_live,
     plugins: createImportPlugins(config, { logger }),
     web: createWebSource({
-      filter: {
-        allowedSchemes: filtering.allowed_schemes,
-        disallowedSchemes: filtering.disallowed_schemes,
-        allowedHosts: filtering.allowed_hosts,
-        disallowedHosts: filtering.disallowed_hosts,
-        allowedPorts: filtering.allowed_ports,
-        disallowedPorts: filtering.disallowed_ports,
-      },
+      filter: importFilter,
       allowPrivateNetworks: filtering.allow_private_networks,
       allowLoopback: filtering.allow_loopback,
     }),
@@ -239,15 +240,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     images: imageService,
     ids: { uuid: randomUUID },
     taskTimeToLiveHours: config.task.task_time_to_live,
-    importUriAllowed: (uri) =>
-      validateImportUri(uri, {
-        allowedSchemes: filtering.allowed_schemes,
-        disallowedSchemes: filtering.disallowed_schemes,
-        allowedHosts: filtering.allowed_hosts,
-        disallowedHosts: filtering.disallowed_hosts,
-        allowedPorts: filtering.allowed_ports,
-        disallowedPorts: filtering.disallowed_ports,
-      }),
+    importUriAllowed: (uri) => validateImportUri(uri, importFilter),
   });
   const app = buildServer(
     {

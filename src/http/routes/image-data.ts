@@ -1,7 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
-import { UnsupportedMediaType, Invalid } from '../../domain/errors.js';
+import { UnsupportedMediaType } from '../../domain/errors.js';
 import { contentRange } from '../../blob/range.js';
-import { onBodyAbort } from '../body-abort.js';
+import { declaredLength, withBodyStream } from '../body-abort.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -42,33 +42,14 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           }
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
-          const lengthHeader = req.headers['content-length'];
-          let contentLength: number | undefined;
-          if (lengthHeader !== undefined) {
-            contentLength = Number(lengthHeader);
-            if (!Number.isSafeInteger(contentLength) || contentLength < 0) throw new Invalid('Invalid Content-Length.');
-          }
-          // Abort the store write as soon as the client goes away mid-body.
-          const abort = new AbortController();
-          const onClose = () => {
-            if (!req.raw.complete) abort.abort(new Invalid('Client disconnected before sending all image data.'));
-          };
-          req.raw.once('close', onClose);
-          const forget = onBodyAbort(req.raw, (reason) => abort.abort(reason));
-          try {
-            // Multi-store: X-Image-Meta-Store picks the store (default: the default store);
-            // without enabled_backends Glance ignores the header.
-            const header = req.headers['x-image-meta-store'];
-            const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
-            await deps.imageData.upload(ctx, id, req.raw, { contentLength, signal: abort.signal, store });
-          } catch (e) {
-            // The rest of the body was not read: close rather than let keep-alive drain it.
-            reply.header("connection", "close");
-            throw e;
-          } finally {
-            forget();
-            req.raw.off('close', onClose);
-          }
+          const contentLength = declaredLength(req.headers['content-length']);
+          // Multi-store: X-Image-Meta-Store picks the store (default: the default store);
+          // without enabled_backends Glance ignores the header.
+          const header = req.headers['x-image-meta-store'];
+          const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
+          await withBodyStream(req.raw, () => reply.header('connection', 'close'), (signal) =>
+            deps.imageData.upload(ctx, id, req.raw, { contentLength, signal, store }),
+          );
           return sendNoContent(reply);
         },
       },

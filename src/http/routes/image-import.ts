@@ -3,8 +3,8 @@
  * (PUT /v2/images/{id}/stage), the import call (POST /v2/images/{id}/import) and per-store
  * deletes (DELETE /v2/stores/{store}/{id}). Thin: parse, call the service, render.
  */
-import { Forbidden, Invalid, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
-import { onBodyAbort } from '../body-abort.js';
+import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
+import { declaredLength, withBodyStream } from '../body-abort.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -76,22 +76,10 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           }
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
-          const contentLength = parseContentLength(req.headers['content-length']);
-          const abort = new AbortController();
-          const onClose = () => {
-            if (!req.raw.complete) abort.abort(new Invalid('Client disconnected before sending all image data.'));
-          };
-          req.raw.once('close', onClose);
-          const forget = onBodyAbort(req.raw, (reason) => abort.abort(reason));
-          try {
-            await deps.imports.stage(ctx, id, req.raw, { contentLength, signal: abort.signal });
-          } catch (e) {
-            reply.header('connection', 'close');
-            throw e;
-          } finally {
-            forget();
-            req.raw.off('close', onClose);
-          }
+          const contentLength = declaredLength(req.headers['content-length']);
+          await withBodyStream(req.raw, () => reply.header('connection', 'close'), (signal) =>
+            deps.imports.stage(ctx, id, req.raw, { contentLength, signal }),
+          );
           return sendNoContent(reply);
         },
       },
@@ -121,11 +109,4 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
       },
     },
   ];
-}
-
-function parseContentLength(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const n = Number(header);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Invalid('Invalid Content-Length.');
-  return n;
 }
