@@ -404,13 +404,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Image import methods offered by the import API and advertised by GET /v2/info/import: any of ' +
       'glance-direct, web-download and copy-image (glance-download is not supported). Brackets around the ' +
       'list are allowed, as in [glance-direct,web-download]. An empty list disables image import.',
-    convert: (value: readonly string[]) => {
-      const unknown = value.filter((method) => !IMPORT_METHODS.includes(method));
-      if (unknown.length > 0) {
-        throw new Error(`unknown import method ${unknown.join(', ')} (the methods are ${IMPORT_METHODS.join(', ')})`);
-      }
-      return [...new Set(value)];
-    },
+    convert: namesFrom('import method', 'methods', IMPORT_METHODS),
   },
   {
     section: 'DEFAULT',
@@ -679,13 +673,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'are added), no_op (does nothing). Brackets are allowed, as in Glance: [image_decompression,image_conversion]. ' +
       'Empty (the default): no plugins. The tools are found on PATH: qemu-img (Debian qemu-utils) for ' +
       'image_conversion, unzip and lha (Debian unzip and lhasa) for zip and LHA data; gzip needs none.',
-    convert: (value: readonly string[]) => {
-      const unknown = value.filter((name) => !IMPORT_PLUGINS.includes(name));
-      if (unknown.length > 0) {
-        throw new Error(`unknown import plugin ${unknown.join(', ')} (the plugins are ${IMPORT_PLUGINS.join(', ')})`);
-      }
-      return [...new Set(value)];
-    },
+    convert: namesFrom('import plugin', 'plugins', IMPORT_PLUGINS),
   },
   {
     section: 'image_conversion',
@@ -977,6 +965,15 @@ export const BACKEND_OPTIONS: readonly ConfigOption[] = Object.freeze([
 ] satisfies ConfigOption[]);
 
 /** Where an option's value lives: `[iris]` options are top-level fields of Config. */
+/** A list option's convert: every name must be one of `known`; duplicates are dropped. */
+function namesFrom(what: string, plural: string, known: readonly string[]): (value: readonly string[]) => string[] {
+  return (value) => {
+    const unknown = value.filter((name) => !known.includes(name));
+    if (unknown.length > 0) throw new Error(`unknown ${what} ${unknown.join(', ')} (the ${plural} are ${known.join(', ')})`);
+    return [...new Set(value)];
+  };
+}
+
 export function isTopLevel(option: Pick<ConfigOption, 'section'>): boolean {
   return option.section === 'iris';
 }
