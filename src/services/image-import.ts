@@ -160,11 +160,11 @@ export function createImageImportService(deps: ImageImportDeps) {
     return next;
   }
 
+  const stagingLocationOf = deps.stagingLocation;
+
   async function dropStaging(imageId: string): Promise<void> {
     await staging.delete(stagingLocationOf(imageId), staging.defaultStore).catch(() => undefined);
   }
-
-  const stagingLocationOf = deps.stagingLocation;
 
   // ---------------------------------------------------------------- stage --
 
