@@ -357,19 +357,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help:
       'Base URL (http:// or https://) put in the links the API returns, for servers behind a proxy or ' +
       "load balancer. Unset means links are built from the request's own host.",
-    convert: (value: string) => {
-      if (value === '') return null;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error(`${JSON.stringify(value)} is not a URL`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new Error(`${JSON.stringify(value)} must be an http:// or https:// URL`);
-      }
-      return value;
-    },
+    convert: (value: string) => (value === '' ? null : httpUrl(value)),
   },
   {
     section: 'DEFAULT',

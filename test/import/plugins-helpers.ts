@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Image } from '../../src/domain/image.js';
+import { makeImage } from '../persistence/sqlite-fixture.js';
 import type { ImportPluginContext } from '../../src/services/image-import.js';
 
 export interface Staging {
@@ -49,31 +50,9 @@ export function staging(t: { after: (fn: () => void) => void }): Staging {
   };
 }
 
+/** An image being imported (raw/bare, status importing), built on the persistence fixture's. */
 export function testImage(over: Partial<Image> & { id: string }): Image {
-  const now = new Date(0);
-  return {
-    name: 'test',
-    status: 'importing',
-    visibility: 'shared',
-    protected: false,
-    os_hidden: false,
-    checksum: null,
-    os_hash_algo: null,
-    os_hash_value: null,
-    owner: 'project-a',
-    size: null,
-    virtual_size: null,
-    disk_format: 'raw',
-    container_format: 'bare',
-    min_ram: 0,
-    min_disk: 0,
-    created_at: now,
-    updated_at: now,
-    tags: [],
-    properties: {},
-    locations: [],
-    ...over,
-  };
+  return makeImage({ name: 'test', status: 'importing', disk_format: 'raw', container_format: 'bare', ...over });
 }
 
 export interface RecordingTool {
