@@ -280,6 +280,16 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'DEFAULT',
+    name: 'client_socket_timeout',
+    type: 'integer',
+    default: '900',
+    min: 0,
+    help:
+      'Seconds a client connection may stay idle (no byte read or written) before Iris closes it, as in ' +
+      'Glance. 0 = wait forever (not recommended on a public endpoint).',
+  },
+  {
+    section: 'DEFAULT',
     name: 'image_size_cap',
     type: 'integer',
     default: '1099511627776',
@@ -424,6 +434,17 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Iris only. Directory holding the default SQLite database (iris.sqlite) and the default file store ' +
       '(images/). A relative path is relative to the working directory. An explicit [database] connection ' +
       'or [glance_store] filesystem_store_datadir wins over it.',
+  },
+  {
+    section: 'iris',
+    name: 'body_idle_timeout',
+    type: 'integer',
+    default: '60',
+    min: 0,
+    help:
+      'Iris only. Seconds a request body (image data, JSON) may go without a byte arriving before Iris gives up ' +
+      'on it: the caller gets 408, an upload in progress is aborted and its image returns to queued. ' +
+      '0 = only client_socket_timeout applies.',
   },
   {
     section: 'image_format',

@@ -21,6 +21,8 @@ export interface Config {
     /** Iris default 127.0.0.1 (Glance: 0.0.0.0). */
     readonly bind_host: string;
     readonly bind_port: number;
+    /** Seconds an idle client connection is kept (Glance default 900); 0 = forever. */
+    readonly client_socket_timeout: number;
     readonly workers: number;
     /** Bytes; Glance default 1 TiB (1099511627776). */
     readonly image_size_cap: number;
@@ -158,6 +160,8 @@ export interface Config {
   };
   /** Iris-only: the directory holding the default database and stores (IRIS_DATA_DIR). */
   readonly data_dir: string;
+  /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */
+  readonly body_idle_timeout: number;
   /** Files read, in order, for the start log. */
   readonly sources: readonly string[];
   /** Options present in files/env that Iris does not know (logged once at start). */

@@ -13,7 +13,8 @@ export type IrisErrorCode =
   | 'UnsupportedMediaType'
   | 'RangeNotSatisfiable'
   | 'StorageFull'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  | 'ClientTimeout';
 
 export abstract class IrisError extends Error {
   abstract readonly code: IrisErrorCode;
@@ -68,4 +69,8 @@ export class StorageFull extends IrisError {
 }
 export class ServiceUnavailable extends IrisError {
   readonly code = 'ServiceUnavailable' as const;
+}
+/** The client stopped sending what it had started to send (a request body that stalled; 408). */
+export class ClientTimeout extends IrisError {
+  readonly code = 'ClientTimeout' as const;
 }

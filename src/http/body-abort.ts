@@ -1,23 +1,49 @@
 /**
- * A way for the connection-level error handler to tell the request handler still reading a
- * body that the body will never complete (client stopped before Content-Length). Ending the
- * request stream instead would make Node destroy the socket, and the client would get no
- * answer at all.
+ * How a request body that will never complete reaches the handler reading it: the client sent
+ * malformed framing (Node's parser gave up), stopped before its Content-Length, or went quiet
+ * for longer than the body idle timeout. The connection-level code calls `abortBody`; whoever
+ * reads the body (an upload, a stage, a JSON body) learns of it through `onBodyAbort`, even
+ * when the abort came before the handler started reading (the bad bytes may arrive with the
+ * headers, while the handler is still authenticating). Ending or destroying the request stream
+ * instead would make Node destroy the socket, and the client would get no answer at all.
  */
 import type { IncomingMessage } from 'node:http';
-import { Invalid } from '../domain/errors.js';
+import { ClientTimeout, Invalid, TooLarge } from '../domain/errors.js';
+
+/** The client sent no byte of its body for `seconds`: what the body's reader is told (408). */
+export function bodyTimeout(seconds: number): ClientTimeout {
+  return new ClientTimeout(`No request data received for ${seconds} seconds; the request was abandoned.`);
+}
 
 const aborters = new WeakMap<IncomingMessage, (reason: Error) => void>();
+/** Aborts that came before anyone read the body: delivered when a reader registers. */
+const early = new WeakMap<IncomingMessage, Error>();
 
+/**
+ * Registers the reader of `request`'s body; `abort` runs at most once. Returns the function
+ * that unregisters it. An abort that already happened is delivered at once.
+ */
 export function onBodyAbort(request: IncomingMessage, abort: (reason: Error) => void): () => void {
+  const already = early.get(request);
+  if (already) {
+    early.delete(request);
+    abort(already);
+    return () => {};
+  }
   aborters.set(request, abort);
   return () => aborters.delete(request);
 }
 
-/** Returns true when a handler was reading this request's body and has been told. */
+/**
+ * Tells the reader of this request's body that the body will never complete. Returns true when
+ * a reader was registered; otherwise the reason waits for the first reader.
+ */
 export function abortBody(request: IncomingMessage, reason: Error): boolean {
   const abort = aborters.get(request);
-  if (!abort) return false;
+  if (!abort) {
+    if (!early.has(request)) early.set(request, reason);
+    return false;
+  }
   aborters.delete(request);
   abort(reason);
   return true;
@@ -57,4 +83,52 @@ export async function withBodyStream<T>(
     forget();
     request.off('close', onClose);
   }
+}
+
+/**
+ * Reads a whole (small) request body, at most `maxBytes`. Rejects with TooLarge past the limit,
+ * with the abort reason when the connection gives up on the body, and with Invalid when the
+ * client goes away. Events, not async iteration: leaving an iterator early destroys the stream
+ * and with it the socket, so the client would never see the 400 or 413.
+ */
+export function readBody(request: IncomingMessage, maxBytes: number, tooLargeMessage: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    let forget: () => void = () => {};
+    const finish = (error: Error | null) => {
+      if (done) return;
+      done = true;
+      forget();
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      request.off('close', onClose);
+      if (error) {
+        // Stop taking bytes for a body that is being refused; the socket closes after the answer.
+        request.pause();
+        reject(error);
+      } else {
+        resolve(Buffer.concat(chunks, total));
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxBytes) finish(new TooLarge(tooLargeMessage));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish(null);
+    const onError = (e: Error) => finish(e);
+    const onClose = () => {
+      if (!request.complete) finish(new Invalid('Client disconnected before sending the whole request body.'));
+    };
+    forget = onBodyAbort(request, (reason) => finish(reason));
+    if (done) return;
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onError);
+    request.once('close', onClose);
+    if (request.complete && request.readableEnded) finish(null);
+  });
 }

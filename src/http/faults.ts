@@ -26,6 +26,7 @@ const TITLES: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   411: 'Length Required',
   413: 'Request Entity Too Large',
@@ -41,6 +42,7 @@ const DEFAULT_EXPLANATIONS: Readonly<Record<number, string>> = {
     'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.',
   403: 'Access was denied to this resource.',
   404: 'The resource could not be found.',
+  408: 'The server timed out waiting for the request.',
   409: 'There was a conflict when trying to complete your request.',
   413: 'The body of your request was too large for this server.',
   416: 'The Range requested is not available.',
@@ -60,6 +62,7 @@ const STATUS_OF: Readonly<Record<IrisErrorCode, number>> = {
   UnsupportedMediaType: 415,
   RangeNotSatisfiable: 416,
   ServiceUnavailable: 503,
+  ClientTimeout: 408,
 };
 
 /** Maps a domain error (or anything thrown) to a fault. Unknown errors are 500 without details. */

@@ -5,7 +5,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { RequestContext } from '../domain/context.js';
-import { Invalid, TooLarge } from '../domain/errors.js';
+import { Invalid } from '../domain/errors.js';
+import { readBody } from './body-abort.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
@@ -74,22 +75,42 @@ export function mediaType(request: FastifyRequest): string | undefined {
   return ct.split(';')[0]!.trim().toLowerCase();
 }
 
-/** Reads and parses a JSON request body, bounded in size. Glance's messages for the errors. */
-export async function readJsonBody(request: FastifyRequest): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of request.raw) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > MAX_JSON_BODY) throw new TooLarge('The body of your request was too large for this server.');
-    chunks.push(buf);
+/** Deepest nesting of arrays and objects accepted in a JSON body (Glance's bodies need 3). */
+export const MAX_JSON_DEPTH = 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Nesting depth of a parsed JSON value, without recursion (the value may be hostile). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
   }
-  if (total === 0) throw new Invalid('Body expected in request.');
+  return deepest;
+}
+
+/**
+ * Reads and parses a JSON request body, bounded in size and nesting. Glance's messages for the
+ * errors; bytes that are not UTF-8 are malformed JSON (as in Glance), not replaced silently.
+ */
+export async function readJsonBody(request: FastifyRequest): Promise<unknown> {
+  const body = await readBody(request.raw, MAX_JSON_BODY, 'The body of your request was too large for this server.');
+  if (body.length === 0) throw new Invalid('Body expected in request.');
+  let parsed: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(utf8.decode(body));
   } catch {
     throw new Invalid('Malformed JSON in request body.');
   }
+  if (jsonDepth(parsed) > MAX_JSON_DEPTH) {
+    throw new Invalid(`Malformed JSON in request body: nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
+  return parsed;
 }
 
 /** The query string as ordered pairs, repeated keys kept (what webob's MultiDict gives Glance). */

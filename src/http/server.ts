@@ -4,12 +4,13 @@
  * with the version list (as Glance's version negotiation does), one access-log line per request.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
-import { abortBody } from './body-abort.js';
+import { abortBody, bodyTimeout } from './body-abort.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
@@ -21,7 +22,7 @@ import { memberRoutes } from './routes/members.js';
 import { taskRoutes } from './routes/tasks.js';
 import { versionsDocument } from './versions.js';
 
-const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT'];
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,19 +43,42 @@ function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): 
   return reply.code(rendered.status).header('content-type', rendered.contentType).send(Buffer.from(rendered.body));
 }
 
+/** How long a connection whose request went bad may live before it is cut, whatever the handler does. */
+const BAD_CONNECTION_GRACE_MS = 10_000;
+
+/** Cuts `socket` after a grace period unless it closes first (a backstop, never the normal path). */
+function destroyLater(socket: Socket, ms: number): void {
+  const timer = setTimeout(() => socket.destroy(), ms);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** What the handler reading the body is told when Node's parser gives up on the connection. */
+function parseFailure(error: Error & { code?: string }): Error {
+  if (error.code === 'HPE_INVALID_EOF_STATE') {
+    return new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.');
+  }
+  if (error.code?.startsWith('HPE_INVALID_CHUNK') || error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') {
+    return new Invalid('Malformed chunked transfer encoding in the request body.');
+  }
+  return new Invalid('Malformed request body.');
+}
+
 /**
- * Node reports a malformed byte stream on a connection as a client error. When a request is
- * still being handled on it (an upload whose client stopped early, or sent more than its
- * Content-Length), that handler answers in Glance's format and the connection closes after;
- * otherwise a plain 400 goes out directly.
+ * Node reports a malformed byte stream on a connection as a client error, and from then on
+ * the connection carries nothing more. When a request is being handled on it, whoever reads
+ * (or will read) its body is told the body failed, so the handler answers in Glance's format
+ * and the connection closes after that answer; otherwise a plain 400 goes out directly. Either
+ * way the socket is gone within a bounded time: a bad request never holds a connection.
  */
 function onClientError(error: Error & { code?: string }, socket: Socket): void {
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  if (inFlight && !inFlight.headersSent && inFlight.req) {
-    if (!inFlight.req.complete) {
-      abortBody(inFlight.req, new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.'));
-    }
+  if (inFlight?.req && !inFlight.writableFinished) {
     inFlight.shouldKeepAlive = false;
+    // An answer already under way (a download) ends on its own, and the connection with it.
+    if (inFlight.headersSent) return;
+    if (!inFlight.req.complete) abortBody(inFlight.req, parseFailure(error));
+    destroyLater(socket, BAD_CONNECTION_GRACE_MS);
     return;
   }
   if (socket.writable && error.code !== 'ECONNRESET') {
@@ -62,12 +86,58 @@ function onClientError(error: Error & { code?: string }, socket: Socket): void {
     socket.end(
       `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    destroyLater(socket, 1000);
   } else {
     socket.destroy(error);
   }
 }
 
+/**
+ * Gives up on a request body that stops arriving: after `seconds` without a byte its reader is
+ * aborted (an upload goes back to queued) and the caller gets 408; the connection then closes.
+ * Once the body is in, the connection's idle timeout is `idleMs` again (client_socket_timeout).
+ */
+function watchBodyProgress(request: IncomingMessage, response: ServerResponse, seconds: number, idleMs: number): void {
+  const chunked = request.headers['transfer-encoding'] !== undefined;
+  if (seconds <= 0 || request.complete || (!chunked && !(Number(request.headers['content-length']) > 0))) return;
+  const socket = request.socket;
+  const onTimeout = () => {
+    request.off('timeout', onTimeout);
+    response.shouldKeepAlive = false;
+    abortBody(request, bodyTimeout(seconds));
+    destroyLater(socket, BAD_CONNECTION_GRACE_MS);
+  };
+  const restore = () => {
+    request.off('timeout', onTimeout);
+    if (!socket.destroyed) socket.setTimeout(idleMs);
+  };
+  socket.setTimeout(seconds * 1000);
+  // Node's http server asks the request first when its socket times out mid-body.
+  request.on('timeout', onTimeout);
+  request.once('end', restore);
+  response.once('finish', restore);
+}
+
+/**
+ * Node hands CONNECT requests to a 'connect' listener with the bare socket (or drops them when
+ * there is none); Glance routes CONNECT like any other method. Give it a response object and
+ * let the router answer (405 with Allow on an API path), then close the connection.
+ */
+function routeConnect(server: Server, request: IncomingMessage, socket: Duplex): void {
+  // The authority form (`CONNECT host:port`) names no path: Glance answers it as an unknown
+  // path (the version list).
+  if (request.url !== undefined && !request.url.startsWith('/')) request.url = `/${request.url}`;
+  const response = new ServerResponse(request);
+  response.shouldKeepAlive = false;
+  response.assignSocket(socket as Socket);
+  response.once('finish', () => socket.end());
+  socket.once('error', () => socket.destroy());
+  destroyLater(socket as Socket, BAD_CONNECTION_GRACE_MS);
+  server.emit('request', request, response);
+}
+
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
+  const idleMs = deps.config.DEFAULT.client_socket_timeout * 1000;
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -78,12 +148,25 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     clientErrorHandler: onClientError,
+    // Glance's client_socket_timeout: a connection idle this long is closed (0 = never).
+    connectionTimeout: idleMs,
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
+    // A path the router cannot decode (`/v2/images/%zz`) or too long a segment: Glance finds no
+    // such resource (404 under /v2, the version list elsewhere), in its own fault format.
+    frameworkErrors: (_error, request, reply) => {
+      if (!needsAuthentication(request.url)) {
+        return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+      }
+      reply.header('x-openstack-request-id', request.id);
+      return sendFault(request, reply, { status: 404 });
+    },
   });
 
   // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
   // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  app.addHttpMethod('CONNECT');
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => routeConnect(app.server, request, socket));
 
   // Bodies are read by the handlers themselves: JSON bounded in size, image data streamed.
   app.removeAllContentTypeParsers();
@@ -91,6 +174,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
+    watchBodyProgress(request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
     if (request.url.startsWith('/v2')) reply.header('x-openstack-request-id', request.id);
   });
 
