@@ -227,3 +227,12 @@ test('a path the router cannot decode gets a Glance fault, not a framework error
   assert.equal(outside.status, 300);
   assert.ok(((await outside.json()) as { versions: unknown[] }).versions.length > 0);
 });
+
+test('a stalled stage is abandoned too: 408, image back to queued, nothing staged', async () => {
+  const id = await newImage();
+  const head = `PUT /v2/images/${id}/stage HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`;
+  const answer = await raw([head, Buffer.alloc(4096, 1)]);
+  assert.equal(statusOf(answer), 408, answer.text);
+  assert.equal(await statusOfImage(id), 'queued');
+  assert.deepEqual(filesOf(id), []);
+});
