@@ -3,7 +3,9 @@
  * the server's open sockets and RSS. A healthy server levels off (sockets bounded by the
  * timeouts, RSS flat); a leak shows as a line that keeps climbing.
  *
- *   npm run bench:soak -- [--seconds 600] [--body-idle 5] [--socket-timeout 30]
+ *   npm run bench:soak -- [--seconds 600] [--body-idle 5] [--socket-timeout 30] [--root DIR]
+ *
+ * `--root` starts another checkout instead of this one (e.g. a commit before a fix).
  *
  * Prints a sample every 10 s and a verdict comparing the first and the last fifth of the run.
  */
@@ -22,6 +24,8 @@ function arg(name: string, fallback: number): number {
 const seconds = arg('seconds', 600);
 const bodyIdle = arg('body-idle', 5);
 const socketTimeout = arg('socket-timeout', 30);
+const rootAt = process.argv.indexOf('--root');
+const root = rootAt > 0 ? process.argv[rootAt + 1] : undefined;
 
 const dir = mkdtempSync(join(tmpdir(), 'iris-soak-'));
 const iris = await startIris({
@@ -29,6 +33,7 @@ const iris = await startIris({
   dataDir: dir,
   workers: 1,
   logFile: join(dir, 'iris.log'),
+  ...(root === undefined ? {} : { root }),
   env: {
     IRIS__IRIS__BODY_IDLE_TIMEOUT: String(bodyIdle),
     IRIS__DEFAULT__CLIENT_SOCKET_TIMEOUT: String(socketTimeout),
