@@ -33,6 +33,7 @@ test('defaults', (t) => {
   assert.deepEqual(config.DEFAULT, {
     bind_host: '127.0.0.1',
     bind_port: 9292,
+    client_socket_timeout: 900,
     workers: 1,
     image_size_cap: 1099511627776,
     limit_param_default: 25,
@@ -57,6 +58,7 @@ test('defaults', (t) => {
     gpt_safety_checks_nonfatal: [],
   });
   assert.equal(config.data_dir, join(cwd, 'data'));
+  assert.equal(config.body_idle_timeout, 60);
   assert.deepEqual(config.database, {
     connection: `sqlite:///${join(cwd, 'data', 'iris.sqlite')}`,
     sqlite_path: join(cwd, 'data', 'iris.sqlite'),
