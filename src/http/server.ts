@@ -13,13 +13,13 @@ import { abortBody } from './body-abort.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
-import { discoveryRoutes } from './routes/discovery.js';
+import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { imageImportRoutes } from './routes/image-import.js';
 import { memberRoutes } from './routes/members.js';
 import { taskRoutes } from './routes/tasks.js';
-import { versionsDocument } from './versions.js';
+import { allowedVersions, negotiatedUrl, versionsDocument } from './versions.js';
 
 const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -68,6 +68,7 @@ function onClientError(error: Error & { code?: string }, socket: Socket): void {
 }
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
+  const versions = allowedVersions({ multiStore: deps.config.multi_store });
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -78,6 +79,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     clientErrorHandler: onClientError,
+    // Glance's version negotiation: /v2.9/images, //v2//images, /versions/… (see versions.ts).
+    rewriteUrl: (req) => negotiatedUrl(req.url ?? '/', req.headers.accept, versions),
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
   });
 
@@ -89,9 +92,12 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     request.startedAt = process.hrtime.bigint();
-    if (request.url.startsWith('/v2')) reply.header('x-openstack-request-id', request.id);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (needsAuthentication(request.url)) reply.header('x-openstack-request-id', request.id);
   });
 
   // Authentication once per request, before routing decides anything (Glance's auth
@@ -110,7 +116,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
       {
         req_id: request.id,
         method: request.method,
-        path: request.url,
+        path: request.originalUrl,
         status: reply.statusCode,
         bytes_in: Number(h['content-length'] ?? 0) || (request.raw.readableLength ?? 0),
         bytes_out: Number(reply.getHeader('content-length') ?? 0),
@@ -146,6 +152,9 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
   ];
+  for (const route of anyMethodRoutes(deps)) {
+    app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });
+  }
   for (const route of routes) {
     const allowed = Object.keys(route.methods) as HttpMethod[];
     for (const method of allowed) {
