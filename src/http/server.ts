@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
 import { abortBody } from './body-abort.js';
+import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
@@ -95,6 +96,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.addHook('onRequest', async (request) => {
     request.startedAt = process.hrtime.bigint();
   });
+  // Before authentication: a browser's preflight carries no token.
+  app.addHook('onRequest', corsHook(deps.config.cors));
 
   app.addHook('onRequest', async (request, reply) => {
     if (needsAuthentication(request.url)) reply.header('x-openstack-request-id', request.id);
