@@ -293,3 +293,32 @@ test('CORS off (no allowed_origin, the default): no CORS headers, OPTIONS still 
   assert.equal(pre.status, 200);
   assert.deepEqual(corsOf(pre), {});
 });
+
+test('a refused upload says what was received: 0 bytes, or N bytes of no known format (the curl -d hint)', async () => {
+  const create = async () => {
+    const a = await send(iris.baseUrl, 'POST', '/v2/images', { 'Content-Type': 'application/json' }, '{"name": "x", "disk_format": "qcow2", "container_format": "bare"}');
+    return (JSON.parse(a.body) as { id: string }).id;
+  };
+  const put = async (id: string, data: Buffer) =>
+    new Promise<Answer>((resolve, reject) => {
+      const url = new URL(iris.baseUrl);
+      const req = request(
+        { host: url.hostname, port: url.port, method: 'PUT', path: `/v2/images/${id}/file`, headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json', 'Content-Length': String(data.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+  const empty = await put(await create(), Buffer.alloc(0));
+  assert.equal(empty.status, 400);
+  assert.match(JSON.parse(empty.body).message, /received 0 bytes\. The request carried no image data/);
+  // Bytes of no known format, as a mangled upload arrives.
+  const mangled = Buffer.alloc(1000, 0x41);
+  const refused = await put(await create(), mangled);
+  assert.equal(refused.status, 400);
+  assert.match(JSON.parse(refused.body).message, new RegExp(`which is raw \\(no known image format\\) \\(received ${mangled.length} bytes\\); if you uploaded with curl -d, use --data-binary @file or -T file`));
+});
