@@ -4,6 +4,7 @@
  * with the version list (as Glance's version negotiation does), one access-log line per request.
  */
 import { randomUUID } from 'node:crypto';
+import { METHODS } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,7 +23,8 @@ import { memberRoutes } from './routes/members.js';
 import { taskRoutes } from './routes/tasks.js';
 import { allowedVersions, negotiatedUrl, versionsDocument } from './versions.js';
 
-const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+// Every method Node parses but CONNECT (answered apart): Glance answers them all, 405 or the version list.
+const ALL_METHODS: readonly string[] = METHODS.filter((m) => m !== 'CONNECT');
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -90,6 +92,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   // Bodies are read by the handlers themselves: JSON bounded in size, image data streamed.
+  for (const m of ALL_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 

@@ -322,3 +322,22 @@ test('a refused upload says what was received: 0 bytes, or N bytes of no known f
   assert.equal(refused.status, 400);
   assert.match(JSON.parse(refused.body).message, new RegExp(`which is raw \\(no known image format\\) \\(received ${mangled.length} bytes\\); if you uploaded with curl -d, use --data-binary @file or -T file`));
 });
+
+test('methods beyond the usual seven: 405 with Allow on /v2 routes, the version list or OK elsewhere; /v2 redirects any', async () => {
+  for (const method of ['TRACE', 'PROPFIND', 'LOCK', 'M-SEARCH']) {
+    const a = await send(iris.baseUrl, method, '/v2/images');
+    assert.equal(a.status, 405, method);
+    assert.equal(a.headers.allow, 'GET, POST', method);
+    assert.match(a.body, new RegExp(`The method ${method} is not allowed for this resource`), method);
+    assert.equal((await send(iris.baseUrl, method, '/versions')).status, 200, method);
+    assert.equal((await send(iris.baseUrl, method, '/')).status, 300, method);
+    assert.equal((await send(iris.baseUrl, method, '/healthcheck')).body, 'OK', method);
+  }
+  for (const method of [...METHODS.filter((m) => m !== 'OPTIONS'), 'PURGE']) {
+    const a = await send(iris.baseUrl, method, '/v2');
+    assert.equal(a.status, 302, method);
+    assert.equal(a.headers.location, `${iris.baseUrl}/v2/`, method);
+  }
+  // Still behind authentication, as everything under /v2.
+  assert.equal((await send(iris.baseUrl, 'POST', '/v2', { 'X-Identity-Status': 'Invalid' })).status, 401);
+});

@@ -27,19 +27,7 @@ export function discoveryRoutes(deps: HttpDeps): RouteTable {
     task: taskSchema(),
     tasks: tasksSchema(),
   };
-  const routes: RouteTable = [
-    {
-      path: '/v2',
-      methods: {
-        GET: async (req, reply) =>
-          reply
-            .code(302)
-            .header('location', `${baseUrl(deps.config, req)}/v2/`)
-            .header('content-type', 'text/plain; charset=utf8')
-            .send(Buffer.alloc(0)),
-      },
-    },
-  ];
+  const routes: RouteTable = [];
   for (const [name, doc] of Object.entries(schemas)) {
     routes.push({ path: `/v2/schemas/${name}`, methods: { GET: async (_req, reply) => sendJson(reply, 200, doc) } });
   }
@@ -56,7 +44,8 @@ export interface AnyMethodRoute {
 
 /**
  * `/` (300) and `/versions` (200) answer the version list to every method, as Glance's version
- * negotiation does; `/healthcheck` answers every method (see healthcheck.ts).
+ * negotiation does; `/v2` redirects every method to `/v2/`; `/healthcheck` answers every
+ * method (see healthcheck.ts).
  */
 export function anyMethodRoutes(deps: HttpDeps): AnyMethodRoute[] {
   const versions = (status: number) => async (req: FastifyRequest, reply: FastifyReply) =>
@@ -64,6 +53,15 @@ export function anyMethodRoutes(deps: HttpDeps): AnyMethodRoute[] {
   return [
     { path: '/', handler: versions(300) },
     { path: '/versions', handler: versions(200) },
+    {
+      path: '/v2',
+      handler: async (req, reply) =>
+        reply
+          .code(302)
+          .header('location', `${baseUrl(deps.config, req)}/v2/`)
+          .header('content-type', 'text/plain; charset=utf8')
+          .send(Buffer.alloc(0)),
+    },
     {
       path: '/healthcheck',
       handler: async (req, reply) => {
