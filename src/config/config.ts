@@ -153,6 +153,19 @@ export interface Config {
     readonly enforce_new_defaults: boolean;
     readonly enforce_scope: boolean;
   };
+  /** oslo.middleware's healthcheck filter (disable_by_file backend). */
+  readonly healthcheck: {
+    readonly disable_by_file_path: string | null;
+  };
+  /** oslo.middleware's CORS filter, with Glance's defaults (see src/http/cors.ts). */
+  readonly cors: {
+    readonly allowed_origin: readonly string[];
+    readonly allow_credentials: boolean;
+    readonly expose_headers: readonly string[];
+    readonly max_age: number;
+    readonly allow_methods: readonly string[];
+    readonly allow_headers: readonly string[];
+  };
   /** Iris-only authentication settings. */
   readonly iris_auth: {
     /** Absolute path of the API key file (flavor apikey). */

@@ -63,10 +63,7 @@ export function judgeDeclaredFormat(result: InspectionResult, declared: Declared
   if (!checkable) return { accept: true, virtualSize: null };
   if (expected.includes(result.format)) return { accept: true, virtualSize: glanceVirtualSize(result.virtualSize) };
   if (opts.requireImageFormatMatch) {
-    return {
-      accept: false,
-      reason: `Image disk_format ${declared.diskFormat} does not match the uploaded data, which is ${describe(result)}.`,
-    };
+    return { accept: false, reason: mismatchReason(declared.diskFormat ?? '', result) };
   }
   // Glance keeps raw's virtual size as the byte count even when the content is something else.
   return { accept: true, virtualSize: declared.diskFormat === 'raw' ? glanceVirtualSize(result.size) : null };
@@ -75,6 +72,20 @@ export function judgeDeclaredFormat(result: InspectionResult, declared: Declared
 /** Glance stores a virtual size only when it is known and not zero. */
 function glanceVirtualSize(size: number | null): number | null {
   return size === null || size === 0 ? null : size;
+}
+
+/**
+ * What was received and the likely cause, for the person reading the 400: an empty body, or
+ * binary data mangled by `curl -d` (which drops line breaks, so a qcow2 header looks like raw).
+ */
+function mismatchReason(diskFormat: string, result: InspectionResult): string {
+  const prefix = `Image disk_format ${diskFormat} does not match the uploaded data`;
+  if (result.size === 0) {
+    return `${prefix}: received 0 bytes. The request carried no image data; check that the client sent the file (with curl: --data-binary @file or -T file).`;
+  }
+  const received = `${prefix}, which is ${describe(result)} (received ${result.size} bytes)`;
+  if (result.format !== 'raw') return `${received}.`;
+  return `${received}; if you uploaded with curl -d, use --data-binary @file or -T file instead: -d strips line breaks from binary data.`;
 }
 
 function describe(result: InspectionResult): string {

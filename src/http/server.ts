@@ -4,25 +4,28 @@
  * with the version list (as Glance's version negotiation does), one access-log line per request.
  */
 import { randomUUID } from 'node:crypto';
-import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { METHODS, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
 import { abortBody, bodyTimeout } from './body-abort.js';
+import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
-import { discoveryRoutes } from './routes/discovery.js';
+import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { imageImportRoutes } from './routes/image-import.js';
 import { memberRoutes } from './routes/members.js';
 import { taskRoutes } from './routes/tasks.js';
-import { versionsDocument } from './versions.js';
+import { allowedVersions, negotiatedUrl, versionsDocument } from './versions.js';
 
-const ALL_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT'];
+// Every method Node parses: Glance answers them all, 405 or the version list (CONNECT comes
+// through routeConnect below).
+const ALL_METHODS: readonly string[] = METHODS;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -138,6 +141,7 @@ function routeConnect(server: Server, request: IncomingMessage, socket: Duplex):
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   const idleMs = deps.config.DEFAULT.client_socket_timeout * 1000;
+  const versions = allowedVersions({ multiStore: deps.config.multi_store });
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -150,6 +154,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     clientErrorHandler: onClientError,
     // Glance's client_socket_timeout: a connection idle this long is closed (0 = never).
     connectionTimeout: idleMs,
+    // Glance's version negotiation: /v2.9/images, //v2//images, /versions/… (see versions.ts).
+    rewriteUrl: (req) => negotiatedUrl(req.url ?? '/', req.headers.accept, versions),
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
     // A path the router cannot decode (`/v2/images/%zz`) or too long a segment: Glance finds no
     // such resource (404 under /v2, the version list elsewhere), in its own fault format.
@@ -165,17 +171,22 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
   // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.
   (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  app.addHttpMethod('CONNECT');
   app.server.on('connect', (request: IncomingMessage, socket: Duplex) => routeConnect(app.server, request, socket));
 
   // Bodies are read by the handlers themselves: JSON bounded in size, image data streamed.
+  for (const m of ALL_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     watchBodyProgress(request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
-    if (request.url.startsWith('/v2')) reply.header('x-openstack-request-id', request.id);
+  });
+  // Before authentication: a browser's preflight carries no token.
+  app.addHook('onRequest', corsHook(deps.config.cors));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (needsAuthentication(request.url)) reply.header('x-openstack-request-id', request.id);
   });
 
   // Authentication once per request, before routing decides anything (Glance's auth
@@ -194,7 +205,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
       {
         req_id: request.id,
         method: request.method,
-        path: request.url,
+        path: request.originalUrl,
         status: reply.statusCode,
         bytes_in: Number(h['content-length'] ?? 0) || (request.raw.readableLength ?? 0),
         bytes_out: Number(reply.getHeader('content-length') ?? 0),
@@ -230,6 +241,9 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
   ];
+  for (const route of anyMethodRoutes(deps)) {
+    app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });
+  }
   for (const route of routes) {
     const allowed = Object.keys(route.methods) as HttpMethod[];
     for (const method of allowed) {

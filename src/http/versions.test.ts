@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { versionsDocument } from './versions.js';
+import { allowedVersions, negotiatedUrl, versionsDocument } from './versions.js';
 
 const ids = (multiStore: boolean): string[] =>
   (versionsDocument('http://h', { multiStore }).versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
@@ -20,4 +20,27 @@ test('multi-store: v2.13 … v2.8 replace v2.9 alone (Glance with enabled_backen
   assert.equal(ids(true).length, 15);
   const links = (versionsDocument('http://h', { multiStore: true }).versions as { links: unknown }[])[0].links;
   assert.deepEqual(links, [{ rel: 'self', href: 'http://h/v2/' }]);
+});
+
+test('negotiatedUrl: version prefixes, slashes, /versions, /healthcheck and the media type, as Glance negotiates', () => {
+  const multi = allowedVersions({ multiStore: true });
+  const single = allowedVersions({ multiStore: false });
+  const cases: [string, string | undefined, string][] = [
+    ['/v2/images?limit=1', undefined, '/v2/images?limit=1'],
+    ['//v2.9//images?x=//', undefined, '/v2/images?x=//'],
+    ['/v2.15/images//', undefined, '/v2/images//'],
+    ['/%762/images', undefined, '/v2/images'],
+    ['/v2.16/images', undefined, '/v2.16/images'],
+    ['/versions/', undefined, '/versions'],
+    ['//versions/a/b?q=1', undefined, '/versions?q=1'],
+    ['//healthcheck?x', undefined, '/healthcheck?x'],
+    ['/healthcheck/', undefined, '/healthcheck/'],
+    ['/', undefined, '/'],
+    ['/images', 'application/vnd.openstack.images-v2', '/v2/images'],
+    ['/v2/images', 'application/vnd.openstack.images-v2.1', '/v2/v2/images'],
+    ['/v2/images?a=1', 'application/vnd.openstack.images-v9', '/?a=1'],
+  ];
+  for (const [url, accept, expected] of cases) assert.equal(negotiatedUrl(url, accept, multi), expected, url);
+  assert.equal(negotiatedUrl('/v2.8/images', undefined, multi), '/v2/images');
+  assert.equal(negotiatedUrl('/v2.8/images', undefined, single), '/v2.8/images');
 });

@@ -21,3 +21,56 @@ export function versionsDocument(baseUrl: string, opts: { readonly multiStore: b
     versions: versions.map(([id, status]) => ({ id, status, links: [{ rel: 'self', href: `${baseUrl}/v2/` }] })),
   };
 }
+
+/** Version names a URL may start with (`/v2.9/images` is `/v2/images`): v2 and every listed id. */
+export function allowedVersions(opts: { readonly multiStore: boolean }): ReadonlySet<string> {
+  return new Set(['v2', ...[...CURRENT, ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE), ...OLDER].map(([id]) => id)]);
+}
+
+const MEDIA_TYPE_PREFIX = 'application/vnd.openstack.images-';
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * The URL routing sees, after Glance's version negotiation (its VersionNegotiationFilter, then
+ * the v2 router): a first segment `versions` (after any leading slashes) is the version list
+ * whatever follows; an `Accept: application/vnd.openstack.images-<version>` puts the whole path
+ * under that version; otherwise a first segment naming a known version (`v2`, `v2.15`, …) is
+ * replaced by `/v2`. Runs of slashes inside the rest collapse (`/v2//images` is `/v2/images`;
+ * a trailing `//` stays and finds nothing). An unknown version answers the version list (`/`).
+ * `/healthcheck` (after any leading slashes) is answered before negotiation; a path that names
+ * no version is left alone (routing answers it with the version list).
+ *
+ * @example
+ *   negotiatedUrl('//v2.9//images?limit=1', undefined, versions); // '/v2/images?limit=1'
+ *   negotiatedUrl('/versions/', undefined, versions);              // '/versions'
+ */
+export function negotiatedUrl(url: string, accept: string | undefined, versions: ReadonlySet<string>): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q);
+  // Leading slashes collapse before anything looks at the path (//healthcheck is the health check).
+  const trimmed = path.replace(/^\/+/, '');
+  if (decodeSegment(trimmed) === 'healthcheck') return `/healthcheck${query}`;
+  const slash = trimmed.indexOf('/');
+  const first = slash === -1 ? trimmed : trimmed.slice(0, slash);
+  if (decodeSegment(first) === 'versions') return `/versions${query}`;
+  if (accept !== undefined && accept.startsWith(MEDIA_TYPE_PREFIX)) {
+    const version = accept.slice(MEDIA_TYPE_PREFIX.length);
+    return versions.has(version) ? `/v2${collapseSlashes(path)}${query}` : `/${query}`;
+  }
+  if (!versions.has(decodeSegment(first))) return url;
+  const rest = slash === -1 ? '' : trimmed.slice(slash);
+  return `/v2${collapseSlashes(rest)}${query}`;
+}
+
+/** Runs of slashes followed by more path become one; trailing ones are kept. */
+function collapseSlashes(path: string): string {
+  return path.replace(/\/{2,}(?=[^/])/g, '/');
+}

@@ -1,5 +1,5 @@
 /** Version discovery, JSON schemas and the health check. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   imageSchema,
   imagesSchema,
@@ -8,6 +8,7 @@ import {
   taskSchema,
   tasksSchema,
 } from '../../domain/image-schemas.js';
+import { healthcheckReply } from '../healthcheck.js';
 import { baseUrl, sendJson, type HttpDeps } from '../http-context.js';
 import { versionsDocument } from '../versions.js';
 import type { RouteTable } from '../route-table.js';
@@ -26,33 +27,7 @@ export function discoveryRoutes(deps: HttpDeps): RouteTable {
     task: taskSchema(),
     tasks: tasksSchema(),
   };
-  const routes: RouteTable = [
-    {
-      path: '/',
-      methods: { GET: async (req, reply) => sendJson(reply, 300, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store })) },
-    },
-    {
-      path: '/versions',
-      methods: { GET: async (req, reply) => sendJson(reply, 200, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store })) },
-    },
-    {
-      path: '/healthcheck',
-      methods: {
-        GET: async (_req, reply) => reply.code(200).header('content-type', 'text/plain; charset=UTF-8').send('OK'),
-      },
-    },
-    {
-      path: '/v2',
-      methods: {
-        GET: async (req, reply) =>
-          reply
-            .code(302)
-            .header('location', `${baseUrl(deps.config, req)}/v2/`)
-            .header('content-type', 'text/plain; charset=utf8')
-            .send(Buffer.alloc(0)),
-      },
-    },
-  ];
+  const routes: RouteTable = [];
   for (const [name, doc] of Object.entries(schemas)) {
     routes.push({ path: `/v2/schemas/${name}`, methods: { GET: async (_req, reply) => sendJson(reply, 200, doc) } });
   }
@@ -60,3 +35,42 @@ export function discoveryRoutes(deps: HttpDeps): RouteTable {
 }
 
 export type { FastifyInstance };
+
+/** A path answered the same way whatever the method (HEAD gets the headers only). */
+export interface AnyMethodRoute {
+  readonly path: string;
+  readonly handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+/**
+ * `/` (300) and `/versions` (200) answer the version list to every method, as Glance's version
+ * negotiation does; `/v2` redirects every method to `/v2/`; `/healthcheck` answers every
+ * method (see healthcheck.ts).
+ */
+export function anyMethodRoutes(deps: HttpDeps): AnyMethodRoute[] {
+  const versions = (status: number) => async (req: FastifyRequest, reply: FastifyReply) =>
+    sendJson(reply, status, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store }));
+  return [
+    { path: '/', handler: versions(300) },
+    { path: '/versions', handler: versions(200) },
+    {
+      path: '/v2',
+      handler: async (req, reply) =>
+        reply
+          .code(302)
+          .header('location', `${baseUrl(deps.config, req)}/v2/`)
+          .header('content-type', 'text/plain; charset=utf8')
+          .send(Buffer.alloc(0)),
+    },
+    {
+      path: '/healthcheck',
+      handler: async (req, reply) => {
+        const answer = healthcheckReply(req.method, req.headers.accept, deps.config.healthcheck.disable_by_file_path);
+        reply.code(answer.status);
+        // webob keeps Content-Length: 0 on its 204.
+        if (answer.contentType === undefined) return reply.header('content-length', '0').send();
+        return reply.header('content-type', answer.contentType).send(Buffer.from(answer.body));
+      },
+    },
+  ];
+}
