@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with node's test runner. Node 20's --test takes
 // no globs, so the file list is made here. Extra arguments are passed to node --test
-// (e.g. `npm test -- --test-name-pattern=upload`).
+// (e.g. `npm test -- --test-name-pattern=upload`). Without file arguments (the whole suite, as
+// CI runs it) the linter (`npm run lint`) runs first; the tests run even when it fails, and
+// either failing fails the run.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -30,9 +32,17 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+let lintFailed = false;
+if (only.length === 0) {
+  console.log('# lint: eslint (eslint.config.js)');
+  const lint = spawnSync(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js')], { stdio: 'inherit', cwd: root });
+  lintFailed = lint.status !== 0;
+  console.log(lintFailed ? `# lint: FAILED (exit ${lint.status ?? lint.signal ?? lint.error})` : '# lint: ok');
+}
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files],
   { stdio: 'inherit', cwd: root },
 );
-process.exit(result.status ?? 1);
+if (lintFailed) console.error('npm test: the lint failed (see above)');
+process.exit(lintFailed ? 1 : (result.status ?? 1));

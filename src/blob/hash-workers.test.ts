@@ -80,7 +80,7 @@ test('hash workers: an aborted job rejects its waiters and leaves the threads fr
   const pool = createHashWorkerPool();
   try {
     const job = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 1 });
-    job.update(Buffer.alloc(1024));
+    assert.equal(job.update(Buffer.alloc(1024)), undefined, 'the free slot takes the chunk at once');
     const waiting = job.update(Buffer.alloc(1024));
     assert.ok(waiting);
     const reason = new Error('client gone');
@@ -120,7 +120,7 @@ test('hash workers: a thread that dies fails the running job, and the pool recov
   const pool = createHashWorkerPool();
   try {
     const job = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 2 });
-    job.update(Buffer.alloc(100));
+    assert.equal(job.update(Buffer.alloc(100)), undefined, 'the free slot takes the chunk at once');
     // close() terminates the threads under the running job.
     await pool.close();
     await assert.rejects(job.digest(), /Hashing thread exited/);

@@ -58,13 +58,17 @@ async function createKey(project: string, user: string, roles?: string): Promise
   return { id: fields.id!, secret: fields.secret! };
 }
 
-/** Polls GET /v2/images with `token` until it answers `status` (the server re-reads the key file within 1 s); resolves to the wait in ms. */
-async function eventually(token: string, status: number): Promise<number> {
-  const t0 = Date.now();
+/**
+ * Polls GET /v2/images with `token` until it answers `status`: the server re-reads the key
+ * file at most once per second (how soon is proven with a fake clock in
+ * src/auth/api-key-authenticator.test.ts); the 20 s limit only stops a hung test.
+ */
+async function eventually(token: string, status: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
   for (;;) {
     const r = await json('GET', `${base}/v2/images`, undefined, { 'X-Auth-Token': token });
-    if (r.status === status) return Date.now() - t0;
-    if (Date.now() - t0 > 5000) assert.fail(`still ${r.status} after 5 s, expected ${status}: ${describe(r)}`);
+    if (r.status === status) return;
+    if (Date.now() > deadline) assert.fail(`still ${r.status} after 20 s, expected ${status}: ${describe(r)}`);
     await sleep(100);
   }
 }
@@ -110,8 +114,7 @@ test('no, unknown, malformed or revoked key: 401; /, /versions, /healthcheck sta
     assert.equal(r.status, 401, `${token}: ${describe(r)}`);
   }
   assert.equal((await manage('key', 'revoke', id)).code, 0);
-  const took = await eventually(secret, 401);
-  assert.ok(took < 2500, `revocation took ${took} ms to reach the server`);
+  await eventually(secret, 401);
 });
 
 test('identity comes from the key: forged headers ignored, owner is the key project, admin by role', async () => {

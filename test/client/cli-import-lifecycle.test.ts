@@ -19,7 +19,6 @@ import { identity, IMPORT_METHODS, openImportTarget, peerToken, STORES, type Imp
 import { iris } from './iris-cli.js';
 
 let target: ImportTarget | undefined;
-let skip: string | false = false;
 let home: string;
 let work: string;
 let data: Buffer;
@@ -38,12 +37,7 @@ let stagedId: string | undefined;
 
 before(async () => {
   home = makeHome();
-  const opened = await openImportTarget();
-  if (typeof opened === 'string') {
-    skip = opened;
-    return;
-  }
-  target = opened;
+  target = await openImportTarget();
   work = mkdtempSync(join(tmpdir(), 'iris-cli-import-'));
   data = seededBytes(1024 * 1024 + 4321, project);
   file = join(work, 'disk.img');
@@ -83,11 +77,9 @@ function createdId(r: CliResult): string {
   return id!;
 }
 
-/** `skip` is only known once `before` ran, so each step checks it itself. */
 const STEP = { timeout: 120_000 };
 
-test('import-info and stores-info (plain and --detail) show the methods and stores', { timeout: 60_000 }, async (t) => {
-  if (skip) return t.skip(skip);
+test('import-info and stores-info (plain and --detail) show the methods and stores', { timeout: 60_000 }, async () => {
   const [info, stores, detail] = await Promise.all([
     ok(['import-info', '-f', 'json']),
     ok(['stores-info', '-f', 'json']),
@@ -101,8 +93,7 @@ test('import-info and stores-info (plain and --detail) show the methods and stor
   assert.match(detailCell, /"type": "file"/, detail.stdout);
 });
 
-test('image-create-via-import --file: glance-direct into --stores local,local2', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('image-create-via-import --file: glance-direct into --stores local,local2', STEP, async () => {
   const r = await ok([
     'image-create-via-import', '--name', 'via-import', '--disk-format', 'raw', '--container-format', 'bare',
     '--property', 'purpose=cli-test', '--file', file, '--stores', 'local,local2',
@@ -124,8 +115,7 @@ test('image-create-via-import --file: glance-direct into --stores local,local2',
   if (printed.os_glance_import_task !== undefined) assert.equal(printed.os_glance_import_task, taskId);
 });
 
-test('image-tasks, task-show and task-list show the import task', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('image-tasks, task-show and task-list show the import task', STEP, async () => {
   assert.ok(directId && taskId, 'the glance-direct import failed earlier');
   // The task turns `success` a moment after the image turns active.
   const deadline = Date.now() + 30_000;
@@ -162,8 +152,7 @@ test('image-tasks, task-show and task-list show the import task', STEP, async (t
   assert.equal(badSort.code, 2, badSort.describe());
 });
 
-test('image-stage --file - (standard input), then image-import --store local2', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('image-stage --file - (standard input), then image-import --store local2', STEP, async () => {
   const r = await ok(['image-create', '--name', 'staged', '--disk-format', 'raw', '--container-format', 'bare']);
   stagedId = createdId(r);
   const staged = await run(['image-stage', '--file', '-', stagedId], { input: data });
@@ -179,8 +168,7 @@ test('image-stage --file - (standard input), then image-import --store local2', 
   assert.equal(image.checksum, md5(data));
 });
 
-test('copy-image with image-import --stores local, then stores-delete', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('copy-image with image-import --stores local, then stores-delete', STEP, async () => {
   assert.ok(stagedId, 'the staged import failed earlier');
   await ok(['image-import', stagedId, '--import-method', 'copy-image', '--stores', 'local']);
   const copied = await waitForImage(base(), stagedId, headers, (i) => storesOf(i).length === 2 && !i.os_glance_importing_to_stores);
@@ -204,7 +192,6 @@ test('copy-image with image-import --stores local, then stores-delete', STEP, as
 });
 
 test('image-create-via-import --import-method web-download --uri, into --store local2', STEP, async (t) => {
-  if (skip) return t.skip(skip);
   const r = await run([
     'image-create-via-import', '--name', 'from-web', '--disk-format', 'raw', '--container-format', 'bare',
     '--import-method', 'web-download', '--uri', web.url, '--store', 'local2',
@@ -226,8 +213,7 @@ test('image-create-via-import --import-method web-download --uri, into --store l
   assert.ok(web.hits() >= 1);
 });
 
-test('image-create --file --store local2 uploads straight into that store', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('image-create --file --store local2 uploads straight into that store', STEP, async () => {
   const r = await ok(['image-create', '--name', 'direct-store', '--disk-format', 'raw', '--container-format', 'bare', '--file', file, '--store', 'local2']);
   createdId(r);
   const printed = parsePropertyTable(r.stdout);
@@ -236,15 +222,13 @@ test('image-create --file --store local2 uploads straight into that store', STEP
   assert.equal(printed.checksum, md5(data));
 });
 
-test('image-create-via-import without method or data creates a queued record only', STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test('image-create-via-import without method or data creates a queued record only', STEP, async () => {
   const r = await ok(['image-create-via-import', '--name', 'record-only']);
   createdId(r);
   assert.equal(parsePropertyTable(r.stdout).status, 'queued');
 });
 
-test("invalid requests fail in glanceclient's words before anything is created", STEP, async (t) => {
-  if (skip) return t.skip(skip);
+test("invalid requests fail in glanceclient's words before anything is created", { timeout: 300_000 }, async () => {
   const count = async (): Promise<number> =>
     (await json('GET', `${base()}/v2/images?owner=${project}&limit=100`, undefined, headers)).body.images.length;
   const before = await count();
@@ -275,7 +259,14 @@ test("invalid requests fail in glanceclient's words before anything is created",
     [['image-create', ...formats, '--store', 'local2'], '--store option should only be provided with --file option or stdin.'],
     [['image-upload', q, '--file', file, '--store', 'nowhere'], "Store 'nowhere' is not valid for this cloud. Valid values can be retrieved with stores-info command."],
   ];
-  const results = await Promise.all(cases.map(([args]) => run(args)));
+  // A few CLIs at a time: twenty node processes at once starve a small, shared CI machine
+  // past each CLI's own 60 s limit.
+  const results: CliResult[] = new Array(cases.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < cases.length; i = next++) results[i] = await run(cases[i]![0]);
+  };
+  await Promise.all([lane(), lane(), lane(), lane()]);
   results.forEach((r, i) => {
     const [, message, code = 1] = cases[i]!;
     assert.equal(r.code, code, r.describe());

@@ -2,6 +2,7 @@
  * The server the import/task/store CLI tests talk to: a multi-store cloud with stores `local`
  * (default) and `local2` and the import methods glance-direct, web-download and copy-image,
  * web-download allowed to any port (the tests serve the file on a loopback port).
+ * These tests always run: a target without that configuration is a failure, never a skip.
  *
  * - `IRIS_IMPORT_TEST_TARGET=http://127.0.0.1:9302` uses that server, e.g. the reference Glance:
  *     PEER_GLANCE_DIR=/tmp/peer-cli PEER_GLANCE_PORT=9302 PEER_GLANCE_BACKENDS=local,local2 \
@@ -10,8 +11,7 @@
  *   A target without that configuration fails the tests.
  * - Otherwise a fresh Iris is started with the same configuration (irisImportConfig below, in
  *   Glance's option names, plus Iris's `allow_loopback` for the web-download file server). An
- *   Iris without import (the probe finds no methods or stores) makes the tests skip, loudly;
- *   `IRIS_IMPORT_TESTS=required` makes that a failure instead.
+ *   Iris whose probe finds a method or store missing fails the tests.
  *
  * Identity: the `peer:<project>:<roles>` token that both the peer's hybrid auth and Iris accept
  * (import needs a project; copy-image the admin role under Glance's legacy defaults).
@@ -88,13 +88,12 @@ async function missingFeatures(baseUrl: string): Promise<string | undefined> {
 }
 
 /**
- * The import target, or a skip reason when it is a started Iris without import support.
+ * The import target; throws when it lacks a method or store the tests need.
  *
  * @example
- *   const opened = await openImportTarget();
- *   if (typeof opened === 'string') t.skip(opened); else target = opened;
+ *   before(async () => { target = await openImportTarget(); });
  */
-export async function openImportTarget(): Promise<ImportTarget | string> {
+export async function openImportTarget(): Promise<ImportTarget> {
   const external = process.env.IRIS_IMPORT_TEST_TARGET;
   if (external !== undefined && external !== '') {
     const baseUrl = external.replace(/\/+$/, '');
@@ -112,11 +111,9 @@ export async function openImportTarget(): Promise<ImportTarget | string> {
   };
   const missing = await missingFeatures(iris.baseUrl);
   if (missing !== undefined) {
+    const output = iris.logs().slice(-4000);
     await close();
-    const why = `Iris has no multi-store import yet (${missing}); set IRIS_IMPORT_TEST_TARGET to run these tests against a Glance`;
-    if (process.env.IRIS_IMPORT_TESTS === 'required') throw new Error(why);
-    console.error(`\n*** SKIP: ${why} ***\n`);
-    return why;
+    throw new Error(`Iris started with the multi-store import configuration lacks import features: ${missing}; output:\n${output}`);
   }
   return { baseUrl: iris.baseUrl, label: 'Iris', iris, logs: () => iris.logs(), close };
 }

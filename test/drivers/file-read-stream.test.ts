@@ -81,10 +81,15 @@ test('an empty range (an empty file) ends at once', async () => {
 /** Serves `makeStream()` to one slow client; resolves with what the client received. */
 async function serveToSlowClient(makeStream: () => Promise<FileReadStream>): Promise<{ body: Buffer; stream: FileReadStream }> {
   let stream: FileReadStream | undefined;
-  const server = createServer(async (_req, res) => {
-    stream = await makeStream();
-    res.setHeader('content-type', 'application/octet-stream');
-    stream.pipe(res);
+  const server = createServer((_req, res) => {
+    makeStream().then(
+      (made) => {
+        stream = made;
+        res.setHeader('content-type', 'application/octet-stream');
+        made.pipe(res);
+      },
+      (error: unknown) => res.destroy(error as Error),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -1,7 +1,9 @@
 /**
- * Starts a real Iris server (src/main.ts) as a child process for integration tests: a free
- * loopback port, a temp data dir, its own process group (so a test can SIGKILL the server and
- * anything it spawned at once, like a crash), output captured for failure messages.
+ * Starts a real Iris server (src/main.ts) as a child process for integration tests: port 0 (the
+ * kernel picks a free port; the helper reads it from Iris's `Iris listening` log line, so no
+ * other process can take it in between), a temp data dir, its own process group (so a test can
+ * SIGKILL the server and anything it spawned at once, like a crash), output captured for
+ * failure messages.
  *
  * @example
  *   const iris = await startIris();
@@ -51,7 +53,12 @@ export interface IrisProcess {
 
 const LOG_CAP = 2 * 1024 * 1024;
 
-/** A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). */
+/**
+ * A port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). Racy: another
+ * process may take it before the caller binds it. Only for external servers that must be told
+ * their port before they start (Keystone under uWSGI, the peer Glance); Iris and in-process
+ * servers listen on port 0 instead.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -67,6 +74,30 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(addr.port));
     });
   });
+}
+
+/**
+ * The address in Iris's startup line: pino JSON (`{"msg":"Iris listening","url":"http://…:PORT"}`)
+ * or a text line holding `Iris listening` and a `http://HOST:PORT` URL. Undefined for any
+ * other line. A wildcard host (0.0.0.0, ::) is reached through loopback.
+ */
+export function listeningAddress(line: string): { host: string; port: number } | undefined {
+  if (!line.includes('Iris listening')) return undefined;
+  let url: string | undefined;
+  try {
+    const record = JSON.parse(line) as { msg?: unknown; url?: unknown };
+    if (record.msg === 'Iris listening' && typeof record.url === 'string') url = record.url;
+  } catch {
+    // not JSON: a text log line
+  }
+  const m = /https?:\/\/(\[[0-9a-fA-F:.]+\]|[^\s"'/:\[\]]+):(\d+)/.exec(url ?? line);
+  if (m === null) return undefined;
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  let host = m[1]!;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '[::]') host = '[::1]';
+  return { host, port };
 }
 
 /** `promise`, or a rejection naming `what` after `ms` milliseconds. */
@@ -93,10 +124,11 @@ process.on('exit', () => {
 });
 
 export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
-  const port = await freePort();
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'iris-test-'));
-  const baseUrl = `http://127.0.0.1:${port}`;
+  // Known once Iris logs its address; until then messages name the pid only.
+  let baseUrl = '';
+  let port = 0;
 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -105,7 +137,7 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     if (k.startsWith('IRIS_') || k === 'NODE_TEST_CONTEXT') continue;
     env[k] = v;
   }
-  Object.assign(env, { IRIS_PORT: String(port), IRIS_DATA_DIR: dataDir, ...opts.env });
+  Object.assign(env, { IRIS_PORT: '0', IRIS_DATA_DIR: dataDir, ...opts.env });
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
@@ -120,7 +152,25 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     log += chunk.toString('utf8');
     if (log.length > LOG_CAP) log = log.slice(log.length - LOG_CAP);
   };
-  child.stdout?.on('data', append);
+  // The first `Iris listening` line on stdout (with workers > 1 every worker logs the same port).
+  let resolveListening: (address: { host: string; port: number }) => void = () => {};
+  const listening = new Promise<{ host: string; port: number }>((resolve) => (resolveListening = resolve));
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    append(chunk);
+    if (port !== 0) return;
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const address = listeningAddress(line);
+      if (address !== undefined) {
+        port = address.port;
+        baseUrl = `http://${address.host}:${address.port}`;
+        resolveListening(address);
+        return;
+      }
+    }
+  });
   child.stderr?.on('data', append);
 
   let exitInfo: ExitInfo | undefined;
@@ -172,27 +222,34 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     if (ownsDataDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
 
-  const iris: IrisProcess = { baseUrl, port, dataDir, child, stop, kill, logs: () => log };
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const fail = async (why: string): Promise<never> => {
+    await stop();
+    if (ownsDataDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`${why}; output:\n${log}`);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    listening.then(() => 'listening' as const),
+    exited.then(() => 'exited' as const),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), readyTimeoutMs))),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome === 'exited') {
+    return fail(`Iris (pid ${child.pid}) exited before listening (code ${exitInfo?.code}, signal ${exitInfo?.signal})`);
+  }
+  if (outcome === 'timeout') return fail(`Iris (pid ${child.pid}) logged no "Iris listening" line within ${readyTimeoutMs} ms`);
 
-  // Ready = `GET /` answers at all (the version document is 300 on Glance; any status is fine).
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  // Listening; ready = `GET /` answers at all (the version document is 300 on Glance).
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (exitInfo !== undefined) {
-      if (ownsDataDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
-      throw new Error(
-        `Iris exited before answering (code ${exitInfo.code}, signal ${exitInfo.signal}); output:\n${log}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Iris did not answer GET ${baseUrl}/ within ${opts.readyTimeoutMs ?? 20_000} ms; output:\n${log}`);
-    }
+    if (exitInfo !== undefined) return fail(`Iris exited before answering (code ${exitInfo.code}, signal ${exitInfo.signal})`);
     try {
       const res = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       ready = true;
-      return iris;
-    } catch {
+      return { baseUrl, port, dataDir, child, stop, kill, logs: () => log };
+    } catch (error) {
+      if (Date.now() > deadline) return fail(`Iris did not answer GET ${baseUrl}/ within ${readyTimeoutMs} ms (${String(error)})`);
       await sleep(100);
     }
   }

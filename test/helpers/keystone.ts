@@ -12,7 +12,7 @@
  *   const { token } = await keystone.issueToken(cloud.users.alice, cloud.projects.demo);
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -118,15 +118,27 @@ process.on('exit', () => {
 
 export async function startKeystone(): Promise<KeystoneProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'iris-keystone-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/v3`;
-  try {
-    await execFileAsync('bash', [SCRIPT, 'start', dir, String(port), ADMIN_PASSWORD], { timeout: 120_000 });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`Keystone did not start: ${e.message}\n${e.stderr ?? ''}`);
+  // Keystone's own catalog holds its URL, so the port is chosen before it starts (freePort);
+  // when another process took that port meanwhile, start again on another one.
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await execFileAsync('bash', [SCRIPT, 'start', dir, String(port), ADMIN_PASSWORD], { timeout: 120_000 });
+      break;
+    } catch (error) {
+      const e = error as { stderr?: string; message: string };
+      if (attempt < 3 && /Address already in use/.test(e.stderr ?? '')) {
+        await execFileAsync('bash', [SCRIPT, 'stop', dir]).catch(() => undefined); // nothing may be left running
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir);
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`Keystone did not start: ${e.message}\n${e.stderr ?? ''}`);
+    }
   }
+  const url = `http://127.0.0.1:${port}/v3`;
   const pid = Number(readFileSync(join(dir, 'uwsgi.pid'), 'utf8').trim());
   live.add(pid);
 

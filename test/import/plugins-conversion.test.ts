@@ -4,9 +4,10 @@
  * before qemu-img runs at all (a recording wrapper proves it never ran).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Invalid, TooLarge } from '../../src/domain/errors.js';
@@ -190,18 +191,28 @@ test('qemu-img failing: its message reaches the error, the temp file is removed'
   await assert.rejects(plugin('/nonexistent/qemu-img').run(st.stage(qcow2, { disk_format: 'qcow2' })), /qemu-img is not installed/);
 });
 
-test('aborting the import kills qemu-img and removes the temp file', { skip }, async (t) => {
+// The hanging convert sleeps an hour: waiting for it instead of killing it hits the test's timeout.
+test('aborting the import kills qemu-img and removes the temp file', { skip, timeout: 60_000 }, async (t) => {
   const st = staging(t);
   const img = images(t);
-  // The wrapper lets convert create its output, then hangs, as a long conversion would.
-  const slow = recordingTool(t, QEMU_IMG, `if [ "$1" = convert ]; then : > "$8"; exec sleep 30; fi`);
+  const pidFile = join(mkdtempSync(join(tmpdir(), 'iris-conv-pid-')), 'convert.pid');
+  t.after(() => rmSync(dirname(pidFile), { recursive: true, force: true }));
+  // The wrapper lets convert create its output, notes its pid, then hangs (exec keeps the pid),
+  // as a long conversion would.
+  const slow = recordingTool(t, QEMU_IMG, `if [ "$1" = convert ]; then : > "$8"; echo $$ > '${pidFile}'; exec sleep 3600; fi`);
   const abort = new AbortController();
   const ctx = st.stage(img.convert('qcow2'), { disk_format: 'qcow2' }, { signal: abort.signal });
-  const started = Date.now();
   const running = plugin(slow.path).run(ctx);
-  setTimeout(() => abort.abort(new Invalid('Import interrupted by shutdown')), 300);
+  // Abort once convert is really running.
+  let pid = NaN;
+  while (Number.isNaN(pid)) {
+    await sleep(20);
+    pid = existsSync(pidFile) ? Number.parseInt(readFileSync(pidFile, 'utf8'), 10) : NaN;
+  }
+  abort.abort(new Invalid('Import interrupted by shutdown'));
   await assert.rejects(running, new Invalid('Import interrupted by shutdown'));
-  assert.ok(Date.now() - started < 10_000, 'the child was killed, not waited for');
+  // The plugin settles only after the child closed: it is gone, not left sleeping.
+  assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `convert (pid ${pid}) still runs`);
   assert.deepEqual(subcommands(slow.calls()), ['info', 'convert']);
   assert.deepEqual(st.leftovers(), []);
 });

@@ -166,7 +166,7 @@ function isError(type: typeof Invalid | typeof TooLarge, message: RegExp) {
 }
 
 async function eventually(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 10_000;
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
     await sleep(10);

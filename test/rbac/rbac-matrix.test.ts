@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, REPO_ROOT, startIris } from '../helpers/iris-server.js';
+import { REPO_ROOT, startIris } from '../helpers/iris-server.js';
 import { flatten, mismatches, permitsMore, type Difference } from './compare.js';
 import { PERSONAS, runMatrix, type Action, type MatrixResult, type PersonaName } from './scenario.js';
 
@@ -144,7 +144,7 @@ test('a bad policy file or property protection file stops Iris at start with a c
     for (const [extra, message] of cases) {
       const env: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('IRIS_') && k !== 'NODE_TEST_CONTEXT') env[k] = v;
-      Object.assign(env, { IRIS_PORT: String(await freePort()), IRIS_DATA_DIR: dir, ...extra });
+      Object.assign(env, { IRIS_PORT: '0', IRIS_DATA_DIR: dir, ...extra });
       const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 30_000 });
       assert.equal(run.status, 2, run.stdout + run.stderr);
       assert.match(run.stderr, message);

@@ -47,7 +47,7 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           // without enabled_backends Glance ignores the header.
           const header = req.headers['x-image-meta-store'];
           const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
-          await withBodyStream(req.raw, () => reply.header('connection', 'close'), (signal) =>
+          await withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imageData.upload(ctx, id, req.raw, { contentLength, signal, store }),
           );
           return sendNoContent(reply);

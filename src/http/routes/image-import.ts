@@ -77,7 +77,7 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const contentLength = declaredLength(req.headers['content-length']);
-          await withBodyStream(req.raw, () => reply.header('connection', 'close'), (signal) =>
+          await withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imports.stage(ctx, id, req.raw, { contentLength, signal }),
           );
           return sendNoContent(reply);
