@@ -161,10 +161,11 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     // such resource (404 under /v2, the version list elsewhere), in its own fault format.
     frameworkErrors: (_error, request, reply) => {
       if (!needsAuthentication(request.url)) {
-        return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+        sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+        return;
       }
       reply.header('x-openstack-request-id', request.id);
-      return sendFault(request, reply, { status: 404 });
+      sendFault(request, reply, { status: 404 });
     },
   });
 

@@ -66,12 +66,15 @@ function raw(parts: readonly (string | Buffer | number)[], opts: { endAfter?: bo
       if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return; // 'close' follows with what we got
       reject(e);
     });
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const p of parts) {
         if (typeof p === 'number') await new Promise((r) => setTimeout(r, p));
         else if (!socket.destroyed) socket.write(p);
       }
       if (opts.endAfter && !socket.destroyed) socket.end();
+    };
+    socket.on('connect', () => {
+      send().catch(reject);
     });
   });
 }
