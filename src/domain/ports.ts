@@ -106,6 +106,8 @@ export interface ImageRepository {
   remove(id: string): Promise<void>;
   /** Start recovery: images left in `saving` return to `queued`. Returns their ids. */
   resetSaving(): Promise<string[]>;
+  /** Every live image in `status` (start recovery looks at those a crash left `uploading`). */
+  withStatus(status: ImageStatus): Promise<Image[]>;
   /** Sum of `size` over the owner's non-deleted images (user_storage_quota). */
   usedStorage(owner: string): Promise<number>;
   /** Membership status of `member` on image `imageId`, or null. */

@@ -644,3 +644,49 @@ function pyStr(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+
+/**
+ * Start recovery for stages a crash interrupted. `PUT /stage` takes the image to `uploading`
+ * and records the staged size once the data is in place, so an `uploading` image whose staged
+ * object is missing or not of the recorded size was cut off mid-stage: it returns to `queued`
+ * (staged leftovers dropped) so it can be staged again. One whose data is complete stays
+ * `uploading`, as in Glance, waiting for its import call. Images held by an import lock are
+ * left to `recoverInterruptedImports`.
+ *
+ * @returns the ids of the images returned to `queued`.
+ */
+export async function recoverInterruptedStages(
+  deps: Pick<ImageImportDeps, 'images' | 'staging' | 'stagingLocation' | 'clock' | 'onError'>,
+): Promise<string[]> {
+  const { images, staging, clock } = deps;
+  const recovered: string[] = [];
+  for (const image of await images.withStatus('uploading')) {
+    if (image.properties[LOCK] !== undefined) continue;
+    const location = deps.stagingLocation(image.id);
+    let staged: number | null = null;
+    try {
+      const { stream, size } = await staging.get(location, { store: staging.defaultStore });
+      stream.destroy();
+      staged = size;
+    } catch (e) {
+      if (!(e instanceof NotFound)) {
+        deps.onError('could not check the staged data of an uploading image; left as it is', e, { image: image.id });
+        continue;
+      }
+    }
+    if (image.size !== null && staged === image.size) continue;
+    try {
+      await images.save({ ...image, status: 'queued', size: null, updated_at: clock.now() }, { fromStatus: 'uploading' });
+      recovered.push(image.id);
+    } catch (e) {
+      deps.onError('could not return an interrupted stage to queued', e, { image: image.id });
+      continue;
+    }
+    if (staged !== null) {
+      await staging.delete(location, staging.defaultStore).catch((e: unknown) => {
+        deps.onError('could not drop the partial staged data of an interrupted stage', e, { image: image.id });
+      });
+    }
+  }
+  return recovered;
+}
