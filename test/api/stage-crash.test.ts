@@ -56,7 +56,7 @@ async function stage(base: string, id: string, data: Buffer) {
   const res = await fetch(`${base}/v2/images/${id}/stage`, {
     method: 'PUT',
     headers: { ...ADMIN, 'Content-Type': 'application/octet-stream' },
-    body: new Blob([data]),
+    body: new Uint8Array(data),
   });
   return { status: res.status, text: await res.text() };
 }
