@@ -18,7 +18,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Invalid, IrisError, NotFound, TooLarge } from '../domain/errors.js';
+import { Conflict, Gone, Invalid, IrisError, NotFound, TooLarge } from '../domain/errors.js';
 import { locationOf, storeOf, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier, StoredBlob, TaskRepository } from '../domain/ports.js';
@@ -57,7 +57,7 @@ export interface ImageImportDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
-  readonly imageService: Pick<ImageService, 'findVisible'>;
+  readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly methods: readonly string[];
   readonly multiStore: boolean;
   readonly imageSizeCap: number;
@@ -183,25 +183,36 @@ export function createImageImportService(deps: ImageImportDeps) {
       throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${deps.imageSizeCap} bytes.`);
     }
     const uploading: Image = { ...image, status: 'uploading', updated_at: clock.now() };
-    await images.save(uploading, { fromStatus: 'queued' });
-    let blob: StoredBlob;
+    // Glance answers 500 here; Iris says what happened, as Glance's upload does (410).
+    const gone = (): Gone =>
+      new Gone(`Image ${id} could not be found after staging. The image may have been deleted during the stage, cleaning up the staged data.`);
+    // Deleting the image stops the stage while bytes are still coming in.
+    const watch = deps.imageService.watchTransfer(id, gone);
     try {
-      blob = await staging.put(id, source, {
-        expectedSize: opts.contentLength,
-        sizeCap: deps.imageSizeCap,
-        hashAlgo: deps.hashingAlgorithm,
-        signal: opts.signal,
-      });
-    } catch (e) {
-      await backTo(uploading, 'uploading');
-      throw e;
-    }
-    try {
-      await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
-    } catch (e) {
-      // Deleted meanwhile: the staged data must not outlive it.
-      await dropStaging(id);
-      throw e;
+      await images.save(uploading, { fromStatus: 'queued' });
+      const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
+      let blob: StoredBlob;
+      try {
+        blob = await staging.put(id, source, {
+          expectedSize: opts.contentLength,
+          sizeCap: deps.imageSizeCap,
+          hashAlgo: deps.hashingAlgorithm,
+          signal,
+        });
+      } catch (e) {
+        await backTo(uploading, 'uploading');
+        throw e;
+      }
+      try {
+        await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
+      } catch (e) {
+        // Deleted meanwhile: the staged data must not outlive it.
+        await dropStaging(id);
+        if (e instanceof Conflict || e instanceof NotFound) throw gone();
+        throw e;
+      }
+    } finally {
+      watch.release();
     }
   }
 
