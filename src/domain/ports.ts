@@ -329,6 +329,11 @@ export interface TaskRepository {
    */
   save(task: Task, opts?: { fromStatus?: TaskStatus }): Promise<void>;
   /**
+   * Heartbeat of a running task: sets only `updated_at`, and only while it is `processing`.
+   * Returns false when the task is no longer processing (finished, failed, gone).
+   */
+  touch(id: string, now: Date): Promise<boolean>;
+  /**
    * One page in `sortKey` order with created_at and id as tie-breakers (all in `sortDir`;
    * NULLs sort first ascending, last descending), after `marker` by keyset.
    * Throws NotFound("Task with the given id <marker> was not found") for an unknown,

@@ -35,6 +35,8 @@ const FAILED = 'os_glance_failed_import';
 const STAGE_HOST = 'os_glance_stage_host';
 /** Glance busts a lock whose task has not moved for an hour (two when pending). */
 const LOCK_EXPIRY_MS = 60 * 60 * 1000;
+/** How often a running import marks its task alive, well inside the lock expiry. */
+const HEARTBEAT_MS = 60 * 1000;
 const MIB = 1024 * 1024;
 
 /** Opens a web-download source; throws domain errors (Invalid, TooLarge) with clear messages. */
@@ -74,6 +76,8 @@ export interface ImageImportDeps {
   readonly plugins?: readonly ImportPlugin[];
   /** Path of an image's staged file (the staging store keys files by image id). */
   readonly stagingPath?: (imageId: string) => string;
+  /** Interval of a running import's heartbeat on its task (default one minute). */
+  readonly heartbeatMs?: number;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
@@ -418,6 +422,12 @@ export function createImageImportService(deps: ImageImportDeps) {
     runningFor.set(task.image_id!, task.id);
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
+    // Stores only touch the task between stores: a single copy longer than the lock expiry
+    // would otherwise look abandoned and be taken over while its bytes still flow.
+    const heartbeat = setInterval(() => {
+      tasks.touch(task.id, clock.now()).catch((e) => deps.onError('could not mark import task alive', e, { task: task.id, image: task.image_id }));
+    }, deps.heartbeatMs ?? HEARTBEAT_MS);
+    heartbeat.unref();
     try {
       await tasks.save({ ...task, status: 'processing', updated_at: clock.now() }, { fromStatus: 'pending' });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
@@ -525,6 +535,7 @@ export function createImageImportService(deps: ImageImportDeps) {
     } catch (e) {
       await revert(task, req, added, e);
     } finally {
+      clearInterval(heartbeat);
       running.delete(task.id);
       if (runningFor.get(id) === task.id) runningFor.delete(id);
       await images.deletePropertyAtomic(id, LOCK, task.id).catch(() => false);

@@ -1,0 +1,137 @@
+/**
+ * A copy-image whose single copy outlasts the lock expiry (one hour) keeps its lock: the running
+ * task's heartbeat moves its updated_at, so a second import is refused instead of busting the
+ * lock and running alongside. Mocked interval timer and an injected clock: no sleeping.
+ * Real SQLite repositories and filesystem stores.
+ */
+import { after, before, mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
+import { createBlobStore } from '../blob/blob-store.js';
+import { createFilesystemDriver } from '../blob/drivers/filesystem-driver.js';
+import type { RequestContext } from '../domain/context.js';
+import { Conflict, NotFound } from '../domain/errors.js';
+import type { Image } from '../domain/image.js';
+import type { Policy } from '../domain/policy.js';
+import { openDatabase } from '../persistence/database.js';
+import { createSqliteImageRepository } from '../persistence/image-repository.js';
+import { migrateToLatest } from '../persistence/migrator.js';
+import { createSqliteTaskRepository } from '../persistence/task-repository.js';
+import { createImageImportService } from './image-import.js';
+import { createTransferWatches } from './transfer-watch.js';
+
+const HOUR = 3600_000;
+let dir: string;
+let close: () => Promise<void>;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'iris-heartbeat-'));
+});
+after(async () => {
+  await close?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a copy-image running past the lock expiry keeps its lock thanks to its heartbeat', { timeout: 30_000 }, async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const database = openDatabase({ sqlitePath: join(dir, 'iris.sqlite') });
+    close = database.close;
+    await migrateToLatest(database.db);
+    let now = new Date('2026-01-01T00:00:00Z');
+    const clock = { now: () => now };
+    const images = createSqliteImageRepository(database.db, { clock });
+    const tasks = createSqliteTaskRepository(database.db);
+    const stores = createBlobStore({
+      backends: [
+        { id: 'a', driver: createFilesystemDriver({ dir: join(dir, 'a') }) },
+        { id: 'b', driver: createFilesystemDriver({ dir: join(dir, 'b') }) },
+      ],
+    });
+    // copy-image reads the image's copy in store a: here a stream the test feeds by hand.
+    const source = new PassThrough();
+    const blobs = { ...stores, get: async () => ({ stream: source, size: 128 * 1024 }) };
+    const staging = createBlobStore({ backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: join(dir, 'staging') }) }] });
+    const errors: unknown[] = [];
+    const allowAll = { enforce: () => undefined } as unknown as Policy;
+    let n = 0;
+    const imports = createImageImportService({
+      images,
+      tasks,
+      blobs,
+      staging,
+      stagingLocation: (id) => `file://${join(dir, 'staging')}/${id}`,
+      policy: allowAll,
+      clock,
+      ids: { uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` },
+      notifier: { emit: () => undefined },
+      imageService: {
+        findVisible: async (_ctx, id) => {
+          const image = await images.get(id);
+          if (!image) throw new NotFound(`No image found with ID ${id}`);
+          return image;
+        },
+        watchTransfer: createTransferWatches().watch,
+      },
+      methods: ['copy-image'],
+      multiStore: true,
+      imageSizeCap: 1 << 30,
+      hashingAlgorithm: 'sha512',
+      formatChecks: { requireImageFormatMatch: false, gptSafetyChecksNonfatal: false },
+      taskTimeToLiveHours: 48,
+      web: { passesFilter: () => false, open: async () => { throw new Error('no web-download here'); } },
+      onError: (_message, error) => errors.push(error),
+    });
+
+    const id = 'aaaaaaaa-0000-4000-8000-000000000001';
+    const image: Image = {
+      id, name: 'long', status: 'active', visibility: 'shared', protected: false, os_hidden: false,
+      disk_format: 'raw', container_format: 'bare', size: 128 * 1024, virtual_size: null, checksum: null,
+      os_hash_algo: null, os_hash_value: null, min_ram: 0, min_disk: 0, owner: 'p', created_at: now,
+      updated_at: now, deleted_at: null, tags: [], properties: {},
+      locations: [{ url: `file://${join(dir, 'a')}/${'x'}`, metadata: { store: 'a' }, status: 'active' }],
+    } as Image;
+    await images.add(image);
+    const ctx = { projectId: 'p', userId: 'u', roles: ['admin'], isAdmin: true, requestId: 'req-1' } as RequestContext;
+    const body = { method: { name: 'copy-image' }, stores: ['b'] };
+    await imports.importImage(ctx, id, body);
+
+    // The task starts and bytes flow.
+    const taskId = (await images.get(id))!.properties.os_glance_import_task;
+    while ((await tasks.get(taskId))?.status !== 'processing') await tick();
+    source.write(Buffer.alloc(64 * 1024, 1));
+
+    // Two hours pass, minute by minute; the heartbeat writes each time.
+    for (let minute = 1; minute <= 120; minute++) {
+      now = new Date(now.getTime() + 60_000);
+      mock.timers.tick(60_000);
+      const expected = now.getTime();
+      while ((await tasks.get(taskId))!.updated_at.getTime() !== expected) await tick();
+    }
+    assert.ok(now.getTime() - image.created_at.getTime() >= 2 * HOUR);
+
+    // A second import is refused: the lock is alive, not stale.
+    await assert.rejects(imports.importImage(ctx, id, body), (e: unknown) => e instanceof Conflict && e.message === 'Image has active task');
+    assert.equal((await images.get(id))!.properties.os_glance_import_task, taskId);
+
+    // The first one finishes normally.
+    source.end(Buffer.alloc(64 * 1024, 2));
+    while ((await tasks.get(taskId))?.status === 'processing') await tick();
+    assert.equal((await tasks.get(taskId))!.status, 'success', (await tasks.get(taskId))!.message);
+    const copied = (await images.get(id))!;
+    assert.deepEqual(copied.locations.map((l) => l.metadata.store), ['a', 'b']);
+    assert.equal(copied.properties.os_glance_import_task, undefined, 'lock released');
+    // After it, the heartbeat is gone: the task's updated_at no longer moves.
+    const finishedAt = (await tasks.get(taskId))!.updated_at.getTime();
+    now = new Date(now.getTime() + 60_000);
+    mock.timers.tick(60_000);
+    await tick();
+    assert.equal((await tasks.get(taskId))!.updated_at.getTime(), finishedAt);
+    assert.deepEqual(errors, []);
+  } finally {
+    mock.timers.reset();
+  }
+});
