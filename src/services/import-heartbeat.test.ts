@@ -80,7 +80,7 @@ test('a copy-image running past the lock expiry keeps its lock thanks to its hea
       multiStore: true,
       imageSizeCap: 1 << 30,
       hashingAlgorithm: 'sha512',
-      formatChecks: { requireImageFormatMatch: false, gptSafetyChecksNonfatal: false },
+      formatChecks: { requireImageFormatMatch: false, gptSafetyChecksNonfatal: [] },
       taskTimeToLiveHours: 48,
       web: { passesFilter: () => false, open: async () => { throw new Error('no web-download here'); } },
       onError: (_message, error) => errors.push(error),
