@@ -193,6 +193,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     },
     parseRange,
     parseRequestContentRange,
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const formatChecks = {
     requireImageFormatMatch: config.image_format.require_image_format_match,

@@ -34,6 +34,8 @@ export interface ImageDataDeps {
   readonly parseRange: (header: string | undefined, size: number) => ByteRange | null;
   /** Glance also serves a range named by a request's Content-Range header when Range is absent. */
   readonly parseRequestContentRange: (header: string | undefined, size: number) => ByteRange | null;
+  /** Failures that must not replace the error being answered (an orphan blob left behind). */
+  readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
 
 export type DownloadResult =
@@ -58,6 +60,13 @@ export function createImageDataService(deps: ImageDataDeps) {
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
     }
+  }
+
+  /** Deletes the blob of an upload that failed after it was stored; a failure only leaves an orphan. */
+  async function dropBlob(id: string, blob: StoredBlob): Promise<void> {
+    await blobs.delete(blob.location, blob.store).catch((e: unknown) => {
+      deps.onError('could not delete the data of a failed upload; orphan left', e, { image: id, location: blob.location });
+    });
   }
 
   /** Glance's 410 for an image deleted while its data was coming in. */
@@ -102,7 +111,7 @@ export function createImageDataService(deps: ImageDataDeps) {
       virtualSize = formatCheck.virtualSize();
     } catch (e) {
       // A store that skipped the observer: the data was never checked and must not be served.
-      await blobs.delete(blob.location, blob.store).catch(() => undefined);
+      await dropBlob(id, blob);
       await backToQueued(saving);
       throw e;
     }
@@ -123,7 +132,7 @@ export function createImageDataService(deps: ImageDataDeps) {
       await images.save(active, { fromStatus: 'saving' });
     } catch (e) {
       // Deleted (or reset) while we were receiving: the data must not outlive it.
-      await blobs.delete(blob.location, blob.store).catch(() => undefined);
+      await dropBlob(id, blob);
       if (e instanceof Conflict || e instanceof NotFound) throw gone(id);
       throw e;
     }

@@ -167,7 +167,10 @@ export function createImageImportService(deps: ImageImportDeps) {
   const stagingLocationOf = deps.stagingLocation;
 
   async function dropStaging(imageId: string): Promise<void> {
-    await staging.delete(stagingLocationOf(imageId), staging.defaultStore).catch(() => undefined);
+    // The staging delete is idempotent: any error is real and leaves data behind.
+    await staging.delete(stagingLocationOf(imageId), staging.defaultStore).catch((e: unknown) => {
+      deps.onError('could not drop staged data; left in the staging area', e, { image: imageId });
+    });
   }
 
   // ---------------------------------------------------------------- stage --
@@ -365,7 +368,11 @@ export function createImageImportService(deps: ImageImportDeps) {
       }
       throw e;
     }
-    if (stolenFrom) await cleanupStaleProgress(id, stolenFrom).catch(() => undefined);
+    if (stolenFrom) {
+      await cleanupStaleProgress(id, stolenFrom).catch((e: unknown) => {
+        deps.onError('could not clear the progress of a preempted import', e, { image: id, task: stolenFrom.id });
+      });
+    }
     try {
       await tasks.add(task);
     } catch (e) {
@@ -538,7 +545,9 @@ export function createImageImportService(deps: ImageImportDeps) {
       clearInterval(heartbeat);
       running.delete(task.id);
       if (runningFor.get(id) === task.id) runningFor.delete(id);
-      await images.deletePropertyAtomic(id, LOCK, task.id).catch(() => false);
+      await images.deletePropertyAtomic(id, LOCK, task.id).catch((e: unknown) => {
+        deps.onError('could not release the import lock; it is busted after an hour', e, { image: id, task: task.id });
+      });
     }
   }
 
@@ -573,7 +582,11 @@ export function createImageImportService(deps: ImageImportDeps) {
     if (!(error instanceof IrisError)) deps.onError('import task failed', error, { task: task.id, image: id });
     try {
       if (req.method !== 'copy-image') {
-        for (const a of added) await blobs.delete(a.url, a.store).catch(() => undefined);
+        for (const a of added) {
+          await blobs.delete(a.url, a.store).catch((e: unknown) => {
+            deps.onError('could not delete a copy of a failed import; orphan left', e, { image: id, task: task.id, location: a.url });
+          });
+        }
         const urls = new Set(added.map((a) => a.url));
         await updateImage(id, (img) => {
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
@@ -643,7 +656,11 @@ export async function recoverInterruptedImports(
     let next: Image = removeFrom(image, IMPORTING, backend);
     next = addTo(next, FAILED, pending.length > 0 ? pending : backend);
     if (method !== 'copy-image' && image.status !== 'active') {
-      for (const loc of image.locations) await blobs.delete(loc.url, storeOf(loc)).catch(() => undefined);
+      for (const loc of image.locations) {
+        await blobs.delete(loc.url, storeOf(loc)).catch((e: unknown) => {
+          deps.onError('could not delete a copy of an interrupted import; orphan left', e, { image: id, task: task.id, location: loc.url });
+        });
+      }
       next = { ...next, status: 'queued', locations: [], size: null, checksum: null, os_hash_algo: null, os_hash_value: null };
     }
     const { [LOCK]: _lock, ...properties } = next.properties;
