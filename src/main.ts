@@ -27,7 +27,7 @@ import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
-import { createImageImportService, recoverInterruptedImports } from './services/image-import.js';
+import { createImageImportService, recoverInterruptedImports, recoverInterruptedStages } from './services/image-import.js';
 import { createSqliteTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
 import { validateImportUri } from './import/uri-filter.js';
@@ -94,6 +94,14 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
       );
       logger.warn({ tasks: interrupted.map((t) => t.id), images: recovered }, 'imports interrupted by a restart failed; images returned to queued');
     }
+    const unstaged = await recoverInterruptedStages({
+      images,
+      staging,
+      stagingLocation: (id) => `file://${config.staging_dir}/${id}`,
+      clock: { now: () => new Date() },
+      onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+    });
+    if (unstaged.length > 0) logger.warn({ images: unstaged }, 'images left uploading by an interrupted stage returned to queued');
     const purged = await tasks.purgeExpired(now);
     if (purged > 0) logger.info({ tasks: purged }, 'expired tasks removed');
     const swept = (await blobs.sweep()) + (await staging.sweep());
@@ -185,6 +193,7 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     },
     parseRange,
     parseRequestContentRange,
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const formatChecks = {
     requireImageFormatMatch: config.image_format.require_image_format_match,

@@ -285,3 +285,31 @@ test('blob store over HTTP: the client receives 413 when the cap is exceeded, an
       server.close();
     }
   }));
+
+test('blob store: a committed blob that cannot be removed after a failed put is reported with the image id', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iris-blob-store-'));
+  try {
+    const real = createFilesystemDriver({ dir: join(root, 'images') });
+    // A driver that miscounts (so the store must undo the commit) and cannot delete.
+    const driver = {
+      ...real,
+      write: async (key: string, source: Readable, opts?: { readonly signal?: AbortSignal }) => {
+        const written = await real.write(key, source, opts);
+        return { ...written, bytes: written.bytes + 1 };
+      },
+      delete: async () => {
+        throw new Error('EIO: delete failed');
+      },
+    };
+    const reports: { message: string; error: unknown; extra: Readonly<Record<string, unknown>> }[] = [];
+    const blobs = createBlobStore({ driver, onCleanupError: (message, error, extra) => reports.push({ message, error, extra }) });
+    await assert.rejects(blobs.put(ID, sourceOf(Buffer.from('hello')), { sizeCap: CAP, hashAlgo: 'sha512' }), /stored 6 bytes of 5/);
+    assert.equal(reports.length, 1);
+    assert.match(reports[0].message, /orphan left/);
+    assert.equal(reports[0].extra.image, ID);
+    assert.equal(reports[0].extra.location, `file://${join(root, 'images')}/${ID}`);
+    assert.match(String(reports[0].error), /EIO/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -11,6 +11,7 @@ import type { BlobDriver } from './blob-driver.js';
 import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
 import { ObservingStream } from './observing-stream.js';
+import { warnCleanup, type CleanupReporter } from './cleanup-report.js';
 
 /** A named store (Glance backend): its id and the driver that moves its bytes. */
 export interface BlobBackend {
@@ -18,7 +19,7 @@ export interface BlobBackend {
   readonly driver: BlobDriver;
 }
 
-export type BlobStoreOptions =
+export type BlobStoreOptions = (
   | {
       /** A single store (Glance without enabled_backends); its id is `file`. */
       readonly driver: BlobDriver;
@@ -28,7 +29,11 @@ export type BlobStoreOptions =
       readonly backends: readonly BlobBackend[];
       /** Id of the store uploads go to when the caller names none (default: the first). */
       readonly defaultBackend?: string;
-    };
+    }
+) & {
+  /** Where a blob that could not be removed after a failed put is reported (default: a process warning). */
+  readonly onCleanupError?: CleanupReporter;
+};
 
 /**
  * Creates the blob store over an explicit set of named backends.
@@ -101,7 +106,11 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     } catch (err) {
       // The driver removes its own staging data on failure; only a committed object is ours to
       // remove, and failing to remove it must not hide the original error.
-      if (location !== undefined) await driver.delete(location).catch(() => undefined);
+      if (location !== undefined) {
+        await driver.delete(location).catch((e: unknown) => {
+          (opts.onCleanupError ?? warnCleanup)('could not delete the blob of a failed write; orphan left', e, { image: imageId, location });
+        });
+      }
       // A caller aborting with a domain error (the HTTP layer's "client disconnected") wants that
       // error back, not the generic AbortError the streams report.
       if (signal?.aborted && signal.reason instanceof IrisError) throw signal.reason;

@@ -9,6 +9,7 @@ export type IrisErrorCode =
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'Conflict'
+  | 'Gone'
   | 'TooLarge'
   | 'UnsupportedMediaType'
   | 'RangeNotSatisfiable'
@@ -48,6 +49,10 @@ export class NotFound extends IrisError {
 /** The resource is in a state that does not allow the operation (409). */
 export class Conflict extends IrisError {
   readonly code = 'Conflict' as const;
+}
+/** The image went away while its data was being received (410, as Glance's upload). */
+export class Gone extends IrisError {
+  readonly code = 'Gone' as const;
 }
 /** Image data larger than image_size_cap or the storage quota (413). */
 export class TooLarge extends IrisError {

@@ -195,6 +195,23 @@ test('min_disk and min_ram cannot be negative (min_disk checked first)', () => {
   assert.equal(parseCreateRequest({ min_ram: 0 }, opts).min_ram, 0);
 });
 
+test('min_disk and min_ram must fit a 4-byte INT, as Glance\'s database layer checks', () => {
+  // Peer (port 9394): 400, explanation style, min_disk named first when both are too big.
+  const outOfRange = (key: string): string => `'${key}' value out of range, must not exceed 2147483647.`;
+  assert.equal(parseCreateRequest({ min_disk: 2147483647, min_ram: 2147483647 }, opts).min_disk, 2147483647);
+  refused({ min_ram: 2147483648 }, Invalid, outOfRange('min_ram'));
+  refused({ min_disk: 2147483648, min_ram: 2147483648 }, Invalid, outOfRange('min_disk'));
+  // 2^63 and 2^53 + 1 (not representable: it must be refused, not rounded) and 1e10.
+  refused(JSON.parse('{"min_disk": 9223372036854775808}'), Invalid, outOfRange('min_disk'));
+  refused(JSON.parse('{"min_disk": 9007199254740993}'), Invalid, outOfRange('min_disk'));
+  refused(JSON.parse('{"min_ram": 1e10}'), Invalid, outOfRange('min_ram'));
+  // Non-integers are the schema's, negatives the setter's (peer: same texts).
+  refused({ min_disk: 1.5 }, Invalid, /^Provided object does not match schema 'image': 1\.5 is not of type 'integer'/);
+  refused({ min_disk: '1' }, Invalid, /^Provided object does not match schema 'image': '1' is not of type 'integer'/);
+  refused({ min_disk: true }, Invalid, /^Provided object does not match schema 'image': True is not of type 'integer'/);
+  refused({ min_ram: -1, min_disk: 2147483648 }, Invalid, "Invalid value '-1' for parameter 'min_ram': Cannot be a negative value");
+});
+
 test('schema nullables for custom properties are accepted but not stored', () => {
   // Peer: {"kernel_id": null} -> 201 and Glance stores a NULL property (shown as null);
   // Iris's properties are strings, so the key is left out.

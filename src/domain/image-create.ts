@@ -12,7 +12,7 @@ import { Forbidden, Invalid } from './errors.js';
 import type { Visibility } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions } from './image-schemas.js';
-import { asGlanceDetail, validateImage } from './image-validation.js';
+import { asGlanceDetail, checkDbIntegers, validateImage } from './image-validation.js';
 
 /** What the caller asked for; a key is present only when the body had it. */
 export interface CreateImageRequest {
@@ -172,6 +172,8 @@ export function parseCreateRequest(body: unknown, opts: CreateOptions): CreateIm
       throw new Invalid(`Invalid value '${value}' for parameter '${key}': Cannot be a negative value`);
     }
   }
+  // Glance's database layer, when the new row is added.
+  checkDbIntegers(request);
 
   return request;
 }

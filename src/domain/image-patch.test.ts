@@ -287,6 +287,19 @@ test('min_ram and min_disk cannot go negative', () => {
   assert.equal(patch([op('replace', '/min_ram', 0)], image({ min_ram: 5, status: 'active' })).image.min_ram, 0);
 });
 
+test('min_ram and min_disk above 2^31 - 1 are refused once all operations ran', () => {
+  // Peer (port 9394): 400 "'min_ram' value out of range, must not exceed 2147483647." from
+  // the save, so a later op can still bring the value back, and an op's own error wins.
+  const outOfRange = (key: string): string => `'${key}' value out of range, must not exceed 2147483647.`;
+  expectError(() => patch([op('replace', '/min_ram', 2147483648)]), Invalid, outOfRange('min_ram'));
+  expectError(() => patch([op('add', '/min_disk', JSON.parse('9223372036854775808'))]), Invalid, outOfRange('min_disk'));
+  expectError(() => patch([op('replace', '/min_ram', 2 ** 53 + 2), op('replace', '/min_disk', 2147483648)]), Invalid, outOfRange('min_disk'));
+  assert.equal(patch([op('replace', '/min_ram', 2147483648), op('replace', '/min_ram', 5)]).image.min_ram, 5);
+  expectError(() => patch([op('replace', '/min_ram', 2147483648), op('remove', '/nope')]), Conflict, 'Property nope does not exist.', true);
+  expectError(() => patch([op('replace', '/min_ram', 1.5)]), Invalid, /^Provided object does not match schema 'image': 1\.5 is not of type 'integer'/);
+  assert.equal(patch([op('replace', '/min_disk', 2147483647)]).image.min_disk, 2147483647);
+});
+
 test('disk_format / container_format change only while queued or importing', () => {
   // Peer: queued -> 200.
   const queued = patch([op('replace', '/disk_format', 'qcow2'), op('replace', '/container_format', 'ovf')]).image;

@@ -18,7 +18,7 @@ import { Conflict, Forbidden, Invalid, NotFound, UnsupportedMediaType } from './
 import type { Image } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions, JsonObject } from './image-schemas.js';
-import { asGlanceDetail, pyStr, validateImage } from './image-validation.js';
+import { asGlanceDetail, checkDbIntegers, pyStr, validateImage } from './image-validation.js';
 
 /** The PATCH media types and the JSON-schema draft Glance associates with each. */
 export const PATCH_MEDIA_TYPES: Readonly<Record<string, 4 | 10>> = Object.freeze({
@@ -365,6 +365,8 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
         break;
     }
   }
+  // Glance's database layer, when the patched image is saved.
+  checkDbIntegers(next);
   return { image: next, changed };
 }
 

@@ -92,6 +92,25 @@ export function pyPformat(value: unknown): string {
   return pformat(value, 0, 0, 0);
 }
 
+/** The largest value Glance's database layer accepts for min_disk and min_ram (a 4-byte INT). */
+export const MAX_DB_INT = 2 ** 31 - 1;
+
+/**
+ * Glance's database-level range check for min_disk and min_ram, run on the finished image
+ * (after a create's or a patch's own checks), min_disk first. Without it a value beyond
+ * 2^53 would be rounded and one beyond 2^63 would not fit the column.
+ *
+ * @throws Invalid `'min_disk' value out of range, must not exceed 2147483647.`
+ */
+export function checkDbIntegers(values: { readonly min_disk?: number; readonly min_ram?: number }): void {
+  for (const key of ['min_disk', 'min_ram'] as const) {
+    const value = values[key];
+    if (value !== undefined && value > MAX_DB_INT) {
+      throw new Invalid(`'${key}' value out of range, must not exceed ${MAX_DB_INT}.`);
+    }
+  }
+}
+
 // ------------------------------------------------------------ the validator --
 
 type PathItem = string | number;

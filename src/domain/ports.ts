@@ -106,6 +106,8 @@ export interface ImageRepository {
   remove(id: string): Promise<void>;
   /** Start recovery: images left in `saving` return to `queued`. Returns their ids. */
   resetSaving(): Promise<string[]>;
+  /** Every live image in `status` (start recovery looks at those a crash left `uploading`). */
+  withStatus(status: ImageStatus): Promise<Image[]>;
   /** Sum of `size` over the owner's non-deleted images (user_storage_quota). */
   usedStorage(owner: string): Promise<number>;
   /** Membership status of `member` on image `imageId`, or null. */
@@ -326,6 +328,11 @@ export interface TaskRepository {
    * when the task is gone (deleted or never added).
    */
   save(task: Task, opts?: { fromStatus?: TaskStatus }): Promise<void>;
+  /**
+   * Heartbeat of a running task: sets only `updated_at`, and only while it is `processing`.
+   * Returns false when the task is no longer processing (finished, failed, gone).
+   */
+  touch(id: string, now: Date): Promise<boolean>;
   /**
    * One page in `sortKey` order with created_at and id as tie-breakers (all in `sortDir`;
    * NULLs sort first ascending, last descending), after `marker` by keyset.

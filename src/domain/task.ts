@@ -1,10 +1,9 @@
 /**
  * The Task entity (Glance's tasks + task_info tables): the record of an asynchronous import.
  * Its status machine is Glance's: pending → processing → success | failure, and pending may
- * fail directly. Field names are Glance's wire names.
+ * fail directly (the import service moves it with compare-and-swap saves). Field names are
+ * Glance's wire names.
  */
-import { Conflict } from './errors.js';
-
 export const TASK_STATUSES = ['pending', 'processing', 'success', 'failure'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
@@ -29,27 +28,4 @@ export interface Task {
   result: Record<string, unknown> | null;
   /** Human-readable progress or failure text; '' when none (Glance stores '' for None). */
   message: string;
-}
-
-const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  pending: ['processing', 'failure'],
-  processing: ['success', 'failure'],
-  success: [],
-  failure: [],
-};
-
-export function canTransitionTask(from: TaskStatus, to: TaskStatus): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
-/** Throws Conflict when `from → to` is not one of Glance's task transitions. */
-export function assertTaskTransition(from: TaskStatus, to: TaskStatus): void {
-  if (!canTransitionTask(from, to)) {
-    throw new Conflict(`Task status transition from ${from} to ${to} is not allowed`);
-  }
-}
-
-/** Whether the task has ended (success or failure). */
-export function isTaskFinished(task: Pick<Task, 'status'>): boolean {
-  return task.status === 'success' || task.status === 'failure';
 }

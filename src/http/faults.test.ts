@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Conflict, Forbidden, NotFound, RangeNotSatisfiable } from '../domain/errors.js';
+import { Conflict, Forbidden, Gone, NotFound, RangeNotSatisfiable, ServiceUnavailable } from '../domain/errors.js';
 import { faultFor, methodNotAllowed, negotiateFaultFormat, renderFault, unsupportedMediaType } from './faults.js';
 
 test('negotiation follows webob: no Accept → plain, */* → html, json when preferred', () => {
@@ -40,4 +40,14 @@ test('status mapping, 416 with Content-Range, unknown errors are 500 without det
   const boom = renderFault(faultFor(new Error('secret path /etc')), 'application/json');
   assert.equal(boom.status, 500);
   assert.doesNotMatch(boom.body, /secret/);
+});
+
+test('Gone is 410 and a full database 503, each with its own explanation', () => {
+  const gone = renderFault(faultFor(new Gone('Image x could not be found after upload.')), undefined);
+  assert.equal(gone.status, 410);
+  assert.equal(gone.body, '410 Gone\n\nImage x could not be found after upload.\n\n   ');
+  assert.equal(renderFault({ status: 410 }, 'application/json').body.includes('"title": "Gone"'), true);
+  const full = renderFault(faultFor(new ServiceUnavailable('The image database is full.')), undefined);
+  assert.equal(full.status, 503);
+  assert.equal(full.body, '503 Service Unavailable\n\nThe image database is full.\n\n   ');
 });

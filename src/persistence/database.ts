@@ -4,8 +4,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import type { Schema } from './schema.js';
+import { createSqliteDialect } from './sqlite-dialect.js';
 
 export interface Database {
   readonly db: Kysely<Schema>;
@@ -22,6 +23,7 @@ export interface Database {
  * wait instead of failing with SQLITE_BUSY. Does not migrate: see `migrator.ts`.
  *
  * Throws whatever better-sqlite3 throws when the file cannot be opened (e.g. permissions).
+ * A full disk makes writes fail with ServiceUnavailable (see `sqlite-dialect.ts`).
  *
  * @example const { db, close } = openDatabase({ sqlitePath: config.database.sqlite_path });
  */
@@ -39,7 +41,7 @@ export function openDatabase(opts: { readonly sqlitePath: string }): Database {
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: createSqliteDialect(sqlite) });
   let closed = false;
   return {
     db,

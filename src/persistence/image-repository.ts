@@ -299,6 +299,17 @@ export function createSqliteImageRepository(
       return rows.map((r) => r.id);
     },
 
+    async withStatus(status) {
+      const rows = await db
+        .selectFrom('images')
+        .selectAll()
+        .where('status', '=', status)
+        .where('deleted', '=', 0)
+        .orderBy('id')
+        .execute();
+      return toImages(rows);
+    },
+
     async usedStorage(owner) {
       // Glance's _image_get_disk_usage_by_owner: size counted once per live location (a copy
       // in two stores uses twice the space), only sized images neither killed nor deleted.

@@ -169,6 +169,18 @@ export function createSqliteTaskRepository(db: Kysely<Schema>): TaskRepository {
       });
     },
 
+    async touch(id, now) {
+      // Only updated_at: a heartbeat must not overwrite a message written meanwhile.
+      const result = await db
+        .updateTable('tasks')
+        .set({ updated_at: toDbTime(now) })
+        .where('id', '=', id)
+        .where('status', '=', 'processing')
+        .where('deleted', '=', LIVE)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async list(query) {
       const now = toDbTime(query.now);
       // Glance's task_get_all: the sort key, then created_at and id unless already there.

@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Forbidden, Invalid, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
+import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
 import { assertReadyForData, locationOf, storeOf, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
@@ -21,7 +21,7 @@ export interface ImageDataDeps {
   readonly policy: Policy;
   readonly clock: Clock;
   readonly notifier: Notifier;
-  readonly imageService: Pick<ImageService, 'findVisible'>;
+  readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly imageSizeCap: number;
   /** Glance's multi-store mode: locations record their store id (`metadata.store`). */
   readonly multiStore: boolean;
@@ -34,6 +34,8 @@ export interface ImageDataDeps {
   readonly parseRange: (header: string | undefined, size: number) => ByteRange | null;
   /** Glance also serves a range named by a request's Content-Range header when Range is absent. */
   readonly parseRequestContentRange: (header: string | undefined, size: number) => ByteRange | null;
+  /** Failures that must not replace the error being answered (an orphan blob left behind). */
+  readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
 
 export type DownloadResult =
@@ -51,13 +53,91 @@ export type ImageDataService = ReturnType<typeof createImageDataService>;
 export function createImageDataService(deps: ImageDataDeps) {
   const { images, blobs, policy, clock } = deps;
 
-  /** Puts an image back to queued after a failed upload, unless something else moved it. */
+  /** Puts an image back to queued after a failed upload, unless something else moved or deleted it. */
   async function backToQueued(image: Image): Promise<void> {
     try {
       await images.save({ ...image, status: 'queued', updated_at: clock.now() }, { fromStatus: 'saving' });
     } catch (e) {
-      if (!(e instanceof Conflict)) throw e;
+      if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
     }
+  }
+
+  /** Deletes the blob of an upload that failed after it was stored; a failure only leaves an orphan. */
+  async function dropBlob(id: string, blob: StoredBlob): Promise<void> {
+    await blobs.delete(blob.location, blob.store).catch((e: unknown) => {
+      deps.onError('could not delete the data of a failed upload; orphan left', e, { image: id, location: blob.location });
+    });
+  }
+
+  /** Glance's 410 for an image deleted while its data was coming in. */
+  const gone = (id: string): Gone =>
+    new Gone(
+      `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
+    );
+
+  /**
+   * Streams the data of an image already in `saving` into the store and commits it
+   * (saving → active). Any failure leaves no data behind and the image back in `queued`.
+   */
+  async function receive(
+    saving: Image,
+    source: Readable,
+    opts: { contentLength?: number; signal?: AbortSignal; store?: string },
+    cap: number,
+  ): Promise<Image> {
+    const id = saving.id;
+    // Format inspection rides along in the store's single pass; the verdict is taken when the
+    // data ends, before the store commits, so refused data (Invalid, 400) is never stored.
+    const formatCheck = createUploadCheck(
+      { diskFormat: saving.disk_format, containerFormat: saving.container_format },
+      deps.formatChecks,
+    );
+    let blob: StoredBlob;
+    let virtualSize: number | null;
+    try {
+      blob = await blobs.put(id, source, {
+        expectedSize: opts.contentLength,
+        sizeCap: cap,
+        hashAlgo: deps.hashingAlgorithm,
+        signal: opts.signal,
+        observer: formatCheck.observer,
+        store: opts.store,
+      });
+    } catch (e) {
+      await backToQueued(saving);
+      throw e;
+    }
+    try {
+      virtualSize = formatCheck.virtualSize();
+    } catch (e) {
+      // A store that skipped the observer: the data was never checked and must not be served.
+      await dropBlob(id, blob);
+      await backToQueued(saving);
+      throw e;
+    }
+
+    const active: Image = {
+      ...saving,
+      status: 'active',
+      size: blob.size,
+      checksum: blob.checksum,
+      os_hash_algo: blob.os_hash_algo,
+      os_hash_value: blob.os_hash_value,
+      // From the inspector for every format it recognises (src/format/declared-format.ts).
+      virtual_size: virtualSize ?? saving.virtual_size,
+      locations: [locationOf(blob, deps.multiStore)],
+      updated_at: clock.now(),
+    };
+    try {
+      await images.save(active, { fromStatus: 'saving' });
+    } catch (e) {
+      // Deleted (or reset) while we were receiving: the data must not outlive it.
+      await dropBlob(id, blob);
+      if (e instanceof Conflict || e instanceof NotFound) throw gone(id);
+      throw e;
+    }
+    deps.notifier.emit('image.upload', { id, size: blob.size });
+    return active;
   }
 
   return {
@@ -95,62 +175,15 @@ export function createImageDataService(deps: ImageDataDeps) {
       }
 
       const saving: Image = { ...image, status: 'saving', updated_at: clock.now() };
-      await images.save(saving, { fromStatus: image.status });
-
-      // Format inspection rides along in the store's single pass; the verdict is taken when the
-      // data ends, before the store commits, so refused data (Invalid, 400) is never stored.
-      const formatCheck = createUploadCheck(
-        { diskFormat: saving.disk_format, containerFormat: saving.container_format },
-        deps.formatChecks,
-      );
-      let blob: StoredBlob;
-      let virtualSize: number | null;
+      // Watched from before the status change, so no delete can slip in unnoticed.
+      const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
-        blob = await blobs.put(id, source, {
-          expectedSize: opts.contentLength,
-          sizeCap: cap,
-          hashAlgo: deps.hashingAlgorithm,
-          signal: opts.signal,
-          observer: formatCheck.observer,
-          store: opts.store,
-        });
-      } catch (e) {
-        await backToQueued(saving);
-        throw e;
+        await images.save(saving, { fromStatus: image.status });
+        const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
+        return await receive(saving, source, { ...opts, signal }, cap);
+      } finally {
+        watch.release();
       }
-      try {
-        virtualSize = formatCheck.virtualSize();
-      } catch (e) {
-        // A store that skipped the observer: the data was never checked and must not be served.
-        await blobs.delete(blob.location, blob.store).catch(() => undefined);
-        await backToQueued(saving);
-        throw e;
-      }
-
-      const active: Image = {
-        ...saving,
-        status: 'active',
-        size: blob.size,
-        checksum: blob.checksum,
-        os_hash_algo: blob.os_hash_algo,
-        os_hash_value: blob.os_hash_value,
-        // From the inspector for every format it recognises (src/format/declared-format.ts).
-        virtual_size: virtualSize ?? saving.virtual_size,
-        locations: [locationOf(blob, deps.multiStore)],
-        updated_at: clock.now(),
-      };
-      try {
-        await images.save(active, { fromStatus: 'saving' });
-      } catch (e) {
-        // Deleted (or reset) while we were receiving: the data must not outlive it.
-        await blobs.delete(blob.location, blob.store).catch(() => undefined);
-        if (e instanceof Conflict) {
-          throw new Conflict(`Image ${id} could not be found after upload. The image may have been deleted during the upload.`);
-        }
-        throw e;
-      }
-      deps.notifier.emit('image.upload', { id, size: blob.size });
-      return active;
     },
 
     async download(

@@ -18,7 +18,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Invalid, IrisError, NotFound, TooLarge } from '../domain/errors.js';
+import { Conflict, Gone, Invalid, IrisError, NotFound, TooLarge } from '../domain/errors.js';
 import { locationOf, storeOf, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier, StoredBlob, TaskRepository } from '../domain/ports.js';
@@ -35,6 +35,8 @@ const FAILED = 'os_glance_failed_import';
 const STAGE_HOST = 'os_glance_stage_host';
 /** Glance busts a lock whose task has not moved for an hour (two when pending). */
 const LOCK_EXPIRY_MS = 60 * 60 * 1000;
+/** How often a running import marks its task alive, well inside the lock expiry. */
+const HEARTBEAT_MS = 60 * 1000;
 const MIB = 1024 * 1024;
 
 /** Opens a web-download source; throws domain errors (Invalid, TooLarge) with clear messages. */
@@ -57,7 +59,7 @@ export interface ImageImportDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
-  readonly imageService: Pick<ImageService, 'findVisible'>;
+  readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly methods: readonly string[];
   readonly multiStore: boolean;
   readonly imageSizeCap: number;
@@ -74,6 +76,8 @@ export interface ImageImportDeps {
   readonly plugins?: readonly ImportPlugin[];
   /** Path of an image's staged file (the staging store keys files by image id). */
   readonly stagingPath?: (imageId: string) => string;
+  /** Interval of a running import's heartbeat on its task (default one minute). */
+  readonly heartbeatMs?: number;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
@@ -163,7 +167,10 @@ export function createImageImportService(deps: ImageImportDeps) {
   const stagingLocationOf = deps.stagingLocation;
 
   async function dropStaging(imageId: string): Promise<void> {
-    await staging.delete(stagingLocationOf(imageId), staging.defaultStore).catch(() => undefined);
+    // The staging delete is idempotent: any error is real and leaves data behind.
+    await staging.delete(stagingLocationOf(imageId), staging.defaultStore).catch((e: unknown) => {
+      deps.onError('could not drop staged data; left in the staging area', e, { image: imageId });
+    });
   }
 
   // ---------------------------------------------------------------- stage --
@@ -183,25 +190,36 @@ export function createImageImportService(deps: ImageImportDeps) {
       throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${deps.imageSizeCap} bytes.`);
     }
     const uploading: Image = { ...image, status: 'uploading', updated_at: clock.now() };
-    await images.save(uploading, { fromStatus: 'queued' });
-    let blob: StoredBlob;
+    // Glance answers 500 here; Iris says what happened, as Glance's upload does (410).
+    const gone = (): Gone =>
+      new Gone(`Image ${id} could not be found after staging. The image may have been deleted during the stage, cleaning up the staged data.`);
+    // Deleting the image stops the stage while bytes are still coming in.
+    const watch = deps.imageService.watchTransfer(id, gone);
     try {
-      blob = await staging.put(id, source, {
-        expectedSize: opts.contentLength,
-        sizeCap: deps.imageSizeCap,
-        hashAlgo: deps.hashingAlgorithm,
-        signal: opts.signal,
-      });
-    } catch (e) {
-      await backTo(uploading, 'uploading');
-      throw e;
-    }
-    try {
-      await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
-    } catch (e) {
-      // Deleted meanwhile: the staged data must not outlive it.
-      await dropStaging(id);
-      throw e;
+      await images.save(uploading, { fromStatus: 'queued' });
+      const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
+      let blob: StoredBlob;
+      try {
+        blob = await staging.put(id, source, {
+          expectedSize: opts.contentLength,
+          sizeCap: deps.imageSizeCap,
+          hashAlgo: deps.hashingAlgorithm,
+          signal,
+        });
+      } catch (e) {
+        await backTo(uploading, 'uploading');
+        throw e;
+      }
+      try {
+        await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
+      } catch (e) {
+        // Deleted meanwhile: the staged data must not outlive it.
+        await dropStaging(id);
+        if (e instanceof Conflict || e instanceof NotFound) throw gone();
+        throw e;
+      }
+    } finally {
+      watch.release();
     }
   }
 
@@ -350,7 +368,11 @@ export function createImageImportService(deps: ImageImportDeps) {
       }
       throw e;
     }
-    if (stolenFrom) await cleanupStaleProgress(id, stolenFrom).catch(() => undefined);
+    if (stolenFrom) {
+      await cleanupStaleProgress(id, stolenFrom).catch((e: unknown) => {
+        deps.onError('could not clear the progress of a preempted import', e, { image: id, task: stolenFrom.id });
+      });
+    }
     try {
       await tasks.add(task);
     } catch (e) {
@@ -407,6 +429,12 @@ export function createImageImportService(deps: ImageImportDeps) {
     runningFor.set(task.image_id!, task.id);
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
+    // Stores only touch the task between stores: a single copy longer than the lock expiry
+    // would otherwise look abandoned and be taken over while its bytes still flow.
+    const heartbeat = setInterval(() => {
+      tasks.touch(task.id, clock.now()).catch((e) => deps.onError('could not mark import task alive', e, { task: task.id, image: task.image_id }));
+    }, deps.heartbeatMs ?? HEARTBEAT_MS);
+    heartbeat.unref();
     try {
       await tasks.save({ ...task, status: 'processing', updated_at: clock.now() }, { fromStatus: 'pending' });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
@@ -514,9 +542,12 @@ export function createImageImportService(deps: ImageImportDeps) {
     } catch (e) {
       await revert(task, req, added, e);
     } finally {
+      clearInterval(heartbeat);
       running.delete(task.id);
       if (runningFor.get(id) === task.id) runningFor.delete(id);
-      await images.deletePropertyAtomic(id, LOCK, task.id).catch(() => false);
+      await images.deletePropertyAtomic(id, LOCK, task.id).catch((e: unknown) => {
+        deps.onError('could not release the import lock; it is busted after an hour', e, { image: id, task: task.id });
+      });
     }
   }
 
@@ -551,7 +582,11 @@ export function createImageImportService(deps: ImageImportDeps) {
     if (!(error instanceof IrisError)) deps.onError('import task failed', error, { task: task.id, image: id });
     try {
       if (req.method !== 'copy-image') {
-        for (const a of added) await blobs.delete(a.url, a.store).catch(() => undefined);
+        for (const a of added) {
+          await blobs.delete(a.url, a.store).catch((e: unknown) => {
+            deps.onError('could not delete a copy of a failed import; orphan left', e, { image: id, task: task.id, location: a.url });
+          });
+        }
         const urls = new Set(added.map((a) => a.url));
         await updateImage(id, (img) => {
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
@@ -621,7 +656,11 @@ export async function recoverInterruptedImports(
     let next: Image = removeFrom(image, IMPORTING, backend);
     next = addTo(next, FAILED, pending.length > 0 ? pending : backend);
     if (method !== 'copy-image' && image.status !== 'active') {
-      for (const loc of image.locations) await blobs.delete(loc.url, storeOf(loc)).catch(() => undefined);
+      for (const loc of image.locations) {
+        await blobs.delete(loc.url, storeOf(loc)).catch((e: unknown) => {
+          deps.onError('could not delete a copy of an interrupted import; orphan left', e, { image: id, task: task.id, location: loc.url });
+        });
+      }
       next = { ...next, status: 'queued', locations: [], size: null, checksum: null, os_hash_algo: null, os_hash_value: null };
     }
     const { [LOCK]: _lock, ...properties } = next.properties;
@@ -644,3 +683,49 @@ function pyStr(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+
+/**
+ * Start recovery for stages a crash interrupted. `PUT /stage` takes the image to `uploading`
+ * and records the staged size once the data is in place, so an `uploading` image whose staged
+ * object is missing or not of the recorded size was cut off mid-stage: it returns to `queued`
+ * (staged leftovers dropped) so it can be staged again. One whose data is complete stays
+ * `uploading`, as in Glance, waiting for its import call. Images held by an import lock are
+ * left to `recoverInterruptedImports`.
+ *
+ * @returns the ids of the images returned to `queued`.
+ */
+export async function recoverInterruptedStages(
+  deps: Pick<ImageImportDeps, 'images' | 'staging' | 'stagingLocation' | 'clock' | 'onError'>,
+): Promise<string[]> {
+  const { images, staging, clock } = deps;
+  const recovered: string[] = [];
+  for (const image of await images.withStatus('uploading')) {
+    if (image.properties[LOCK] !== undefined) continue;
+    const location = deps.stagingLocation(image.id);
+    let staged: number | null = null;
+    try {
+      const { stream, size } = await staging.get(location, { store: staging.defaultStore });
+      stream.destroy();
+      staged = size;
+    } catch (e) {
+      if (!(e instanceof NotFound)) {
+        deps.onError('could not check the staged data of an uploading image; left as it is', e, { image: image.id });
+        continue;
+      }
+    }
+    if (image.size !== null && staged === image.size) continue;
+    try {
+      await images.save({ ...image, status: 'queued', size: null, updated_at: clock.now() }, { fromStatus: 'uploading' });
+      recovered.push(image.id);
+    } catch (e) {
+      deps.onError('could not return an interrupted stage to queued', e, { image: image.id });
+      continue;
+    }
+    if (staged !== null) {
+      await staging.delete(location, staging.defaultStore).catch((e: unknown) => {
+        deps.onError('could not drop the partial staged data of an interrupted stage', e, { image: image.id });
+      });
+    }
+  }
+  return recovered;
+}

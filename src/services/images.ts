@@ -11,6 +11,7 @@ import { applyPatch, parsePatch } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier } from '../domain/ports.js';
 import type { ListRequest } from './list-request.js';
+import { createTransferWatches } from './transfer-watch.js';
 
 export interface ImageServiceDeps {
   readonly images: ImageRepository;
@@ -39,6 +40,8 @@ export type ImageService = ReturnType<typeof createImageService>;
 
 export function createImageService(deps: ImageServiceDeps) {
   const { images, policy, clock } = deps;
+  /** Uploads and stages running here, stopped the moment their image is deleted. */
+  const transfers = createTransferWatches();
 
   /** The image if this caller may see it; NotFound with Glance's message otherwise. */
   async function findVisible(ctx: RequestContext, id: string, notFoundMessage?: string): Promise<Image> {
@@ -71,6 +74,8 @@ export function createImageService(deps: ImageServiceDeps) {
 
   return {
     findVisible,
+    /** Watches a data transfer into image `id`: its signal aborts with `reason()` when the image is deleted here. */
+    watchTransfer: transfers.watch,
 
     async create(ctx: RequestContext, body: unknown): Promise<Image> {
       // Glance runs its create policy (add_image on the proposed owner and visibility, then
@@ -186,6 +191,8 @@ export function createImageService(deps: ImageServiceDeps) {
       // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
       // never an active image without data.
       await images.remove(id);
+      // A running upload or stage stops reading now rather than after its whole body.
+      transfers.deleted(id);
       for (const loc of image.locations) {
         try {
           await deps.blobs.delete(loc.url, storeOf(loc));

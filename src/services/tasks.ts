@@ -61,12 +61,6 @@ export interface TaskServiceDeps {
    * `uri` may be fetched. Default: every http(s) URI passes.
    */
   readonly importUriAllowed?: (uri: string) => boolean;
-  /**
-   * Runs a task created with POST /v2/tasks (Glance spawns its executor). Without one, the
-   * task fails at once with the reason Glance's executor gives for a bad input, or with
-   * NOT_RUN_MESSAGE.
-   */
-  readonly runTask?: (task: Task) => void;
 }
 
 export interface TaskListResult {
@@ -206,8 +200,9 @@ export function createTaskService(deps: TaskServiceDeps) {
         message: '',
       };
       await tasks.add(task);
-      if (deps.runTask !== undefined) deps.runTask(task);
-      else await failUnrun(task);
+      // Iris has no executor for these: the task fails at once with the reason Glance's
+      // executor gives for a bad input, or with NOT_RUN_MESSAGE.
+      await failUnrun(task);
       // Glance answers with the task as created; its executor runs afterwards.
       return task;
     },

@@ -195,6 +195,18 @@ describe('resetSaving / usedStorage / memberStatus', () => {
     assert.deepEqual(await t.repo.resetSaving(), []);
   });
 
+  test('withStatus lists the live images in one status, with their properties', async () => {
+    const a = makeImage({ status: 'uploading', properties: { k: 'v' } });
+    const b = makeImage({ status: 'uploading' });
+    const other = makeImage({ status: 'queued' });
+    const gone = makeImage({ status: 'uploading' });
+    for (const i of [a, b, other, gone]) await t.repo.add(i);
+    await t.repo.remove(gone.id);
+    const found = await t.repo.withStatus('uploading');
+    assert.deepEqual(found.map((i) => i.id), [a.id, b.id].sort());
+    assert.deepEqual(found.find((i) => i.id === a.id)?.properties, { k: 'v' });
+  });
+
   test('usedStorage sums size per live location, like Glance', async () => {
     const loc = (url: string, status: 'active' | 'pending_delete' | 'deleted' = 'active') => ({
       url,

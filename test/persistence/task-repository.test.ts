@@ -51,6 +51,19 @@ describe('SQLite task repository', () => {
     await t.db.deleteFrom('tasks').execute();
   });
 
+  test('touch moves only updated_at, and only of a processing task', async () => {
+    const running = makeTask({ status: 'processing', message: 'Copied 5 MiB' });
+    const pending = makeTask({ status: 'pending' });
+    await tasks.add(running);
+    await tasks.add(pending);
+    const later = new Date(NOW.getTime() + HOUR);
+    assert.equal(await tasks.touch(running.id, later), true);
+    assert.deepEqual(await tasks.get(running.id), { ...running, updated_at: later });
+    assert.equal(await tasks.touch(pending.id, later), false);
+    assert.deepEqual((await tasks.get(pending.id))?.updated_at, pending.updated_at);
+    assert.equal(await tasks.touch('10000000-0000-4000-8000-999999999999', later), false);
+  });
+
   test('add then get round-trips every field, JSON input/result included', async () => {
     const task = makeTask({
       image_id: 'image-1',

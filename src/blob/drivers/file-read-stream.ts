@@ -98,6 +98,7 @@ export class FileReadStream extends Readable {
     // A read still in flight would otherwise land on a closed (and maybe reused) descriptor.
     const pending = this.#reading ?? Promise.resolve();
     pending
+      // The read's own error already reached the stream; this only waits for it to settle.
       .catch(() => undefined)
       .then(() => this.#handle.close())
       .then(

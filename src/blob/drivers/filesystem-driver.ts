@@ -17,6 +17,7 @@ import type { BlobDriver, ReadResult, WriteResult } from '../blob-driver.js';
 import { FileReadStream } from './file-read-stream.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
+import { warnCleanup, type CleanupReporter } from '../cleanup-report.js';
 
 export interface FilesystemDriverOptions {
   /** The store directory (Glance's `filesystem_store_datadir`); created on first write. */
@@ -30,6 +31,8 @@ export interface FilesystemDriverOptions {
    * within the noise of the shared VM; 64-128 KiB cost 1.5-2.5x the CPU.
    */
   readonly chunkSize?: number;
+  /** Where a temp file that could not be removed after a failed write is reported (default: a process warning). */
+  readonly onCleanupError?: CleanupReporter;
 }
 
 const SCHEME = 'file';
@@ -99,9 +102,14 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
       // An abort can land while the stream is still opening (and so creating) the file. Node 20's
       // pipeline already settles only after the close; waiting here keeps the unlink below safe
       // even if that changes.
+      // (A stream error rejects this wait; it is the error already being handled.)
       if (sink && !sink.closed) await once(sink, 'close').catch(() => undefined);
-      // A failed unlink must not hide why the write failed.
-      await unlinkQuietly(renamed ? finalPath : tempPath).catch(() => undefined);
+      // A failed unlink must not hide why the write failed, but the leftover is reported (a
+      // temp file is swept at the next start; a renamed one is not).
+      const leftover = renamed ? finalPath : tempPath;
+      await unlinkQuietly(leftover).catch((e: unknown) => {
+        (opts.onCleanupError ?? warnCleanup)('could not remove the file of a failed write', e, { image: key, path: leftover });
+      });
       throw toStorageError(err);
     }
   }
@@ -139,6 +147,7 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
       if (signal) addAbortSignal(signal, stream);
       return { stream, size };
     } catch (err) {
+      // Read-only descriptor: a close error cannot lose data, and the open error is the news.
       await handle.close().catch(() => undefined);
       throw err;
     }
