@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { parseApiArgs } from './api-args.js';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import { parseRange, parseRequestContentRange } from './blob/range.js';
@@ -271,9 +272,15 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
 }
 
 async function main(): Promise<void> {
+  const args = parseApiArgs(process.argv.slice(2));
+  if (args.kind === 'exit') {
+    process.stdout.write(args.stdout);
+    process.stderr.write(args.stderr);
+    process.exit(args.code);
+  }
   let config: Config;
   try {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+    config = loadConfig({ argv: args.configArgs, env: process.env, cwd: process.cwd() });
   } catch (e) {
     process.stderr.write(`iris: ${(e as Error).message}\n`);
     process.exit(2);
