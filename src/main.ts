@@ -257,8 +257,13 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     },
     logger,
   );
-  const address = await app.listen({ host: config.DEFAULT.bind_host, port: config.DEFAULT.bind_port });
-  logger.info({ url: address, pid: process.pid }, 'Iris listening');
+  await app.listen({ host: config.DEFAULT.bind_host, port: config.DEFAULT.bind_port });
+  // The address bound, not fastify's pick among the interfaces (which names 127.0.0.1 for 0.0.0.0).
+  const bound = app.server.address();
+  if (bound !== null && typeof bound === 'object') {
+    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    logger.info({ address: bound.address, port: bound.port, url: `http://${host}:${bound.port}`, pid: process.pid }, `Iris listening on ${host}:${bound.port}`);
+  }
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

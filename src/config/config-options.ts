@@ -251,10 +251,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     name: 'bind_host',
     type: 'string',
     default: '127.0.0.1',
+    defaultText: '127.0.0.1 (0.0.0.0 with flavor keystone or apikey)',
     envAlias: 'IRIS_HOST',
     help:
-      'Address the API server listens on. Iris defaults to 127.0.0.1 so that a fresh install is not reachable ' +
-      'from the network (Glance defaults to 0.0.0.0); set 0.0.0.0 or :: to listen on all interfaces.',
+      'Address the API server listens on. With an authenticating flavor (keystone, apikey) the default is ' +
+      "Glance's 0.0.0.0, all interfaces. With hybrid and noauth, which trust every caller, it is 127.0.0.1 so " +
+      'that a fresh install is not reachable from the network (a wider address is logged as a warning); ' +
+      'set 0.0.0.0 or :: to listen on all interfaces.',
     convert: (value: string) => {
       if (value === '') throw new Error('must not be empty');
       return value;

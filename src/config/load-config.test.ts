@@ -167,6 +167,19 @@ test('empty short environment variables count as unset', (t) => {
   assert.equal(config.data_dir, join(cwd, 'data'));
 });
 
+test('bind_host: Glance\'s 0.0.0.0 for authenticating flavors, loopback for trusting ones, explicit wins', (t) => {
+  const cwd = workdir(t);
+  const host = (env: NodeJS.ProcessEnv) => loadConfig({ argv: [], env, cwd }).DEFAULT.bind_host;
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'keystone' }), '0.0.0.0');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'apikey' }), '0.0.0.0');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'hybrid' }), '127.0.0.1');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'noauth' }), '127.0.0.1');
+  assert.equal(host({}), '127.0.0.1');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'keystone', IRIS_HOST: '127.0.0.1' }), '127.0.0.1');
+  const file = write(cwd, 'k.conf', '[paste_deploy]\nflavor = apikey\n[DEFAULT]\nbind_host = 10.0.0.1\n');
+  assert.equal(loadConfig({ argv: ['--config-file', file], env: {}, cwd }).DEFAULT.bind_host, '10.0.0.1');
+});
+
 test('IRIS_DATA_DIR moves the database and the store; explicit options win', (t) => {
   const cwd = workdir(t);
   const moved = loadConfig({ argv: [], env: { IRIS_DATA_DIR: 'var/iris' }, cwd });

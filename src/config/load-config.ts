@@ -179,6 +179,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     const target = isTopLevel(option) ? top : (sections[option.section] ??= {});
     target[option.name] = value;
   }
+  // Glance listens on 0.0.0.0; Iris does too once callers must authenticate. The trusting
+  // flavors stay on loopback unless bind_host says otherwise.
+  const bindHost = CONFIG_OPTIONS.find((o) => o.section === 'DEFAULT' && o.name === 'bind_host');
+  const flavor = sections.paste_deploy.flavor;
+  if (bindHost !== undefined && !origins.has(bindHost) && (flavor === 'keystone' || flavor === 'apikey')) {
+    sections.DEFAULT.bind_host = '0.0.0.0';
+  }
   // Derived, not an option: connection was validated by its option's own check.
   sections.database.sqlite_path = sqlitePathFromUrl(sections.database.connection as string, cwd);
 
