@@ -6,8 +6,9 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
+import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import { parseRange, parseRequestContentRange } from './blob/range.js';
@@ -290,7 +291,21 @@ async function main(): Promise<void> {
     process.stderr.write(`iris: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.DEFAULT.debug ? 'debug' : 'info', base: { pid: process.pid } });
+  let logging: Logging;
+  try {
+    logging = createLogging(config);
+  } catch (e) {
+    const path = logFilePath(config, process.cwd(), 'iris-api');
+    process.stderr.write(`iris: [DEFAULT] log_file/log_dir: cannot open ${path}: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = logging.logger;
+  // logrotate moves the file and sends SIGHUP (systemctl reload): continue in a new file of the same name.
+  process.on('SIGHUP', () => {
+    logging.reopen();
+    logger.info({ file: logging.file }, 'SIGHUP: log file reopened');
+    if (cluster.isPrimary) for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  });
   const workers = config.DEFAULT.workers;
 
   if (cluster.isPrimary) {

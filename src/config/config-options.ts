@@ -105,6 +105,21 @@ function httpUrl(value: string): string {
 
 const SUPPORTED_FLAVORS = new Set(['', 'hybrid', 'noauth', 'keystone', 'apikey']);
 
+const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
+  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+};
+
+/** The facility number of `LOG_LOCAL0` or `local0` (oslo.log accepts both); throws an Error naming the choices. */
+export function syslogFacility(name: string): number {
+  const key = name.trim().toLowerCase().replace(/^log_/, '');
+  const code = SYSLOG_FACILITIES[key];
+  if (code === undefined) {
+    throw new Error(`${JSON.stringify(name)} is not a syslog facility (LOG_USER, LOG_DAEMON, LOG_LOCAL0 … LOG_LOCAL7, …)`);
+  }
+  return code;
+}
+
 /** The import methods Iris implements (Glance's defaults); glance-download is not one of them. */
 export const IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download', 'copy-image'];
 
@@ -412,10 +427,96 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       return value;
     },
   },
-  ignored('DEFAULT', 'log_file'),
-  ignored('DEFAULT', 'log_dir'),
-  ignored('DEFAULT', 'use_syslog'),
+  {
+    section: 'DEFAULT',
+    name: 'log_file',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'File the log is written to instead of standard output (plain text lines unless [iris] log_format = ' +
+      'json). A relative name is placed in log_dir when that is set, else relative to the working directory. ' +
+      'Iris reopens the file on SIGHUP, so logrotate can move it away (systemctl reload iris-api).',
+    convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'log_dir',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: 'Directory for log_file; with log_dir and no log_file the file is iris-api.log in it (as oslo.log names it after the program).',
+    convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'use_stderr',
+    type: 'boolean',
+    default: 'false',
+    help: 'Log to standard error. Without a log file, standard error instead of standard output; with one, both.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'log_date_format',
+    type: 'string',
+    default: '%Y-%m-%d %H:%M:%S',
+    help:
+      'strftime format of the time stamp in plain text log lines (milliseconds follow it); local time. ' +
+      'Supports %Y %y %m %d %e %H %I %M %S %p %j %a %A %b %B %z %Z %%.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'use_syslog',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Also send the log to the local syslog socket ([iris] syslog_socket, /dev/log) with the facility ' +
+      'syslog_log_facility. If the socket does not exist Iris says so once on standard error and logs on without syslog.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'syslog_log_facility',
+    type: 'string',
+    default: 'LOG_USER',
+    help: 'Syslog facility: LOG_USER, LOG_DAEMON, LOG_LOCAL0 … LOG_LOCAL7 (or user, daemon, local0 … local7).',
+    convert: (value: string) => {
+      syslogFacility(value);
+      return value;
+    },
+  },
   ignored('DEFAULT', 'verbose'),
+  {
+    section: 'iris',
+    name: 'log_format',
+    type: 'string',
+    default: 'auto',
+    help:
+      'Iris only. text: one plain line per entry (time, pid, level, message, fields). json: one JSON object per ' +
+      'line (pino). auto: text for a log file, syslog and a terminal; json when standard output or standard ' +
+      'error is not a terminal (a pipe, journald, a container runtime), for log collectors.',
+    convert: (value: string) => {
+      if (!['auto', 'text', 'json'].includes(value)) throw new Error(`${JSON.stringify(value)} is not auto, text or json`);
+      return value;
+    },
+  },
+  {
+    section: 'iris',
+    name: 'syslog_socket',
+    type: 'path',
+    default: '/dev/log',
+    help: 'Iris only. The local syslog socket use_syslog writes to.',
+  },
+  {
+    section: 'iris',
+    name: 'syslog_format',
+    type: 'string',
+    default: 'rfc3164',
+    help: 'Iris only. Syslog message form: rfc3164 (what the C library\'s syslog() sends, as Glance does) or rfc5424.',
+    convert: (value: string) => {
+      if (value !== 'rfc3164' && value !== 'rfc5424') throw new Error(`${JSON.stringify(value)} is not rfc3164 or rfc5424`);
+      return value;
+    },
+  },
   {
     section: 'iris',
     name: 'data_dir',
