@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
+import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
@@ -63,9 +64,21 @@ function stagingStore(config: Config): BlobStore {
   return createBlobStore({ backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir }) }] });
 }
 
+/** A start-up failure the operator fixes in the configuration: one line on stderr, exit 2. */
+class StartError extends Error {}
+
+/** Opens the database, naming the option and the file when it cannot be opened. */
+function openConfiguredDatabase(config: Config): ReturnType<typeof openDatabase> {
+  try {
+    return openDatabase({ sqlitePath: config.database.sqlite_path });
+  } catch (e) {
+    throw new StartError(`[database] connection: ${config.database.sqlite_path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
-  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+  const database = openConfiguredDatabase(config);
   try {
     const revision = await migrateToLatest(database.db);
     logger.info({ revision, database: config.database.sqlite_path }, 'database ready');
@@ -140,7 +153,7 @@ function startPolicy(config: Config, logger: Logger): PolicySetup {
 }
 
 async function serve(config: Config, logger: Logger, authenticator: Authenticator): Promise<void> {
-  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+  const database = openConfiguredDatabase(config);
   const images = createSqliteImageRepository(database.db);
   const blobs = imageStores(config);
   const staging = stagingStore(config);
@@ -312,6 +325,12 @@ async function main(): Promise<void> {
     const authenticator = startAuthenticator(config, logger);
     logStartup(config, logger, authenticator);
     if (workers > 1) startPolicy(config, logger); // a bad policy file stops the primary, not each worker
+    const pathProblems = checkDataPaths(dataPaths(config));
+    if (pathProblems.length > 0) {
+      for (const line of pathProblems) process.stderr.write(`iris: ${line}\n`);
+      await logging.close();
+      process.exit(2);
+    }
     await prepare(config, logger);
     if (workers <= 1) return serve(config, logger, authenticator);
     await authenticator.close(); // each worker makes its own
@@ -332,6 +351,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof StartError) {
+    process.stderr.write(`iris: ${e.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`iris: fatal: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });

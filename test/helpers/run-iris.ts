@@ -1,5 +1,5 @@
 /**
- * Runs the real iris-api entry point (src/main.ts) for start-up checks that should end
+ * Runs the real iris-api entry point (bin/iris-api.js) for start-up checks that should end
  * without serving: resolves with its exit status and output. A process that starts serving
  * instead is killed as soon as it says so, and reported with `served: true`, so a regression
  * fails the test rather than hanging it.
@@ -22,9 +22,10 @@ export function runIris(args: readonly string[], env: Record<string, string>, cw
     childEnv[k] = v;
   }
   Object.assign(childEnv, { IRIS_PORT: '0', ...env });
-  const main = `${REPO_ROOT}src/main.ts`;
+  // The installed launcher (it registers tsx itself), so any working directory works.
+  const main = `${REPO_ROOT}bin/iris-api.js`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let served = false;
