@@ -71,7 +71,7 @@ test('defaults', (t) => {
   assert.deepEqual(config.glance_store, {
     default_backend: '',
     default_store: 'file',
-    stores: ['file', 'http'],
+    stores: ['file'],
     filesystem_store_datadir: join(cwd, 'data', 'images'),
   });
   assert.deepEqual(config.paste_deploy, { flavor: 'hybrid' });
@@ -400,16 +400,29 @@ test('user_storage_quota units', (t) => {
   assertConfigError(() => quota('99999999TB'), /too large/);
 });
 
-test('lists are trimmed, empty items dropped, stores kept as given', (t) => {
+test('lists are trimmed, empty items dropped', (t) => {
   const cwd = workdir(t);
-  write(
-    cwd,
-    'etc/iris-api.conf',
-    '[image_format]\ncontainer_formats = bare , ovf,,\n[glance_store]\nstores = file, http, swift\n',
-  );
+  write(cwd, 'etc/iris-api.conf', '[image_format]\ncontainer_formats = bare , ovf,,\n[glance_store]\nstores = file, ,\n');
   const config = loadConfig({ argv: [], env: {}, cwd });
   assert.deepEqual(config.image_format.container_formats, ['bare', 'ovf']);
-  assert.deepEqual(config.glance_store.stores, ['file', 'http', 'swift']);
+  assert.deepEqual(config.glance_store.stores, ['file']);
+});
+
+test('[glance_store] stores and default_store: a Glance store type Iris lacks stops the start, named', (t) => {
+  const cwd = workdir(t);
+  // The install guide's line.
+  const file = write(cwd, 'guide.conf', '[glance_store]\nstores = file,http\ndefault_store = file\n');
+  assertConfigError(
+    () => loadConfig({ argv: ['--config-file', file], env: {}, cwd }),
+    /\[glance_store\] stores \(.*guide\.conf:2\)/,
+    /store type "http" is not available in Iris yet; only "file" is/,
+  );
+  for (const type of ['swift', 's3', 'rbd', 'cinder', 'vmware']) {
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet`));
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__DEFAULT_STORE: type }, cwd }), /default_store/, new RegExp(`"${type}" is not available in Iris yet`));
+  }
+  assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'floppy' }, cwd }), /"floppy" is not a store type/);
+  assert.deepEqual(loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'file' }, cwd }).glance_store.stores, ['file']);
 });
 
 test('the committed sample loads cleanly as a config file', (t) => {
@@ -526,8 +539,8 @@ test('enabled_backends: bad entries are errors', (t) => {
       env: { IRIS__DEFAULT__ENABLED_BACKENDS: value, IRIS__GLANCE_STORE__DEFAULT_BACKEND: defaultBackend },
       cwd,
     });
-  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /type "rbd", which is not supported; only "file"/);
-  assertConfigError(withBackends('a:file,b:swift'), /"b" has type "swift"/);
+  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "rbd" is not available in Iris yet; only "file" is/);
+  assertConfigError(withBackends('a:file,b:swift'), /store "b": store type "swift" is not available in Iris yet/);
   assertConfigError(withBackends('a:file,a:file'), /"a" is given twice/);
   assertConfigError(withBackends('a:file,A:file'), /differ only in case/);
   assertConfigError(withBackends('a:file,os_glance_mine:file'), /"os_glance_mine" is reserved/, /os_glance_/);

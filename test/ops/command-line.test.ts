@@ -57,3 +57,15 @@ test('--config-dir reads the directory\'s *.conf files in sorted order, after th
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /configuration directory .*nope/);
 });
+
+test('the install guide\'s [glance_store] stores = file,http stops the start: http is not available yet', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'glance-api.conf'), '[glance_store]\nstores = file,http\ndefault_store = file\n');
+  const r = await runIris(['--config-file', join(dir, 'glance-api.conf')], { IRIS_DATA_DIR: dir });
+  assert.equal(r.served, false);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    `iris: Invalid value for [glance_store] stores (${join(dir, 'glance-api.conf')}:2): store type "http" is not available in Iris yet; only "file" is\n`,
+  );
+});
