@@ -20,6 +20,7 @@ import { loadConfig } from './config/load-config.js';
 import { authenticatedContext } from './http/http-context.js';
 import { buildServer } from './http/server.js';
 import { openDatabase } from './persistence/database.js';
+import { assertIrisDatabase, ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest } from './persistence/migrator.js';
@@ -70,8 +71,10 @@ class StartError extends Error {}
 /** Opens the database, naming the option and the file when it cannot be opened. */
 function openConfiguredDatabase(config: Config): ReturnType<typeof openDatabase> {
   try {
+    assertIrisDatabase(config.database.sqlite_path); // never adopt (or alter) Glance's database
     return openDatabase({ sqlitePath: config.database.sqlite_path });
   } catch (e) {
+    if (e instanceof ForeignDatabaseError) throw new StartError(`[database] connection: ${e.message}`, { cause: e });
     throw new StartError(`[database] connection: ${config.database.sqlite_path}: ${(e as Error).message}`, { cause: e });
   }
 }
