@@ -515,6 +515,17 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'iris',
+    name: 'shutdown_timeout',
+    type: 'integer',
+    default: '30',
+    min: 0,
+    help:
+      'Iris only. Seconds a stopping server (SIGTERM, SIGINT) lets requests in progress finish after it stops ' +
+      'accepting new ones; then it closes the connections that remain. Running imports are aborted at once ' +
+      '(their tasks fail, their images return to a consistent state). Keep systemd\'s TimeoutStopSec above it.',
+  },
+  {
+    section: 'iris',
     name: 'syslog_socket',
     type: 'path',
     default: '/dev/log',

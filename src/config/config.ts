@@ -167,6 +167,8 @@ export interface Config {
   };
   /** Iris-only: log line format; auto = text on a terminal, in a file and to syslog, json on a pipe. */
   readonly log_format: 'auto' | 'text' | 'json';
+  /** Iris-only: seconds in-flight requests get to finish on SIGTERM before their connections are closed. */
+  readonly shutdown_timeout: number;
   /** Iris-only: absolute path of the local syslog socket (default /dev/log). */
   readonly syslog_socket: string;
   readonly syslog_format: 'rfc3164' | 'rfc5424';

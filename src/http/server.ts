@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
 import { abortBody } from './body-abort.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
+import { trackHandlers } from './handler-tracker.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -80,6 +81,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     clientErrorHandler: onClientError,
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 2048 },
   });
+
+  trackHandlers(app); // graceful shutdown waits for handlers, also those whose client left
 
   // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
   // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.
