@@ -1,7 +1,7 @@
 /**
  * iris-manage: operator commands, after glance-manage.
  *
- *   iris-manage [--config-file PATH]... db sync      migrate to the latest schema ("Database is synced successfully.")
+ *   iris-manage [--config-file PATH]... [--config-dir DIR]... db sync      migrate to the latest schema ("Database is synced successfully.")
  *   iris-manage [--config-file PATH]... db upgrade   the same, printing the revision reached
  *   iris-manage [--config-file PATH]... db version   print the current revision, or "None"
  *   (glance-manage's older spellings db_sync, db_upgrade, db_version work too)
@@ -42,16 +42,24 @@ const processIo: ManageIo = {
  * @example process.exitCode = await runManage(process.argv.slice(2));
  */
 export async function runManage(argv: readonly string[], io: ManageIo = processIo): Promise<number> {
+  // Files and directories in command-line order, exactly as iris-api reads them.
+  const configArgs: string[] = [];
   const program = new Command('iris-manage')
     .description('Iris database management')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', collect)
+    .option('--config-file <path>', 'configuration file (repeatable; later files win)', (path: string) => {
+      configArgs.push('--config-file', path);
+      return path;
+    })
+    .option('--config-dir <dir>', 'read every *.conf in DIR, sorted, after the files before it (repeatable)', (dir: string) => {
+      configArgs.push('--config-dir', dir);
+      return dir;
+    })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   const config = (): Config => {
-    const files = program.opts<{ configFile?: string[] }>().configFile ?? [];
     return loadConfig({
-      argv: files.flatMap((file) => ['--config-file', file]),
+      argv: configArgs,
       env: io.env,
       cwd: io.cwd,
     });
@@ -122,9 +130,6 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
   }
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 // Run when executed directly (`node --import tsx src/cli/iris-manage.ts …`); bin/iris-manage.js
 // imports the module and calls runManage itself.

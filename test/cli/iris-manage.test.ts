@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -123,6 +123,21 @@ test('a database with tables that are not Iris\'s is refused with exit 2', async
     const r = await run(['--config-file', 'iris.conf', 'db', 'sync'], dir);
     assert.equal(r.code, 2);
     assert.equal(r.err, `iris-manage: ${db} is not an Iris database (it has tables images but no Iris schema): Iris cannot use it in place; point [database] connection at a new database\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--config-dir is read as iris-api reads it, after the --config-file before it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'iris-manage-dir-'));
+  try {
+    await writeFile(join(dir, 'iris.conf'), `[database]\nconnection = sqlite:///${join(dir, 'ignored.sqlite')}\n`);
+    await mkdir(join(dir, 'conf.d'));
+    await writeFile(join(dir, 'conf.d', '50-db.conf'), `[database]\nconnection = sqlite:///${join(dir, 'chosen.sqlite')}\n`);
+    const r = await run(['--config-file', 'iris.conf', '--config-dir', 'conf.d', 'db', 'sync'], dir);
+    assert.deepEqual(r, { code: 0, out: 'Database is synced successfully.\n', err: '' });
+    assert.equal(existsSync(join(dir, 'chosen.sqlite')), true);
+    assert.equal(existsSync(join(dir, 'ignored.sqlite')), false);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
