@@ -6,7 +6,10 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { parseApiArgs } from './api-args.js';
+import { checkDataPaths, dataPaths } from './data-paths.js';
+import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore } from './blob/blob-store.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import { parseRange, parseRequestContentRange } from './blob/range.js';
@@ -15,8 +18,10 @@ import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Config } from './config/config.js';
 import { loadConfig } from './config/load-config.js';
 import { authenticatedContext } from './http/http-context.js';
+import { handlersIdle } from './http/handler-tracker.js';
 import { buildServer } from './http/server.js';
 import { openDatabase } from './persistence/database.js';
+import { assertIrisDatabase, ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest } from './persistence/migrator.js';
@@ -61,9 +66,23 @@ function stagingStore(config: Config): BlobStore {
   return createBlobStore({ backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir }) }] });
 }
 
+/** A start-up failure the operator fixes in the configuration: one line on stderr, exit 2. */
+class StartError extends Error {}
+
+/** Opens the database, naming the option and the file when it cannot be opened. */
+function openConfiguredDatabase(config: Config): ReturnType<typeof openDatabase> {
+  try {
+    assertIrisDatabase(config.database.sqlite_path); // never adopt (or alter) Glance's database
+    return openDatabase({ sqlitePath: config.database.sqlite_path });
+  } catch (e) {
+    if (e instanceof ForeignDatabaseError) throw new StartError(`[database] connection: ${e.message}`, { cause: e });
+    throw new StartError(`[database] connection: ${config.database.sqlite_path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
-  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+  const database = openConfiguredDatabase(config);
   try {
     const revision = await migrateToLatest(database.db);
     logger.info({ revision, database: config.database.sqlite_path }, 'database ready');
@@ -145,8 +164,9 @@ function startPolicy(config: Config, logger: Logger): PolicySetup {
   }
 }
 
-async function serve(config: Config, logger: Logger, authenticator: Authenticator): Promise<void> {
-  const database = openDatabase({ sqlitePath: config.database.sqlite_path });
+async function serve(config: Config, logging: Logging, authenticator: Authenticator): Promise<void> {
+  const logger = logging.logger;
+  const database = openConfiguredDatabase(config);
   const images = createSqliteImageRepository(database.db);
   const blobs = imageStores(config);
   const staging = stagingStore(config);
@@ -265,55 +285,149 @@ async function serve(config: Config, logger: Logger, authenticator: Authenticato
     },
     logger,
   );
-  const address = await app.listen({ host: config.DEFAULT.bind_host, port: config.DEFAULT.bind_port });
-  logger.info({ url: address, pid: process.pid }, 'Iris listening');
+  await app.listen({ host: config.DEFAULT.bind_host, port: config.DEFAULT.bind_port });
+  // The address bound, not fastify's pick among the interfaces (which names 127.0.0.1 for 0.0.0.0).
+  const bound = app.server.address();
+  if (bound !== null && typeof bound === 'object') {
+    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    logger.info({ address: bound.address, port: bound.port, url: `http://${host}:${bound.port}`, pid: process.pid }, `Iris listening on ${host}:${bound.port}`);
+  }
 
+  // Graceful stop: no new connections; imports aborted at once (they could run for hours; their
+  // tasks fail and their images return to queued, as after a restart); requests in progress get
+  // shutdown_timeout seconds, then their connections are closed; the database closes only when
+  // no handler runs any more (an aborted upload still puts its image back to queued).
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await app.close();
+    if (stopping) return; // SIGTERM to the whole group, then again from the primary
+    stopping = true;
+    const budgetMs = config.shutdown_timeout * 1000;
+    logger.info({ signal, in_flight_imports: imports.runningCount, shutdown_timeout: config.shutdown_timeout }, 'shutting down');
+    imports.abortAll();
+    const closed = app.close();
+    if ((await settleWithin(closed, budgetMs)) === 'timeout') {
+      logger.warn({ shutdown_timeout: config.shutdown_timeout }, 'requests still in progress after shutdown_timeout; closing their connections');
+      app.server.closeAllConnections();
+    }
+    // Closing the sockets makes the remaining handlers fail fast; their clean-up is short.
+    await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
     await authenticator.close();
     await database.close();
+    logger.info({ signal }, 'stopped');
+    await logging.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.off('SIGTERM', stopBeforeServing).off('SIGINT', stopBeforeServing);
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Until a process serves (or supervises workers), a stop signal just ends it: nothing is in flight. */
+function stopBeforeServing(): void {
+  process.exit(0);
+}
+
+/** How long handlers get to clean up once their connections are closed. */
+const AFTER_CLOSE_MS = 2000;
+
+/** 'done' when `promise` settles within `ms`, else 'timeout' (the timer does not hold the process). */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => 'done' as const, () => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once the import service runs no import (polled: aborts settle within milliseconds). */
+async function importsIdle(imports: { readonly runningCount: number }): Promise<void> {
+  while (imports.runningCount > 0) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 async function main(): Promise<void> {
+  const args = parseApiArgs(process.argv.slice(2));
+  if (args.kind === 'exit') {
+    process.stdout.write(args.stdout);
+    process.stderr.write(args.stderr);
+    process.exit(args.code);
+  }
   let config: Config;
   try {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+    config = loadConfig({ argv: args.configArgs, env: process.env, cwd: process.cwd() });
   } catch (e) {
     process.stderr.write(`iris: ${(e as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.DEFAULT.debug ? 'debug' : 'info', base: { pid: process.pid } });
+  let logging: Logging;
+  try {
+    logging = createLogging(config);
+  } catch (e) {
+    const path = logFilePath(config, process.cwd(), 'iris-api');
+    process.stderr.write(`iris: [DEFAULT] log_file/log_dir: cannot open ${path}: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = logging.logger;
+  // logrotate moves the file and sends SIGHUP (systemctl reload): continue in a new file of the same name.
+  process.on('SIGHUP', () => {
+    logging.reopen();
+    logger.info({ file: logging.file }, 'SIGHUP: log file reopened');
+    if (cluster.isPrimary) for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  });
   const workers = config.DEFAULT.workers;
+  process.on('SIGTERM', stopBeforeServing).on('SIGINT', stopBeforeServing);
 
   if (cluster.isPrimary) {
     const authenticator = startAuthenticator(config, logger);
     logStartup(config, logger, authenticator);
     if (workers > 1) startPolicy(config, logger); // a bad policy file stops the primary, not each worker
+    const pathProblems = checkDataPaths(dataPaths(config));
+    if (pathProblems.length > 0) {
+      for (const line of pathProblems) process.stderr.write(`iris: ${line}\n`);
+      await logging.close();
+      process.exit(2);
+    }
     await prepare(config, logger);
-    if (workers <= 1) return serve(config, logger, authenticator);
+    if (workers <= 1) return serve(config, logging, authenticator);
     await authenticator.close(); // each worker makes its own
     for (let i = 0; i < workers; i++) cluster.fork();
+    let stopping = false;
     cluster.on('exit', (worker, code, signal) => {
+      if (stopping) {
+        logger.info({ worker: worker.process.pid, code, signal }, 'worker stopped');
+        if (Object.keys(cluster.workers ?? {}).length === 0) void logging.close().then(() => process.exit(0));
+        return;
+      }
       logger.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting a new one');
       cluster.fork();
     });
-    const stop = () => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-      process.exit(0);
+    // Each worker stops gracefully on its own SIGTERM; the primary waits for them all, and
+    // kills what is left once their shutdown_timeout (plus clean-up time) has passed.
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'shutting down workers');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      setTimeout(() => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      }, config.shutdown_timeout * 1000 + AFTER_CLOSE_MS + 1000).unref();
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.off('SIGTERM', stopBeforeServing).off('SIGINT', stopBeforeServing);
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     return;
   }
-  await serve(config, logger, startAuthenticator(config, logger));
+  await serve(config, logging, startAuthenticator(config, logger));
 }
 
 main().catch((e) => {
+  if (e instanceof StartError) {
+    process.stderr.write(`iris: ${e.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`iris: fatal: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });

@@ -1,8 +1,10 @@
 /**
  * iris-manage: operator commands, after glance-manage.
  *
- *   iris-manage [--config-file PATH]... db sync      migrate to the latest schema, print the revision
+ *   iris-manage [--config-file PATH]... [--config-dir DIR]... db sync      migrate to the latest schema ("Database is synced successfully.")
+ *   iris-manage [--config-file PATH]... db upgrade   the same, printing the revision reached
  *   iris-manage [--config-file PATH]... db version   print the current revision, or "None"
+ *   (glance-manage's older spellings db_sync, db_upgrade, db_version work too)
  *   iris-manage [--config-file PATH]... key create|list|revoke   API keys (see manage-key-commands.ts)
  *
  * Configuration is read exactly as iris-api reads it (see config/load-config.ts), so both
@@ -15,6 +17,7 @@ import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { openDatabase } from '../persistence/database.js';
+import { assertIrisDatabase, ForeignDatabaseError } from '../persistence/foreign-database.js';
 import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
 import { addKeyCommands } from './manage-key-commands.js';
 
@@ -34,56 +37,81 @@ const processIo: ManageIo = {
 /**
  * Runs iris-manage with `argv` (arguments only, without node and script) and resolves to
  * the process exit code: 0 on success, 1 on a configuration or database error (message on
- * stderr), commander's code for usage errors. Never calls process.exit.
+ * stderr), 2 when the database is not Iris's (e.g. Glance's), commander's code for usage errors. Never calls process.exit.
  *
  * @example process.exitCode = await runManage(process.argv.slice(2));
  */
 export async function runManage(argv: readonly string[], io: ManageIo = processIo): Promise<number> {
+  // Files and directories in command-line order, exactly as iris-api reads them.
+  const configArgs: string[] = [];
   const program = new Command('iris-manage')
     .description('Iris database management')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', collect)
+    .option('--config-file <path>', 'configuration file (repeatable; later files win)', (path: string) => {
+      configArgs.push('--config-file', path);
+      return path;
+    })
+    .option('--config-dir <dir>', 'read every *.conf in DIR, sorted, after the files before it (repeatable)', (dir: string) => {
+      configArgs.push('--config-dir', dir);
+      return dir;
+    })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   const config = (): Config => {
-    const files = program.opts<{ configFile?: string[] }>().configFile ?? [];
     return loadConfig({
-      argv: files.flatMap((file) => ['--config-file', file]),
+      argv: configArgs,
       env: io.env,
       cwd: io.cwd,
     });
   };
   const sqlitePath = (): string => config().database.sqlite_path;
 
+  // glance-manage's commands, in both its spellings: `db sync` and the older `db_sync`.
+  const sync = async () => {
+    const path = sqlitePath();
+    assertIrisDatabase(path);
+    const { db: kysely, close } = openDatabase({ sqlitePath: path });
+    try {
+      const before = await currentRevision(kysely);
+      const after = await migrateToLatest(kysely);
+      io.stdout(before === after ? 'Database is up to date. No migrations needed.\n' : 'Database is synced successfully.\n');
+    } finally {
+      await close();
+    }
+  };
+  const upgrade = async () => {
+    const path = sqlitePath();
+    assertIrisDatabase(path);
+    const { db: kysely, close } = openDatabase({ sqlitePath: path });
+    try {
+      io.stdout(`Upgraded database, current revision(s): ${(await migrateToLatest(kysely)) ?? 'None'}\n`);
+    } finally {
+      await close();
+    }
+  };
+  const version = async () => {
+    const path = sqlitePath();
+    // Asking for the version must not create an empty database file as a side effect.
+    if (!existsSync(path)) {
+      io.stdout('None\n');
+      return;
+    }
+    assertIrisDatabase(path);
+    const { db: kysely, close } = openDatabase({ sqlitePath: path });
+    try {
+      io.stdout(`${(await currentRevision(kysely)) ?? 'None'}\n`);
+    } finally {
+      await close();
+    }
+  };
+
   const db = program.command('db').description('database schema commands').exitOverride();
-  db.command('sync')
-    .description('migrate the database to the latest revision and print it')
-    .exitOverride()
-    .action(async () => {
-      const { db: kysely, close } = openDatabase({ sqlitePath: sqlitePath() });
-      try {
-        io.stdout(`${(await migrateToLatest(kysely)) ?? 'None'}\n`);
-      } finally {
-        await close();
-      }
-    });
-  db.command('version')
-    .description('print the current database revision, or None')
-    .exitOverride()
-    .action(async () => {
-      const path = sqlitePath();
-      // Asking for the version must not create an empty database file as a side effect.
-      if (!existsSync(path)) {
-        io.stdout('None\n');
-        return;
-      }
-      const { db: kysely, close } = openDatabase({ sqlitePath: path });
-      try {
-        io.stdout(`${(await currentRevision(kysely)) ?? 'None'}\n`);
-      } finally {
-        await close();
-      }
-    });
+  db.command('sync').description('migrate the database to the latest revision').exitOverride().action(sync);
+  db.command('upgrade').description('migrate the database to the latest revision and print it').exitOverride().action(upgrade);
+  db.command('version').description('print the current database revision, or None').exitOverride().action(version);
+  program.command('db_sync').description('same as db sync (glance-manage spelling)').exitOverride().action(sync);
+  program.command('db_upgrade').description('same as db upgrade (glance-manage spelling)').exitOverride().action(upgrade);
+  program.command('db_version').description('same as db version (glance-manage spelling)').exitOverride().action(version);
 
   addKeyCommands(program, io, () => config().iris_auth.api_key_file);
 
@@ -93,14 +121,15 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
   } catch (err) {
     // Help and version output end with a CommanderError too; commander already printed them.
     if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ForeignDatabaseError) {
+      io.stderr(`iris-manage: ${err.message}\n`);
+      return 2;
+    }
     io.stderr(`iris-manage: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 // Run when executed directly (`node --import tsx src/cli/iris-manage.ts …`); bin/iris-manage.js
 // imports the module and calls runManage itself.

@@ -105,6 +105,37 @@ function httpUrl(value: string): string {
 
 const SUPPORTED_FLAVORS = new Set(['', 'hybrid', 'noauth', 'keystone', 'apikey']);
 
+const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
+  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+};
+
+/** The facility number of `LOG_LOCAL0` or `local0` (oslo.log accepts both); throws an Error naming the choices. */
+export function syslogFacility(name: string): number {
+  const key = name.trim().toLowerCase().replace(/^log_/, '');
+  const code = SYSLOG_FACILITIES[key];
+  if (code === undefined) {
+    throw new Error(`${JSON.stringify(name)} is not a syslog facility (LOG_USER, LOG_DAEMON, LOG_LOCAL0 … LOG_LOCAL7, …)`);
+  }
+  return code;
+}
+
+/** glance_store's store types; Iris implements only the filesystem one so far. */
+const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 's3', 'vmware'];
+
+/**
+ * Throws an Error (prefixed with `prefix`) unless `type` is a store type Iris has: a Glance type
+ * Iris lacks is named as not available yet, so a configuration written for Glance does not
+ * start without the store it asks for.
+ */
+export function checkStoreType(type: string, prefix = ''): void {
+  if (type === 'file') return;
+  if (GLANCE_STORE_TYPES.includes(type)) {
+    throw new Error(`${prefix}store type "${type}" is not available in Iris yet; only "file" is`);
+  }
+  throw new Error(`${prefix}"${type}" is not a store type (Glance's are ${GLANCE_STORE_TYPES.join(', ')}; Iris has file)`);
+}
+
 /** The import methods Iris implements (Glance's defaults); glance-download is not one of them. */
 export const IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download', 'copy-image'];
 
@@ -193,11 +224,9 @@ export function parseEnabledBackends(raw: string): EnabledBackend[] {
       );
     }
     if (type === '') throw new Error(`store ${JSON.stringify(id)} has no type (write ${id}:file)`);
-    if (type !== 'file') {
-      throw new Error(`store ${JSON.stringify(id)} has type ${JSON.stringify(type)}, which is not supported; only "file" is`);
-    }
+    checkStoreType(type, `store ${JSON.stringify(id)}: `);
     byFolded.set(id.toLowerCase(), id);
-    backends.push({ id, type });
+    backends.push({ id, type: 'file' });
   }
   return backends;
 }
@@ -251,10 +280,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     name: 'bind_host',
     type: 'string',
     default: '127.0.0.1',
+    defaultText: '127.0.0.1 (0.0.0.0 with flavor keystone or apikey)',
     envAlias: 'IRIS_HOST',
     help:
-      'Address the API server listens on. Iris defaults to 127.0.0.1 so that a fresh install is not reachable ' +
-      'from the network (Glance defaults to 0.0.0.0); set 0.0.0.0 or :: to listen on all interfaces.',
+      'Address the API server listens on. With an authenticating flavor (keystone, apikey) the default is ' +
+      "Glance's 0.0.0.0, all interfaces. With hybrid and noauth, which trust every caller, it is 127.0.0.1 so " +
+      'that a fresh install is not reachable from the network (a wider address is logged as a warning); ' +
+      'set 0.0.0.0 or :: to listen on all interfaces.',
     convert: (value: string) => {
       if (value === '') throw new Error('must not be empty');
       return value;
@@ -419,10 +451,107 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       return value;
     },
   },
-  ignored('DEFAULT', 'log_file'),
-  ignored('DEFAULT', 'log_dir'),
-  ignored('DEFAULT', 'use_syslog'),
+  {
+    section: 'DEFAULT',
+    name: 'log_file',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'File the log is written to instead of standard output (plain text lines unless [iris] log_format = ' +
+      'json). A relative name is placed in log_dir when that is set, else relative to the working directory. ' +
+      'Iris reopens the file on SIGHUP, so logrotate can move it away (systemctl reload iris-api).',
+    convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'log_dir',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: 'Directory for log_file; with log_dir and no log_file the file is iris-api.log in it (as oslo.log names it after the program).',
+    convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'use_stderr',
+    type: 'boolean',
+    default: 'false',
+    help: 'Log to standard error. Without a log file, standard error instead of standard output; with one, both.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'log_date_format',
+    type: 'string',
+    default: '%Y-%m-%d %H:%M:%S',
+    help:
+      'strftime format of the time stamp in plain text log lines (milliseconds follow it); local time. ' +
+      'Supports %Y %y %m %d %e %H %I %M %S %p %j %a %A %b %B %z %Z %%.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'use_syslog',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Also send the log to the local syslog socket ([iris] syslog_socket, /dev/log) with the facility ' +
+      'syslog_log_facility. If the socket does not exist Iris says so once on standard error and logs on without syslog.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'syslog_log_facility',
+    type: 'string',
+    default: 'LOG_USER',
+    help: 'Syslog facility: LOG_USER, LOG_DAEMON, LOG_LOCAL0 … LOG_LOCAL7 (or user, daemon, local0 … local7).',
+    convert: (value: string) => {
+      syslogFacility(value);
+      return value;
+    },
+  },
   ignored('DEFAULT', 'verbose'),
+  {
+    section: 'iris',
+    name: 'log_format',
+    type: 'string',
+    default: 'auto',
+    help:
+      'Iris only. text: one plain line per entry (time, pid, level, message, fields). json: one JSON object per ' +
+      'line (pino). auto: text for a log file, syslog and a terminal; json when standard output or standard ' +
+      'error is not a terminal (a pipe, journald, a container runtime), for log collectors.',
+    convert: (value: string) => {
+      if (!['auto', 'text', 'json'].includes(value)) throw new Error(`${JSON.stringify(value)} is not auto, text or json`);
+      return value;
+    },
+  },
+  {
+    section: 'iris',
+    name: 'shutdown_timeout',
+    type: 'integer',
+    default: '30',
+    min: 0,
+    help:
+      'Iris only. Seconds a stopping server (SIGTERM, SIGINT) lets requests in progress finish after it stops ' +
+      'accepting new ones; then it closes the connections that remain. Running imports are aborted at once ' +
+      '(their tasks fail, their images return to a consistent state). Keep systemd\'s TimeoutStopSec above it.',
+  },
+  {
+    section: 'iris',
+    name: 'syslog_socket',
+    type: 'path',
+    default: '/dev/log',
+    help: 'Iris only. The local syslog socket use_syslog writes to.',
+  },
+  {
+    section: 'iris',
+    name: 'syslog_format',
+    type: 'string',
+    default: 'rfc3164',
+    help: 'Iris only. Syslog message form: rfc3164 (what the C library\'s syslog() sends, as Glance does) or rfc5424.',
+    convert: (value: string) => {
+      if (value !== 'rfc3164' && value !== 'rfc5424') throw new Error(`${JSON.stringify(value)} is not rfc3164 or rfc5424`);
+      return value;
+    },
+  },
   {
     section: 'iris',
     name: 'data_dir',
@@ -531,9 +660,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     name: 'default_store',
     type: 'string',
     default: 'file',
-    help: 'Store that new image data is written to. Only file is supported.',
+    help: 'Store that new image data is written to (without enabled_backends). Only file is available; another store type stops the start.',
     convert: (value: string) => {
-      if (value !== 'file') throw new Error(`store ${JSON.stringify(value)} is not supported; only "file" is`);
+      checkStoreType(value);
       return value;
     },
   },
@@ -541,8 +670,15 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     section: 'glance_store',
     name: 'stores',
     type: 'list',
-    default: 'file,http',
-    help: 'Comma-separated store schemes that are enabled, kept as given. Only the file store is implemented.',
+    default: 'file',
+    help:
+      "Comma-separated store types that are enabled (without enabled_backends). Only file is available: a list " +
+      "naming another type, such as the install guide's file,http, stops the start saying that type is not " +
+      "available yet (Glance's default is file,http).",
+    convert: (value: readonly string[]) => {
+      for (const type of value) checkStoreType(type);
+      return value;
+    },
   },
   {
     section: 'glance_store',

@@ -38,6 +38,15 @@ export interface Config {
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     readonly debug: boolean;
+    /** As given; null = none (see logging.ts for how it combines with log_dir). */
+    readonly log_file: string | null;
+    readonly log_dir: string | null;
+    readonly use_stderr: boolean;
+    /** strftime format for text lines. */
+    readonly log_date_format: string;
+    readonly use_syslog: boolean;
+    /** As given (LOG_USER, local0…); checked. */
+    readonly syslog_log_facility: string;
     /** As given (absolute, or looked for beside the config files); null = no property protections. */
     readonly property_protection_file: string | null;
     readonly property_protection_rule_format: 'roles' | 'policies';
@@ -171,6 +180,13 @@ export interface Config {
     /** Absolute path of the API key file (flavor apikey). */
     readonly api_key_file: string;
   };
+  /** Iris-only: log line format; auto = text on a terminal, in a file and to syslog, json on a pipe. */
+  readonly log_format: 'auto' | 'text' | 'json';
+  /** Iris-only: seconds in-flight requests get to finish on SIGTERM before their connections are closed. */
+  readonly shutdown_timeout: number;
+  /** Iris-only: absolute path of the local syslog socket (default /dev/log). */
+  readonly syslog_socket: string;
+  readonly syslog_format: 'rfc3164' | 'rfc5424';
   /** Iris-only: the directory holding the default database and stores (IRIS_DATA_DIR). */
   readonly data_dir: string;
   /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */

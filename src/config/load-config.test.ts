@@ -44,6 +44,12 @@ test('defaults', (t) => {
     image_member_quota: 128,
     public_endpoint: null,
     debug: false,
+    log_file: null,
+    log_dir: null,
+    use_stderr: false,
+    log_date_format: '%Y-%m-%d %H:%M:%S',
+    use_syslog: false,
+    syslog_log_facility: 'LOG_USER',
     enabled_backends: '',
     enabled_import_methods: ['glance-direct', 'web-download', 'copy-image'],
     node_staging_uri: `file://${join(cwd, 'data', 'staging')}`,
@@ -67,7 +73,7 @@ test('defaults', (t) => {
   assert.deepEqual(config.glance_store, {
     default_backend: '',
     default_store: 'file',
-    stores: ['file', 'http'],
+    stores: ['file'],
     filesystem_store_datadir: join(cwd, 'data', 'images'),
   });
   assert.deepEqual(config.paste_deploy, { flavor: 'hybrid' });
@@ -167,6 +173,19 @@ test('empty short environment variables count as unset', (t) => {
   assert.equal(config.DEFAULT.bind_port, 9292);
   assert.equal(config.DEFAULT.bind_host, '127.0.0.1');
   assert.equal(config.data_dir, join(cwd, 'data'));
+});
+
+test('bind_host: Glance\'s 0.0.0.0 for authenticating flavors, loopback for trusting ones, explicit wins', (t) => {
+  const cwd = workdir(t);
+  const host = (env: NodeJS.ProcessEnv) => loadConfig({ argv: [], env, cwd }).DEFAULT.bind_host;
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'keystone' }), '0.0.0.0');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'apikey' }), '0.0.0.0');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'hybrid' }), '127.0.0.1');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'noauth' }), '127.0.0.1');
+  assert.equal(host({}), '127.0.0.1');
+  assert.equal(host({ IRIS__PASTE_DEPLOY__FLAVOR: 'keystone', IRIS_HOST: '127.0.0.1' }), '127.0.0.1');
+  const file = write(cwd, 'k.conf', '[paste_deploy]\nflavor = apikey\n[DEFAULT]\nbind_host = 10.0.0.1\n');
+  assert.equal(loadConfig({ argv: ['--config-file', file], env: {}, cwd }).DEFAULT.bind_host, '10.0.0.1');
 });
 
 test('IRIS_DATA_DIR moves the database and the store; explicit options win', (t) => {
@@ -383,16 +402,29 @@ test('user_storage_quota units', (t) => {
   assertConfigError(() => quota('99999999TB'), /too large/);
 });
 
-test('lists are trimmed, empty items dropped, stores kept as given', (t) => {
+test('lists are trimmed, empty items dropped', (t) => {
   const cwd = workdir(t);
-  write(
-    cwd,
-    'etc/iris-api.conf',
-    '[image_format]\ncontainer_formats = bare , ovf,,\n[glance_store]\nstores = file, http, swift\n',
-  );
+  write(cwd, 'etc/iris-api.conf', '[image_format]\ncontainer_formats = bare , ovf,,\n[glance_store]\nstores = file, ,\n');
   const config = loadConfig({ argv: [], env: {}, cwd });
   assert.deepEqual(config.image_format.container_formats, ['bare', 'ovf']);
-  assert.deepEqual(config.glance_store.stores, ['file', 'http', 'swift']);
+  assert.deepEqual(config.glance_store.stores, ['file']);
+});
+
+test('[glance_store] stores and default_store: a Glance store type Iris lacks stops the start, named', (t) => {
+  const cwd = workdir(t);
+  // The install guide's line.
+  const file = write(cwd, 'guide.conf', '[glance_store]\nstores = file,http\ndefault_store = file\n');
+  assertConfigError(
+    () => loadConfig({ argv: ['--config-file', file], env: {}, cwd }),
+    /\[glance_store\] stores \(.*guide\.conf:2\)/,
+    /store type "http" is not available in Iris yet; only "file" is/,
+  );
+  for (const type of ['swift', 's3', 'rbd', 'cinder', 'vmware']) {
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet`));
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__DEFAULT_STORE: type }, cwd }), /default_store/, new RegExp(`"${type}" is not available in Iris yet`));
+  }
+  assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'floppy' }, cwd }), /"floppy" is not a store type/);
+  assert.deepEqual(loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'file' }, cwd }).glance_store.stores, ['file']);
 });
 
 test('the committed sample loads cleanly as a config file', (t) => {
@@ -509,8 +541,8 @@ test('enabled_backends: bad entries are errors', (t) => {
       env: { IRIS__DEFAULT__ENABLED_BACKENDS: value, IRIS__GLANCE_STORE__DEFAULT_BACKEND: defaultBackend },
       cwd,
     });
-  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /type "rbd", which is not supported; only "file"/);
-  assertConfigError(withBackends('a:file,b:swift'), /"b" has type "swift"/);
+  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "rbd" is not available in Iris yet; only "file" is/);
+  assertConfigError(withBackends('a:file,b:swift'), /store "b": store type "swift" is not available in Iris yet/);
   assertConfigError(withBackends('a:file,a:file'), /"a" is given twice/);
   assertConfigError(withBackends('a:file,A:file'), /differ only in case/);
   assertConfigError(withBackends('a:file,os_glance_mine:file'), /"os_glance_mine" is reserved/, /os_glance_/);

@@ -4,7 +4,8 @@
  * Precedence, lowest to highest:
  *   built-in defaults
  *   < etc/iris-api.conf (relative to cwd), when present
- *   < each --config-file PATH / --config-file=PATH, in order (later wins)
+ *   < each --config-file PATH, and each --config-dir DIR's *.conf files (sorted), in
+ *     command-line order (later wins)
  *   < the file named by IRIS_CONFIG
  *   < short environment aliases (IRIS_HOST, IRIS_PORT, IRIS_DATA_DIR)
  *   < IRIS__SECTION__OPTION environment variables.
@@ -13,7 +14,7 @@
  * is read for BACKEND_OPTIONS, with the same precedence; the derived fields (backends,
  * default_backend_id, staging_dir…) are computed and cross-checked last.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BackendConfig, Config } from './config.js';
 import { ConfigError } from './config-error.js';
@@ -129,7 +130,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   const etcFile = join(cwd, 'etc', 'iris-api.conf');
   if (exists(etcFile)) readConfigFile(etcFile, null);
-  for (const path of configFilesFromArgv(argv)) readConfigFile(resolve(cwd, path), '--config-file');
+  for (const { path, via } of configFilesFromArgv(argv, cwd)) readConfigFile(path, via);
   const fromEnv = env.IRIS_CONFIG;
   if (fromEnv !== undefined && fromEnv !== '') readConfigFile(resolve(cwd, fromEnv), 'IRIS_CONFIG');
   assignments.push(...environmentAssignments(env, extras));
@@ -177,6 +178,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     if (option.ignored === true) continue;
     const target = isTopLevel(option) ? top : (sections[option.section] ??= {});
     target[option.name] = value;
+  }
+  // Glance listens on 0.0.0.0; Iris does too once callers must authenticate. The trusting
+  // flavors stay on loopback unless bind_host says otherwise.
+  const bindHost = CONFIG_OPTIONS.find((o) => o.section === 'DEFAULT' && o.name === 'bind_host');
+  const flavor = sections.paste_deploy.flavor;
+  if (bindHost !== undefined && !origins.has(bindHost) && (flavor === 'keystone' || flavor === 'apikey')) {
+    sections.DEFAULT.bind_host = '0.0.0.0';
   }
   // Derived, not an option: connection was validated by its option's own check.
   sections.database.sqlite_path = sqlitePathFromUrl(sections.database.connection as string, cwd);
@@ -314,22 +322,35 @@ function normalizeSection(section: string): string {
   return section === 'DEFAULT' ? section : section.toLowerCase();
 }
 
-/** `--config-file PATH` and `--config-file=PATH`, in order; scanning stops at `--`. */
-function configFilesFromArgv(argv: readonly string[]): string[] {
-  const files: string[] = [];
+/**
+ * The files named by `--config-file PATH` / `--config-file=PATH` and `--config-dir DIR` /
+ * `--config-dir=DIR`, in command-line order; a directory stands for its `*.conf` files sorted
+ * by name, as oslo.config reads them. Scanning stops at `--`. Paths are resolved against `cwd`.
+ */
+function configFilesFromArgv(argv: readonly string[], cwd: string): { path: string; via: string }[] {
+  const files: { path: string; via: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') break;
-    let path: string | undefined;
-    if (arg === '--config-file') {
-      path = argv[++i];
-    } else if (arg.startsWith('--config-file=')) {
-      path = arg.slice('--config-file='.length);
-    } else {
+    const flag = ['--config-file', '--config-dir'].find((f) => arg === f || arg.startsWith(`${f}=`));
+    if (flag === undefined) continue;
+    const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
+    if (value === undefined || value === '') throw new ConfigError(`${flag} needs a path`);
+    const path = resolve(cwd, value);
+    if (flag === '--config-file') {
+      files.push({ path, via: flag });
       continue;
     }
-    if (path === undefined || path === '') throw new ConfigError('--config-file needs a path');
-    files.push(path);
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConfigError(`Cannot read configuration directory ${path} (from --config-dir): ${reason}`, { cause: error });
+    }
+    for (const name of names.filter((n) => n.endsWith('.conf')).sort()) {
+      files.push({ path: join(path, name), via: `--config-dir ${path}` });
+    }
   }
   return files;
 }

@@ -13,6 +13,7 @@ import { Invalid } from '../domain/errors.js';
 import { abortBody, bodyTimeout } from './body-abort.js';
 import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
+import { trackHandlers } from './handler-tracker.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
@@ -168,6 +169,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
       sendFault(request, reply, { status: 404 });
     },
   });
+
+  trackHandlers(app); // graceful shutdown waits for handlers, also those whose client left
 
   // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
   // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.

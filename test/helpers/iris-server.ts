@@ -29,6 +29,8 @@ export interface StartOptions {
   readonly args?: readonly string[];
   /** Keep a data dir that startIris created when stop() runs (default: delete it). */
   readonly keepDataDir?: boolean;
+  /** Working directory of the server (default the repository root). */
+  readonly cwd?: string;
   /** How long to wait for `GET /` to answer (default 20 s). */
   readonly readyTimeoutMs?: number;
 }
@@ -139,8 +141,10 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
   }
   Object.assign(env, { IRIS_PORT: '0', IRIS_DATA_DIR: dataDir, ...opts.env });
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(opts.args ?? [])], {
-    cwd: REPO_ROOT,
+  // Elsewhere than the repository, through the launcher: `--import tsx` resolves from the cwd.
+  const entry = opts.cwd === undefined ? ['--import', 'tsx', 'src/main.ts'] : [join(REPO_ROOT, 'bin', 'iris-api.js')];
+  const child = spawn(process.execPath, [...entry, ...(opts.args ?? [])], {
+    cwd: opts.cwd ?? REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // own process group: kill(-pid) reaches the server and its children
