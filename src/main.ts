@@ -39,6 +39,7 @@ import { validateImportUri } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore } from './domain/ports.js';
+import type { CleanupReporter } from './blob/cleanup-report.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -54,16 +55,28 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
 }
 
 /** The image stores of the configuration (one per enabled backend, or the single store). */
-function imageStores(config: Config): BlobStore {
+function imageStores(config: Config, onCleanupError: CleanupReporter): BlobStore {
   return createBlobStore({
-    backends: config.backends.map((b) => ({ id: b.id, driver: createFilesystemDriver({ dir: b.filesystem_store_datadir }) })),
+    backends: config.backends.map((b) => ({
+      id: b.id,
+      driver: createFilesystemDriver({ dir: b.filesystem_store_datadir, onCleanupError }),
+    })),
     defaultBackend: config.default_backend_id,
+    onCleanupError,
   });
 }
 
 /** The staging area for glance-direct and web-download (os_glance_staging_store). */
-function stagingStore(config: Config): BlobStore {
-  return createBlobStore({ backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir }) }] });
+function stagingStore(config: Config, onCleanupError: CleanupReporter): BlobStore {
+  return createBlobStore({
+    backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir, onCleanupError }) }],
+    onCleanupError,
+  });
+}
+
+/** Clean-up failures of the blob layer go to the log with the image id (never swallowed). */
+function cleanupReporter(logger: Logger): CleanupReporter {
+  return (message, err, extra) => logger.error({ err, ...extra }, message);
 }
 
 /** A start-up failure the operator fixes in the configuration: one line on stderr, exit 2. */
@@ -89,8 +102,8 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     const images = createSqliteImageRepository(database.db);
     const reset = await images.resetSaving();
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
-    const blobs = imageStores(config);
-    const staging = stagingStore(config);
+    const blobs = imageStores(config, cleanupReporter(logger));
+    const staging = stagingStore(config, cleanupReporter(logger));
     // Imports this process (or a crashed one) was running will never finish: fail their tasks,
     // then put their images back in a consistent state and drop their staged data.
     const tasks = createSqliteTaskRepository(database.db);
@@ -168,8 +181,8 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const logger = logging.logger;
   const database = openConfiguredDatabase(config);
   const images = createSqliteImageRepository(database.db);
-  const blobs = imageStores(config);
-  const staging = stagingStore(config);
+  const blobs = imageStores(config, cleanupReporter(logger));
+  const staging = stagingStore(config, cleanupReporter(logger));
   const tasks = createSqliteTaskRepository(database.db);
   // The staging store keys objects by image id, like every filesystem store.
   const stagingLocation = (imageId: string) => `file://${config.staging_dir}/${imageId}`;

@@ -88,7 +88,7 @@ export function listeningAddress(line: string): { host: string; port: number } |
   let url: string | undefined;
   try {
     const record = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    if (record.msg === 'Iris listening' && typeof record.url === 'string') url = record.url;
+    if (typeof record.msg === 'string' && record.msg.startsWith('Iris listening') && typeof record.url === 'string') url = record.url;
   } catch {
     // not JSON: a text log line
   }
