@@ -11,7 +11,7 @@
  *   const r = await fetch(`${iris.baseUrl}/v2/images`);
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +31,10 @@ export interface StartOptions {
   readonly keepDataDir?: boolean;
   /** Working directory of the server (default the repository root). */
   readonly cwd?: string;
-  /** How long to wait for `GET /` to answer (default 20 s). */
+  /** How long to wait for the `Iris listening` line (default 20 s). */
   readonly readyTimeoutMs?: number;
+  /** Where the server logs when not on stdout/stderr (log_file, log_dir): the line is read there. */
+  readonly logFile?: string;
 }
 
 export interface ExitInfo {
@@ -159,23 +161,43 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
   // The first `Iris listening` line on stdout (with workers > 1 every worker logs the same port).
   let resolveListening: (address: { host: string; port: number }) => void = () => {};
   const listening = new Promise<{ host: string; port: number }>((resolve) => (resolveListening = resolve));
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    append(chunk);
-    if (port !== 0) return;
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
+  /** Looks for the listening line in complete lines of `text`; returns the unfinished tail. */
+  const scan = (text: string): string => {
+    const lines = text.split('\n');
+    const tail = lines.pop() ?? '';
     for (const line of lines) {
-      const address = listeningAddress(line);
+      const address = port === 0 ? listeningAddress(line) : undefined;
       if (address !== undefined) {
         port = address.port;
         baseUrl = `http://${address.host}:${address.port}`;
         resolveListening(address);
-        return;
       }
     }
+    return tail;
+  };
+  // stdout, or stderr with use_stderr, or the log file with log_file / log_dir.
+  let partialOut = '';
+  let partialErr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    append(chunk);
+    partialOut = scan(partialOut + chunk.toString('utf8'));
   });
-  child.stderr?.on('data', append);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    append(chunk);
+    partialErr = scan(partialErr + chunk.toString('utf8'));
+  });
+  const logFile = opts.logFile;
+  const filePoll =
+    logFile === undefined
+      ? undefined
+      : setInterval(() => {
+          if (port !== 0) return;
+          try {
+            scan(readFileSync(logFile, 'utf8'));
+          } catch {
+            // not created yet
+          }
+        }, 50);
 
   let exitInfo: ExitInfo | undefined;
   let ready = false;
@@ -237,7 +259,10 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     listening.then(() => 'listening' as const),
     exited.then(() => 'exited' as const),
     new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), readyTimeoutMs))),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => {
+    clearTimeout(timer);
+    clearInterval(filePoll);
+  });
   if (outcome === 'exited') {
     return fail(`Iris (pid ${child.pid}) exited before listening (code ${exitInfo?.code}, signal ${exitInfo?.signal})`);
   }

@@ -30,7 +30,7 @@ const TEXT_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ (DEBUG|INFO|WARNIN
 test('log_file: plain text lines; after a rename, SIGHUP makes new lines go to a new file of that name', async (t) => {
   const dir = tempDir(t);
   const log = join(dir, 'iris-api.log');
-  const iris = await startIris({ env: { IRIS__DEFAULT__LOG_DIR: dir } });
+  const iris = await startIris({ env: { IRIS__DEFAULT__LOG_DIR: dir }, logFile: log });
   t.after(() => iris.stop());
   const listening = await lineIn(log, /Iris listening/);
   assert.match(listening, TEXT_LINE);
@@ -58,6 +58,7 @@ test('[iris] log_format = json writes pino JSON lines to the file; debug = true 
   const log = join(dir, 'api.log');
   const iris = await startIris({
     env: { IRIS__DEFAULT__LOG_FILE: log, IRIS__IRIS__LOG_FORMAT: 'json', IRIS__DEFAULT__DEBUG: 'true' },
+    logFile: log,
   });
   t.after(() => iris.stop());
   const line = JSON.parse(await lineIn(log, /Iris listening/)) as Record<string, unknown>;
