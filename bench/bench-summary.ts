@@ -66,10 +66,12 @@ export function readBenchSummary(path: string): BenchSummary {
     if (!line.startsWith('|') || line.startsWith('|---')) continue;
     const row = cells(line);
     if (section.startsWith('## Raw limits') && row.length >= 2 && row[0] !== 'measurement') {
-      raw.set(row[0], Number(row[1]));
+      raw.set(row[0]!, Number(row[1]));
     } else if (section.startsWith('## Image data')) {
-      if (row[0].startsWith('upload ')) uploadMiBps = Number(row[1]);
-      if (row[0].startsWith('download ')) downloadMiBps = Number(row[1]);
+      const name = row[0];
+      if (name === undefined) throw new Error(`${path}: empty table row in ${section}`);
+      if (name.startsWith('upload ')) uploadMiBps = Number(row[1]);
+      if (name.startsWith('download ')) downloadMiBps = Number(row[1]);
     } else if (section.startsWith('## Metadata') && row.length >= 11 && row[0] !== 'request') {
       wrk.set(`${row[0]} c${row[1]}`, {
         rps: Number(row[2]),

@@ -163,7 +163,7 @@ async function download(target: Target): Promise<void> {
 
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
 function report(targets: readonly Target[], header: readonly string[]): string {
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < REPS; round++) {
       // Rotate who goes first, so that no server always follows the same one.
       for (let i = 0; i < targets.length; i++) {
-        const target = targets[(round + i) % targets.length];
+        const target = targets[(round + i) % targets.length]!;
         await download(target);
         log(`round ${round + 1}: ${target.name} ${target.mibps.at(-1)!.toFixed(0)} MiB/s, ${target.cpuPerGiB.at(-1)!.toFixed(2)} CPU s/GiB`);
       }

@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       }
     }
     writeFileSync(join(OUT, 'import.json'), `${JSON.stringify({ file_mb: FILE_MB, reps: REPS, seconds: results }, null, 2)}\n`);
-    const steps = [
+    const steps: [step: string, label: string][] = [
       ['stage', 'PUT /stage'],
       ['direct', 'glance-direct import'],
       ['copy', 'copy-image to local2'],

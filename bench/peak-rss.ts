@@ -110,7 +110,7 @@ export async function measurePeakRss(server: Server, file: string, bytes: number
   let failures = 0;
   for (const [i, id] of ids.entries()) {
     const image = await json(`${server.url}/v2/images/${id}`);
-    const { out, exitCode, err } = results[i];
+    const { out, exitCode, err } = results[i]!; // one result per id (Promise.all over ids)
     let outcome = `${out || '(no code)'}/${String(image.status)}`;
     const ok = outcome === '204/active' && image.checksum === expectedMd5 && exitCode === 0;
     if (exitCode !== 0) outcome += ` curl exit ${exitCode}: ${err}`;

@@ -60,7 +60,7 @@ function inspectorAlone(): number {
 }
 
 const rate = (ms: number) => `${((total / MIB / ms) * 1000).toFixed(0)} MiB/s (${ms.toFixed(0)} ms)`;
-const results: Record<string, number[]> = { off: [], on: [], alone: [] };
+const results: { off: number[]; on: number[]; alone: number[] } = { off: [], on: [], alone: [] };
 for (let i = 0; i < rounds; i++) {
   results.off.push(await put(false));
   results.on.push(await put(true));

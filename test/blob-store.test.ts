@@ -305,10 +305,11 @@ test('blob store: a committed blob that cannot be removed after a failed put is 
     const blobs = createBlobStore({ driver, onCleanupError: (message, error, extra) => reports.push({ message, error, extra }) });
     await assert.rejects(blobs.put(ID, sourceOf(Buffer.from('hello')), { sizeCap: CAP, hashAlgo: 'sha512' }), /stored 6 bytes of 5/);
     assert.equal(reports.length, 1);
-    assert.match(reports[0].message, /orphan left/);
-    assert.equal(reports[0].extra.image, ID);
-    assert.equal(reports[0].extra.location, `file://${join(root, 'images')}/${ID}`);
-    assert.match(String(reports[0].error), /EIO/);
+    const report = reports[0]!;
+    assert.match(report.message, /orphan left/);
+    assert.equal(report.extra.image, ID);
+    assert.equal(report.extra.location, `file://${join(root, 'images')}/${ID}`);
+    assert.match(String(report.error), /EIO/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -63,7 +63,7 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
  * A raw GET whose body the test reads (or not) at its own pace: resolves once the head is in,
  * with the socket paused; `closed` settles when the connection is gone.
  */
-function rawGet(path: string): Promise<{ socket: Socket; head: string; body: Buffer[]; closed: Promise<void> }> {
+function rawGet(path: string): Promise<{ socket: Socket; head: string; body: [Buffer, ...Buffer[]]; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(iris.port, '127.0.0.1', () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
@@ -119,7 +119,7 @@ test('concurrent downloads of different images each get their own bytes', async 
   const results = await Promise.all(images.map(({ id }) => getBytes(`${base}/v2/images/${id}/file`)));
   for (const [i, r] of results.entries()) {
     assert.equal(r.status, 200);
-    assert.equal(md5(r.bytes), md5(images[i].data), `image ${i}`);
+    assert.equal(md5(r.bytes), md5(images[i]!.data), `image ${i}`);
   }
 });
 

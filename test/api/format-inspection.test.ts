@@ -117,8 +117,10 @@ test('every malicious, lying or broken image is refused: 400, still queued, noth
   });
   // A refused image takes a good upload afterwards.
   const good = buildCorpus().good.find((g) => g.declared === 'qcow2')!;
+  const bad = buildCorpus().bad[0];
+  assert.ok(bad, 'the corpus has no bad image');
   const id = await createImage(iris, 'qcow2');
-  await assertRefused(iris, id, await upload(iris, id, buildCorpus().bad[0].data), 'first attempt');
+  await assertRefused(iris, id, await upload(iris, id, bad.data), 'first attempt');
   assert.equal((await upload(iris, id, good.data)).status, 204);
   assert.equal((await json('GET', `${iris.baseUrl}/v2/images/${id}`)).body.status, 'active');
 });
@@ -154,7 +156,7 @@ test(`fuzz over HTTP: ${FUZZ_ROUNDS} mutated uploads, no 5xx, nothing unsafe bec
     writeFileSync(file, a.data);
     return file;
   });
-  const infos = qemuInfoMany(files.flatMap((path, i) => [{ path, format: active[i].mutant.qemuFormat }, { path }]));
+  const infos = qemuInfoMany(files.flatMap((path, i) => [{ path, format: active[i]!.mutant.qemuFormat }, { path }]));
   for (const [i, info] of infos.entries()) {
     if (info === null) continue;
     assert.equal(info['backing-filename'], undefined, `${files[i >> 1]}: active with a backing file`);
@@ -177,7 +179,7 @@ test('formats no inspector checks are accepted without a virtual size, unless un
   const corpus = buildCorpus();
   const qcow2 = corpus.good.find((g) => g.declared === 'qcow2')!;
   const backing = corpus.bad.find((b) => b.name === 'qcow2 with a backing file')!;
-  for (const [disk, container] of [['ami', 'ami'], ['aki', 'aki'], ['ploop', 'bare'], ['vmdk', 'ova']]) {
+  for (const [disk, container] of [['ami', 'ami'], ['aki', 'aki'], ['ploop', 'bare'], ['vmdk', 'ova']] as const) {
     const ok = await createImage(iris, disk, container);
     assert.equal((await upload(iris, ok, qcow2.data)).status, 204, `${disk}/${container}`);
     const shown = (await json('GET', `${iris.baseUrl}/v2/images/${ok}`)).body;

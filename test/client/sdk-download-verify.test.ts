@@ -14,7 +14,7 @@ import { localServer, sendJson, type LocalServer } from './local-server.js';
 
 const good = randomBytes(200_000);
 const wrong = Buffer.from(good);
-wrong[123_456] ^= 0xff; // same size, one byte off
+wrong[123_456]! ^= 0xff; // same size, one byte off
 
 /** What /file serves for each image id; the records always describe `good`. */
 const served: Record<string, Buffer> = {

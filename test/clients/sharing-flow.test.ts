@@ -57,6 +57,7 @@ test('share, accept, list, download, unshare with glanceclient', { skip: haveGla
     (await ok(glance(OWNER, 'image-create', '--name', 'shared-by-cli', '--disk-format', 'raw', '--container-format', 'bare', '--visibility', 'shared', '--file', file))).stdout,
   );
   const id = created.id;
+  assert.ok(id, 'image-create printed no id');
   assert.equal(created.status, 'active');
   try {
     // Not shared yet: the consumer cannot see it.
@@ -69,7 +70,7 @@ test('share, accept, list, download, unshare with glanceclient', { skip: haveGla
     assert.ok(!(await ok(glance(CONSUMER, 'image-list'))).stdout.includes(id), 'a pending share is not listed');
 
     const accepted = parseTable((await ok(glance(CONSUMER, 'member-update', id, CONSUMER_PROJECT, 'accepted'))).stdout);
-    assert.equal(accepted[0].Status, 'accepted');
+    assert.equal(accepted[0]?.Status, 'accepted');
     assert.ok((await ok(glance(CONSUMER, 'image-list'))).stdout.includes(id), 'an accepted share is listed');
     const out = join(work, 'downloaded.raw');
     await ok(glance(CONSUMER, 'image-download', '--file', out, id));

@@ -53,9 +53,10 @@ export class IdPairing {
         if (a[i] !== b[i]) return false;
         continue;
       }
-      const boundIris = this.#peerToIris.get(a[i]) ?? fresh.find(([p]) => p === a[i])?.[1];
-      const boundPeer = this.#irisToPeer.get(b[i]) ?? fresh.find(([, q]) => q === b[i])?.[0];
-      if (boundIris === undefined && boundPeer === undefined) fresh.push([a[i], b[i]]);
+      // a and b have the same length.
+      const boundIris = this.#peerToIris.get(a[i]!) ?? fresh.find(([p]) => p === a[i])?.[1];
+      const boundPeer = this.#irisToPeer.get(b[i]!) ?? fresh.find(([, q]) => q === b[i])?.[0];
+      if (boundIris === undefined && boundPeer === undefined) fresh.push([a[i]!, b[i]!]);
       else if (boundIris !== b[i] || boundPeer !== a[i]) return false;
     }
     for (const [p, q] of fresh) {
@@ -102,7 +103,7 @@ function describe(body: Body): string {
 function faultHeading(text: string): string {
   const title = /<title>([^<]*)<\/title>/i.exec(text);
   if (title) return `<title>${title[1]}</title>`;
-  return text.split('\n', 1)[0];
+  return text.split('\n', 1)[0]!;
 }
 
 function compareJson(

@@ -52,7 +52,7 @@ export function parseKnownDifferences(markdown: string): KnownDifference[] {
     current = null;
   };
   for (let i = open + 1; i < lines.length; i++) {
-    const raw = lines[i];
+    const raw = lines[i]!;
     if (raw.trim() === '```') {
       finish();
       return entries;
@@ -60,7 +60,10 @@ export function parseKnownDifferences(markdown: string): KnownDifference[] {
     if (raw.trim() === '' || raw.trim().startsWith('#')) continue;
     const m = /^(- |  )([a-z]+): (.*)$/.exec(raw);
     if (!m) throw new Error(`conformance block line ${i + 1} is not "- key: value" or "  key: value": ${raw}`);
-    const [, lead, key, value] = m;
+    // All three groups always participate.
+    const lead = m[1]!;
+    const key = m[2]!;
+    const value = m[3]!;
     if (!KEYS.has(key)) throw new Error(`conformance block line ${i + 1}: unknown key "${key}"`);
     if (lead === '- ') {
       finish();

@@ -24,7 +24,7 @@ export function formatReport(compared: number, result: Classified): string {
     const byCase = new Map<string, Difference[]>();
     for (const d of result.unexpected) byCase.set(d.case, [...(byCase.get(d.case) ?? []), d]);
     for (const [name, diffs] of byCase) {
-      out.push(`  case: ${name}`, indent(diffs[0].request, '    > '));
+      out.push(`  case: ${name}`, indent(diffs[0]!.request, '    > '));
       for (const d of diffs) {
         out.push(`    field: ${d.field}`, `      peer: ${oneLine(d.peer)}`, `      iris: ${oneLine(d.iris)}`);
       }

@@ -82,9 +82,9 @@ function send(
         res.on('end', () => {
           const map = new Map<string, string>();
           for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            const name = res.rawHeaders[i].toLowerCase();
+            const name = res.rawHeaders[i]!.toLowerCase();
             const prev = map.get(name);
-            map.set(name, prev === undefined ? res.rawHeaders[i + 1] : `${prev}, ${res.rawHeaders[i + 1]}`);
+            map.set(name, prev === undefined ? res.rawHeaders[i + 1]! : `${prev}, ${res.rawHeaders[i + 1]}`);
           }
           resolve({ status: res.statusCode ?? 0, headers: map, body: Buffer.concat(parts) });
         });

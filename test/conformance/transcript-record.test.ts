@@ -88,9 +88,9 @@ test('reads every call: case id, request head, status, lower-case headers, body 
       ['T4 DELETE /v2/images/<ID-1>', 204, 'none'],
     ],
   );
-  assert.equal(calls[0].request, 'GET /v2/images/<ID-1>\n  Accept: application/json');
-  assert.equal(calls[0].headers.get('x-openstack-request-id'), 'req-<REQ>');
-  assert.deepEqual(calls[0].body, { kind: 'json', value: { id: '<ID-1>', tags: ['a'] } });
-  assert.deepEqual(calls[1].body, { kind: 'text', text: '415 Unsupported Media Type\n\nx\n\n   ' }, 'the exact body wins');
-  assert.deepEqual(calls[2].body, { kind: 'binary', size: 5, md5: '0123456789abcdef0123456789abcdef' });
+  assert.equal(calls[0]!.request, 'GET /v2/images/<ID-1>\n  Accept: application/json');
+  assert.equal(calls[0]!.headers.get('x-openstack-request-id'), 'req-<REQ>');
+  assert.deepEqual(calls[0]!.body, { kind: 'json', value: { id: '<ID-1>', tags: ['a'] } });
+  assert.deepEqual(calls[1]!.body, { kind: 'text', text: '415 Unsupported Media Type\n\nx\n\n   ' }, 'the exact body wins');
+  assert.deepEqual(calls[2]!.body, { kind: 'binary', size: 5, md5: '0123456789abcdef0123456789abcdef' });
 });

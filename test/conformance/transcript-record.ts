@@ -42,7 +42,7 @@ function bodyOf(rest: string[] | null, contentType: string, exact: string | unde
   if (rest === null) return { kind: 'none' };
   const text = rest.join('\n');
   const bin = BINARY.exec(text);
-  if (bin) return { kind: 'binary', size: Number(bin[1]), md5: bin[2] };
+  if (bin) return { kind: 'binary', size: Number(bin[1]), md5: bin[2]! };
   if (contentType.includes('json')) {
     try {
       return { kind: 'json', value: JSON.parse(text) };
@@ -62,8 +62,8 @@ export function parseTranscript(markdown: string): Exchange[] {
   });
   const calls: Exchange[] = [];
   starts.forEach((start, k) => {
-    const end = k + 1 < starts.length ? starts[k + 1] : lines.length;
-    const [, n, method, path] = TITLE.exec(lines[start]) ?? [];
+    const end = k + 1 < starts.length ? starts[k + 1]! : lines.length;
+    const [, n, method, path] = TITLE.exec(lines[start]!) ?? [];
     const req = fencedBlock(lines, start, end);
     const res = req && fencedBlock(lines, req.next, end);
     if (!req || !res) throw new Error(`transcript section "${lines[start]}" has no request/response blocks`);
@@ -82,7 +82,7 @@ export function parseTranscript(markdown: string): Exchange[] {
     }
     let exact: string | undefined;
     for (let i = res.next; i < end; i++) {
-      const m = EXACT.exec(lines[i]);
+      const m = EXACT.exec(lines[i]!);
       if (m) exact = m[1];
     }
     calls.push({

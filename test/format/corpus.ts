@@ -78,7 +78,7 @@ export function qemuInfoMany(jobs: readonly { readonly path: string; readonly fo
   const output = execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const parts = output.split(/\n@@(\d+)@@\n/);
   const results: (Record<string, any> | null)[] = jobs.map(() => null);
-  for (let i = 1; i < parts.length; i += 2) results[Number(parts[i])] = JSON.parse(parts[i + 1]);
+  for (let i = 1; i < parts.length; i += 2) results[Number(parts[i])] = JSON.parse(parts[i + 1]!);
   return results;
 }
 
@@ -262,7 +262,7 @@ function build(): Corpus {
   refused('vmdk cut after its header', sparse.subarray(0, 1000), 'vmdk', 'truncated');
   refused('vhd with a wrong checksum', vhdFooterEdit(dynamic, (f) => f.writeUInt32BE(0x7fffffff, 52), false), 'vhd', 'header', 'vpc');
   const vhdxBadTable = Buffer.from(vhdx);
-  vhdxBadTable[192 * 1024 + 40] ^= 0xff;
+  vhdxBadTable[192 * 1024 + 40]! ^= 0xff;
   refused('vhdx with a damaged region table', vhdxBadTable, 'vhdx', 'header');
   const vdiHuge = Buffer.from(read('dynamic.vdi'));
   vdiHuge.writeBigUInt64LE(1n << 50n, 0x170);
@@ -310,7 +310,7 @@ function withDescriptor(vmdk: Buffer, edit: (text: string) => string): Buffer {
   const out = Buffer.from(vmdk);
   const start = 512;
   const size = Number(out.readBigUInt64LE(36)) * 512;
-  const text = out.toString('latin1', start, start + size).split('\0')[0];
+  const text = out.toString('latin1', start, start + size).split('\0')[0]!;
   const edited = Buffer.from(edit(text), 'latin1');
   if (edited.length >= size) throw new Error('edited VMDK descriptor does not fit');
   out.fill(0, start, start + size);

@@ -51,10 +51,11 @@ test(`fuzz: ${ROUNDS} header mutations; nothing unsafe accepted, sizes agree wit
       return file;
     });
     // What a consumer trusting disk_format sees, and what one probing the data sees.
-    const infos = qemuInfoMany(files.flatMap((path, i) => [{ path, format: batch[i].mutant.base.qemuFormat }, { path }]));
+    const infos = qemuInfoMany(files.flatMap((path, i) => [{ path, format: batch[i]!.mutant.base.qemuFormat }, { path }]));
     for (const [i, { mutant, result, virtualSize, what }] of batch.entries()) {
       const declared = infos[2 * i];
       const probed = infos[2 * i + 1];
+      assert.ok(declared !== undefined && probed !== undefined, `${what}: qemu-img reported nothing`);
       for (const [how, info] of [['as declared', declared], ['probed', probed]] as const) {
         if (info === null) continue;
         assert.equal(info['backing-filename'], undefined, `${what}: accepted with a backing file (${how})`);

@@ -76,7 +76,7 @@ test('chunk boundaries never change the result: random sizes, tiny chunks, singl
     assert.deepEqual(tiny, whole, `${image.name}: chunks of 1 to 600 bytes`);
     // Single bytes through every header region (the first 64 KiB and the image's hot ranges),
     // 64 KiB strides elsewhere: byte-by-byte over whole multi-MiB images would only be slow.
-    const windows = [[0, 65536], ...image.hot.map(([start, end]) => [start - 4096, end + 4096])];
+    const windows: [number, number][] = [[0, 65536], ...image.hot.map(([start, end]): [number, number] => [start - 4096, end + 4096])];
     let fed = 0;
     const single = inspectInChunks(image.data, () => {
       const inWindow = windows.some(([start, end]) => fed >= start && fed < end);

@@ -30,7 +30,10 @@ export function seededRandom(seed: number): SeededRandom {
   return {
     next,
     int,
-    pick: (items) => items[int(0, items.length - 1)],
+    pick: (items) => {
+      if (items.length === 0) throw new Error('pick from an empty list');
+      return items[int(0, items.length - 1)]!;
+    },
     bytes: (length) => {
       const out = Buffer.alloc(length);
       for (let i = 0; i < length; i++) out[i] = int(0, 255);

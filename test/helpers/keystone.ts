@@ -208,8 +208,8 @@ export async function startKeystone(): Promise<KeystoneProcess> {
 
     await must('POST', '/roles', { role: { name: 'service' } });
     const [member, reader, service] = await Promise.all([roleId('member'), roleId('reader'), roleId('service')]);
-    const [adminProject, demo, alt, serviceProject] = await Promise.all(['admin', 'demo', 'alt', 'service'].map(project));
-    const [alice, rita, bob, glance] = await Promise.all(['alice', 'rita', 'bob', 'glance'].map(user));
+    const [adminProject, demo, alt, serviceProject] = await Promise.all([project('admin'), project('demo'), project('alt'), project('service')]);
+    const [alice, rita, bob, glance] = await Promise.all([user('alice'), user('rita'), user('bob'), user('glance')]);
     await Promise.all([grant(demo, alice, member), grant(demo, rita, reader), grant(alt, bob, member), grant(serviceProject, glance, service)]);
     const adminUser = (await must('GET', '/users?name=admin')).users[0].id as string;
     return {

@@ -66,8 +66,8 @@ test('qcow2 → raw: the payload comes back byte for byte, declared raw/bare; no
   const calls = qemu.calls();
   assert.deepEqual(subcommands(calls), ['info', 'convert']);
   // The source format is always explicit: qemu-img never probes.
-  assert.deepEqual(calls[1].slice(0, 6), ['convert', '-q', '-f', 'qcow2', '-O', 'raw']);
-  assert.deepEqual(calls[0].slice(0, 3), ['info', '-f', 'qcow2']);
+  assert.deepEqual(calls[1]!.slice(0, 6), ['convert', '-q', '-f', 'qcow2', '-O', 'raw']);
+  assert.deepEqual(calls[0]!.slice(0, 3), ['info', '-f', 'qcow2']);
 });
 
 test('every convertible source format reaches raw with the virtual size qemu-img reports', { skip }, async (t) => {

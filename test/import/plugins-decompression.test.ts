@@ -44,7 +44,7 @@ function workdir(t: { after: (fn: () => void) => void }) {
 function zipOf(path: (name: string) => string, files: Record<string, Buffer>, flags: string[] = []): Buffer {
   const archive = path(`a${Math.random().toString(36).slice(2)}.zip`);
   const names = Object.keys(files);
-  for (const name of names) writeFileSync(path(name), files[name]);
+  for (const [name, data] of Object.entries(files)) writeFileSync(path(name), data);
   execFileSync(ZIP, ['-q', ...flags, archive, ...names], { cwd: path('') });
   return readFileSync(archive);
 }
@@ -76,7 +76,7 @@ function lhaOf(files: Record<string, Buffer>): Buffer {
     nameBytes.copy(header, 22);
     header.writeUInt16LE(crc16(data), 22 + nameBytes.length);
     let sum = 0;
-    for (let i = 2; i < header.length; i++) sum = (sum + header[i]) & 0xff;
+    for (let i = 2; i < header.length; i++) sum = (sum + header[i]!) & 0xff;
     header[1] = sum;
     parts.push(header, data);
   }
@@ -125,7 +125,7 @@ test('gzip: corrupt or truncated data fails, the staged data stays', async (t) =
   const good = gzipSync(PAYLOAD);
   const truncated = good.subarray(0, good.length - 100);
   const corrupt = Buffer.from(good);
-  corrupt[corrupt.length - 8] ^= 1; // the CRC
+  corrupt[corrupt.length - 8]! ^= 1; // the CRC
   for (const [name, data] of [['truncated', truncated], ['bad crc', corrupt]] as const) {
     const ctx = st.stage(data);
     await assert.rejects(plugin().run(ctx), (e: unknown) => e instanceof Invalid && /Image decompression failed: the gzip data is corrupt/.test(e.message), name);
@@ -179,7 +179,7 @@ test('zip: several members, a directory, encryption, a bad CRC or a bomb fail th
   await refuse('a directory', zipDirectory(path), /holds only a directory/);
   await refuse('encrypted', zipOf(path, { 'secret.img': PAYLOAD }, ['-P', 'password']), /Image decompression failed: unzip/);
   const bad = zipOf(path, { 'disk.img': PAYLOAD }, ['-0']);
-  bad[bad.indexOf('disk.img') + 8 + 5000] ^= 0xff; // a byte of the stored member
+  bad[bad.indexOf('disk.img') + 8 + 5000]! ^= 0xff; // a byte of the stored member
   await refuse('bad crc', bad, /Image decompression failed: unzip: .*bad CRC/);
   await refuse('bomb', zipOf(path, { 'zeros.img': Buffer.alloc(16 * MIB) }), /^The decompressed image exceeds the image size cap of 1048576 bytes\.$/, MIB);
   await refuse('not really a zip', Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), PAYLOAD]), /not a valid zip archive/);
@@ -212,7 +212,7 @@ test('lha: several members, a bad CRC or a bomb fail the import', { skip: !haveL
   };
   await refuse('two members', lhaOf({ 'a.img': PAYLOAD, 'b.img': PAYLOAD }), /^Image decompression failed: Archive contains more than one file\.$/);
   const bad = lhaOf({ 'disk.img': PAYLOAD });
-  bad[1000] ^= 0xff;
+  bad[1000]! ^= 0xff;
   await refuse('bad crc', bad, /Image decompression failed: the LHA member is corrupt/);
   await refuse('over the cap', lhaOf({ 'big.img': Buffer.alloc(2 * MIB) }), /^The decompressed image exceeds the image size cap of 1048576 bytes\.$/, MIB);
   assert.deepEqual(st.leftovers(), []);

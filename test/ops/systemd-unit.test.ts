@@ -12,9 +12,9 @@ function service(): Map<string, string> {
   let section = '';
   for (const line of text.split('\n')) {
     const header = /^\[(\w+)\]$/.exec(line);
-    if (header) section = header[1];
+    if (header) section = header[1]!;
     const kv = /^(\w+)=(.*)$/.exec(line);
-    if (kv && section === 'Service') settings.set(kv[1], kv[2]);
+    if (kv && section === 'Service') settings.set(kv[1]!, kv[2]!);
   }
   return settings;
 }

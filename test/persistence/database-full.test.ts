@@ -20,7 +20,9 @@ after(() => t.cleanup());
 async function fillUp(): Promise<void> {
   // A few pages of room, so a transaction gets some writes in before the disk is "full".
   const { rows } = await sql<{ page_count: number }>`pragma page_count`.execute(t.db);
-  await sql.raw(`pragma max_page_count = ${rows[0].page_count + 4}`).execute(t.db);
+  const row = rows[0];
+  assert.ok(row, 'pragma page_count returned no row');
+  await sql.raw(`pragma max_page_count = ${row.page_count + 4}`).execute(t.db);
 }
 
 async function unlimit(): Promise<void> {

@@ -365,25 +365,25 @@ describe('list filters', () => {
 
 describe('list visibility scopes (Glance image_get_all)', () => {
   let t: TestDb;
-  const img: Record<string, Image> = {};
-  const add = (key: string, overrides: Partial<Image>) => {
-    img[key] = makeImage({ name: key, status: 'active', ...overrides });
+  const image = (key: string, overrides: Partial<Image>): Image => makeImage({ name: key, status: 'active', ...overrides });
+  const img = {
+    a_pub: image('a_pub', { owner: 'A', visibility: 'public' }),
+    a_priv: image('a_priv', { owner: 'A', visibility: 'private' }),
+    a_shared_acc: image('a_shared_acc', { owner: 'A', visibility: 'shared' }), // B accepted, C pending
+    a_shared_pend: image('a_shared_pend', { owner: 'A', visibility: 'shared' }), // B pending
+    a_shared_rej: image('a_shared_rej', { owner: 'A', visibility: 'shared' }), // B rejected
+    a_shared_gone: image('a_shared_gone', { owner: 'A', visibility: 'shared' }), // B accepted, membership deleted
+    a_private_member: image('a_private_member', { owner: 'A', visibility: 'private' }), // B accepted, but not shared
+    a_comm: image('a_comm', { owner: 'A', visibility: 'community' }),
+    b_priv: image('b_priv', { owner: 'B', visibility: 'private' }),
+    b_comm: image('b_comm', { owner: 'B', visibility: 'community' }),
+    b_shared: image('b_shared', { owner: 'B', visibility: 'shared' }), // A accepted
+    ownerless: image('ownerless', { owner: null, visibility: 'private' }),
+    a_pub_hidden: image('a_pub_hidden', { owner: 'A', visibility: 'public', os_hidden: true }),
+    a_killed: image('a_killed', { owner: 'A', visibility: 'public', status: 'killed' }),
+    a_removed: image('a_removed', { owner: 'A', visibility: 'public' }),
   };
-  add('a_pub', { owner: 'A', visibility: 'public' });
-  add('a_priv', { owner: 'A', visibility: 'private' });
-  add('a_shared_acc', { owner: 'A', visibility: 'shared' }); // B accepted, C pending
-  add('a_shared_pend', { owner: 'A', visibility: 'shared' }); // B pending
-  add('a_shared_rej', { owner: 'A', visibility: 'shared' }); // B rejected
-  add('a_shared_gone', { owner: 'A', visibility: 'shared' }); // B accepted, membership deleted
-  add('a_private_member', { owner: 'A', visibility: 'private' }); // B accepted, but not shared
-  add('a_comm', { owner: 'A', visibility: 'community' });
-  add('b_priv', { owner: 'B', visibility: 'private' });
-  add('b_comm', { owner: 'B', visibility: 'community' });
-  add('b_shared', { owner: 'B', visibility: 'shared' }); // A accepted
-  add('ownerless', { owner: null, visibility: 'private' });
-  add('a_pub_hidden', { owner: 'A', visibility: 'public', os_hidden: true });
-  add('a_killed', { owner: 'A', visibility: 'public', status: 'killed' });
-  add('a_removed', { owner: 'A', visibility: 'public' });
+  type Key = keyof typeof img;
 
   before(async () => {
     t = await createTestDb();
@@ -414,7 +414,7 @@ describe('list visibility scopes (Glance image_get_all)', () => {
     memberStatus: 'accepted',
   });
 
-  const cases: [string, ListScope, string[]][] = [
+  const cases: [string, ListScope, Key[]][] = [
     ['B default: public, own (incl. own community), accepted shares', user('B'), ['a_pub', 'a_shared_acc', 'b_priv', 'b_comm', 'b_shared']],
     ['B default, member_status=pending', user('B', undefined, 'pending'), ['a_pub', 'a_shared_pend', 'b_priv', 'b_comm', 'b_shared']],
     ['B default, member_status=rejected', user('B', undefined, 'rejected'), ['a_pub', 'a_shared_rej', 'b_priv', 'b_comm', 'b_shared']],
@@ -483,7 +483,7 @@ describe('list visibility scopes (Glance image_get_all)', () => {
     // Visible although not in the list scope: public, community, ownerless, any membership status.
     // A deleted image still marks a position (Glance continues after it, so paging survives a
     // delete between pages), when it was visible.
-    for (const key of ['a_pub', 'a_comm', 'ownerless', 'a_shared_pend', 'a_shared_rej', 'a_pub_hidden', 'a_killed', 'a_removed']) {
+    for (const key of ['a_pub', 'a_comm', 'ownerless', 'a_shared_pend', 'a_shared_rej', 'a_pub_hidden', 'a_killed', 'a_removed'] as const) {
       await listB(img[key].id);
     }
     await t.repo.list(query(admin(null), { marker: img.b_priv.id }));
@@ -497,7 +497,7 @@ type Term = { key: SortKey; dir: SortDir };
 /** Glance's full order: the keys, then created_at and id in the last key's direction. */
 function fullSort(sort: readonly Term[]): Term[] {
   const terms = sort.length === 0 ? [{ key: 'created_at' as SortKey, dir: 'desc' as SortDir }] : [...sort];
-  const dir = terms[terms.length - 1].dir;
+  const dir = terms[terms.length - 1]!.dir;
   if (!terms.some((s) => s.key === 'id')) {
     if (!terms.some((s) => s.key === 'created_at')) terms.push({ key: 'created_at', dir });
     terms.push({ key: 'id', dir });
@@ -629,7 +629,7 @@ describe('sorting and keyset pagination', () => {
             const page = await t.repo.list(query(scope, { sort, limit, marker }));
             walked.push(...page.map((i) => i.id));
             if (page.length < limit) break;
-            marker = page[page.length - 1].id;
+            marker = page[page.length - 1]!.id; // page.length >= limit >= 1
           }
           assert.deepEqual(walked, full, `limit ${limit}`);
         }
@@ -643,12 +643,12 @@ describe('sorting and keyset pagination', () => {
 
   test('a page loads properties and tags of every image', async () => {
     const { db, repo } = t;
-    const id = images[0].id;
+    const id = images[0]!.id; // 53 images, made above
     await db.insertInto('image_tags').values({ image_id: id, value: 'tagged', position: 0 }).execute();
     await db.insertInto('image_properties').values({ image_id: id, name: 'k', value: 'v' }).execute();
     const page = await repo.list(query(ADMIN_ALL, { filters: { tags: ['tagged'] } }));
     assert.equal(page.length, 1);
-    assert.deepEqual(page[0].tags, ['tagged']);
-    assert.deepEqual(page[0].properties, { k: 'v' });
+    assert.deepEqual(page[0]!.tags, ['tagged']);
+    assert.deepEqual(page[0]!.properties, { k: 'v' });
   });
 });

@@ -70,8 +70,8 @@ describe('SQLite member repository', () => {
     assert.deepEqual(await members.list(id), []);
     const rows = await t.db.selectFrom('image_members').selectAll().where('image_id', '=', id).execute();
     assert.equal(rows.length, 1);
-    assert.equal(rows[0].deleted, 1);
-    assert.equal(rows[0].deleted_at, FIXED_NOW.getTime());
+    assert.equal(rows[0]!.deleted, 1);
+    assert.equal(rows[0]!.deleted_at, FIXED_NOW.getTime());
     await assert.rejects(members.remove(id, 'project-b'), NotFound, 'already removed');
   });
 
@@ -84,8 +84,8 @@ describe('SQLite member repository', () => {
     assert.deepEqual(again, { image_id: id, member_id: 'project-b', status: 'pending', created_at: T0, updated_at: T2 });
     const rows = await t.db.selectFrom('image_members').selectAll().where('image_id', '=', id).execute();
     assert.equal(rows.length, 1, 'one row per (image, member), as Glance keeps it');
-    assert.equal(rows[0].deleted, 0);
-    assert.equal(rows[0].deleted_at, null);
+    assert.equal(rows[0]!.deleted, 0);
+    assert.equal(rows[0]!.deleted_at, null);
     await assert.rejects(members.add(newImageMember(id, 'project-b', T2)), Conflict);
   });
 

@@ -16,7 +16,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-const LATEST = MIGRATIONS[MIGRATIONS.length - 1][0];
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1]![0];
 
 test('migration names are unique and already in the order Kysely runs them', () => {
   const names = MIGRATIONS.map(([name]) => name);
@@ -65,7 +65,9 @@ test('openDatabase sets the pragmas', async () => {
     try {
       const pragma = async (name: string) => {
         const { rows } = await sql<Record<string, unknown>>`${sql.raw(`pragma ${name}`)}`.execute(db);
-        return Object.values(rows[0])[0];
+        const row = rows[0];
+        assert.ok(row, `pragma ${name} returned no row`);
+        return Object.values(row)[0];
       };
       assert.equal(await pragma('journal_mode'), 'wal');
       assert.equal(await pragma('synchronous'), 1); // NORMAL

@@ -46,6 +46,7 @@ for (const format of ['roles', 'policies'] as const) {
     for (const d of differences) {
       const [fmt, cell] = d.cell.split(':');
       if (fmt !== format) continue;
+      assert.ok(cell !== undefined, `${d.cell}: not "<format>:<cell>"`);
       assert.equal(expected[cell], d.glance, `${d.cell}: the recorded Glance value changed`);
       assert.equal(morePermissive(d.glance, d.iris), false, `${d.cell}: Iris may not show or allow more than Glance`);
       expected[cell] = d.iris;

@@ -285,7 +285,7 @@ function currentVisibility(kind: ImageKind): string {
 async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await work(items[next++]);
+    while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.max(1, size) }, worker));
 }
