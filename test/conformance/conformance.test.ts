@@ -8,13 +8,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/iris-server.js';
 import { requireTool } from '../helpers/tools.js';
-import { GLANCE_API } from './peer-glance.js';
+import { GLANCE_API, PEER_DIR } from './peer-glance.js';
 
-const havePeer = requireTool('glance-api (the peer Glance for the conformance harness)', GLANCE_API);
+// The peer's scripts live in the project's shared directory beside the checkout, which a clone
+// elsewhere does not have; nothing can install it, so its absence is a loud skip (CI too).
+const haveScripts = existsSync(join(PEER_DIR, 'start.sh'));
+if (!haveScripts) console.error(`\n*** SKIP conformance: ${PEER_DIR}/start.sh not found (no shared/ directory beside this checkout) ***\n`);
+const havePeer = haveScripts && requireTool('glance-api (the peer Glance for the conformance harness)', GLANCE_API);
+const skip = !haveScripts ? `${PEER_DIR} not found` : !havePeer && 'glance-api not installed';
 
-test('Iris answers like Glance 25.1.0 (npm run conformance)', { skip: !havePeer && 'glance-api not installed', timeout: 300_000 }, async () => {
+test('Iris answers like Glance 25.1.0 (npm run conformance)', { skip, timeout: 300_000 }, async () => {
   const env = { ...process.env };
   // Set by `node --test` for its own subprocesses; the harness is not a test file.
   delete env.NODE_TEST_CONTEXT;
