@@ -147,6 +147,9 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 export function strftime(d: Date, format: string): string {
   const two = (n: number) => String(n).padStart(2, '0');
   const offset = -d.getTimezoneOffset();
+  // An invalid Date has NaN fields: its names print as NaN, like its numbers.
+  const day = DAYS[d.getDay()] ?? 'NaN';
+  const month = MONTHS[d.getMonth()] ?? 'NaN';
   return format.replace(/%([a-zA-Z%])/g, (whole, c: string) => {
     switch (c) {
       case 'Y': return String(d.getFullYear());
@@ -163,10 +166,10 @@ export function strftime(d: Date, format: string): string {
         const start = new Date(d.getFullYear(), 0, 1);
         return String(Math.floor((d.getTime() - start.getTime()) / 86_400_000) + 1).padStart(3, '0');
       }
-      case 'a': return DAYS[d.getDay()].slice(0, 3);
-      case 'A': return DAYS[d.getDay()];
-      case 'b': return MONTHS[d.getMonth()].slice(0, 3);
-      case 'B': return MONTHS[d.getMonth()];
+      case 'a': return day.slice(0, 3);
+      case 'A': return day;
+      case 'b': return month.slice(0, 3);
+      case 'B': return month;
       case 'z': return `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
       case 'Z': return Intl.DateTimeFormat('en', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
       case '%': return '%';

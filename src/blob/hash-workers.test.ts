@@ -26,7 +26,7 @@ test('hash workers: digests equal node crypto for any chunking and ring size', a
       [1000, 4096, 1],
       [100_000, 30_000, 3],
       [data.length, 1 << 20, 4],
-    ]) {
+    ] as const) {
       const job = pool.start(['md5', 'sha512'], { slotBytes, slots });
       await feed(job, data, piece);
       assert.deepEqual(await job.digest(), [hex('md5', data), hex('sha512', data)], `piece ${piece} slot ${slotBytes}x${slots}`);

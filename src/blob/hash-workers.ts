@@ -200,7 +200,11 @@ export function createHashWorkerPool(): HashWorkerPool {
 
   function takeRing(slotBytes: number, slots: number): Ring {
     const at = idleRings.findIndex((r) => r.slotBytes === slotBytes && r.slots === slots);
-    if (at >= 0) return idleRings.splice(at, 1)[0];
+    const idle = idleRings[at];
+    if (idle !== undefined) {
+      idleRings.splice(at, 1);
+      return idle;
+    }
     const sab = new SharedArrayBuffer(HEADER_BYTES + slotBytes * slots);
     return {
       id: nextRing++,
@@ -249,7 +253,8 @@ export function createHashWorkerPool(): HashWorkerPool {
       onMessage(index, msg) {
         if (finished) return;
         if (msg.t === 'ack') {
-          owed[msg.off / slotBytes] -= 1;
+          // A thread acknowledges a slot offset it was sent.
+          owed[msg.off / slotBytes]! -= 1;
           if (slotWaiter && owed[current] === 0) {
             const waiter = slotWaiter;
             slotWaiter = undefined;

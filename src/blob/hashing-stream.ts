@@ -85,6 +85,9 @@ export function createDigester(hashAlgo: string, opts: DigesterOptions = {}): Di
     async digest() {
       if (job) {
         const [md5, multihash] = await job.digest();
+        if (md5 === undefined || multihash === undefined) {
+          throw new Error('the hash job returned fewer digests than it was given algorithms');
+        }
         return { md5, multihash };
       }
       const md5 = createHash('md5');
@@ -106,7 +109,7 @@ export function createDigester(hashAlgo: string, opts: DigesterOptions = {}): Di
 /** Feeds `chunks[from..]` to `job`, waiting whenever the job asks to. */
 function feedAll(job: HashJob, chunks: readonly Buffer[], from: number): Promise<void> | undefined {
   for (let i = from; i < chunks.length; i++) {
-    const wait = job.update(chunks[i]);
+    const wait = job.update(chunks[i]!); // i < chunks.length
     if (wait) return wait.then(() => feedAll(job, chunks, i + 1));
   }
   return undefined;

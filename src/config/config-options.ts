@@ -1285,7 +1285,8 @@ export function parseSize(raw: string): number {
   if (match === null) {
     throw new Error(`${JSON.stringify(raw)} is not a size (a number of bytes, optionally with unit B, KB, MB, GB or TB)`);
   }
-  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'B').toUpperCase()];
+  // The pattern admits only the units SIZE_UNITS lists.
+  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'B').toUpperCase()]!;
   if (!Number.isSafeInteger(bytes)) throw new Error(`${JSON.stringify(raw)} is too large`);
   return bytes;
 }

@@ -20,7 +20,7 @@ test('the options table in docs/configuration.md is up to date', () => {
   const match = /<!-- options-table:start -->\n([\s\S]*?)<!-- options-table:end -->/.exec(doc);
   assert.ok(match, 'docs/configuration.md lacks the options-table markers');
   assert.equal(
-    match[1].trim(),
+    match[1]?.trim(),
     renderOptionsTable().trim(),
     'regenerate the table with: node --import tsx scripts/gen-config-sample.ts --markdown',
   );

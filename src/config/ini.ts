@@ -91,9 +91,9 @@ function scan(
     pending = null;
   };
 
-  for (let index = 0; index < lines.length; index++) {
+  for (const [index, rawLine] of lines.entries()) {
     const lineNo = index + 1;
-    const line = lines[index].trimEnd();
+    const line = rawLine.trimEnd();
     if (line === '') {
       flush();
       continue;

@@ -251,8 +251,8 @@ test('deprecated [DEFAULT] format spellings are read, with a deprecation', (t) =
   assert.deepEqual(config.image_format.disk_formats, ['raw', 'qcow2']);
   assert.deepEqual(config.image_format.container_formats, ['bare']);
   assert.equal(config.deprecations.length, 2);
-  assert.match(config.deprecations[0], /\[DEFAULT\] disk_formats .*old\.conf:2.* deprecated; use \[image_format\] disk_formats/);
-  assert.match(config.deprecations[1], /\[DEFAULT\] container_formats .* use \[image_format\] container_formats/);
+  assert.match(config.deprecations[0] ?? '', /\[DEFAULT\] disk_formats .*old\.conf:2.* deprecated; use \[image_format\] disk_formats/);
+  assert.match(config.deprecations[1] ?? '', /\[DEFAULT\] container_formats .* use \[image_format\] container_formats/);
   assert.deepEqual(config.unknown_options, []);
 });
 
@@ -263,7 +263,7 @@ test('the [image_format] spelling wins over the deprecated one, whatever the fil
   const config = loadConfig({ argv: ['--config-file', old], env: {}, cwd });
   assert.deepEqual(config.image_format.disk_formats, ['iso']);
   assert.equal(config.deprecations.length, 1);
-  assert.match(config.deprecations[0], /deprecated and ignored because \[image_format\] disk_formats is set/);
+  assert.match(config.deprecations[0] ?? '', /deprecated and ignored because \[image_format\] disk_formats is set/);
 });
 
 test('unknown options are reported, known-but-unused Glance options are not', (t) => {
@@ -309,7 +309,7 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
   assert.equal(config.DEFAULT.debug, false, '[default] is not [DEFAULT]');
   assert.equal(config.glance_store.filesystem_store_datadir, '/srv/images', 'other section names fold case');
   assert.equal(config.DEFAULT.enabled_backends, 'fast:file', 'enabled_backends is a known option now');
-  assert.equal(config.backends[0].filesystem_store_datadir, '/srv/fast');
+  assert.equal(config.backends[0]?.filesystem_store_datadir, '/srv/fast');
 });
 
 test('malformed file is an error with file:line', (t) => {
@@ -507,8 +507,8 @@ test('multi-store: IRIS__<ID>__… variables set store options and win over file
     },
     cwd,
   });
-  assert.equal(config.backends[1].filesystem_store_datadir, '/from/env');
-  assert.equal(config.backends[0].store_description, 'Primary');
+  assert.equal(config.backends[1]?.filesystem_store_datadir, '/from/env');
+  assert.equal(config.backends[0]?.store_description, 'Primary');
   assert.deepEqual(config.unknown_options, ['local.filesystem_store_chunk_size', 'other.filesystem_store_datadir']);
 
   const env = loadConfig({
@@ -691,7 +691,7 @@ test('[task] task_time_to_live, and its deprecated [DEFAULT] spelling', (t) => {
   const old = loadConfig({ argv: [], env: {}, cwd });
   assert.equal(old.task.task_time_to_live, 12);
   assert.equal(old.deprecations.length, 1);
-  assert.match(old.deprecations[0], /\[DEFAULT\] task_time_to_live .* use \[task\] task_time_to_live/);
+  assert.match(old.deprecations[0] ?? '', /\[DEFAULT\] task_time_to_live .* use \[task\] task_time_to_live/);
 });
 
 test('lists: one pair of surrounding brackets is removed everywhere', (t) => {

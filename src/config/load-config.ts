@@ -141,10 +141,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const resolveOption = (option: ConfigOption, ctx: OptionContext): unknown => {
     const current = lastIndex(usedSpellings, (s) => s?.option === option && !s.deprecated);
     const old = lastIndex(usedSpellings, (s) => s?.option === option && s.deprecated);
-    for (let i = 0; i < assignments.length; i++) {
+    for (const [i, { section, name, origin }] of assignments.entries()) {
       const spelling = usedSpellings[i];
       if (spelling?.option !== option || !spelling.deprecated) continue;
-      const { section, name, origin } = assignments[i];
       deprecations.push(
         current >= 0
           ? `[${section}] ${name} (${origin}) is deprecated and ignored because [${option.section}] ${option.name} is set`
@@ -182,12 +181,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   // Glance listens on 0.0.0.0; Iris does too once callers must authenticate. The trusting
   // flavors stay on loopback unless bind_host says otherwise.
   const bindHost = CONFIG_OPTIONS.find((o) => o.section === 'DEFAULT' && o.name === 'bind_host');
-  const flavor = sections.paste_deploy.flavor;
+  const flavor = sectionOf(sections, 'paste_deploy').flavor;
   if (bindHost !== undefined && !origins.has(bindHost) && (flavor === 'keystone' || flavor === 'apikey')) {
-    sections.DEFAULT.bind_host = '0.0.0.0';
+    sectionOf(sections, 'DEFAULT').bind_host = '0.0.0.0';
   }
   // Derived, not an option: connection was validated by its option's own check.
-  sections.database.sqlite_path = sqlitePathFromUrl(sections.database.connection as string, cwd);
+  const database = sectionOf(sections, 'database');
+  database.sqlite_path = sqlitePathFromUrl(database.connection as string, cwd);
 
   const consumed = new Set<Extra>();
   const stores = deriveStores(sections, ctx, extras, consumed, (section, name) => {
@@ -209,6 +209,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
 type Sections = Record<string, Record<string, unknown>>;
 
+/** A section the option table fills (every section with an option that is not ignored). */
+function sectionOf(sections: Sections, name: string): Record<string, unknown> {
+  const section = sections[name];
+  if (section === undefined) throw new Error(`CONFIG_OPTIONS lacks a [${name}] section`);
+  return section;
+}
+
 /**
  * The derived store fields: the backends (reading each enabled store's own section from
  * `extras`, marking what it uses as `consumed`), the default backend and the staging
@@ -222,9 +229,9 @@ function deriveStores(
   consumed: Set<Extra>,
   originOf: (section: string, name: string) => string,
 ): Pick<Config, 'backends' | 'multi_store' | 'default_backend_id' | 'staging_dir'> {
-  const enabled = parseEnabledBackends(sections.DEFAULT.enabled_backends as string);
+  const enabled = parseEnabledBackends(sectionOf(sections, 'DEFAULT').enabled_backends as string);
   const multiStore = enabled.length > 0;
-  const tasksDir = sections.os_glance_tasks_store.filesystem_store_datadir as string;
+  const tasksDir = sectionOf(sections, 'os_glance_tasks_store').filesystem_store_datadir as string;
   let backends: BackendConfig[];
   let defaultBackendId: string;
   let stagingDir: string;
@@ -265,7 +272,7 @@ function deriveStores(
         legacy: false,
       };
     });
-    const wanted = sections.glance_store.default_backend as string;
+    const wanted = sectionOf(sections, 'glance_store').default_backend as string;
     const ids = enabled.map((backend) => backend.id).join(', ');
     if (wanted === '') {
       throw new ConfigError(
@@ -280,20 +287,20 @@ function deriveStores(
       );
     }
     defaultBackendId = wanted;
-    stagingDir = sections.os_glance_staging_store.filesystem_store_datadir as string;
+    stagingDir = sectionOf(sections, 'os_glance_staging_store').filesystem_store_datadir as string;
     stagingName = '[os_glance_staging_store] filesystem_store_datadir';
   } else {
     backends = [
       {
         id: 'file',
         type: 'file',
-        filesystem_store_datadir: sections.glance_store.filesystem_store_datadir as string,
+        filesystem_store_datadir: sectionOf(sections, 'glance_store').filesystem_store_datadir as string,
         store_description: null,
         legacy: true,
       },
     ];
     defaultBackendId = 'file';
-    stagingDir = stagingPathFromUri(sections.DEFAULT.node_staging_uri as string);
+    stagingDir = stagingPathFromUri(sectionOf(sections, 'DEFAULT').node_staging_uri as string);
     stagingName = '[DEFAULT] node_staging_uri';
   }
 
@@ -330,7 +337,7 @@ function normalizeSection(section: string): string {
 function configFilesFromArgv(argv: readonly string[], cwd: string): { path: string; via: string }[] {
   const files: { path: string; via: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i]!; // i < argv.length
     if (arg === '--') break;
     const flag = ['--config-file', '--config-dir'].find((f) => arg === f || arg.startsWith(`${f}=`));
     if (flag === undefined) continue;
@@ -422,7 +429,7 @@ function exists(path: string): boolean {
 }
 
 function lastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
-  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i])) return i;
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
   return -1;
 }
 

@@ -12,8 +12,9 @@ export function sqlitePathFromUrl(url: string, cwd: string): string {
   if (match === null) {
     throw new Error(`${JSON.stringify(url)} is not a database URL (expected sqlite:///path or sqlite:////absolute/path)`);
   }
-  const scheme = match[1].toLowerCase();
-  const rest = match[3];
+  // Groups 1 and 3 always participate in a match.
+  const scheme = match[1]!.toLowerCase();
+  const rest = match[3]!;
   if (scheme === 'postgresql' || scheme === 'postgres') {
     throw new Error('PostgreSQL is not supported yet; use a sqlite:/// URL');
   }

@@ -150,7 +150,7 @@ test('JSON pointers: Glance validation messages', () => {
 });
 
 test('JSON pointers: decoding keeps Glance leniencies', () => {
-  const path = (pointer: string): readonly string[] => parsePatch(V21, [op('add', pointer, 'n')])[0].path;
+  const path = (pointer: string): readonly string[] | undefined => parsePatch(V21, [op('add', pointer, 'n')])[0]?.path;
   // Peer: 200 and the property "a/b~c~1" exists afterwards.
   assert.deepEqual(path('/a~1b~0c~01'), ['a/b~c~1']);
   // Peer: "//name" sets name (leading slashes dropped).
@@ -174,7 +174,7 @@ test('path depth: one segment, except /locations/N for add and remove', () => {
   expectError(() => parsePatch(V21, [op('replace', '/locations/0', {})]), Invalid, "Invalid JSON pointer for this resource: '/locations/0'");
   // The message joins decoded segments.
   expectError(() => parsePatch(V21, [op('add', '/a~1b/c', 'v')]), Invalid, "Invalid JSON pointer for this resource: '/a/b/c'");
-  assert.deepEqual(parsePatch(V21, [op('add', '/locations/-', { url: 'u', metadata: {} })])[0].path, ['locations', '-']);
+  assert.deepEqual(parsePatch(V21, [op('add', '/locations/-', { url: 'u', metadata: {} })])[0]?.path, ['locations', '-']);
 });
 
 // ---------------------------------------------------------------- read-only / reserved --

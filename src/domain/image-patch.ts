@@ -29,18 +29,21 @@ export const PATCH_MEDIA_TYPES: Readonly<Record<string, 4 | 10>> = Object.freeze
 /** The `Accept-Patch` header Glance sends with its 415. */
 export const ACCEPT_PATCH = Object.keys(PATCH_MEDIA_TYPES).sort().join(', ');
 
+/** A decoded JSON pointer: never empty (`/` decodes to `['']`). */
+export type PatchPath = readonly [string, ...string[]];
+
 /** One normalised operation. `path` is the decoded JSON pointer, e.g. `['locations', '-']`. */
 export type PatchOp =
   | {
       readonly op: 'add' | 'replace';
-      readonly path: readonly string[];
+      readonly path: PatchPath;
       readonly value: unknown;
       /** 4 for the v2.0 media type, 10 for v2.1 (changes what `add` does). */
       readonly jsonSchemaVersion: 4 | 10;
     }
   | {
       readonly op: 'remove';
-      readonly path: readonly string[];
+      readonly path: PatchPath;
       readonly jsonSchemaVersion: 4 | 10;
     };
 
@@ -188,7 +191,7 @@ function validateValue(op: PatchOp, schema: JsonObject): void {
  */
 export function parsePatch(contentType: string | undefined, body: unknown, formats?: FormatOptions): PatchOp[] {
   const raw = contentType === undefined || contentType === '' ? 'text/plain' : contentType;
-  const mediaType = raw.split(';', 1)[0];
+  const [mediaType = raw] = raw.split(';', 1);
   const version = Object.hasOwn(PATCH_MEDIA_TYPES, mediaType) ? PATCH_MEDIA_TYPES[mediaType] : undefined;
   if (version === undefined) {
     throw new UnsupportedMediaType(raw);
@@ -244,14 +247,13 @@ function readDraft10(change: Record<string, unknown>): { op: Operation; pointer:
 
 /** v2.0: the operation name is the key holding the path. */
 function readDraft4(change: Record<string, unknown>): { op: Operation; pointer: string } {
-  const present = SUPPORTED_OPERATIONS.filter((key) => Object.hasOwn(change, key));
-  if (present.length > 1) {
+  const [op, ...others] = SUPPORTED_OPERATIONS.filter((key) => Object.hasOwn(change, key));
+  if (others.length > 0) {
     throw new Invalid('Operation objects must contain only one member named "add", "remove", or "replace".');
   }
-  if (present.length === 0) {
+  if (op === undefined) {
     throw new Invalid('Operation objects must contain exactly one member named "add", "remove", or "replace".');
   }
-  const op = present[0];
   return { op, pointer: requirePointer(change[op]) };
 }
 
@@ -260,7 +262,7 @@ function readDraft4(change: Record<string, unknown>): { op: Operation; pointer: 
  * purpose: all leading slashes are dropped (`//name` is `name`) and every segment is
  * whitespace-stripped (`/ name ` is `name`, `/` is the empty name).
  */
-function decodePointer(pointer: string): string[] {
+function decodePointer(pointer: string): [string, ...string[]] {
   if (!pointer.startsWith('/')) throw new Invalid(`Pointer \`${pointer}\` does not start with "/".`);
   if (ADJACENT_SLASHES.test(pointer.slice(1))) {
     throw new Invalid(`Pointer \`${pointer}\` contains adjacent "/".`);
@@ -272,10 +274,12 @@ function decodePointer(pointer: string): string[] {
   if (/~[^01]/.test(pointer) || pointer.endsWith('~')) {
     throw new Invalid(`Pointer \`${pointer}\` contains "~" not part of a recognized escape sequence.`);
   }
-  return pointer
+  // split always yields at least one part, so the default never applies.
+  const [first = '', ...rest] = pointer
     .replace(/^\/+/, '')
     .split('/')
     .map((part) => pyStrip(part.replaceAll('~1', '/').replaceAll('~0', '~')));
+  return [first, ...rest];
 }
 
 // ----------------------------------------------------------------- applying --

@@ -324,9 +324,9 @@ function collectErrors(
  */
 function bestMatch(errors: readonly SchemaError[]): SchemaError | undefined {
   let best: SchemaError | undefined;
-  let bestKey: readonly number[] = [];
+  let bestKey: MatchKey = [0, 0];
   for (const error of errors) {
-    const key = [-error.path.length, matchesType(error) ? 0 : 1];
+    const key: MatchKey = [-error.path.length, matchesType(error) ? 0 : 1];
     if (best === undefined || compareKeys(key, bestKey) > 0) {
       best = error;
       bestKey = key;
@@ -340,11 +340,11 @@ function matchesType(error: SchemaError): boolean {
   return typeList(error.schema.type).some((t) => isType(error.instance, t));
 }
 
-function compareKeys(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return a[i] - b[i];
-  }
-  return 0;
+/** `bestMatch`'s sort key: (-path depth, 0 if the instance has the expected type else 1). */
+type MatchKey = readonly [number, number];
+
+function compareKeys(a: MatchKey, b: MatchKey): number {
+  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
 }
 
 /** jsonschema's `format_as_index`: `schema['properties']['tags']['items']`. */
@@ -375,7 +375,8 @@ function compareCodePoints(a: string, b: string): number {
   const ca = [...a];
   const cb = [...b];
   for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const d = (ca[i].codePointAt(0) ?? 0) - (cb[i].codePointAt(0) ?? 0);
+    // i is below both lengths.
+    const d = (ca[i]!.codePointAt(0) ?? 0) - (cb[i]!.codePointAt(0) ?? 0);
     if (d !== 0) return d;
   }
   return ca.length - cb.length;
@@ -408,7 +409,8 @@ function reprString(s: string): string {
 function reprFloat(n: number): string {
   if (Number.isNaN(n)) return 'nan';
   if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
-  const [mantissa, expText] = n.toExponential().split('e');
+  // A finite number's exponential form always has a mantissa; the default never applies.
+  const [mantissa = '', expText] = n.toExponential().split('e');
   const exp = Number(expText);
   const negative = mantissa.startsWith('-');
   const digits = mantissa.replace('-', '').replace('.', '');

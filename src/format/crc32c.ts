@@ -22,8 +22,9 @@ function buildTable(reversedPolynomial: number): Uint32Array {
 export function crc32c(buf: Buffer, zeroAt?: number): number {
   let crc = 0xffffffff;
   for (let i = 0; i < buf.length; i++) {
-    const byte = zeroAt !== undefined && i >= zeroAt && i < zeroAt + 4 ? 0 : buf[i];
-    crc = TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    // i < buf.length, and the table has an entry for every byte value.
+    const byte = zeroAt !== undefined && i >= zeroAt && i < zeroAt + 4 ? 0 : buf[i]!;
+    crc = TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
   }
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -45,15 +45,16 @@ export interface DetectOptions {
  */
 export function detect(findings: readonly FormatFinding[], size: number, opts: DetectOptions = {}): InspectionResult {
   const matches = findings.map((f) => f.format);
-  if (findings.length === 0) {
+  const [first] = findings;
+  if (first === undefined) {
     return { format: 'raw', variant: null, virtualSize: size, safe: true, reason: null, matches: [], failures: [], ignored: [], size };
   }
   const chosen = choose(findings);
   if (chosen === undefined) {
     const reason = `the data matches several formats (${matches.join(', ')})`;
     return {
-      format: findings[0].format,
-      variant: findings[0].variant ?? null,
+      format: first.format,
+      variant: first.variant ?? null,
       virtualSize: null,
       safe: false,
       reason,

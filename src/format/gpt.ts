@@ -38,7 +38,7 @@ function* inspect(): Inspection {
   const failures: CheckFailure[] = [];
   const entries = [0, 1, 2, 3].map((i) => {
     const at = PARTITION_TABLE + 16 * i;
-    return { boot: mbr[at], type: mbr[at + 4], start: mbr.readUInt32LE(at + 8) };
+    return { boot: mbr.readUInt8(at), type: mbr.readUInt8(at + 4), start: mbr.readUInt32LE(at + 8) };
   });
   if (entries.some((e) => e.boot !== 0x00 && e.boot !== 0x80)) {
     failures.push({ check: 'mbr', reason: 'MBR partition entry has an invalid boot flag' });
@@ -58,7 +58,7 @@ function* gptChecks(
   const fail = (reason: string): void => void failures.push({ check: 'gptmbr', reason });
   if (!used.some((e) => e.type === PROTECTIVE)) return yield* totalSize();
   if (used.length !== 1) fail('protective MBR defines partitions besides the GPT');
-  else if (used[0].start !== 1) fail('protective MBR does not start at LBA 1');
+  else if (used[0]!.start !== 1) fail('protective MBR does not start at LBA 1');
 
   let header = yield* bytes(512, 512);
   let sector = 512;
@@ -102,10 +102,10 @@ function isVolumeBootRecord(sector: Buffer): boolean {
   if (oem === 'NTFS    ' || oem === 'EXFAT   ') return true;
   const jump = (sector[0] === 0xeb && sector[2] === 0x90) || sector[0] === 0xe9;
   const bytesPerSector = sector.readUInt16LE(11);
-  const sectorsPerCluster = sector[13];
+  const sectorsPerCluster = sector.readUInt8(13);
   const reserved = sector.readUInt16LE(14);
-  const fats = sector[16];
-  const media = sector[21];
+  const fats = sector.readUInt8(16);
+  const media = sector.readUInt8(21);
   return (
     jump &&
     [512, 1024, 2048, 4096].includes(bytesPerSector) &&

@@ -117,7 +117,7 @@ function* inspect(): Inspection {
   if (version === 3 && headerLength > V3_HEADER) {
     const more = yield* bytes(V3_HEADER, 1);
     if (more.length < 1) return finding('qcow2', null, [...failures, truncatedHeader()]);
-    compressionType = more[0];
+    compressionType = more.readUInt8(0);
   }
   if (compressionType > 1) fail('header', `unknown qcow2 compression type ${compressionType}`);
   else if ((compressionType !== 0) !== ((incompatible & INCOMPAT_COMPRESSION) !== 0n)) {

@@ -117,7 +117,7 @@ function* inspectDynamic(head: Buffer): Generator<Need, FormatFinding, Answer> {
 function parseFooter(buf: Buffer): Footer {
   const creator = buf.toString('latin1', 28, 32);
   const currentSize = u64be(buf, 48);
-  const chs = buf.readUInt16BE(56) * buf[58] * buf[59];
+  const chs = buf.readUInt16BE(56) * buf.readUInt8(58) * buf.readUInt8(59);
   let sectors: number | null = chs;
   if (SIZE_CREATORS.has(creator) || chs === MAX_GEOMETRY) {
     sectors = currentSize === null ? null : Math.floor(currentSize / 512);
@@ -137,7 +137,7 @@ function sizeOf(footer: Footer, failures: CheckFailure[]): number | null {
 /** The one's complement of the byte sum, the checksum field (4 bytes at `at`) counted as zero. */
 function checksumOk(buf: Buffer, at: number): boolean {
   let sum = 0;
-  for (let i = 0; i < buf.length; i++) if (i < at || i >= at + 4) sum += buf[i];
+  for (const [i, byte] of buf.entries()) if (i < at || i >= at + 4) sum += byte;
   return (~sum >>> 0) === buf.readUInt32BE(at);
 }
 

@@ -185,10 +185,10 @@ function* inspect(): Inspection {
     if (entries * 8 > bat.length) fail('header', 'VHDX block table is too small for the disk');
     else {
       present ??= yield* readBlockTable(bat, entries * 8);
-      for (let i = 0; i < present.index.length; i++) {
-        const index = present.index[i];
+      for (const [i, index] of present.index.entries()) {
         if (index >= entries || index % (chunkRatio + 1) === chunkRatio) continue;
-        const block = { offset: present.offset[i], length: blockSize };
+        // readBlockTable pushes an offset with every index.
+        const block = { offset: present.offset[i]!, length: blockSize };
         if (block.offset < MIB || occupied.some((region) => overlaps(region, block))) {
           fail('header', 'VHDX data block overlaps its metadata');
           break;

@@ -47,10 +47,11 @@ export function parseDescriptor(text: string): VmdkDescriptor {
     if (line === '' || line.startsWith('#')) continue;
     const extent = EXTENT.exec(line);
     if (extent !== null) {
+      // Groups 1-3 always participate in a match.
       extents.push({
-        access: extent[1].toUpperCase(),
+        access: extent[1]!.toUpperCase(),
         sectors: Number(extent[2]),
-        type: extent[3].toUpperCase(),
+        type: extent[3]!.toUpperCase(),
         file: extent[4] ?? null,
       });
       continue;
@@ -60,9 +61,10 @@ export function parseDescriptor(text: string): VmdkDescriptor {
       unknownLines++;
       continue;
     }
-    if (pair[1].toLowerCase() === 'createtype') {
+    // Both groups always participate in a match.
+    if (pair[1]!.toLowerCase() === 'createtype') {
       createTypes++;
-      createType = unquote(pair[2]);
+      createType = unquote(pair[2]!);
     }
   }
   // QEMU takes the first "createType" anywhere in the text, comments included; one that is

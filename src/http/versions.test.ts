@@ -18,7 +18,7 @@ test('multi-store: v2.13 … v2.8 replace v2.9 alone (Glance with enabled_backen
     'v2.9 SUPPORTED', 'v2.8 SUPPORTED', 'v2.7 SUPPORTED',
   ]);
   assert.equal(ids(true).length, 15);
-  const links = (versionsDocument('http://h', { multiStore: true }).versions as { links: unknown }[])[0].links;
+  const links = (versionsDocument('http://h', { multiStore: true }).versions as { links: unknown }[])[0]?.links;
   assert.deepEqual(links, [{ rel: 'self', href: 'http://h/v2/' }]);
 });
 

@@ -172,8 +172,7 @@ export function createSqliteImageRepository(
         .$if(getOpts?.includeDeleted !== true, (qb) => qb.where('deleted', '=', 0))
         .executeTakeFirst();
       if (row === undefined) return null;
-      const [image] = await toImages([row]);
-      return image;
+      return rowToImage(row, await loadChildren([row.id]));
     },
 
     async list(query) {

@@ -294,27 +294,29 @@ function rangesAfter(key: SortKey, dir: SortDir, value: SortValue): Condition[] 
  */
 export function keysetSegments(sort: readonly SortTerm[], marker: Selectable<ImagesTable> | undefined): Condition[][] {
   if (marker === undefined) return [[]];
-  const values = sort.map((s) => sortValue(marker, s.key));
-  const prefix = (i: number): Condition[] => sort.slice(0, i).map((s, j) => equalTo(s.key, values[j]));
+  const value = (s: SortTerm): SortValue => sortValue(marker, s.key);
+  const prefix = (i: number): Condition[] => sort.slice(0, i).map((s) => equalTo(s.key, value(s)));
 
-  const last = sort.length - 1;
-  let runStart = last;
+  const lastTerm = sort.at(-1);
+  if (lastTerm === undefined) throw new Error('keyset pagination needs a sort order');
+  let runStart = sort.length - 1;
   while (runStart > 0) {
-    const prev = sort[runStart - 1];
-    if (NULLABLE_SORT_KEYS.has(prev.key) || prev.dir !== sort[last].dir) break;
+    const prev = sort[runStart - 1]!; // runStart > 0
+    if (NULLABLE_SORT_KEYS.has(prev.key) || prev.dir !== lastTerm.dir) break;
     runStart -= 1;
   }
   const run = sort.slice(runStart);
-  const runValues = values.slice(runStart);
-  const op = sort[last].dir === 'asc' ? '>' : '<';
+  const runValues = run.map(value);
+  const op = lastTerm.dir === 'asc' ? '>' : '<';
   const runRange: Condition =
     run.length === 1
-      ? (eb) => eb(`images.${run[0].key}`, op, runValues[0])
+      ? (eb) => eb(`images.${lastTerm.key}`, op, value(lastTerm))
       : (eb) => eb(eb.refTuple(...tupleRefs(run)), op, eb.tuple(...tupleValues(runValues)));
 
   const segments: Condition[][] = [[...prefix(runStart), runRange]];
   for (let i = runStart - 1; i >= 0; i -= 1) {
-    for (const range of rangesAfter(sort[i].key, sort[i].dir, values[i])) {
+    const term = sort[i]!; // 0 <= i < sort.length
+    for (const range of rangesAfter(term.key, term.dir, value(term))) {
       segments.push([...prefix(i), range]);
     }
   }
@@ -354,14 +356,15 @@ export function segmentQuery(
   segment: readonly Condition[],
   limit: number,
 ): ListRowQuery {
-  const arms = plan.arms.map((arm) =>
+  const [first, ...rest] = plan.arms.map((arm) =>
     db
       .selectFrom('images')
       .selectAll('images')
       .where((eb) => eb.and([...plan.filters, ...arm, ...segment].map((c) => c(eb)))),
   );
-  let query: ListRowQuery = arms[0];
-  for (const arm of arms.slice(1)) query = query.unionAll(arm);
+  if (first === undefined) throw new Error('segmentQuery needs at least one scope arm');
+  let query: ListRowQuery = first;
+  for (const arm of rest) query = query.unionAll(arm);
   for (const term of plan.sort) query = query.orderBy(sql.ref(term.key), term.dir);
   return query.limit(limit);
 }

@@ -116,7 +116,8 @@ export function parsePropertyProtections(text: string, format: ProtectionRuleFor
       if (allowed.includes('@')) return true;
       if (format === 'policies') {
         // Glance registers "<section>:<op>" = "rule:<name>" and enforces it on an empty target.
-        return policy !== undefined && policy.check(allowed[0], {}, caller.creds ?? { roles: [...caller.roles] });
+        // `allowed` is not empty (checked above).
+        return policy !== undefined && policy.check(allowed[0]!, {}, caller.creds ?? { roles: [...caller.roles] });
       }
       const roles = new Set([...caller.roles, ...(caller.serviceRoles ?? [])].map((r) => r.toLowerCase()));
       return allowed.some((r) => roles.has(r));
@@ -147,8 +148,7 @@ function parseConfigParser(text: string, origin: string): Section[] {
   const fail = (line: number, reason: string): never => {
     throw new PropertyProtectionError(`property protection file ${origin}:${line}: ${reason}`);
   };
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
+  for (const [i, raw] of lines.entries()) {
     const lineNo = i + 1;
     const trimmed = raw.trim();
     if (trimmed === '') {

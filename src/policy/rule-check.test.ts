@@ -24,7 +24,10 @@ test(`every rule evaluates as oslo.policy does (${oslo.cases.length} cases, ${os
       assert.throws(() => parseRule(c.rule), RuleSyntaxError, `oslo cannot parse ${JSON.stringify(c.rule)}; Iris must refuse it`);
       continue;
     }
-    const got = evaluate(parseRule(c.rule), oslo.targets[c.target!], oslo.creds[c.creds!], lookup);
+    const target = oslo.targets[c.target!];
+    const creds = oslo.creds[c.creds!];
+    assert.ok(target !== undefined && creds !== undefined, `${JSON.stringify(c.rule)}: no target ${c.target} or creds ${c.creds}`);
+    const got = evaluate(parseRule(c.rule), target, creds, lookup);
     if (got !== c.result) mismatches.push(`${JSON.stringify(c.rule)} target ${c.target} creds ${c.creds}: oslo ${c.result}, Iris ${got}`);
   }
   assert.deepEqual(mismatches, []);

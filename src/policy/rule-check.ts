@@ -88,9 +88,9 @@ export function substitute(match: string, target: Target): string | null {
  * on the way matches when any element does; the end value is compared as text.
  */
 function findInCreds(value: PolicyValue | undefined, path: readonly string[], match: string): boolean {
-  if (path.length === 0) return value !== undefined && match === pythonStr(value);
-  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) return false;
   const [key, ...rest] = path;
+  if (key === undefined) return value !== undefined && match === pythonStr(value);
+  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) return false;
   const next = Object.hasOwn(value, key) ? (value as PolicyRecord)[key] : undefined;
   if (next === undefined) return false;
   if (Array.isArray(next)) return next.some((item: PolicyValue) => findInCreds(item, rest, match));

@@ -74,20 +74,22 @@ export function parseRule(rule: string): Check {
   };
 
   const parseOr = (): Check => {
-    const checks = [parseAnd()];
+    const first = parseAnd();
+    const checks = [first];
     while (peek()?.type === 'or') {
       pos++;
       checks.push(parseAnd());
     }
-    return checks.length === 1 ? checks[0] : { kind: 'or', checks };
+    return checks.length === 1 ? first : { kind: 'or', checks };
   };
   const parseAnd = (): Check => {
-    const checks = [parseUnary()];
+    const first = parseUnary();
+    const checks = [first];
     while (peek()?.type === 'and') {
       pos++;
       checks.push(parseUnary());
     }
-    return checks.length === 1 ? checks[0] : { kind: 'and', checks };
+    return checks.length === 1 ? first : { kind: 'and', checks };
   };
   const parseUnary = (): Check => {
     const token = peek();

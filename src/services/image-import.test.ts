@@ -118,6 +118,7 @@ test('a copy-image running past the lock expiry keeps its lock thanks to its hea
 
     // The task starts and bytes flow.
     const taskId = (await images.get(id))!.properties.os_glance_import_task;
+    assert.ok(taskId !== undefined);
     while ((await tasks.get(taskId))?.status !== 'processing') await tick();
     source.write(Buffer.alloc(64 * 1024, 1));
 
@@ -157,6 +158,7 @@ test('failures to drop staged data or release the lock are reported with the ima
   const { images, tasks, imports, source, reported, id } = await setup('cleanup', { stagingDelete: true, lockRelease: true });
   await imports.importImage(ctx, id, copyToB);
   const taskId = (await images.get(id))!.properties.os_glance_import_task;
+  assert.ok(taskId !== undefined);
   source.end(Buffer.alloc(1024, 3));
   while ((await tasks.get(taskId))?.status !== 'success') await tick();
   while (reported.length < 2) await tick();

@@ -484,8 +484,7 @@ export function createImageImportService(deps: ImageImportDeps) {
       }
 
       let copied = 0;
-      for (let i = 0; i < req.stores.length; i++) {
-        const store = req.stores[i];
+      for (const [i, store] of req.stores.entries()) {
         const setActive = req.method !== 'copy-image' && (!req.allStoresMustSucceed || i === req.stores.length - 1);
         const current = await images.get(id);
         if (!current || current.status === 'deleted') throw new Invalid('Image has been deleted, aborting import.');

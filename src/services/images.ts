@@ -62,7 +62,7 @@ export function createImageService(deps: ImageServiceDeps) {
     const hidden = names.filter((name) => !policy.propertyAllowed(ctx, name, 'read'));
     if (hidden.length === 0) return image;
     const properties: Record<string, string> = {};
-    for (const name of names) if (!hidden.includes(name)) properties[name] = image.properties[name];
+    for (const [name, value] of Object.entries(image.properties)) if (!hidden.includes(name)) properties[name] = value;
     return { ...image, properties };
   }
 
@@ -217,8 +217,8 @@ export function createImageService(deps: ImageServiceDeps) {
         throw new Forbidden('Cannot delete image data from the only store containing it. Consider deleting the image instead.');
       }
       const index = image.locations.findIndex((l) => storeOf(l) === store);
-      if (index < 0) throw new NotFound(`Image ${id} is not stored in store ${store}.`);
       const location = image.locations[index];
+      if (location === undefined) throw new NotFound(`Image ${id} is not stored in store ${store}.`);
       // Data first, then the record, as Glance's location pop: a failed delete keeps the location.
       await deps.blobs.delete(location.url, store);
       await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, 'active');

@@ -36,7 +36,8 @@ const CORE_COLUMNS = new Set([
 function parseIsoTime(value: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(value.trim());
   if (!m) return null;
-  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
+  // Groups 1-3 always participate in a match; their defaults never apply.
+  const [, y = '', mo = '', d = '', h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
   const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
   let offsetMin = 0;
   if (zone.toUpperCase() !== 'Z') {

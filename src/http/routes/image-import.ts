@@ -3,6 +3,7 @@
  * (PUT /v2/images/{id}/stage), the import call (POST /v2/images/{id}/import) and per-store
  * deletes (DELETE /v2/stores/{store}/{id}). Thin: parse, call the service, render.
  */
+import type { BackendConfig } from '../../config/config.js';
 import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength, withBodyStream } from '../body-abort.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
@@ -16,12 +17,12 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
   const methods = config.DEFAULT.enabled_import_methods;
 
   /** GET /v2/info/stores: ids, descriptions, and the default flagged as the string "true" (as Glance). */
-  const storeList = () =>
-    config.backends.map((b) => ({
-      id: b.id,
-      ...(b.store_description !== null ? { description: b.store_description } : {}),
-      ...(b.id === config.default_backend_id ? { default: 'true' } : {}),
-    }));
+  const storeOf = (b: BackendConfig) => ({
+    id: b.id,
+    ...(b.store_description !== null ? { description: b.store_description } : {}),
+    ...(b.id === config.default_backend_id ? { default: 'true' } : {}),
+  });
+  const storeList = () => config.backends.map(storeOf);
   const requireMultiStore = () => {
     if (!config.multi_store) throw new NotFound('Multi backend is not supported at this site.');
   };
@@ -54,10 +55,10 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           if (!deps.ruleAllows(deps.contextOf(req), 'stores_info_detail')) {
             throw new Forbidden('You are not authorized to complete stores_info_detail action.');
           }
-          const stores = storeList().map((s, i) => ({
-            ...s,
-            type: config.backends[i].type,
-            properties: { data_dir: config.backends[i].filesystem_store_datadir, chunk_size: 65536, thin_provisioning: false },
+          const stores = config.backends.map((b) => ({
+            ...storeOf(b),
+            type: b.type,
+            properties: { data_dir: b.filesystem_store_datadir, chunk_size: 65536, thin_provisioning: false },
           }));
           return sendJson(reply, 200, { stores });
         },

@@ -31,8 +31,8 @@ import { briefly, runTool } from './run-tool.js';
 import { readWhole, tempFileFor } from './staged-file.js';
 import { stat } from 'node:fs/promises';
 
-/** Disk formats the plugin converts from, with qemu-img's name for each. */
-const QEMU_FORMAT: Readonly<Record<string, string>> = {
+/** Disk formats the plugin converts from, with qemu-img's name for each; every output format is one. */
+const QEMU_FORMAT: Readonly<Record<string, string> & Record<ImageConversionOptions['outputFormat'], string>> = {
   raw: 'raw',
   qcow2: 'qcow2',
   vmdk: 'vmdk',

@@ -80,9 +80,10 @@ export function createImageDecompressionPlugin(opts: ImageDecompressionOptions):
 
   /** The one member's name, or Invalid (several members, none, a directory, not an archive). */
   function onlyMember(names: readonly string[], what: string): void {
-    if (names.length === 0) throw new Invalid(`Image decompression failed: the ${what} archive is empty`);
-    if (names.length > 1) throw new Invalid('Image decompression failed: Archive contains more than one file.');
-    if (names[0].endsWith('/')) throw new Invalid(`Image decompression failed: the ${what} archive holds only a directory`);
+    const [name, ...others] = names;
+    if (name === undefined) throw new Invalid(`Image decompression failed: the ${what} archive is empty`);
+    if (others.length > 0) throw new Invalid('Image decompression failed: Archive contains more than one file.');
+    if (name.endsWith('/')) throw new Invalid(`Image decompression failed: the ${what} archive holds only a directory`);
   }
 
   async function unzipMember(ctx: ImportPluginContext, temp: TempFile): Promise<void> {
