@@ -12,15 +12,10 @@
  * - nothing at all for an origin that is not allowed, or when allowed_origin is empty.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
 
-export interface CorsOptions {
-  readonly allowed_origin: readonly string[];
-  readonly allow_credentials: boolean;
-  readonly expose_headers: readonly string[];
-  readonly max_age: number;
-  readonly allow_methods: readonly string[];
-  readonly allow_headers: readonly string[];
-}
+/** The `[cors]` options (oslo.middleware's names and Glance's defaults). */
+export type CorsOptions = Config['cors'];
 
 /** Headers a preflight may always ask for (the CORS spec's simple headers, as oslo lists them). */
 const SIMPLE_HEADERS: readonly string[] = [

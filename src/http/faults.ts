@@ -5,6 +5,7 @@
  */
 import { IrisError, type IrisErrorCode, type Unauthorized } from '../domain/errors.js';
 import { isGlanceDetail } from '../domain/image-validation.js';
+import { acceptQuality } from './accept.js';
 import { pyJson } from './py-json.js';
 
 export interface Fault {
@@ -130,35 +131,10 @@ type BodyFormat = 'text/plain' | 'text/html' | 'application/json';
 /** webob's choice between its offers text/html and application/json, plain text otherwise. */
 export function negotiateFaultFormat(accept: string | undefined): BodyFormat {
   if (!accept || accept.trim() === '') return 'text/plain';
-  const html = qualityOf(accept, 'text', 'html');
-  const json = qualityOf(accept, 'application', 'json');
+  const html = acceptQuality(accept, 'text', 'html');
+  const json = acceptQuality(accept, 'application', 'json');
   if (html <= 0 && json <= 0) return 'text/plain';
   return json > html ? 'application/json' : 'text/html';
-}
-
-/** q-value of the most specific Accept range matching type/subtype (RFC 7231 §5.3.2). */
-function qualityOf(accept: string, type: string, subtype: string): number {
-  let best = -1;
-  let bestSpecificity = -1;
-  for (const part of accept.split(',')) {
-    const [range = '', ...params] = part.trim().split(';');
-    const [t = '', s = ''] = range.trim().toLowerCase().split('/');
-    let specificity: number;
-    if (t === type && s === subtype) specificity = 2;
-    else if (t === type && s === '*') specificity = 1;
-    else if (t === '*' && s === '*') specificity = 0;
-    else continue;
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split('=');
-      if (k?.trim() === 'q' && v !== undefined) q = Number.parseFloat(v) || 0;
-    }
-    if (specificity > bestSpecificity) {
-      bestSpecificity = specificity;
-      best = q;
-    }
-  }
-  return best;
 }
 
 function htmlEscape(s: string): string {

@@ -6,6 +6,7 @@
  * (503 when disabled) without a body; other methods pick plain text, HTML or JSON by Accept.
  */
 import { existsSync } from 'node:fs';
+import { acceptQuality } from './accept.js';
 
 export interface HealthcheckReply {
   readonly status: number;
@@ -18,39 +19,14 @@ type Offer = 'text/plain' | 'text/html' | 'application/json';
 // Order matters: it breaks ties between equally acceptable types.
 const OFFERS: readonly Offer[] = ['text/plain', 'text/html', 'application/json'];
 
-/** q of the most specific Accept range matching `offer`, or -1 when none does. */
-function quality(accept: string, offer: Offer): number {
-  const [type, subtype] = offer.split('/');
-  let best = -1;
-  let bestSpecificity = -1;
-  for (const part of accept.split(',')) {
-    const [range = '', ...params] = part.trim().split(';');
-    const [t = '', s = ''] = range.trim().toLowerCase().split('/');
-    let specificity: number;
-    if (t === type && s === subtype) specificity = 2;
-    else if (t === type && s === '*') specificity = 1;
-    else if (t === '*' && s === '*') specificity = 0;
-    else continue;
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split('=');
-      if (k?.trim() === 'q' && v !== undefined) q = Number.parseFloat(v) || 0;
-    }
-    if (specificity > bestSpecificity) {
-      bestSpecificity = specificity;
-      best = q;
-    }
-  }
-  return best;
-}
-
 /** webob's acceptable_offers: highest q first, offer order on ties; plain text when none fits. */
 export function healthcheckFormat(accept: string | undefined): Offer {
   if (accept === undefined || accept.trim() === '') return 'text/plain';
   let chosen: Offer = 'text/plain';
   let chosenQ = 0;
   for (const offer of OFFERS) {
-    const q = quality(accept, offer);
+    const [type = '', subtype = ''] = offer.split('/');
+    const q = acceptQuality(accept, type, subtype);
     if (q > chosenQ) {
       chosen = offer;
       chosenQ = q;
