@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, json } from '../helpers/http.js';
+import { files, partials, until } from '../helpers/store-files.js';
 
 const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
 const MiB = 1024 * 1024;
@@ -30,27 +30,6 @@ function env(port: number): Record<string, string> {
     IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: String(port),
     IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
   };
-}
-
-/** Files in `dir` other than the drivers' temp area; [] when absent. */
-function files(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : [];
-}
-
-/** Files in the drivers' temp areas (partial writes). */
-function partials(dir: string): string[] {
-  const tmp = join(dir, '.tmp');
-  return existsSync(tmp) ? readdirSync(tmp) : [];
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function taskOf(base: string, id: string): Promise<any> {

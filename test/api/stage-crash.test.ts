@@ -7,38 +7,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, json } from '../helpers/http.js';
 import { startSlowUpload } from '../helpers/slow-upload.js';
+import { files, partials, until } from '../helpers/store-files.js';
 
 const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-function files(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : [];
-}
-
-function partials(dir: string): string[] {
-  const tmp = join(dir, '.tmp');
-  return existsSync(tmp) ? readdirSync(tmp) : [];
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function server(dataDir: string): Promise<IrisProcess> {
   const iris = await startIris({ dataDir });
