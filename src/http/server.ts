@@ -105,17 +105,19 @@ function watchBodyProgress(request: IncomingMessage, response: ServerResponse, s
   const chunked = request.headers['transfer-encoding'] !== undefined;
   if (seconds <= 0 || request.complete || (!chunked && !(Number(request.headers['content-length']) > 0))) return;
   const socket = request.socket;
+  // Never longer than the connection's own idle limit (client_socket_timeout, when set).
+  const limitMs = idleMs > 0 ? Math.min(seconds * 1000, idleMs) : seconds * 1000;
   const onTimeout = () => {
     request.off('timeout', onTimeout);
     response.shouldKeepAlive = false;
-    abortBody(request, bodyTimeout(seconds));
+    abortBody(request, bodyTimeout(limitMs / 1000));
     destroyLater(socket, BAD_CONNECTION_GRACE_MS);
   };
   const restore = () => {
     request.off('timeout', onTimeout);
     if (!socket.destroyed) socket.setTimeout(idleMs);
   };
-  socket.setTimeout(seconds * 1000);
+  socket.setTimeout(limitMs);
   // Node's http server asks the request first when its socket times out mid-body.
   request.on('timeout', onTimeout);
   request.once('end', restore);

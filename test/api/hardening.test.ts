@@ -239,3 +239,23 @@ test('a stalled stage is abandoned too: 408, image back to queued, nothing stage
   assert.equal(await statusOfImage(id), 'queued');
   assert.deepEqual(filesOf(id), []);
 });
+
+test('a body idle limit above client_socket_timeout is capped by it', async () => {
+  const capped = await startIris({
+    env: { IRIS__IRIS__BODY_IDLE_TIMEOUT: '60', IRIS__DEFAULT__CLIENT_SOCKET_TIMEOUT: '1' },
+  });
+  try {
+    const r = await json('POST', `${capped.baseUrl}/v2/images`, { name: 'c', disk_format: 'raw', container_format: 'bare' });
+    assert.equal(r.status, 201, describe(r));
+    const socket = connect(capped.port, '127.0.0.1');
+    socket.setEncoding('latin1');
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    socket.write(`PUT /v2/images/${r.body.id}/file HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\nabc`);
+    await new Promise((resolve) => socket.on('close', resolve));
+    assert.match(text, /^HTTP\/1\.1 408 /, text);
+    assert.match(text, /No request data received for 1 seconds/);
+  } finally {
+    await capped.stop();
+  }
+});
