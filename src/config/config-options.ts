@@ -573,7 +573,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help:
       'Iris only. Seconds a request body (image data, JSON) may go without a byte arriving before Iris gives up ' +
       'on it: the caller gets 408, an upload in progress is aborted and its image returns to queued. ' +
-      '0 = only client_socket_timeout applies.',
+      'Never longer than client_socket_timeout. 0 = only client_socket_timeout applies.',
   },
   {
     section: 'image_format',
