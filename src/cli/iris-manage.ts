@@ -6,6 +6,7 @@
  *   iris-manage [--config-file PATH]... db version   print the current revision, or "None"
  *   (glance-manage's older spellings db_sync, db_upgrade, db_version work too)
  *   iris-manage [--config-file PATH]... key create|list|revoke   API keys (see manage-key-commands.ts)
+ *   iris-manage [--config-file PATH]... import-glance-db --from URL [--dry-run] [--merge]   (see import-glance-db-command.ts)
  *
  * Configuration is read exactly as iris-api reads it (see config/load-config.ts), so both
  * always agree on which database file they mean.
@@ -19,6 +20,7 @@ import { loadConfig } from '../config/load-config.js';
 import { openDatabase } from '../persistence/database.js';
 import { assertIrisDatabase, ForeignDatabaseError } from '../persistence/foreign-database.js';
 import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
+import { addImportGlanceDbCommand } from './import-glance-db-command.js';
 import { addKeyCommands } from './manage-key-commands.js';
 
 export interface ManageIo {
@@ -114,6 +116,7 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
   program.command('db_version').description('same as db version (glance-manage spelling)').exitOverride().action(version);
 
   addKeyCommands(program, io, () => config().iris_auth.api_key_file);
+  addImportGlanceDbCommand(program, io, config);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

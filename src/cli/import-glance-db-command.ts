@@ -1,0 +1,95 @@
+/**
+ * `iris-manage import-glance-db --from <URL> [--dry-run] [--merge]`: carries an existing Glance
+ * database into the Iris database the configuration names (see
+ * persistence/glance-import/import-glance-db.ts) and prints the report.
+ *
+ * Exit codes: 0 done (or dry run done), 1 error (unreadable source, non-empty target without
+ * --merge, database errors), 2 usage (missing or malformed --from, the target is Glance's).
+ */
+import { existsSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type { Config } from '../config/config.js';
+import { openDatabase } from '../persistence/database.js';
+import { assertIrisDatabase } from '../persistence/foreign-database.js';
+import { importGlanceDb, type ImportTarget } from '../persistence/glance-import/import-glance-db.js';
+import { GlanceUrlError, openGlanceDatabase, parseGlanceUrl } from '../persistence/glance-import/glance-source.js';
+import { formatReport } from '../persistence/glance-import/import-report.js';
+import { createSqliteImageRepository } from '../persistence/image-repository.js';
+import { createSqliteMemberRepository } from '../persistence/member-repository.js';
+import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
+import { createSqliteTaskRepository } from '../persistence/task-repository.js';
+
+export interface ImportCommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd?: string;
+}
+
+function usage(io: ImportCommandIo, message: string): never {
+  io.stderr(`iris-manage import-glance-db: ${message}\n`);
+  throw new CommanderError(2, 'iris.usage', message);
+}
+
+/** Registers the subcommand on iris-manage's program. */
+export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, config: () => Config): void {
+  program
+    .command('import-glance-db')
+    .description("carry a Glance database (images, properties, tags, members, locations, tasks) into Iris's; image data stays where it is")
+    .option('--from <url>', "SQLAlchemy URL of the Glance database, as in glance-api.conf's [database] connection")
+    .option('--dry-run', 'read both databases and print the report; write nothing')
+    .option('--merge', "import even though the Iris database holds images or tasks that are not Glance's")
+    // Commander's own usage errors (unknown option, missing value) exit 2 like ours.
+    .exitOverride((err) => {
+      throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
+    })
+    .action(async (opts: { from?: string; dryRun?: boolean; merge?: boolean }) => {
+      if (opts.from === undefined || opts.from === '') usage(io, '--from <SQLAlchemy URL of the Glance database> is required');
+      let url;
+      try {
+        url = parseGlanceUrl(opts.from, io.cwd ?? process.cwd());
+      } catch (err) {
+        if (err instanceof GlanceUrlError) usage(io, err.message);
+        throw err;
+      }
+      const cfg = config();
+      const targetPath = cfg.database.sqlite_path;
+      if (url.path !== undefined && url.path === targetPath) {
+        usage(io, '--from names the Iris database itself; import from the Glance database into a new Iris database');
+      }
+      assertIrisDatabase(targetPath);
+      const dryRun = opts.dryRun === true;
+      const source = openGlanceDatabase(url);
+      // A dry run never creates the Iris database; one that does not exist yet is empty.
+      const iris = dryRun && !existsSync(targetPath) ? null : openDatabase({ sqlitePath: targetPath });
+      try {
+        let target: ImportTarget | null = null;
+        if (iris !== null) {
+          if (!dryRun) await migrateToLatest(iris.db);
+          if (!dryRun || (await currentRevision(iris.db)) !== null) {
+            target = {
+              db: iris.db,
+              images: createSqliteImageRepository(iris.db),
+              members: createSqliteMemberRepository(iris.db),
+              tasks: createSqliteTaskRepository(iris.db),
+            };
+          }
+        }
+        const report = await importGlanceDb({
+          source,
+          sourceName: url.display,
+          target,
+          targetName: targetPath,
+          stores: {
+            stores: cfg.backends.map((b) => ({ id: b.id, dir: b.filesystem_store_datadir })),
+            multiStore: cfg.multi_store,
+          },
+          dryRun,
+          merge: opts.merge === true,
+        });
+        io.stdout(formatReport(report));
+      } finally {
+        await source.destroy();
+        await iris?.close();
+      }
+    });
+}
