@@ -108,7 +108,7 @@ function mapLocation(
     return { verdict: { kind: 'servable', store: store.id, storeChanged }, location: { url: location.url, metadata: wanted, status } };
   }
   const type = storeTypeOf(location.url);
-  const reason = type === 'file' ? 'file outside every configured filesystem store' : `in stores Iris does not have: ${type}`;
+  const reason = type === 'file' ? 'with a file outside every configured filesystem store' : `in stores Iris does not have: ${type}`;
   return { verdict: { kind: 'not-servable', reason }, location: { url: location.url, metadata, status } };
 }
 
