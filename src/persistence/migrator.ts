@@ -6,24 +6,28 @@ import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
+import type { SqlEngine } from './sql-engine.js';
+import { sqliteEngine } from './sqlite-dialect.js';
 
-/** Every migration, in order. Names sort in the same order (Kysely sorts them by name). */
-export const MIGRATIONS: readonly (readonly [name: string, migration: Migration])[] = [
+/**
+ * Every migration, in order, each built for the engine it runs on (one definition, the
+ * engine's column types). Names sort in the same order (Kysely sorts them by name).
+ */
+export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: SqlEngine) => Migration])[] = [
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
 ];
 
 /** Kysely's bookkeeping table (its default name). */
-const MIGRATION_TABLE = 'kysely_migration';
+export const MIGRATION_TABLE = 'kysely_migration';
 
-const staticProvider: MigrationProvider = {
-  async getMigrations() {
-    return Object.fromEntries(MIGRATIONS);
-  },
-};
-
-function migratorFor(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: staticProvider });
+function migratorFor(db: Kysely<any>, engine: SqlEngine): Migrator {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      return Object.fromEntries(MIGRATIONS.map(([name, build]) => [name, build(engine)]));
+    },
+  };
+  return new Migrator({ db, provider });
 }
 
 /**
@@ -31,11 +35,11 @@ function migratorFor(db: Kysely<any>): Migrator {
  * Returns the revision reached (the last migration's name).
  *
  * Throws the first migration's error (the failed migration is rolled back when the
- * dialect supports transactional DDL, which SQLite does), or an Error when the database
- * has migrations this build does not know (a newer schema).
+ * dialect supports transactional DDL, which SQLite and PostgreSQL do and MySQL does not),
+ * or an Error when the database has migrations this build does not know (a newer schema).
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<string | null> {
-  const { error, results } = await migratorFor(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine = sqliteEngine): Promise<string | null> {
+  const { error, results } = await migratorFor(db, engine).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error');
     const message = error instanceof Error ? error.message : String(error);

@@ -172,12 +172,13 @@ describe('SQLite task repository', () => {
     assert.deepEqual(await tasks.list(query({ marker: live.id })), []);
   });
 
-  test('listForImage returns the image’s live tasks in insertion order', async () => {
-    const first = makeTask({ image_id: 'img', created_at: new Date(Date.UTC(2024, 4, 2)) });
-    const second = makeTask({ image_id: 'img', created_at: new Date(Date.UTC(2024, 4, 1)) });
+  test('listForImage returns the image’s live tasks oldest first (created_at, then id)', async () => {
+    // Glance's tasks_get_by_image has no ORDER BY; Iris uses an explicit one every engine has.
+    const later = makeTask({ image_id: 'img', created_at: new Date(Date.UTC(2024, 4, 2)) });
+    const earlier = makeTask({ image_id: 'img', created_at: new Date(Date.UTC(2024, 4, 1)) });
     const other = makeTask({ image_id: 'other' });
-    for (const task of [first, second, other]) await tasks.add(task);
-    assert.deepEqual((await tasks.listForImage('img')).map((x) => x.id), [first.id, second.id]);
+    for (const task of [later, earlier, other]) await tasks.add(task);
+    assert.deepEqual((await tasks.listForImage('img')).map((x) => x.id), [earlier.id, later.id]);
     assert.deepEqual(await tasks.listForImage('none'), []);
   });
 
