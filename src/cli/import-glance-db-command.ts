@@ -10,14 +10,12 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { Config } from '../config/config.js';
 import { openDatabase } from '../persistence/database.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../persistence/database-url.js';
 import { assertIrisDatabase } from '../persistence/foreign-database.js';
-import { importGlanceDb, type ImportTarget } from '../persistence/glance-import/import-glance-db.js';
+import { importGlanceDb, importTargetOf, type ImportTarget } from '../persistence/glance-import/import-glance-db.js';
 import { GlanceUrlError, openGlanceDatabase, parseGlanceUrl } from '../persistence/glance-import/glance-source.js';
 import { formatReport } from '../persistence/glance-import/import-report.js';
-import { createSqliteImageRepository } from '../persistence/image-repository.js';
-import { createSqliteMemberRepository } from '../persistence/member-repository.js';
 import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
-import { createSqliteTaskRepository } from '../persistence/task-repository.js';
 
 export interface ImportCommandIo {
   readonly stdout: (text: string) => void;
@@ -52,33 +50,32 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
         throw err;
       }
       const cfg = config();
-      const targetPath = cfg.database.sqlite_path;
-      if (url.path !== undefined && url.path === targetPath) {
+      const connection = parseDatabaseUrl(cfg.database.connection, io.cwd ?? process.cwd());
+      const targetPath = connection.engine === 'sqlite' ? cfg.database.sqlite_path : undefined;
+      if (targetPath !== undefined && url.target.engine === 'sqlite' && url.target.path === targetPath) {
         usage(io, '--from names the Iris database itself; import from the Glance database into a new Iris database');
       }
-      assertIrisDatabase(targetPath);
+      if (targetPath !== undefined) assertIrisDatabase(targetPath);
       const dryRun = opts.dryRun === true;
       const source = openGlanceDatabase(url);
       // A dry run never creates the Iris database; one that does not exist yet is empty.
-      const iris = dryRun && !existsSync(targetPath) ? null : openDatabase({ sqlitePath: targetPath });
+      const iris =
+        targetPath !== undefined
+          ? dryRun && !existsSync(targetPath)
+            ? null
+            : openDatabase({ sqlitePath: targetPath })
+          : openDatabase({ url: cfg.database.connection });
       try {
         let target: ImportTarget | null = null;
         if (iris !== null) {
-          if (!dryRun) await migrateToLatest(iris.db);
-          if (!dryRun || (await currentRevision(iris.db)) !== null) {
-            target = {
-              db: iris.db,
-              images: createSqliteImageRepository(iris.db),
-              members: createSqliteMemberRepository(iris.db),
-              tasks: createSqliteTaskRepository(iris.db),
-            };
-          }
+          if (!dryRun) await migrateToLatest(iris.db, iris.engine);
+          if (!dryRun || (await currentRevision(iris.db)) !== null) target = importTargetOf(iris);
         }
         const report = await importGlanceDb({
           source,
           sourceName: url.display,
           target,
-          targetName: targetPath,
+          targetName: targetPath ?? redactDatabaseUrl(cfg.database.connection),
           stores: {
             stores: cfg.backends.map((b) => ({ id: b.id, dir: b.filesystem_store_datadir })),
             multiStore: cfg.multi_store,

@@ -341,7 +341,7 @@ test('usage errors exit 2; an unreadable or non-Glance source exits 1', { skip }
     assert.match(missing.err, /--from <SQLAlchemy URL of the Glance database> is required/);
     const bad = await env.run('--from', 'oracle://x/y');
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /database "oracle" is not one Glance runs on/);
+    assert.match(bad.err, /database "oracle" is not supported/);
     const unknown = await env.run('--from', env.glance.url, '--bogus');
     assert.equal(unknown.code, 2);
     const self = await env.run('--from', `sqlite:///${env.irisPath}`);

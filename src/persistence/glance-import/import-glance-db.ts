@@ -18,11 +18,26 @@ import type { Kysely } from 'kysely';
 import { Conflict } from '../../domain/errors.js';
 import type { ImageMember } from '../../domain/member.js';
 import type { ImageRepository, MemberRepository, TaskRepository } from '../../domain/ports.js';
+import type { Database } from '../database.js';
+import { createSqliteImageRepository } from '../image-repository.js';
+import { createSqliteMemberRepository } from '../member-repository.js';
 import type { Schema } from '../schema.js';
+import { createSqliteTaskRepository } from '../task-repository.js';
 import { mapGlanceImage, mapGlanceTask, sameImage, sameTask, type MappedImage, type TargetStores } from './glance-mapping.js';
 import { checkGlanceSchema, readGlanceImages, readGlanceTasks } from './glance-reader.js';
 import type { GlanceSchema } from './glance-schema.js';
 import { addNote, emptyReport, type ImportReport } from './import-report.js';
+
+/** The import's view of an open Iris database: its repositories, on its engine. */
+export function importTargetOf(database: Database): ImportTarget {
+  const { db, engine } = database;
+  return {
+    db,
+    images: createSqliteImageRepository(db, { engine }),
+    members: createSqliteMemberRepository(db, { engine }),
+    tasks: createSqliteTaskRepository(db, { engine }),
+  };
+}
 
 /** Iris's database, as the import writes it. */
 export interface ImportTarget {
