@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ const IMG_DELETED = '22222222-2222-4222-8222-222222222222';
 const IMG_SWIFT = '33333333-3333-4333-8333-333333333333';
 const IMG_QUEUED = '44444444-4444-4444-8444-444444444444';
 const IMG_DEACTIVATED = '55555555-5555-4555-8555-555555555555';
+const IMG_UPLOADING = '88888888-8888-4888-8888-888888888888';
 const TASK_OK = '66666666-6666-4666-8666-666666666666';
 const TASK_DELETED = '77777777-7777-4777-8777-777777777777';
 
@@ -97,6 +98,8 @@ function fill(env: Env): void {
   glance.addTag(IMG_ACTIVE, 'a-tag');
   glance.addTag(IMG_ACTIVE, 'removed', true);
   glance.addLocation(IMG_ACTIVE, `file://${storeDir}/${IMG_ACTIVE}`, '{"store": "local"}');
+  mkdirSync(storeDir, { recursive: true });
+  writeFileSync(join(storeDir, IMG_ACTIVE), 'hello');
   glance.addLocation(IMG_ACTIVE, `file://${storeDir}/old-copy`, '{}', { deleted: true });
   glance.addMember(IMG_ACTIVE, 'p2', 'accepted', { canShare: true });
   glance.addMember(IMG_ACTIVE, 'p3', 'pending');
@@ -114,6 +117,8 @@ function fill(env: Env): void {
   glance.addImage({ id: IMG_QUEUED, name: null, status: 'queued', visibility: 'private' });
   glance.addImage({ id: IMG_DEACTIVATED, name: 'off', status: 'deactivated', visibility: 'public', size: 1, disk_format: 'raw', container_format: 'bare' });
   glance.addLocation(IMG_DEACTIVATED, `file://${storeDir}/${IMG_DEACTIVATED}`, '{}');
+
+  glance.addImage({ id: IMG_UPLOADING, name: 'staged', status: 'uploading', disk_format: 'raw', container_format: 'bare' });
 
   glance.addTask({ id: TASK_OK, type: 'api_image_import', status: 'success', owner: 'p1', image_id: IMG_ACTIVE, result: '{"image_id": "x"}', message: 'done' });
   glance.addTask({ id: TASK_DELETED, type: 'import', status: 'failure', owner: 'p1', deleted: true });
@@ -152,13 +157,13 @@ test('every field, child row and verdict of a hand-built Glance database lands i
     assert.equal(r.err, '');
     const lines = r.out.split('\n');
     assert.match(lines[0]!, /alembic revision wallaby_contract01/);
-    assert.ok(lines.includes('images: 5 in Glance, 4 carried (added 4, updated 0, unchanged 0); 1 skipped: 1 deleted in Glance'), r.out);
+    assert.ok(lines.includes('images: 6 in Glance, 5 carried (added 5, updated 0, unchanged 0); 1 skipped: 1 deleted in Glance'), r.out);
     assert.ok(lines.includes('properties: 3 carried'), r.out);
     assert.ok(lines.includes('tags: 2 carried'), r.out);
     assert.ok(lines.includes('members: 3 carried (1 accepted, 1 pending, 1 rejected)'), r.out);
     assert.ok(
       lines.includes(
-        "locations: 5 carried (2 served from Iris's filesystem stores in place, 1 with their store id set to Iris's); " +
+        "locations: 5 carried (2 served from Iris's filesystem stores in place, 1 with their store id set to Iris's, 1 with no file at their path); " +
           '3 carried but not servable: 1 locations in stores Iris does not have: swift; 1 locations in stores Iris does not have: rbd; ' +
           '1 locations with a file outside every configured filesystem store',
       ),
@@ -167,6 +172,8 @@ test('every field, child row and verdict of a hand-built Glance database lands i
     assert.ok(lines.includes('tasks: 2 in Glance, 1 carried (added 1, updated 0, unchanged 0); 1 skipped: 1 deleted in Glance'), r.out);
     assert.ok(lines.includes(`note: image ${IMG_ACTIVE}: member p2: can_share (a v1 attribute) not carried`), r.out);
     assert.ok(lines.includes(`note: image ${IMG_SWIFT}: location metadata was not a JSON object; carried as {}`), r.out);
+    assert.ok(lines.includes(`note: image ${IMG_DEACTIVATED}: no file at ${env.storeDir}/${IMG_DEACTIVATED}`), r.out);
+    assert.ok(lines.some((l) => l.startsWith('in flight: 1 image(s) in saving, uploading or importing;')), r.out);
 
     await withIris(env.irisPath, async ({ images, members, tasks }) => {
       const image = await images.get(IMG_ACTIVE);
@@ -260,7 +267,7 @@ test('a second run changes nothing and says unchanged; a later run carries what 
     const before = await snapshot();
     const again = await env.run('--from', env.glance.url);
     assert.equal(again.code, 0, again.err);
-    assert.match(again.out, /^images: 5 in Glance, 4 carried \(added 0, updated 0, unchanged 4\); 1 skipped: 1 deleted in Glance$/m);
+    assert.match(again.out, /^images: 6 in Glance, 5 carried \(added 0, updated 0, unchanged 5\); 1 skipped: 1 deleted in Glance$/m);
     assert.match(again.out, /^tasks: 2 in Glance, 1 carried \(added 0, updated 0, unchanged 1\)/m);
     assert.deepEqual(await snapshot(), before, 'the second run wrote nothing');
 
@@ -273,7 +280,7 @@ test('a second run changes nothing and says unchanged; a later run carries what 
     assert.equal(third.code, 0, third.err);
     assert.match(
       third.out,
-      /^images: 5 in Glance, 3 carried \(added 0, updated 1, unchanged 2\); 1 deleted in Iris \(deleted in Glance since an earlier import\); 2 skipped: 2 deleted in Glance$/m,
+      /^images: 6 in Glance, 4 carried \(added 0, updated 1, unchanged 3\); 1 deleted in Iris \(deleted in Glance since an earlier import\); 2 skipped: 2 deleted in Glance$/m,
     );
     await withIris(env.irisPath, async ({ images, members }) => {
       assert.equal((await images.get(IMG_ACTIVE))?.properties.os_distro, 'cirros2');
@@ -296,14 +303,14 @@ test('--dry-run reports what would be done and writes nothing, not even the data
     const r = await env.run('--from', env.glance.url, '--dry-run');
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /\(dry run: nothing written\)/);
-    assert.match(r.out, /^images: 5 in Glance, 4 carried \(would be added 4, would be updated 0, unchanged 0\)/m);
+    assert.match(r.out, /^images: 6 in Glance, 5 carried \(would be added 5, would be updated 0, unchanged 0\)/m);
     assert.equal(existsSync(env.irisPath), false);
 
     // Against an existing database: counts from its content, rows untouched.
     assert.equal((await env.run('--from', env.glance.url)).code, 0);
     env.glance.db.prepare("update images set name = 'renamed' where id = ?").run(IMG_ACTIVE);
     const dry = await env.run('--from', env.glance.url, '--dry-run');
-    assert.match(dry.out, /^images: 5 in Glance, 4 carried \(would be added 0, would be updated 1, unchanged 3\)/m);
+    assert.match(dry.out, /^images: 6 in Glance, 5 carried \(would be added 0, would be updated 1, unchanged 4\)/m);
     await withIris(env.irisPath, async ({ images }) => assert.equal((await images.get(IMG_ACTIVE))?.name, 'cirros 🐱'));
   });
 });
@@ -326,7 +333,7 @@ test('an Iris database holding images of its own is refused without --merge, and
 
     const merged = await env.run('--from', env.glance.url, '--merge');
     assert.equal(merged.code, 0, merged.err);
-    assert.match(merged.out, /^images: 5 in Glance, 4 carried \(added 4, updated 0, unchanged 0\)/m);
+    assert.match(merged.out, /^images: 6 in Glance, 5 carried \(added 5, updated 0, unchanged 0\)/m);
     await withIris(env.irisPath, async ({ images }) => {
       assert.equal((await images.get('99999999-9999-4999-8999-999999999999'))?.name, 'iris-own');
       assert.equal((await images.get(IMG_ACTIVE))?.name, 'cirros 🐱');

@@ -34,8 +34,8 @@ test('file locations are served from the store whose directory holds the file; i
   assert.equal(m.kind, 'carry');
   if (m.kind !== 'carry') return;
   assert.deepEqual(m.mapped.locations, [
-    { kind: 'servable', store: 'slow', storeChanged: true },
-    { kind: 'servable', store: 'fast', storeChanged: false },
+    { kind: 'servable', store: 'slow', storeChanged: true, path: '/srv/slow/i1' },
+    { kind: 'servable', store: 'fast', storeChanged: false, path: '/srv/fast/i1' },
     { kind: 'not-servable', reason: 'with a file outside every configured filesystem store' },
     { kind: 'not-servable', reason: 'with a file outside every configured filesystem store' },
     { kind: 'skipped', reason: 'status weird Iris does not know' },
@@ -47,7 +47,7 @@ test('a single-store Iris drops the store id, as Glance writes none in that mode
   const m = mapGlanceImage(glanceImage({ locations: [{ url: 'file:///var/lib/glance/images/i1', metadataText: '{"store": "local"}', status: 'active' }] }), single);
   assert.ok(m.kind === 'carry');
   assert.deepEqual(m.mapped.image.locations[0]?.metadata, {});
-  assert.deepEqual(m.mapped.locations[0], { kind: 'servable', store: 'file', storeChanged: true });
+  assert.deepEqual(m.mapped.locations[0], { kind: 'servable', store: 'file', storeChanged: true, path: '/var/lib/glance/images/i1' });
 });
 
 test('store types of the URLs Glance writes', () => {

@@ -27,7 +27,7 @@ export interface TargetStores {
 
 export type LocationVerdict =
   /** Iris serves it from this store; `storeChanged` when metadata.store was rewritten or dropped. */
-  | { readonly kind: 'servable'; readonly store: string; readonly storeChanged: boolean }
+  | { readonly kind: 'servable'; readonly store: string; readonly storeChanged: boolean; readonly path: string }
   /** Carried unchanged, but no Iris store can read it; `reason` is the report's wording. */
   | { readonly kind: 'not-servable'; readonly reason: string }
   /** Not carried. */
@@ -105,7 +105,8 @@ function mapLocation(
     const { store: recorded, ...rest } = metadata;
     const wanted = target.multiStore ? { ...rest, store: store.id } : rest;
     const storeChanged = target.multiStore ? recorded !== store.id : recorded !== undefined;
-    return { verdict: { kind: 'servable', store: store.id, storeChanged }, location: { url: location.url, metadata: wanted, status } };
+    const path = location.url.slice('file://'.length);
+    return { verdict: { kind: 'servable', store: store.id, storeChanged, path }, location: { url: location.url, metadata: wanted, status } };
   }
   const type = storeTypeOf(location.url);
   const reason = type === 'file' ? 'with a file outside every configured filesystem store' : `in stores Iris does not have: ${type}`;

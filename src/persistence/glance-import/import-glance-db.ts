@@ -14,6 +14,7 @@
  * Rows of Iris's own (ids Glance does not have) are never touched, and their presence makes the
  * import refuse to run unless `merge` is set.
  */
+import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { Conflict } from '../../domain/errors.js';
 import type { ImageMember } from '../../domain/member.js';
@@ -131,11 +132,17 @@ function countCarried(report: ImportReport, mapped: MappedImage): void {
     if (verdict.kind === 'servable') {
       report.locations.servable++;
       if (verdict.storeChanged) report.locations.restored++;
+      // Bytes are never copied, so a file Glance lost is lost to Iris too: say so now.
+      if (!existsSync(verdict.path)) {
+        report.locations.missingFiles++;
+        addNote(report, `image ${mapped.image.id}: no file at ${verdict.path}`);
+      }
     } else {
       report.locations.notServable.add(verdict.reason);
     }
   }
   for (const note of mapped.notes) addNote(report, `image ${mapped.image.id}: ${note}`);
+  if (['saving', 'uploading', 'importing'].includes(mapped.image.status)) report.inFlight++;
   const first = mapped.locations.find((v) => v.kind !== 'skipped');
   if (first !== undefined && first.kind === 'not-servable' && mapped.locations.some((v) => v.kind === 'servable')) {
     addNote(report, `image ${mapped.image.id}: its first location is not servable by Iris, which reads only the first one`);

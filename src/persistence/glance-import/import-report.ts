@@ -54,10 +54,14 @@ export interface ImportReport {
     servable: number;
     /** Of the servable ones: metadata.store rewritten to the Iris store's id (or dropped). */
     restored: number;
+    /** Of the servable active ones: no file at the path (Glance lost it, or another host's disk). */
+    missingFiles: number;
     /** Carried, but no configured store can read them: by reason. */
     readonly notServable: ReasonCounts;
   };
   readonly tasks: RowCounts;
+  /** Carried images in saving, uploading or importing: Glance's staged data is not carried. */
+  inFlight: number;
   /** Per-row remarks ("image <id>: …"), at most MAX_NOTES kept. */
   readonly notes: string[];
   notesDropped: number;
@@ -79,8 +83,9 @@ export function emptyReport(source: string, target: string, dryRun: boolean): Im
     properties: { carried: 0, skipped: new ReasonCounts() },
     tags: { carried: 0, skipped: new ReasonCounts() },
     members: { carried: 0, skipped: new ReasonCounts(), byStatus: new ReasonCounts() },
-    locations: { carried: 0, skipped: new ReasonCounts(), servable: 0, restored: 0, notServable: new ReasonCounts() },
+    locations: { carried: 0, skipped: new ReasonCounts(), servable: 0, restored: 0, missingFiles: 0, notServable: new ReasonCounts() },
     tasks: rowCounts(),
+    inFlight: 0,
     notes: [],
     notesDropped: 0,
   };
@@ -130,6 +135,7 @@ export function formatReport(report: ImportReport): string {
       report.locations,
       ` (${report.locations.servable} served from Iris's filesystem stores in place` +
         (report.locations.restored > 0 ? `, ${report.locations.restored} with their store id set to Iris's` : '') +
+        (report.locations.missingFiles > 0 ? `, ${report.locations.missingFiles} with no file at their path` : '') +
         ')' +
         (report.locations.notServable.total > 0
           ? `; ${report.locations.notServable.total} carried but not servable: ${reasons(report.locations.notServable, 'locations')}`
@@ -137,6 +143,12 @@ export function formatReport(report: ImportReport): string {
     ),
     rowLine('tasks', report.tasks, report.dryRun),
   ];
+  if (report.inFlight > 0) {
+    lines.push(
+      `in flight: ${report.inFlight} image(s) in saving, uploading or importing; Glance's staged data is not carried, ` +
+        "and Iris's start-up recovery treats them as after a crash (back to queued when their data is gone)",
+    );
+  }
   for (const note of report.notes) lines.push(`note: ${note}`);
   if (report.notesDropped > 0) lines.push(`note: … and ${report.notesDropped} more`);
   return `${lines.join('\n')}\n`;
