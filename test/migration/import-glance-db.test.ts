@@ -365,3 +365,20 @@ test('usage errors exit 2; an unreadable or non-Glance source exits 1', { skip }
     assert.match(notGlance.err, /this is not a Glance database: it has no images and alembic_version tables/);
   });
 });
+
+test("deleted Iris rows are not Iris's own content: no --merge needed (Glance may have purged them)", { skip }, async () => {
+  await withEnv(async (env) => {
+    fill(env);
+    const other = makeGlanceSqlite(env.dir, 'other');
+    try {
+      other.addImage({ id: '99999999-9999-4999-8999-999999999999', name: 'purged-later', status: 'queued' });
+      assert.equal((await env.run('--from', other.url)).code, 0);
+    } finally {
+      other.close();
+    }
+    await withIris(env.irisPath, async ({ images }) => images.remove('99999999-9999-4999-8999-999999999999'));
+    const r = await env.run('--from', env.glance.url);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^images: 6 in Glance, 5 carried \(added 5, updated 0, unchanged 0\)/m);
+  });
+});

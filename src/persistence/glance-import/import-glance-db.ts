@@ -74,19 +74,27 @@ export class NonEmptyTargetError extends Error {
   }
 }
 
-async function idsOf(db: Kysely<GlanceSchema> | Kysely<Schema>, table: 'images' | 'tasks'): Promise<Set<string>> {
-  // Both schemas name these tables and their id column alike.
-  const rows = await (db as Kysely<Schema>).selectFrom(table).select('id').execute();
+async function glanceIds(db: Kysely<GlanceSchema>, table: 'images' | 'tasks'): Promise<Set<string>> {
+  const rows = await db.selectFrom(table).select('id').execute();
   return new Set(rows.map((r) => r.id));
 }
 
-/** Throws NonEmptyTargetError when Iris holds images or tasks whose ids Glance does not have. */
+/** Ids of Iris's live rows (the column is read, not compared in SQL: its type is the engine's). */
+async function liveIrisIds(db: Kysely<Schema>, table: 'images' | 'tasks'): Promise<string[]> {
+  const rows = await db.selectFrom(table).select(['id', 'deleted']).execute();
+  return rows.filter((r) => !r.deleted).map((r) => r.id);
+}
+
+/**
+ * Throws NonEmptyTargetError when Iris holds live images or tasks whose ids Glance does not
+ * have. Deleted rows do not count: Glance may have purged its own since an earlier import.
+ */
 async function refuseForeignRows(source: Kysely<GlanceSchema>, target: ImportTarget): Promise<void> {
-  const [irisImages, irisTasks] = await Promise.all([idsOf(target.db, 'images'), idsOf(target.db, 'tasks')]);
-  if (irisImages.size === 0 && irisTasks.size === 0) return;
-  const [glanceImages, glanceTasks] = await Promise.all([idsOf(source, 'images'), idsOf(source, 'tasks')]);
-  const foreignImages = [...irisImages].filter((id) => !glanceImages.has(id)).length;
-  const foreignTasks = [...irisTasks].filter((id) => !glanceTasks.has(id)).length;
+  const [irisImages, irisTasks] = await Promise.all([liveIrisIds(target.db, 'images'), liveIrisIds(target.db, 'tasks')]);
+  if (irisImages.length === 0 && irisTasks.length === 0) return;
+  const [glanceImages, glanceTasks] = await Promise.all([glanceIds(source, 'images'), glanceIds(source, 'tasks')]);
+  const foreignImages = irisImages.filter((id) => !glanceImages.has(id)).length;
+  const foreignTasks = irisTasks.filter((id) => !glanceTasks.has(id)).length;
   if (foreignImages === 0 && foreignTasks === 0) return; // a re-run of this import
   throw new NonEmptyTargetError(
     `the Iris database is not empty: it holds ${foreignImages} image(s) and ${foreignTasks} task(s) that are not in this Glance ` +
