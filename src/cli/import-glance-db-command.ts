@@ -8,12 +8,12 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import type { Kysely } from 'kysely';
 import type { Config } from '../config/config.js';
-import { openDatabase } from '../persistence/database.js';
-import { parseDatabaseUrl, redactDatabaseUrl } from '../persistence/database-url.js';
-import { assertIrisDatabase } from '../persistence/foreign-database.js';
+import { describeDatabase, openConfiguredDatabase } from '../persistence/configured-database.js';
 import { importGlanceDb, importTargetOf, type ImportTarget } from '../persistence/glance-import/import-glance-db.js';
 import { GlanceUrlError, openGlanceDatabase, parseGlanceUrl } from '../persistence/glance-import/glance-source.js';
+import type { GlanceSchema } from '../persistence/glance-import/glance-schema.js';
 import { formatReport } from '../persistence/glance-import/import-report.js';
 import { currentRevision, migrateToLatest } from '../persistence/migrator.js';
 
@@ -50,22 +50,22 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
         throw err;
       }
       const cfg = config();
-      const connection = parseDatabaseUrl(cfg.database.connection, io.cwd ?? process.cwd());
-      const targetPath = connection.engine === 'sqlite' ? cfg.database.sqlite_path : undefined;
+      const settings = cfg.database;
+      const targetPath = settings.sqlite_path !== '' ? settings.sqlite_path : undefined;
       if (targetPath !== undefined && url.target.engine === 'sqlite' && url.target.path === targetPath) {
         usage(io, '--from names the Iris database itself; import from the Glance database into a new Iris database');
       }
-      if (targetPath !== undefined) assertIrisDatabase(targetPath);
       const dryRun = opts.dryRun === true;
-      const source = openGlanceDatabase(url);
       // A dry run never creates the Iris database; one that does not exist yet is empty.
       const iris =
-        targetPath !== undefined
-          ? dryRun && !existsSync(targetPath)
-            ? null
-            : openDatabase({ sqlitePath: targetPath })
-          : openDatabase({ url: cfg.database.connection });
+        dryRun && targetPath !== undefined && !existsSync(targetPath)
+          ? null
+          : await openConfiguredDatabase(settings, {
+              onRetry: (err, attempt) => io.stderr(`iris-manage: database not reachable yet (attempt ${attempt}): ${(err as Error).message}\n`),
+            });
+      let source: Kysely<GlanceSchema> | undefined;
       try {
+        source = openGlanceDatabase(url);
         let target: ImportTarget | null = null;
         if (iris !== null) {
           if (!dryRun) await migrateToLatest(iris.db, iris.engine);
@@ -75,7 +75,7 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
           source,
           sourceName: url.display,
           target,
-          targetName: targetPath ?? redactDatabaseUrl(cfg.database.connection),
+          targetName: describeDatabase(settings),
           stores: {
             stores: cfg.backends.map((b) => ({ id: b.id, dir: b.filesystem_store_datadir })),
             multiStore: cfg.multi_store,
@@ -85,7 +85,7 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
         });
         io.stdout(formatReport(report));
       } finally {
-        await source.destroy();
+        await source?.destroy();
         await iris?.close();
       }
     });

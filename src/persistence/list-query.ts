@@ -93,7 +93,9 @@ const visibilityIs =
 
 /** Shared images the project reaches as a member (not as owner: the owner arm has those). */
 function sharedWithProject(project: string, status: ListScope['memberStatus']): readonly Condition[] {
-  return [visibilityIs('shared'), (eb) => eb('images.owner', 'is not', project), memberOf(project, status)];
+  // NULL-safe "not owned by": `IS NOT <value>` is SQLite only.
+  const notOwned: Condition = (eb) => eb.or([eb('images.owner', 'is', null), eb('images.owner', '!=', project)]);
+  return [visibilityIs('shared'), notOwned, memberOf(project, status)];
 }
 
 /**

@@ -39,6 +39,7 @@ function migratorFor(db: Kysely<any>, engine: SqlEngine): Migrator {
  * or an Error when the database has migrations this build does not know (a newer schema).
  */
 export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine = sqliteEngine): Promise<string | null> {
+  await assertSchemaNotNewer(db);
   const { error, results } = await migratorFor(db, engine).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error');
@@ -63,4 +64,44 @@ export async function currentRevision(db: Kysely<any>): Promise<string | null> {
     .limit(1)
     .executeTakeFirst();
   return (last?.name as string | undefined) ?? null;
+}
+
+/** Where the database stands against this build's migrations. */
+export interface SchemaStatus {
+  /** The last applied migration, or null for a database never migrated. */
+  readonly current: string | null;
+  /** Migrations of this build not applied yet, in order. */
+  readonly pending: readonly string[];
+  /** Applied migrations this build does not know: the schema is newer than the code. */
+  readonly unknown: readonly string[];
+}
+
+/** Compares the applied migrations (read directly from the bookkeeping table) with MIGRATIONS. */
+export async function schemaStatus(db: Kysely<any>): Promise<SchemaStatus> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  const applied = tables.some((t) => t.name === MIGRATION_TABLE)
+    ? ((await db.selectFrom(MIGRATION_TABLE).select('name').orderBy('name').execute()) as { name: string }[]).map((r) => r.name)
+    : [];
+  const known = new Set(MIGRATIONS.map(([name]) => name));
+  const done = new Set(applied);
+  return {
+    current: applied.at(-1) ?? null,
+    pending: MIGRATIONS.map(([name]) => name).filter((name) => !done.has(name)),
+    unknown: applied.filter((name) => !known.has(name)),
+  };
+}
+
+/** The database was migrated by a newer Iris: this build must not run on it. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+/** Throws SchemaTooNewError when the database has migrations this build does not know. */
+export async function assertSchemaNotNewer(db: Kysely<any>): Promise<void> {
+  const { unknown } = await schemaStatus(db);
+  if (unknown.length === 0) return;
+  const latest = MIGRATIONS.at(-1)?.[0] ?? 'none';
+  throw new SchemaTooNewError(
+    `the database schema is newer than this Iris: it has migration(s) ${unknown.join(', ')}, this build knows up to ${latest}; run the Iris release that migrated it (or a later one)`,
+  );
 }
