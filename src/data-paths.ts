@@ -19,7 +19,8 @@ const DIR_MODE = 0o750;
 /** Every directory the configuration makes Iris write to, with the option that sets it. */
 export function dataPaths(config: Config): DataPath[] {
   const paths: DataPath[] = [];
-  if (config.database.sqlite_path !== ':memory:') {
+  // '' for a database server: nothing of Iris's on this host.
+  if (config.database.sqlite_path !== ':memory:' && config.database.sqlite_path !== '') {
     paths.push({ option: '[database] connection', dir: dirname(config.database.sqlite_path) });
   }
   for (const backend of config.backends) {

@@ -20,11 +20,12 @@ import { loadConfig } from './config/load-config.js';
 import { authenticatedContext } from './http/http-context.js';
 import { handlersIdle } from './http/handler-tracker.js';
 import { buildServer } from './http/server.js';
-import { openDatabase } from './persistence/database.js';
-import { assertIrisDatabase, ForeignDatabaseError } from './persistence/foreign-database.js';
+import { describeDatabase, openConfiguredDatabase as openDatabaseOf } from './persistence/configured-database.js';
+import type { Database } from './persistence/database.js';
+import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
-import { migrateToLatest } from './persistence/migrator.js';
+import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
 import type { Policy } from './domain/policy.js';
 import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
 import { credentialsOf } from './policy/rule-policy.js';
@@ -82,31 +83,42 @@ function cleanupReporter(logger: Logger): CleanupReporter {
 /** A start-up failure the operator fixes in the configuration: one line on stderr, exit 2. */
 class StartError extends Error {}
 
-/** Opens the database, naming the option and the file when it cannot be opened. */
-function openConfiguredDatabase(config: Config): ReturnType<typeof openDatabase> {
+/**
+ * Opens the database (never adopting Glance's, waiting for a server still starting), naming
+ * the option and the database when it cannot be opened.
+ */
+async function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
+  const what = describeDatabase(config.database);
   try {
-    assertIrisDatabase(config.database.sqlite_path); // never adopt (or alter) Glance's database
-    return openDatabase({ sqlitePath: config.database.sqlite_path });
+    return await openDatabaseOf(config.database, {
+      onRetry: (err, attempt) => logger.warn({ err, attempt, database: what }, 'database not reachable yet; retrying'),
+    });
   } catch (e) {
     if (e instanceof ForeignDatabaseError) throw new StartError(`[database] connection: ${e.message}`, { cause: e });
-    throw new StartError(`[database] connection: ${config.database.sqlite_path}: ${(e as Error).message}`, { cause: e });
+    throw new StartError(`[database] connection: ${what}: ${(e as Error).message}`, { cause: e });
   }
 }
 
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
-  const database = openConfiguredDatabase(config);
+  const database = await openConfiguredDatabase(config, logger);
   try {
-    const revision = await migrateToLatest(database.db);
-    logger.info({ revision, database: config.database.sqlite_path }, 'database ready');
-    const images = createSqliteImageRepository(database.db);
+    let revision: string | null;
+    try {
+      revision = await migrateToLatest(database.db, database.engine);
+    } catch (e) {
+      if (e instanceof SchemaTooNewError) throw new StartError(`[database] connection: ${describeDatabase(config.database)}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    logger.info({ revision, database: describeDatabase(config.database) }, 'database ready');
+    const images = createSqliteImageRepository(database.db, { engine: database.engine });
     const reset = await images.resetSaving();
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
     const blobs = imageStores(config, cleanupReporter(logger));
     const staging = stagingStore(config, cleanupReporter(logger));
     // Imports this process (or a crashed one) was running will never finish: fail their tasks,
     // then put their images back in a consistent state and drop their staged data.
-    const tasks = createSqliteTaskRepository(database.db);
+    const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
     const now = new Date();
     const interrupted = await tasks.failUnfinished(
       'Import interrupted by restart',
@@ -179,11 +191,11 @@ function startPolicy(config: Config, logger: Logger): PolicySetup {
 
 async function serve(config: Config, logging: Logging, authenticator: Authenticator): Promise<void> {
   const logger = logging.logger;
-  const database = openConfiguredDatabase(config);
-  const images = createSqliteImageRepository(database.db);
+  const database = await openConfiguredDatabase(config, logger);
+  const images = createSqliteImageRepository(database.db, { engine: database.engine });
   const blobs = imageStores(config, cleanupReporter(logger));
   const staging = stagingStore(config, cleanupReporter(logger));
-  const tasks = createSqliteTaskRepository(database.db);
+  const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
   // The staging store keys objects by image id, like every filesystem store.
   const stagingLocation = (imageId: string) => `file://${config.staging_dir}/${imageId}`;
   const policySetup = startPolicy(config, logger);
@@ -268,7 +280,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const members = createMemberService({
-    members: createSqliteMemberRepository(database.db),
+    members: createSqliteMemberRepository(database.db, { engine: database.engine }),
     policy,
     clock,
     imageService,

@@ -69,10 +69,17 @@ export interface Config {
     readonly gpt_safety_checks_nonfatal: readonly string[];
   };
   readonly database: {
-    /** SQLAlchemy-style URL as given (sqlite:///relative or sqlite:////absolute). */
+    /** SQLAlchemy-style URL as given (sqlite:///…, postgresql://…, mysql+pymysql://…). */
     readonly connection: string;
-    /** Resolved: for sqlite, the absolute file path. */
+    /** Resolved: for sqlite, the absolute file path; '' for a database server. */
     readonly sqlite_path: string;
+    readonly max_pool_size: number;
+    readonly max_overflow: number;
+    readonly pool_timeout: number;
+    readonly connection_recycle_time: number;
+    readonly max_retries: number;
+    readonly retry_interval: number;
+    readonly mysql_sql_mode: string;
   };
   readonly glance_store: {
     /**

@@ -68,6 +68,13 @@ test('defaults', (t) => {
   assert.deepEqual(config.database, {
     connection: `sqlite:///${join(cwd, 'data', 'iris.sqlite')}`,
     sqlite_path: join(cwd, 'data', 'iris.sqlite'),
+    max_pool_size: 5,
+    max_overflow: 50,
+    pool_timeout: 30,
+    connection_recycle_time: 3600,
+    max_retries: 10,
+    retry_interval: 10,
+    mysql_sql_mode: 'TRADITIONAL',
   });
   assert.ok(config.database.connection.startsWith('sqlite:////'));
   assert.deepEqual(config.glance_store, {
@@ -226,7 +233,7 @@ test('[DEFAULT] data_dir is not an Iris option', (t) => {
   assert.deepEqual(config.unknown_options, ['DEFAULT.data_dir']);
 });
 
-test('sqlite URL forms', (t) => {
+test('database URL forms', (t) => {
   const cwd = workdir(t);
   const withUrl = (url: string) => loadConfig({ argv: [], env: { IRIS__DATABASE__CONNECTION: url }, cwd });
   assert.equal(withUrl('sqlite:///relative/iris.db').database.sqlite_path, join(cwd, 'relative/iris.db'));
@@ -234,9 +241,14 @@ test('sqlite URL forms', (t) => {
   assert.equal(withUrl('sqlite+pysqlite:////abs/x.db').database.sqlite_path, '/abs/x.db');
   assert.equal(withUrl('sqlite:///relative/iris.db').database.connection, 'sqlite:///relative/iris.db', 'kept as given');
 
-  assertConfigError(() => withUrl('postgresql://u:p@db/glance'), /PostgreSQL is not supported yet/, /\[database\] connection/);
-  assertConfigError(() => withUrl('postgresql+psycopg2://db/glance'), /PostgreSQL is not supported yet/);
-  assertConfigError(() => withUrl('mysql+pymysql://db/glance'), /"mysql" is not supported/);
+  // Server URLs are kept as given; there is no SQLite file.
+  for (const url of ['postgresql://u:p@db/glance', 'postgresql+psycopg2://db/glance', 'mysql+pymysql://u:p@db/glance?charset=utf8mb4']) {
+    assert.equal(withUrl(url).database.connection, url);
+    assert.equal(withUrl(url).database.sqlite_path, '');
+  }
+  assertConfigError(() => withUrl('oracle://u:p@db/glance'), /"oracle" is not supported/, /\[database\] connection/);
+  assertConfigError(() => withUrl('postgresql://u:p@db'), /names no database/);
+  assertConfigError(() => withUrl('mysql://u:p@db/glance?charset=latin1'), /charset latin1 is not supported/);
   assertConfigError(() => withUrl('sqlite://'), /in-memory/);
   assertConfigError(() => withUrl('sqlite:///:memory:'), /in-memory/);
   assertConfigError(() => withUrl('sqlite:relative.db'), /expected sqlite:\/\/\//);

@@ -30,7 +30,7 @@ import {
   type OptionContext,
 } from './config-options.js';
 import { IniSyntaxError, parseIniEntries } from './ini.js';
-import { sqlitePathFromUrl } from './sqlite-url.js';
+import { parseDatabaseUrl } from '../persistence/database-url.js';
 
 export { CONFIG_OPTIONS } from './config-options.js';
 export { ConfigError } from './config-error.js';
@@ -187,7 +187,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   // Derived, not an option: connection was validated by its option's own check.
   const database = sectionOf(sections, 'database');
-  database.sqlite_path = sqlitePathFromUrl(database.connection as string, cwd);
+  const target = parseDatabaseUrl(database.connection as string, cwd);
+  database.sqlite_path = target.engine === 'sqlite' ? target.path : '';
 
   const consumed = new Set<Extra>();
   const stores = deriveStores(sections, ctx, extras, consumed, (section, name) => {

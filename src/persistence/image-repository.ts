@@ -1,5 +1,6 @@
 /**
- * `ImageRepository` on SQLite (Kysely over better-sqlite3).
+ * `ImageRepository` over Kysely, on any engine of the dialect seam (SQLite by default;
+ * PostgreSQL and MySQL/MariaDB through `opts.engine`, see sql-engine.ts).
  */
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
@@ -18,6 +19,9 @@ import {
 import type { ImageChildren, ImageRow } from './image-rows.js';
 import { planList, segmentQuery } from './list-query.js';
 import type { Schema } from './schema.js';
+import { inTransaction, UniqueViolation } from './sql-engine.js';
+import type { SqlEngine } from './sql-engine.js';
+import { sqliteEngine } from './sqlite-dialect.js';
 
 /** The SQLite repository also exposes its list SQL, for EXPLAIN QUERY PLAN checks. */
 export interface SqliteImageRepository extends ImageRepository {
@@ -40,11 +44,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** better-sqlite3 reports constraint violations with an extended result code. */
-function isPrimaryKeyViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
 const systemClock: Clock = { now: () => new Date() };
 
 /**
@@ -55,13 +54,18 @@ const systemClock: Clock = { now: () => new Date() };
  * their write, so concurrent writers from several processes wait on the busy timeout
  * instead of failing a read-to-write lock upgrade.
  *
- * @example const images = createSqliteImageRepository(openDatabase({ sqlitePath }).db);
+ * `engine` (default SQLite) is the database's side of the dialect seam (`Database.engine`).
+ * Transactions the engine aborts to break a deadlock are run again (`inTransaction`).
+ *
+ * @example const { db, engine } = openDatabase({ url }); const images = createSqliteImageRepository(db, { engine });
  */
 export function createSqliteImageRepository(
   db: Kysely<Schema>,
-  opts: { readonly clock?: Clock } = {},
+  opts: { readonly clock?: Clock; readonly engine?: SqlEngine } = {},
 ): SqliteImageRepository {
   const clock = opts.clock ?? systemClock;
+  const engine = opts.engine ?? sqliteEngine;
+  const transaction = <R>(work: (trx: Transaction<Schema>) => Promise<R>): Promise<R> => inTransaction(db, engine, work);
 
   async function loadChildren(ids: readonly string[]): Promise<ImageChildren> {
     const properties = [];
@@ -185,7 +189,7 @@ export function createSqliteImageRepository(
       for (const segment of plan.segments) {
         const remaining = query.limit - rows.length;
         if (remaining <= 0) break;
-        rows.push(...(await segmentQuery(db, plan, segment, remaining).execute()));
+        rows.push(...(await segmentQuery(db, engine, plan, segment, remaining).execute()));
       }
       return toImages(rows);
     },
@@ -194,16 +198,16 @@ export function createSqliteImageRepository(
       const marker = query.marker === undefined ? undefined : await loadMarker(query.marker, query.scope);
       const plan = planList(query, marker);
       if (plan.arms.length === 0) return [];
-      return plan.segments.map((segment) => segmentQuery(db, plan, segment, query.limit).compile());
+      return plan.segments.map((segment) => segmentQuery(db, engine, plan, segment, query.limit).compile());
     },
 
     async add(image) {
-      await db.transaction().execute(async (trx) => {
+      await transaction(async (trx) => {
         try {
           await trx.insertInto('images').values(imageColumns(image)).execute();
         } catch (err) {
           // Glance answers 409 for a reused id, soft-deleted rows included: ids are never recycled.
-          if (isPrimaryKeyViolation(err)) throw new Conflict(`Image ID ${image.id} already exists!`, { cause: err });
+          if (err instanceof UniqueViolation) throw new Conflict(`Image ID ${image.id} already exists!`, { cause: err });
           throw err;
         }
         await insertChildren(trx, image);
@@ -213,7 +217,7 @@ export function createSqliteImageRepository(
     async save(image, saveOpts) {
       const fromStatus: ImageStatus = saveOpts?.fromStatus ?? image.status;
       const { id: _id, ...columns } = imageColumns(image);
-      await db.transaction().execute(async (trx) => {
+      await transaction(async (trx) => {
         // Compare-and-swap on status, as Glance's _image_update(from_state=…).
         const result = await trx
           .updateTable('images')
@@ -241,7 +245,7 @@ export function createSqliteImageRepository(
 
     async remove(id) {
       const now = toDbTime(clock.now());
-      await db.transaction().execute(async (trx) => {
+      await transaction(async (trx) => {
         const result = await trx
           .updateTable('images')
           .set({ deleted: 1, deleted_at: now, updated_at: now, status: 'deleted' })
@@ -264,13 +268,13 @@ export function createSqliteImageRepository(
     },
 
     async setPropertyAtomic(imageId, name, value) {
-      await db.transaction().execute(async (trx) => {
+      await transaction(async (trx) => {
         const image = await trx.selectFrom('images').select('id').where('id', '=', imageId).where('deleted', '=', 0).executeTakeFirst();
         if (image === undefined) throw new NotFound(`No image found with ID ${imageId}`);
         try {
           await trx.insertInto('image_properties').values({ image_id: imageId, name, value }).execute();
         } catch (err) {
-          if (isPrimaryKeyViolation(err)) throw new Conflict(`Image ${imageId} already has property ${name}`);
+          if (err instanceof UniqueViolation) throw new Conflict(`Image ${imageId} already has property ${name}`, { cause: err });
           throw err;
         }
       });
@@ -288,14 +292,26 @@ export function createSqliteImageRepository(
 
     async resetSaving() {
       const now = toDbTime(clock.now());
-      const rows = await db
-        .updateTable('images')
-        .set({ status: 'queued', updated_at: now })
-        .where('status', '=', 'saving')
-        .where('deleted', '=', 0)
-        .returning('id')
-        .execute();
-      return rows.map((r) => r.id);
+      if (engine.updateReturning) {
+        const rows = await db
+          .updateTable('images')
+          .set({ status: 'queued', updated_at: now })
+          .where('status', '=', 'saving')
+          .where('deleted', '=', 0)
+          .returning('id')
+          .execute();
+        return rows.map((r) => r.id);
+      }
+      // No UPDATE … RETURNING: lock the rows, then update exactly those.
+      return transaction(async (trx) => {
+        const ids = (
+          await trx.selectFrom('images').select('id').where('status', '=', 'saving').where('deleted', '=', 0).forUpdate().execute()
+        ).map((r) => r.id);
+        for (const part of chunks(ids, IN_CHUNK)) {
+          await trx.updateTable('images').set({ status: 'queued', updated_at: now }).where('id', 'in', part).execute();
+        }
+        return ids;
+      });
     },
 
     async withStatus(status) {

@@ -17,6 +17,7 @@ import type { Expression, ExpressionBuilder, Kysely, SelectQueryBuilder, Selecta
 import type { ImageFilters, ListQuery, ListScope, OneOrMany, SortDir, SortKey, TimeFilter } from '../domain/ports.js';
 import { toDbTime } from './image-rows.js';
 import type { ImagesTable, Schema } from './schema.js';
+import type { SqlEngine } from './sql-engine.js';
 
 type ImagesExpressions = ExpressionBuilder<Schema, 'images'>;
 /** One SQL predicate on the `images` row being selected. */
@@ -42,7 +43,8 @@ export interface ListPlan {
 /** Sort keys whose column may be NULL (they need NULL-aware keyset ranges). */
 const NULLABLE_SORT_KEYS: ReadonlySet<SortKey> = new Set<SortKey>(['name', 'container_format', 'disk_format', 'size']);
 
-const FALSE: Condition = () => sql<SqlBool>`0`;
+/** Matches nothing (PostgreSQL refuses a bare `0` as a condition). */
+const FALSE: Condition = () => sql<SqlBool>`1 = 0`;
 
 /**
  * The full sort order: the requested keys, then Glance's `created_at` and `id`
@@ -91,7 +93,9 @@ const visibilityIs =
 
 /** Shared images the project reaches as a member (not as owner: the owner arm has those). */
 function sharedWithProject(project: string, status: ListScope['memberStatus']): readonly Condition[] {
-  return [visibilityIs('shared'), (eb) => eb('images.owner', 'is not', project), memberOf(project, status)];
+  // NULL-safe "not owned by": `IS NOT <value>` is SQLite only.
+  const notOwned: Condition = (eb) => eb.or([eb('images.owner', 'is', null), eb('images.owner', '!=', project)]);
+  return [visibilityIs('shared'), notOwned, memberOf(project, status)];
 }
 
 /**
@@ -352,6 +356,7 @@ export function planList(query: ListQuery, marker: Selectable<ImagesTable> | und
  */
 export function segmentQuery(
   db: Kysely<Schema>,
+  engine: SqlEngine,
   plan: ListPlan,
   segment: readonly Condition[],
   limit: number,
@@ -365,6 +370,10 @@ export function segmentQuery(
   if (first === undefined) throw new Error('segmentQuery needs at least one scope arm');
   let query: ListRowQuery = first;
   for (const arm of rest) query = query.unionAll(arm);
-  for (const term of plan.sort) query = query.orderBy(sql.ref(term.key), term.dir);
+  // NULLs where SQLite puts them (first ascending, last descending) on every engine: the
+  // keyset ranges (rangesAfter) assume that order.
+  for (const term of plan.sort) {
+    query = query.orderBy(sql.ref(term.key), NULLABLE_SORT_KEYS.has(term.key) ? engine.orderNullable(term.dir) : term.dir);
+  }
   return query.limit(limit);
 }

@@ -6,24 +6,28 @@ import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
+import type { SqlEngine } from './sql-engine.js';
+import { sqliteEngine } from './sqlite-dialect.js';
 
-/** Every migration, in order. Names sort in the same order (Kysely sorts them by name). */
-export const MIGRATIONS: readonly (readonly [name: string, migration: Migration])[] = [
+/**
+ * Every migration, in order, each built for the engine it runs on (one definition, the
+ * engine's column types). Names sort in the same order (Kysely sorts them by name).
+ */
+export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: SqlEngine) => Migration])[] = [
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
 ];
 
 /** Kysely's bookkeeping table (its default name). */
-const MIGRATION_TABLE = 'kysely_migration';
+export const MIGRATION_TABLE = 'kysely_migration';
 
-const staticProvider: MigrationProvider = {
-  async getMigrations() {
-    return Object.fromEntries(MIGRATIONS);
-  },
-};
-
-function migratorFor(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: staticProvider });
+function migratorFor(db: Kysely<any>, engine: SqlEngine): Migrator {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      return Object.fromEntries(MIGRATIONS.map(([name, build]) => [name, build(engine)]));
+    },
+  };
+  return new Migrator({ db, provider });
 }
 
 /**
@@ -31,11 +35,12 @@ function migratorFor(db: Kysely<any>): Migrator {
  * Returns the revision reached (the last migration's name).
  *
  * Throws the first migration's error (the failed migration is rolled back when the
- * dialect supports transactional DDL, which SQLite does), or an Error when the database
- * has migrations this build does not know (a newer schema).
+ * dialect supports transactional DDL, which SQLite and PostgreSQL do and MySQL does not),
+ * or an Error when the database has migrations this build does not know (a newer schema).
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<string | null> {
-  const { error, results } = await migratorFor(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine = sqliteEngine): Promise<string | null> {
+  await assertSchemaNotNewer(db);
+  const { error, results } = await migratorFor(db, engine).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error');
     const message = error instanceof Error ? error.message : String(error);
@@ -59,4 +64,44 @@ export async function currentRevision(db: Kysely<any>): Promise<string | null> {
     .limit(1)
     .executeTakeFirst();
   return (last?.name as string | undefined) ?? null;
+}
+
+/** Where the database stands against this build's migrations. */
+export interface SchemaStatus {
+  /** The last applied migration, or null for a database never migrated. */
+  readonly current: string | null;
+  /** Migrations of this build not applied yet, in order. */
+  readonly pending: readonly string[];
+  /** Applied migrations this build does not know: the schema is newer than the code. */
+  readonly unknown: readonly string[];
+}
+
+/** Compares the applied migrations (read directly from the bookkeeping table) with MIGRATIONS. */
+export async function schemaStatus(db: Kysely<any>): Promise<SchemaStatus> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  const applied = tables.some((t) => t.name === MIGRATION_TABLE)
+    ? ((await db.selectFrom(MIGRATION_TABLE).select('name').orderBy('name').execute()) as { name: string }[]).map((r) => r.name)
+    : [];
+  const known = new Set(MIGRATIONS.map(([name]) => name));
+  const done = new Set(applied);
+  return {
+    current: applied.at(-1) ?? null,
+    pending: MIGRATIONS.map(([name]) => name).filter((name) => !done.has(name)),
+    unknown: applied.filter((name) => !known.has(name)),
+  };
+}
+
+/** The database was migrated by a newer Iris: this build must not run on it. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+/** Throws SchemaTooNewError when the database has migrations this build does not know. */
+export async function assertSchemaNotNewer(db: Kysely<any>): Promise<void> {
+  const { unknown } = await schemaStatus(db);
+  if (unknown.length === 0) return;
+  const latest = MIGRATIONS.at(-1)?.[0] ?? 'none';
+  throw new SchemaTooNewError(
+    `the database schema is newer than this Iris: it has migration(s) ${unknown.join(', ')}, this build knows up to ${latest}; run the Iris release that migrated it (or a later one)`,
+  );
 }

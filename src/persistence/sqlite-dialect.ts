@@ -11,9 +11,12 @@
  *   even a tag, so "too large" would mislead the client.)
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { SqliteDialect } from 'kysely';
-import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
+import { sql, SqliteDialect } from 'kysely';
+import type { SqlBool } from 'kysely';
 import { ServiceUnavailable } from '../domain/errors.js';
+import { guardDialect } from './guarded-driver.js';
+import { ForeignKeyViolation, UniqueViolation } from './sql-engine.js';
+import type { SqlEngine } from './sql-engine.js';
 
 /** True for SQLite's "database or disk is full" (SQLITE_FULL). */
 export function isDiskFull(err: unknown): boolean {
@@ -27,45 +30,13 @@ function translate(err: unknown): unknown {
       { cause: err },
     );
   }
+  // better-sqlite3 reports constraint violations with an extended result code.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    return new UniqueViolation((err as Error).message, { cause: err });
+  }
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new ForeignKeyViolation((err as Error).message, { cause: err });
   return err;
-}
-
-function guardConnection(connection: DatabaseConnection): DatabaseConnection {
-  return {
-    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-      try {
-        return await connection.executeQuery<R>(query);
-      } catch (err) {
-        throw translate(err);
-      }
-    },
-    async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-      try {
-        yield* connection.streamQuery<R>(query, chunkSize);
-      } catch (err) {
-        throw translate(err);
-      }
-    },
-  };
-}
-
-function guardDriver(inner: Driver, sqlite: BetterSqlite3.Database): Driver {
-  return {
-    init: () => inner.init(),
-    acquireConnection: async () => guardConnection(await inner.acquireConnection()),
-    beginTransaction: (c: DatabaseConnection, s: TransactionSettings) => inner.beginTransaction(c, s),
-    commitTransaction: (c: DatabaseConnection) => inner.commitTransaction(c),
-    async rollbackTransaction(c: DatabaseConnection) {
-      // Already rolled back by SQLite after the error being reported: keep that error.
-      if (!sqlite.inTransaction) return;
-      await inner.rollbackTransaction(c);
-    },
-    savepoint: inner.savepoint?.bind(inner),
-    rollbackToSavepoint: inner.rollbackToSavepoint?.bind(inner),
-    releaseSavepoint: inner.releaseSavepoint?.bind(inner),
-    releaseConnection: (c: DatabaseConnection) => inner.releaseConnection(c),
-    destroy: () => inner.destroy(),
-  };
 }
 
 /**
@@ -73,8 +44,34 @@ function guardDriver(inner: Driver, sqlite: BetterSqlite3.Database): Driver {
  * @example new Kysely<Schema>({ dialect: createSqliteDialect(new BetterSqlite3(path)) })
  */
 export function createSqliteDialect(sqlite: BetterSqlite3.Database): SqliteDialect {
-  const dialect = new SqliteDialect({ database: sqlite });
-  const createDriver = dialect.createDriver.bind(dialect);
-  dialect.createDriver = () => guardDriver(createDriver(), sqlite);
-  return dialect;
+  return guardDialect(new SqliteDialect({ database: sqlite }), {
+    translate,
+    async rollback(driver, connection) {
+      // Already rolled back by SQLite after the error being reported: keep that error.
+      if (!sqlite.inTransaction) return;
+      await driver.rollbackTransaction(connection);
+    },
+  });
 }
+
+/**
+ * SQLite's side of the seam. Its column types and table options are exactly what migrations
+ * 001 and 002 always produced (STRICT tables accept only INTEGER, TEXT, REAL, BLOB, ANY), so
+ * existing data dirs keep their schema. One process writes at a time (busy timeout), so there
+ * are no deadlocks to retry.
+ */
+export const sqliteEngine: SqlEngine = {
+  name: 'sqlite',
+  types: { string: () => 'text', text: 'text', integer: 'integer', bigint: 'integer' },
+  tableOptions: (table, opts) => table.modifyEnd(opts.withoutRowid === true ? sql`strict, without rowid` : sql`strict`),
+  isJsonOrNull: (column) => sql`${sql.raw(column)} is null or json_valid(${sql.raw(column)})`,
+  // INTEGER PRIMARY KEY is the rowid: assigned on insert, no AUTOINCREMENT bookkeeping.
+  autoIncrementId: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey()),
+  async createLiveUniqueIndex(db, name, table, columns) {
+    await db.schema.createIndex(name).unique().on(table).columns([...columns]).where(sql<SqlBool>`deleted = 0`).execute();
+  },
+  // SQLite already puts NULLs first ascending and last descending.
+  orderNullable: (dir) => dir,
+  updateReturning: true,
+  transactionAttempts: 1,
+};

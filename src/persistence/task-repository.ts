@@ -1,6 +1,6 @@
 /**
- * `TaskRepository` on SQLite (Kysely over better-sqlite3), over the tasks table (Glance's
- * tasks + task_info in one row, see migrations/002-tasks.ts).
+ * `TaskRepository` over the tasks table (Glance's tasks + task_info in one row, see
+ * migrations/002-tasks.ts), on any engine of the dialect seam.
  *
  * Every read of live rows spells `deleted = 0` as a literal (`sql.lit(0)`) so SQLite can use
  * the indexes that lead with it.
@@ -18,15 +18,13 @@ import {
 } from '../domain/ports.js';
 import { fromDbTime, toDbTime } from './image-rows.js';
 import type { Schema, TasksTable } from './schema.js';
+import { inTransaction, UniqueViolation } from './sql-engine.js';
+import type { SqlEngine } from './sql-engine.js';
+import { sqliteEngine } from './sqlite-dialect.js';
 
 type TaskRow = Selectable<TasksTable>;
 
 const LIVE = sql.lit(0);
-
-/** better-sqlite3 reports a primary-key violation with this extended result code. */
-function isPrimaryKeyViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 function toJson(value: Record<string, unknown> | null): string | null {
   return value === null ? null : JSON.stringify(value);
@@ -99,7 +97,8 @@ function afterMarker(
   const arms: Expression<SqlBool>[] = [];
   for (let i = 0; i < keys.length; i++) {
     const parts: Expression<SqlBool>[] = [];
-    for (let j = 0; j < i; j++) parts.push(eb(keys[j]!, 'is', values[j]!));
+    // `IS value` is SQLite only; the other engines take IS for NULL alone.
+    for (let j = 0; j < i; j++) parts.push(values[j] === null ? eb(keys[j]!, 'is', null) : eb(keys[j]!, '=', values[j]!));
     const key = keys[i]!;
     const value = values[i]!;
     if (dir === 'asc') {
@@ -112,22 +111,23 @@ function afterMarker(
     }
     arms.push(eb.and(parts));
   }
-  return arms.length === 0 ? sql<SqlBool>`0` : eb.or(arms);
+  return arms.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(arms);
 }
 
 /**
  * Creates the repository over an open, migrated database. Times come from the entities and
  * the callers' `now`; the repository reads no clock.
  *
- * @example const tasks = createSqliteTaskRepository(openDatabase({ sqlitePath }).db);
+ * @example const { db, engine } = openDatabase({ url }); const tasks = createSqliteTaskRepository(db, { engine });
  */
-export function createSqliteTaskRepository(db: Kysely<Schema>): TaskRepository {
+export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly engine?: SqlEngine } = {}): TaskRepository {
+  const engine = opts.engine ?? sqliteEngine;
   return {
     async add(task) {
       try {
         await db.insertInto('tasks').values(taskColumns(task)).execute();
       } catch (err) {
-        if (isPrimaryKeyViolation(err)) throw new Conflict(`Task ID ${task.id} already exists!`, { cause: err });
+        if (err instanceof UniqueViolation) throw new Conflict(`Task ID ${task.id} already exists!`, { cause: err });
         throw err;
       }
     },
@@ -145,7 +145,7 @@ export function createSqliteTaskRepository(db: Kysely<Schema>): TaskRepository {
     async save(task, opts) {
       const fromStatus = opts?.fromStatus ?? task.status;
       const { id: _id, ...columns } = taskColumns(task);
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, engine, async (trx) => {
         // Compare-and-swap on status; the write comes first (see image-repository.ts).
         const result = await trx
           .updateTable('tasks')
@@ -217,7 +217,7 @@ export function createSqliteTaskRepository(db: Kysely<Schema>): TaskRepository {
         const row = marker;
         qb = qb.where((eb) => afterMarker(eb, keys, keys.map((k) => row[k]), query.sortDir));
       }
-      for (const key of keys) qb = qb.orderBy(key, query.sortDir);
+      for (const key of keys) qb = qb.orderBy(key, engine.orderNullable(query.sortDir));
       const rows = await qb.limit(query.limit).execute();
       return rows.map(rowToTask);
     },
@@ -228,24 +228,41 @@ export function createSqliteTaskRepository(db: Kysely<Schema>): TaskRepository {
         .selectAll()
         .where('image_id', '=', imageId)
         .where('deleted', '=', LIVE)
-        .orderBy(sql`rowid`)
+        // Creation order (the rowid order SQLite gave before, which other engines lack).
+        .orderBy('created_at')
+        .orderBy('id')
         .execute();
       return rows.map(rowToTask);
     },
 
     async failUnfinished(message, now, expiresAt) {
-      const rows = await db
-        .updateTable('tasks')
-        .set({
-          status: 'failure',
-          message,
-          updated_at: toDbTime(now),
-          expires_at: toDbTime(expiresAt),
-        })
-        .where('deleted', '=', LIVE)
-        .where('status', 'in', ['pending', 'processing'])
-        .returningAll()
-        .execute();
+      const failure = { status: 'failure', message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
+      let rows: TaskRow[];
+      if (engine.updateReturning) {
+        rows = await db
+          .updateTable('tasks')
+          .set(failure)
+          .where('deleted', '=', LIVE)
+          .where('status', 'in', ['pending', 'processing'])
+          .returningAll()
+          .execute();
+      } else {
+        // No UPDATE … RETURNING: lock the unfinished rows, update exactly those, read them back.
+        rows = await inTransaction(db, engine, async (trx) => {
+          const ids = (
+            await trx
+              .selectFrom('tasks')
+              .select('id')
+              .where('deleted', '=', LIVE)
+              .where('status', 'in', ['pending', 'processing'])
+              .forUpdate()
+              .execute()
+          ).map((r) => r.id);
+          if (ids.length === 0) return [];
+          await trx.updateTable('tasks').set(failure).where('id', 'in', ids).execute();
+          return trx.selectFrom('tasks').selectAll().where('id', 'in', ids).execute();
+        });
+      }
       return rows.map(rowToTask).sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
     },
 

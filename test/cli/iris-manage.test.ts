@@ -94,9 +94,9 @@ test('a database made by the real Glance is named, left alone, and refused with 
     assert.equal(made.status, 0, made.stderr);
     const before = readFileSync(db);
     const expected = new RegExp(
-      `^iris-manage: ${db} is a Glance database \\(revision \\w+\\) with Glance's images table: Iris cannot use it in place; point \\[database\\] connection at a new database\n$`,
+      `^iris-manage: ${db} is a Glance database \\(revision \\w+\\) with Glance's images table: Iris cannot use it in place; point \\[database\\] connection at a new database and copy the images with iris-manage import-glance-db\n$`,
     );
-    for (const command of [['db', 'sync'], ['db_sync'], ['db', 'version'], ['db', 'upgrade']]) {
+    for (const command of [['db', 'sync'], ['db_sync'], ['db', 'version'], ['db', 'upgrade'], ['db', 'check'], ['db', 'purge']]) {
       const r = await run(['--config-file', 'glance-api.conf', ...command], dir);
       assert.equal(r.code, 2, command.join(' '));
       assert.equal(r.out, '');

@@ -1,5 +1,7 @@
 /**
- * Shared set-up for the persistence tests: a real, migrated SQLite file in a temp dir.
+ * Shared set-up for the persistence tests: a real, migrated database — a SQLite file in a
+ * temp dir by default, or a fresh database on a throwaway PostgreSQL or MariaDB server
+ * (test-engines.ts), so the same repository tests run on every engine of the seam.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,33 +10,59 @@ import type { Kysely } from 'kysely';
 import type { Image } from '../../src/domain/image.js';
 import type { MemberStatus } from '../../src/domain/ports.js';
 import { openDatabase } from '../../src/persistence/database.js';
+import type { Database } from '../../src/persistence/database.js';
 import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
 import type { SqliteImageRepository } from '../../src/persistence/image-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrator.js';
 import type { Schema } from '../../src/persistence/schema.js';
+import type { SqlEngine } from '../../src/persistence/sql-engine.js';
+import type { SqlServer } from '../helpers/sql-server.js';
 
 export interface TestDb {
   readonly db: Kysely<Schema>;
+  readonly engine: SqlEngine;
   readonly repo: SqliteImageRepository;
+  /** The SQLite file ('' on a server engine). */
   readonly path: string;
+  /** The URL the database was opened with (sqlite:////path for SQLite). */
+  readonly url: string;
   cleanup(): Promise<void>;
 }
 
 export const FIXED_NOW = new Date('2024-05-01T12:00:00.000Z');
 
-export async function createTestDb(): Promise<TestDb> {
-  const dir = await mkdtemp(join(tmpdir(), 'iris-persistence-'));
-  const path = join(dir, 'nested', 'iris.sqlite');
-  const { db, close } = openDatabase({ sqlitePath: path });
-  await migrateToLatest(db);
-  const repo = createSqliteImageRepository(db, { clock: { now: () => FIXED_NOW } });
+let databases = 0;
+
+/**
+ * A fresh, migrated database: a SQLite file, or a new database on `server` when given.
+ */
+export async function createTestDb(server?: SqlServer): Promise<TestDb> {
+  let database: Database;
+  let path = '';
+  let url: string;
+  let dir: string | undefined;
+  if (server === undefined) {
+    dir = await mkdtemp(join(tmpdir(), 'iris-persistence-'));
+    path = join(dir, 'nested', 'iris.sqlite');
+    url = `sqlite:///${path}`;
+    database = openDatabase({ sqlitePath: path });
+  } else {
+    databases += 1;
+    url = await server.createDatabase(`t${databases}`);
+    database = openDatabase({ url });
+  }
+  const { db, engine, close } = database;
+  await migrateToLatest(db, engine);
+  const repo = createSqliteImageRepository(db, { clock: { now: () => FIXED_NOW }, engine });
   return {
     db,
+    engine,
     repo,
     path,
+    url,
     async cleanup() {
       await close();
-      await rm(dir, { recursive: true, force: true });
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -11,27 +11,32 @@
  */
 import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
+import type { SqlEngine } from '../sql-engine.js';
 
-export const migration002Tasks: Migration = {
+export const migration002Tasks = (engine: SqlEngine): Migration => ({
   async up(db: Kysely<any>): Promise<void> {
-    await db.schema
-      .createTable('tasks')
-      .addColumn('id', 'text', (c) => c.primaryKey().notNull())
-      .addColumn('type', 'text', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('owner', 'text', (c) => c.notNull())
-      .addColumn('expires_at', 'integer')
-      .addColumn('image_id', 'text')
-      .addColumn('request_id', 'text')
-      .addColumn('user_id', 'text')
-      .addColumn('input', 'text', (c) => c.check(sql`input is null or json_valid(input)`))
-      .addColumn('result', 'text', (c) => c.check(sql`result is null or json_valid(result)`))
-      .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
-      .addColumn('created_at', 'integer', (c) => c.notNull())
-      .addColumn('updated_at', 'integer', (c) => c.notNull())
-      .addColumn('deleted_at', 'integer')
-      .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0).check(sql`deleted in (0, 1)`))
-      .modifyEnd(sql`strict`)
+    const { string, text, integer, bigint } = engine.types;
+    await engine
+      .tableOptions(
+        db.schema
+          .createTable('tasks')
+          .addColumn('id', string(36), (c) => c.primaryKey().notNull())
+          .addColumn('type', string(30), (c) => c.notNull())
+          .addColumn('status', string(30), (c) => c.notNull())
+          .addColumn('owner', string(255), (c) => c.notNull())
+          .addColumn('expires_at', bigint)
+          .addColumn('image_id', string(36))
+          .addColumn('request_id', string(255))
+          .addColumn('user_id', string(255))
+          .addColumn('input', text, (c) => c.check(engine.isJsonOrNull('input')))
+          .addColumn('result', text, (c) => c.check(engine.isJsonOrNull('result')))
+          .addColumn('message', text, (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .addColumn('deleted_at', bigint)
+          .addColumn('deleted', integer, (c) => c.notNull().defaultTo(0).check(sql`deleted in (0, 1)`)),
+        {},
+      )
       .execute();
 
     // The default list (created_at desc, id desc) for admins and for one owner walks these in
@@ -53,4 +58,4 @@ export const migration002Tasks: Migration = {
   async down(db: Kysely<any>): Promise<void> {
     await db.schema.dropTable('tasks').execute();
   },
-};
+});

@@ -1,0 +1,69 @@
+/**
+ * Opens the database the `[database]` section names, the way iris-api and iris-manage both
+ * need it: never adopting a foreign (e.g. Glance's) database, waiting for a database server
+ * that is still starting (max_retries, retry_interval), with the pool options applied.
+ */
+import { openDatabase, waitForDatabase } from './database.js';
+import type { Database } from './database.js';
+import { redactDatabaseUrl } from './database-url.js';
+import { assertIrisDatabase, assertIrisSchema } from './foreign-database.js';
+import type { PoolOptions } from './pool-options.js';
+
+/** The `[database]` options (config.database). */
+export interface DatabaseSettings {
+  readonly connection: string;
+  /** The resolved SQLite file, '' for a server URL. */
+  readonly sqlite_path: string;
+  readonly max_pool_size: number;
+  readonly max_overflow: number;
+  readonly pool_timeout: number;
+  readonly connection_recycle_time: number;
+  readonly max_retries: number;
+  readonly retry_interval: number;
+  readonly mysql_sql_mode: string;
+}
+
+export function poolOptions(settings: DatabaseSettings): PoolOptions {
+  return {
+    maxPoolSize: settings.max_pool_size,
+    maxOverflow: settings.max_overflow,
+    poolTimeout: settings.pool_timeout,
+    connectionRecycleTime: settings.connection_recycle_time,
+    mysqlSqlMode: settings.mysql_sql_mode,
+  };
+}
+
+/** What to call the database in messages and logs: the file, or the URL without its password. */
+export function describeDatabase(settings: DatabaseSettings): string {
+  return settings.sqlite_path !== '' ? settings.sqlite_path : redactDatabaseUrl(settings.connection);
+}
+
+/**
+ * Opens and checks the configured database. Throws ForeignDatabaseError for a database that
+ * is not Iris's, or the driver's error once the start-up attempts are used up.
+ *
+ * @example const database = await openConfiguredDatabase(config.database, { onRetry: (err, n) => log.warn(…) });
+ */
+export async function openConfiguredDatabase(
+  settings: DatabaseSettings,
+  opts: { readonly onRetry?: (err: unknown, attempt: number) => void; readonly signal?: AbortSignal } = {},
+): Promise<Database> {
+  if (settings.sqlite_path !== '') {
+    assertIrisDatabase(settings.sqlite_path); // before opening: opening switches the file to WAL
+    return openDatabase({ sqlitePath: settings.sqlite_path });
+  }
+  const database = openDatabase({ url: settings.connection, pool: poolOptions(settings) });
+  try {
+    await waitForDatabase(database, {
+      maxRetries: settings.max_retries,
+      retryInterval: settings.retry_interval,
+      onRetry: opts.onRetry,
+      signal: opts.signal,
+    });
+    await assertIrisSchema(database.db, describeDatabase(settings));
+    return database;
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

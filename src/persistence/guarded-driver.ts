@@ -1,0 +1,72 @@
+/**
+ * Wraps a Kysely driver so every error a query raises passes through the engine's
+ * `translate` (driver error → UniqueViolation, RetryableConflict, ServiceUnavailable, …)
+ * before any repository sees it. Used by each engine's dialect module.
+ */
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
+
+export type Translate = (err: unknown) => unknown;
+
+function guardConnection(connection: DatabaseConnection, translate: Translate): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      try {
+        return await connection.executeQuery<R>(query);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+      try {
+        yield* connection.streamQuery<R>(query, chunkSize);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  };
+}
+
+/** The connection the guard wraps, so driver methods receive their own object back. */
+const inner = new WeakMap<DatabaseConnection, DatabaseConnection>();
+
+export interface GuardOptions {
+  readonly translate: Translate;
+  /** Replaces the driver's rollback (SQLite skips it when the engine already rolled back). */
+  readonly rollback?: (driver: Driver, connection: DatabaseConnection) => Promise<void>;
+}
+
+export function guardDriver(driver: Driver, opts: GuardOptions): Driver {
+  const unwrap = (c: DatabaseConnection): DatabaseConnection => inner.get(c) ?? c;
+  const translated = async <T>(op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      throw opts.translate(err);
+    }
+  };
+  return {
+    init: () => translated(() => driver.init()),
+    async acquireConnection() {
+      const connection = await translated(() => driver.acquireConnection());
+      const guarded = guardConnection(connection, opts.translate);
+      inner.set(guarded, connection);
+      return guarded;
+    },
+    beginTransaction: (c: DatabaseConnection, s: TransactionSettings) => translated(() => driver.beginTransaction(unwrap(c), s)),
+    commitTransaction: (c: DatabaseConnection) => translated(() => driver.commitTransaction(unwrap(c))),
+    rollbackTransaction: (c: DatabaseConnection) =>
+      opts.rollback ? opts.rollback(driver, unwrap(c)) : driver.rollbackTransaction(unwrap(c)),
+    savepoint: driver.savepoint && ((c, name, compile) => driver.savepoint!(unwrap(c), name, compile)),
+    rollbackToSavepoint: driver.rollbackToSavepoint && ((c, name, compile) => driver.rollbackToSavepoint!(unwrap(c), name, compile)),
+    releaseSavepoint: driver.releaseSavepoint && ((c, name, compile) => driver.releaseSavepoint!(unwrap(c), name, compile)),
+    releaseConnection: (c: DatabaseConnection) => driver.releaseConnection(unwrap(c)),
+    destroy: () => driver.destroy(),
+  };
+}
+
+/** `dialect` with its driver guarded (same adapter, compiler and introspector). */
+export function guardDialect<D extends Dialect>(dialect: D, opts: GuardOptions): D {
+  const createDriver = dialect.createDriver.bind(dialect);
+  dialect.createDriver = () => guardDriver(createDriver(), opts);
+  return dialect;
+}
