@@ -80,8 +80,8 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     }
     const colon = location.indexOf(':');
     const scheme = colon > 0 ? location.slice(0, colon) : '';
-    if (defaultDriver!.scheme === scheme) return defaultDriver!;
-    const driver = backends.find((b) => b.driver.scheme === scheme)?.driver;
+    if (handles(defaultDriver!, scheme)) return defaultDriver!;
+    const driver = backends.find((b) => handles(b.driver, scheme))?.driver;
     // No location in the message: it could reach an API client.
     if (!driver) throw new Invalid('No configured store handles this image location');
     return driver;
@@ -198,3 +198,8 @@ function observe(hasher: HashingStream, observer: DataObserver): ObservingStream
 }
 
 function ignore(): void {}
+
+/** Whether `driver` reads locations of `scheme`. */
+function handles(driver: BlobDriver, scheme: string): boolean {
+  return driver.scheme === scheme || (driver.schemes?.includes(scheme) ?? false);
+}
