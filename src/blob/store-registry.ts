@@ -38,9 +38,9 @@ function notInThisBuild<O>(type: string): (opts: O) => BlobDriver {
   };
 }
 
-// Wiring a driver is one line each: import it and replace notInThisBuild, e.g.
+// To wire a driver, import its factory and replace notInThisBuild(...) by it:
 //   import { createSwiftDriver } from './drivers/swift-driver.js';
-//   const createSwiftDriver_: ... = createSwiftDriver;
+//   const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
 const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = notInThisBuild('swift');
 const s3Factory: (opts: S3DriverOptions) => BlobDriver = notInThisBuild('s3');
 
