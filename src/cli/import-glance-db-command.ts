@@ -77,7 +77,7 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
           target,
           targetName: describeDatabase(settings),
           stores: {
-            stores: cfg.backends.map((b) => ({ id: b.id, dir: b.filesystem_store_datadir })),
+            stores: cfg.backends.flatMap((b) => (b.type === 'file' ? [{ id: b.id, dir: b.filesystem_store_datadir }] : [])),
             multiStore: cfg.multi_store,
           },
           dryRun,
