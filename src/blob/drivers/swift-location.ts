@@ -8,7 +8,7 @@
  *
  * e.g. `swift+http://test%3Atester:testing@127.0.0.1:8080/auth/v1.0/glance/<image id>`. The
  * credentials are percent-encoded as Python's `urllib.parse.quote` does (`/` kept), and parsed
- * back as glance_store's StoreLocation parses them: the key is what follows the last colon.
+ * back as glance_store's StoreLocation parses them (but a quoted colon inside the key stays in it).
  */
 import { Invalid } from '../../domain/errors.js';
 
@@ -81,12 +81,14 @@ export function parseSwiftLocation(uri: string): SwiftLocation {
   let key: string | undefined;
   const at = netloc.lastIndexOf('@');
   if (at >= 0) {
-    const creds = decodeURIComponentSafe(netloc.slice(0, at));
+    // Split on the colons as written, then unquote: Glance quotes the colons inside user and
+    // key, so `test%3Atester:p%3Aw` is user `test:tester`, key `p:w`. Unquoted colons
+    // (`swift://account:user:pass@…`) leave the key after the last one, as in Glance.
+    const parts = netloc.slice(0, at).split(':');
     netloc = netloc.slice(at + 1);
-    const colon = creds.lastIndexOf(':');
-    if (colon < 0) throw new Invalid('Badly formed credentials in Swift URI');
-    user = creds.slice(0, colon);
-    key = creds.slice(colon + 1);
+    if (parts.length < 2) throw new Invalid('Badly formed credentials in Swift URI');
+    key = decodeURIComponentSafe(parts.pop()!);
+    user = decodeURIComponentSafe(parts.join(':'));
   }
   const parts = path.split('/');
   const object = parts.pop();
