@@ -50,12 +50,6 @@ export interface SwiftLogger {
   warn(fields: Readonly<Record<string, unknown>>, message: string): void;
 }
 
-/** A driver write may be told the size the caller expects (Glance's image_size). */
-export interface SwiftWriteOptions {
-  readonly signal?: AbortSignal;
-  readonly expectedSize?: number;
-}
-
 const LISTING_LIMIT = 10_000;
 const DELETE_PARALLEL = 4;
 const MB = 1024 * 1024;
@@ -338,7 +332,11 @@ export function createSwiftDriver(
 
   // ---- write -----------------------------------------------------------------------------
 
-  async function write(key: string, source: Readable, wo: SwiftWriteOptions = {}): Promise<WriteResult> {
+  async function write(
+    key: string,
+    source: Readable,
+    wo: { readonly signal?: AbortSignal; readonly expectedSize?: number } = {},
+  ): Promise<WriteResult> {
     if (!isSafeKey(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
     const { signal, expectedSize } = wo;
     signal?.throwIfAborted();
