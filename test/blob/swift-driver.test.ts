@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createSwiftDriver, type SwiftLogger } from '../../src/blob/drivers/swift-driver.js';
 import { Invalid, NotFound } from '../../src/domain/errors.js';
-import { readAll, sourceOf } from '../helpers/blob-streams.js';
+import { eventually, readAll, sourceOf } from '../helpers/blob-streams.js';
 import { listContainer, swiftOptions } from '../helpers/swift-driver-options.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
 
@@ -157,8 +157,8 @@ describe('swift driver on a real Swift', { skip: !requireSwift() && 'Swift is no
     const gate = gatedSource(randomBytes(CHUNK + CHUNK / 2), randomBytes(10));
     const controller = new AbortController();
     const writing = driver.write(id, gate.source, { signal: controller.signal });
-    await gate.drained; // segment 1 is stored, segment 2 is half sent
-    assert.deepEqual(await listContainer(swift, 'glance', id), [`${id}-00001`]);
+    await gate.drained; // segment 2 is half sent; segment 1 is being committed
+    await eventually(async () => (await listContainer(swift, 'glance', id)).includes(`${id}-00001`), 'segment 1 stored', 20_000);
     controller.abort();
     await assert.rejects(writing, { name: 'AbortError' });
     assert.deepEqual(await listContainer(swift, 'glance', id), []);
@@ -207,11 +207,13 @@ describe('swift driver on a real Swift', { skip: !requireSwift() && 'Swift is no
     const logs: string[] = [];
     const driver = createSwiftDriver(swiftOptions(swift), { chunkBytes: CHUNK, logger: quietLogger(logs) });
     const id = randomUUID();
-    const first = randomBytes(CHUNK + 100);
-    const rest = randomBytes(CHUNK * 2);
+    // Exactly one segment, then the source waits: once segment 1 is stored, no request is in
+    // flight and the next one is segment 2's.
+    const first = randomBytes(CHUNK);
+    const rest = randomBytes(CHUNK * 2 + 100);
     const gate = gatedSource(first, rest);
     const writing = driver.write(id, gate.source);
-    await gate.drained;
+    await eventually(async () => (await listContainer(swift, 'glance', id)).includes(`${id}-00001`), 'segment 1 stored', 20_000);
     // tempauth hands the same user the same token while it lives: this is the driver's token.
     const { token } = await swift.auth();
     await swift.revokeToken(token);
