@@ -54,11 +54,14 @@ export interface BlobDriver {
    * Writing the same key twice replaces the earlier object.
    *
    * @param key an opaque, single path segment chosen by the caller (the image id).
+   * @param opts.expectedSize the declared length (Content-Length) when known, already enforced
+   *   by the caller: a hint for drivers that store small and large objects differently (Glance's
+   *   swift and s3 stores choose by it), never trusted as the size written.
    * @throws Invalid when `key` is not acceptable to the backend.
    * @throws StorageFull when the backend is out of space or quota.
    * @throws the source's own error, or an `AbortError`, unchanged.
    */
-  write(key: string, source: Readable, opts?: { readonly signal?: AbortSignal }): Promise<WriteResult>;
+  write(key: string, source: Readable, opts?: { readonly signal?: AbortSignal; readonly expectedSize?: number }): Promise<WriteResult>;
   /**
    * Opens `location` for reading. The object is opened before this resolves, so a missing
    * object is reported here and not as a stream error.

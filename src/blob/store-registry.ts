@@ -9,6 +9,7 @@ import type { AddressPolicy } from '../import/address-check.js';
 import type { BlobDriver } from './blob-driver.js';
 import { createFilesystemDriver } from './drivers/filesystem-driver.js';
 import { createHttpDriver } from './drivers/http-driver.js';
+import { createSwiftDriver } from './drivers/swift-driver.js';
 import type { S3DriverOptions, StoreDriverContext, SwiftDriverOptions } from './store-options.js';
 
 /** A store type that is registered but whose driver this build does not have. */
@@ -41,7 +42,7 @@ function notInThisBuild<O>(type: string): (opts: O) => BlobDriver {
 // To wire a driver, import its factory and replace notInThisBuild(...) by it:
 //   import { createSwiftDriver } from './drivers/swift-driver.js';
 //   const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
-const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = notInThisBuild('swift');
+const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = (opts) => createSwiftDriver(opts);
 const s3Factory: (opts: S3DriverOptions) => BlobDriver = notInThisBuild('s3');
 
 const MB = 1024 * 1024;
