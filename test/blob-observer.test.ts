@@ -12,7 +12,7 @@ import { createBlobStore } from '../src/blob/blob-store.js';
 import { createFilesystemDriver } from '../src/blob/drivers/filesystem-driver.js';
 import { Invalid, TooLarge } from '../src/domain/errors.js';
 import type { BlobStore } from '../src/domain/ports.js';
-import { readAll, sourceOf } from './drivers/blob-driver-suite.js';
+import { readAll, sourceOf } from './helpers/blob-streams.js';
 
 const ID = '5d0b7c2e-9a41-4f6e-8c3b-2a7e1f9d6b05';
 

@@ -13,7 +13,7 @@ import { createBlobStore } from '../src/blob/blob-store.js';
 import { createFilesystemDriver } from '../src/blob/drivers/filesystem-driver.js';
 import { Invalid, IrisError, NotFound, TooLarge } from '../src/domain/errors.js';
 import type { BlobStore, StoredBlob } from '../src/domain/ports.js';
-import { eventually, readAll, sourceOf, stallingSource } from './drivers/blob-driver-suite.js';
+import { eventually, readAll, sourceOf, stallingSource } from './helpers/blob-streams.js';
 
 const ID = '0c8a2b4e-3f6d-4a51-9e27-7d1b5c9f4a10';
 const CAP = 1024 * 1024 * 1024;

@@ -73,8 +73,29 @@ export interface BlobDriver {
    */
   delete(location: string): Promise<void>;
   /**
-   * Removes staging objects left by interrupted writes (a crash mid-upload) and returns how many
-   * it removed. Meant for start-up: staging objects of writes still in flight are removed too.
+   * Lists the staging objects of writes not yet committed: writes in flight (on this node or on
+   * another node sharing the backend) and writes abandoned by a crash. The blob store removes the
+   * ones older than its threshold; a driver never decides on its own what is abandoned.
+   * A read-only driver returns [].
    */
-  sweep(): Promise<number>;
+  listStaging(): Promise<StagingObject[]>;
+  /**
+   * Removes one staging object listed by `listStaging` (its temp file, its segments, its
+   * pending multipart upload). Idempotent: one already gone is not an error.
+   * @throws Invalid when `id` is not a staging object id of this driver.
+   */
+  removeStaging(id: string): Promise<void>;
+}
+
+/** The leftovers of one uncommitted write, as `listStaging` reports them. */
+export interface StagingObject {
+  /** Opaque to the caller; handed back to `removeStaging`. */
+  readonly id: string;
+  /** The key the write was for, when the backend can tell (logged, never trusted). */
+  readonly key?: string;
+  /**
+   * When the write last added data (or when it started, for backends that record only that):
+   * a staging object is abandoned when this is older than the blob store's threshold.
+   */
+  readonly modifiedAt: Date;
 }

@@ -33,6 +33,13 @@ export type BlobStoreOptions = (
 ) & {
   /** Where a blob that could not be removed after a failed put is reported (default: a process warning). */
   readonly onCleanupError?: CleanupReporter;
+  /**
+   * `sweep` removes staging objects at least this old (ms; default 0: all of them). Staging
+   * objects younger than this may belong to a write still running on another node.
+   */
+  readonly partialWriteMaxAgeMs?: number;
+  /** The clock `sweep` measures ages with (tests). */
+  readonly now?: () => number;
 };
 
 /**
@@ -139,9 +146,17 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
   }
 
   async function sweep(): Promise<number> {
+    const maxAge = opts.partialWriteMaxAgeMs ?? 0;
+    const now = (opts.now ?? Date.now)();
     let removed = 0;
     for (const driver of byId.values()) {
-      if (driver.capabilities.writable) removed += await driver.sweep();
+      if (!driver.capabilities.writable) continue;
+      for (const staged of await driver.listStaging()) {
+        // Younger ones may be another node's write in progress.
+        if (now - staged.modifiedAt.getTime() < maxAge) continue;
+        await driver.removeStaging(staged.id);
+        removed += 1;
+      }
     }
     return removed;
   }

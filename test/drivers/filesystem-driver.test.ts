@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createFilesystemDriver } from '../../src/blob/drivers/filesystem-driver.js';
 import { Invalid, NotFound, StorageFull } from '../../src/domain/errors.js';
-import { blobDriverSuite, eventually, readAll, sourceOf, stallingSource } from './blob-driver-suite.js';
+import { eventually, readAll, sourceOf, stallingSource } from '../helpers/blob-streams.js';
 
 /** Every file under `dir`, relative to it (directories themselves are not content). */
 async function listFiles(dir: string): Promise<string[]> {
@@ -22,23 +22,6 @@ async function listFiles(dir: string): Promise<string[]> {
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'iris-fs-driver-'));
 }
-
-blobDriverSuite('filesystem', async () => {
-  const root = tempDir();
-  // A store directory that does not exist yet: the driver must create it on first write.
-  const dir = join(root, 'images');
-  return {
-    driver: createFilesystemDriver({ dir }),
-    contents: () => listFiles(dir),
-    async plantStaging(name) {
-      await mkdir(join(dir, '.tmp'), { recursive: true });
-      await writeFile(join(dir, '.tmp', name), 'partial');
-    },
-    async close() {
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-});
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = tempDir();
@@ -88,6 +71,25 @@ test('filesystem driver: writes are staged in .tmp as <key>.<random>', () =>
     source.push(null);
     await writing;
     assert.deepEqual(await listFiles(dir), ['staged']);
+  }));
+
+test('filesystem driver: staging lists temp files with their mtime; removeStaging stays in .tmp', () =>
+  withDir(async (dir) => {
+    const driver = createFilesystemDriver({ dir });
+    assert.deepEqual(await driver.listStaging(), []);
+    await driver.write('kept', sourceOf(randomBytes(10)));
+    await mkdir(join(dir, '.tmp'), { recursive: true });
+    await writeFile(join(dir, '.tmp', 'old-image.0123456789abcdef'), 'partial');
+    const then = new Date('2020-01-02T03:04:05Z');
+    await utimes(join(dir, '.tmp', 'old-image.0123456789abcdef'), then, then);
+    const staging = await driver.listStaging();
+    assert.deepEqual(staging, [{ id: 'old-image.0123456789abcdef', key: 'old-image', modifiedAt: then }]);
+    for (const id of ['', '.', '..', '../kept', 'a/b']) {
+      await assert.rejects(driver.removeStaging(id), Invalid, JSON.stringify(id));
+    }
+    await driver.removeStaging('old-image.0123456789abcdef');
+    await driver.removeStaging('old-image.0123456789abcdef');
+    assert.deepEqual(await listFiles(dir), ['kept']);
   }));
 
 test('filesystem driver: unsafe keys are refused', () =>

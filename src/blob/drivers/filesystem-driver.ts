@@ -6,14 +6,14 @@
 import { constants as fsConstants, createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { addAbortSignal } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { resolve } from 'node:path';
-import type { BlobDriver, ReadResult, WriteResult } from '../blob-driver.js';
+import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import { FileReadStream } from './file-read-stream.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
@@ -157,25 +157,36 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
     await unlinkQuietly(pathOf(location));
   }
 
-  async function sweep(): Promise<number> {
+  async function listStaging(): Promise<StagingObject[]> {
     let names: string[];
     try {
       names = await readdir(stagingDir);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return 0;
+      if (isErrno(err, 'ENOENT')) return [];
       throw err;
     }
-    let removed = 0;
+    const found: StagingObject[] = [];
     for (const name of names) {
       try {
-        await unlink(`${stagingDir}/${name}`);
-        removed += 1;
+        // lstat: the staging area holds regular files only; whatever else is there is listed
+        // by its own time and removed like a stray file.
+        const { mtime } = await lstat(`${stagingDir}/${name}`);
+        const dot = name.lastIndexOf('.');
+        found.push({ id: name, key: dot > 0 ? name.slice(0, dot) : name, modifiedAt: mtime });
       } catch (err) {
-        // Gone already (a concurrent sweep): nothing to count, nothing to report.
+        // Committed or removed since readdir: not staging any more.
         if (!isErrno(err, 'ENOENT')) throw err;
       }
     }
-    return removed;
+    return found;
+  }
+
+  async function removeStaging(id: string): Promise<void> {
+    // Any single entry of the staging directory, nothing outside it.
+    if (id === '' || id === '.' || id === '..' || id.includes('/') || id.includes('\0')) {
+      throw new Invalid('Not a staging file of this filesystem store');
+    }
+    await unlinkQuietly(`${stagingDir}/${id}`);
   }
 
   return {
@@ -184,7 +195,8 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
     write,
     read,
     delete: remove,
-    sweep,
+    listStaging,
+    removeStaging,
   };
 }
 
