@@ -18,7 +18,8 @@ import {
   S3Client,
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
-import { createS3Driver, type S3DriverOptions } from '../../src/blob/drivers/s3-driver.js';
+import { createS3Driver } from '../../src/blob/drivers/s3-driver.js';
+import type { S3DriverOptions } from '../../src/blob/store-options.js';
 import { uploadToS3 } from '../../src/blob/drivers/s3-upload.js';
 import { Invalid, NotFound } from '../../src/domain/errors.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
@@ -62,6 +63,8 @@ function optionsFor(sw: SwiftServer, over: Partial<S3DriverOptions> = {}): S3Dri
     s3_store_large_object_size: 5,
     s3_store_large_object_chunk_size: 5,
     s3_store_thread_pools: 3,
+    s3_store_region_name: null,
+    s3_store_cacert: null,
     storeId: 's3',
     onCleanupError: (message, error) => assert.fail(`cleanup reported: ${message}: ${String(error)}`),
     ...over,
@@ -81,6 +84,36 @@ async function bucketContents(client: S3Client, bucket: string): Promise<string[
   }
   return names;
 }
+
+test('s3 driver: options Glance refuses at start are refused by the factory', () => {
+  const base: S3DriverOptions = {
+    s3_store_host: 'http://127.0.0.1:1',
+    s3_store_access_key: 'a:b',
+    s3_store_secret_key: 's',
+    s3_store_bucket: 'glance',
+    s3_store_create_bucket_on_put: false,
+    s3_store_bucket_url_format: 'auto',
+    s3_store_region_name: null,
+    s3_store_large_object_size: 100,
+    s3_store_large_object_chunk_size: 10,
+    s3_store_thread_pools: 10,
+    s3_store_cacert: null,
+    storeId: 's3',
+    onCleanupError: () => undefined,
+  };
+  assert.equal(createS3Driver(base).scheme, 's3');
+  for (const [over, message] of [
+    [{ s3_store_host: '' }, /Could not find s3_store_host/],
+    [{ s3_store_access_key: '' }, /Could not find s3_store_access_key/],
+    [{ s3_store_bucket: '' }, /Could not find s3_store_bucket/],
+    [{ s3_store_large_object_chunk_size: 4 }, /chunk_size must be at least 5 MB/],
+    [{ s3_store_thread_pools: 0 }, /thread_pools must be a positive integer/],
+    [{ s3_store_large_object_size: 0 }, /large_object_size must be a positive/],
+    [{ s3_store_bucket_url_format: 'virtual', s3_store_bucket: 'has.dots' }, /virtual-host style/],
+  ] as const) {
+    assert.throws(() => createS3Driver({ ...base, ...over }), (err: unknown) => err instanceof Invalid && message.test(err.message));
+  }
+});
 
 if (!requireSwift()) {
   test('s3 driver against Swift s3api', (t) => {

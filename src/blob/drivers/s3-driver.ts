@@ -27,34 +27,10 @@ import type { GetObjectCommandOutput, ListMultipartUploadsCommandOutput } from '
 import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
-import { warnCleanup, type CleanupReporter } from '../cleanup-report.js';
-import { resolveS3Endpoint, type BucketUrlFormat, type S3Endpoint } from './s3-endpoint.js';
+import type { S3DriverOptions } from '../store-options.js';
+import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
 import { formatS3Location, parseS3Location } from './s3-location.js';
 import { uploadToS3 } from './s3-upload.js';
-
-/** The s3 store's options, named as Glance names them (sizes in MB = MiB, as Glance's `units.Mi`). */
-export interface S3StoreOptions {
-  readonly s3_store_host: string;
-  readonly s3_store_access_key: string;
-  readonly s3_store_secret_key: string;
-  readonly s3_store_bucket: string;
-  readonly s3_store_create_bucket_on_put: boolean;
-  readonly s3_store_bucket_url_format: BucketUrlFormat;
-  /** Signing region; empty: from the AWS host name, else us-east-1 (what botocore falls back to). */
-  readonly s3_store_region_name?: string | undefined;
-  readonly s3_store_large_object_size: number;
-  readonly s3_store_large_object_chunk_size: number;
-  readonly s3_store_thread_pools: number;
-  /** A CA bundle (PEM file) to verify an https endpoint with; empty: the system's. */
-  readonly s3_store_cacert?: string | undefined;
-}
-
-export interface S3DriverOptions extends S3StoreOptions {
-  /** The store's id (Glance backend name), for messages. */
-  readonly storeId?: string;
-  /** Where an object or upload that could not be removed after a failed write is reported. */
-  readonly onCleanupError?: CleanupReporter;
-}
 
 const SCHEME = 's3';
 const MiB = 1024 * 1024;
@@ -65,7 +41,7 @@ const MIN_CHUNK_MB = 5;
  * Creates a driver storing blobs in one S3 bucket.
  *
  * @example
- * const driver = createS3Driver({ ...config.s3Store, storeId: 's3' });
+ * const driver = createS3Driver({ ...s3StoreOptions, storeId: 's3', onCleanupError });
  * @throws Invalid for options Glance refuses at start (missing host, keys or bucket; chunk below
  *   5 MB; thread pools below 1; a bucket virtual addressing cannot name).
  */
@@ -92,8 +68,8 @@ export function createS3Driver(opts: S3DriverOptions): BlobDriver & { readonly e
   const partSize = opts.s3_store_large_object_chunk_size * MiB;
   const threshold = opts.s3_store_large_object_size * MiB;
   const concurrency = opts.s3_store_thread_pools;
-  const reportCleanup = opts.onCleanupError ?? warnCleanup;
-  const storeName = opts.storeId ?? SCHEME;
+  const reportCleanup = opts.onCleanupError;
+  const storeName = opts.storeId;
   // Keep-alive sockets, enough for every part of an upload in flight plus reads.
   const sockets = { keepAlive: true, maxSockets: Math.max(50, concurrency * 2) };
   const client = new S3Client({

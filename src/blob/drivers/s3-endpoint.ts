@@ -49,7 +49,7 @@ export function resolveS3Endpoint(opts: {
   readonly host: string;
   readonly bucket: string;
   readonly urlFormat: BucketUrlFormat;
-  readonly regionName?: string | undefined;
+  readonly regionName?: string | null | undefined;
 }): S3Endpoint {
   const match = /^(https?):\/\//i.exec(opts.host);
   const protocol = match?.[1]?.toLowerCase() === 'https' ? 'https' : 'http';
