@@ -102,6 +102,10 @@ test('s3 driver: options Glance refuses at start are refused by the factory', ()
     onCleanupError: () => undefined,
   };
   assert.equal(createS3Driver(base).scheme, 's3');
+  assert.deepEqual(createS3Driver(base).schemes, ['s3', 's3+http']);
+  const https = createS3Driver({ ...base, s3_store_host: 'https://s3.example.com' });
+  assert.equal(https.scheme, 's3+https');
+  assert.deepEqual(https.schemes, ['s3+https']);
   for (const [over, message] of [
     [{ s3_store_host: '' }, /Could not find s3_store_host/],
     [{ s3_store_access_key: '' }, /Could not find s3_store_access_key/],

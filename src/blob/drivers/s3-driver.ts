@@ -29,10 +29,9 @@ import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
 import type { S3DriverOptions } from '../store-options.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
-import { formatS3Location, parseS3Location } from './s3-location.js';
+import { formatS3Location, parseS3Location, s3Scheme } from './s3-location.js';
 import { uploadToS3 } from './s3-upload.js';
 
-const SCHEME = 's3';
 const MiB = 1024 * 1024;
 /** S3's (and Swift s3api's `min_segment_size`) smallest part but the last; Glance refuses chunks below it. */
 const MIN_CHUNK_MB = 5;
@@ -45,7 +44,9 @@ const MIN_CHUNK_MB = 5;
  * @throws Invalid for options Glance refuses at start (missing host, keys or bucket; chunk below
  *   5 MB; thread pools below 1; a bucket virtual addressing cannot name).
  */
-export function createS3Driver(opts: S3DriverOptions): BlobDriver & { readonly endpoint: S3Endpoint } {
+export function createS3Driver(
+  opts: S3DriverOptions,
+): BlobDriver & { readonly endpoint: S3Endpoint; readonly schemes: readonly string[] } {
   for (const name of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
     if (!opts[name]) throw new Invalid(`Could not find ${name} in configuration options.`);
   }
@@ -278,7 +279,10 @@ export function createS3Driver(opts: S3DriverOptions): BlobDriver & { readonly e
   }
 
   return {
-    scheme: SCHEME,
+    // glance_store writes `s3://` for an http endpoint and `s3+https://` for https, and reads
+    // `s3+http://` as http too.
+    scheme: s3Scheme(endpoint.protocol),
+    schemes: endpoint.protocol === 'https' ? ['s3+https'] : ['s3', 's3+http'],
     endpoint,
     capabilities: { writable: true, rangedReads: true },
     write,
