@@ -8,6 +8,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -330,6 +336,38 @@ if (!requireSwift()) {
       } finally {
         client.destroy();
       }
+    });
+
+    test('https endpoint: s3+https locations, certificate checked against s3_store_cacert', async (t) => {
+      const sw = await swift();
+      const dir = mkdtempSync(join(tmpdir(), 'iris-s3-tls-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      // A self-signed certificate for 127.0.0.1, and a TLS terminator in front of Swift's proxy.
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+      const tls = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (socket) => {
+        const upstream = connect(sw.proxyPort, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      t.after(() => new Promise<void>((resolve) => tls.close(() => resolve())));
+      const host = `127.0.0.1:${(tls.address() as { port: number }).port}`;
+      const opts = optionsFor(sw, { s3_store_host: `https://${host}`, s3_store_cacert: join(dir, 'cert.pem') });
+      const driver = createS3Driver(opts);
+      const data = randomBytes(PART + 10);
+      const { location } = await driver.write(randomUUID(), sourceOf(data));
+      assert.ok(location.startsWith(`s3+https://${host}/${opts.s3_store_bucket}/`), location);
+      assert.ok((await readAll((await driver.read(location)).stream)).equals(data));
+      // The http form of the same place is another store's.
+      await assert.rejects(driver.read(location.replace('s3+https://', 's3://')), Invalid);
+      await driver.delete(location);
+      // Without the CA bundle the self-signed certificate is refused.
+      const untrusting = createS3Driver({ ...opts, s3_store_cacert: null });
+      await assert.rejects(untrusting.write(randomUUID(), sourceOf(randomBytes(10))), /self[- ]signed|certificate/i);
     });
 
     test('wrong keys fail with the service\'s answer, and no secret appears in it', async () => {
