@@ -23,6 +23,8 @@ export function dataPaths(config: Config): DataPath[] {
     paths.push({ option: '[database] connection', dir: dirname(config.database.sqlite_path) });
   }
   for (const backend of config.backends) {
+    // Only file stores have a directory here; the others' data lives in their service.
+    if (backend.type !== 'file') continue;
     const section = backend.legacy ? 'glance_store' : backend.id.toLowerCase();
     paths.push({ option: `[${section}] filesystem_store_datadir`, dir: backend.filesystem_store_datadir });
   }

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
-import { createBlobStore } from './blob/blob-store.js';
+import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
+import { createStoreDriver, StoreNotAvailable } from './blob/store-registry.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import { parseRange, parseRequestContentRange } from './blob/range.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -55,15 +56,30 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
 }
 
 /** The image stores of the configuration (one per enabled backend, or the single store). */
-function imageStores(config: Config, onCleanupError: CleanupReporter): BlobStore {
+function imageStores(config: Config, logger: Logger): BlobStore {
+  const onCleanupError = cleanupReporter(logger);
+  const filtering = config.import_filtering_opts;
+  const addressPolicy = { allowPrivateNetworks: filtering.allow_private_networks, allowLoopback: filtering.allow_loopback };
   return createBlobStore({
-    backends: config.backends.map((b) => ({
-      id: b.id,
-      driver: createFilesystemDriver({ dir: b.filesystem_store_datadir, onCleanupError }),
-    })),
+    backends: config.backends.map((b) => {
+      try {
+        return { id: b.id, driver: createStoreDriver(b, { storeId: b.id, onCleanupError, addressPolicy }) };
+      } catch (e) {
+        if (!(e instanceof StoreNotAvailable)) throw e;
+        const where = b.legacy ? '[glance_store] stores' : '[DEFAULT] enabled_backends';
+        throw new StartError(`${where}: ${e.message}`, { cause: e });
+      }
+    }),
     defaultBackend: config.default_backend_id,
     onCleanupError,
+    partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
+    trace: blobTrace(logger),
   });
+}
+
+/** The blob store's trace lines, at debug level (image id, store, bytes, ms). */
+function blobTrace(logger: Logger): (fields: BlobTrace, message: string) => void {
+  return (fields, message) => logger.debug(fields, message);
 }
 
 /** The staging area for glance-direct and web-download (os_glance_staging_store). */
@@ -71,6 +87,7 @@ function stagingStore(config: Config, onCleanupError: CleanupReporter): BlobStor
   return createBlobStore({
     backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir, onCleanupError }) }],
     onCleanupError,
+    partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
   });
 }
 
@@ -102,7 +119,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     const images = createSqliteImageRepository(database.db);
     const reset = await images.resetSaving();
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
-    const blobs = imageStores(config, cleanupReporter(logger));
+    const blobs = imageStores(config, logger);
     const staging = stagingStore(config, cleanupReporter(logger));
     // Imports this process (or a crashed one) was running will never finish: fail their tasks,
     // then put their images back in a consistent state and drop their staged data.
@@ -181,7 +198,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const logger = logging.logger;
   const database = openConfiguredDatabase(config);
   const images = createSqliteImageRepository(database.db);
-  const blobs = imageStores(config, cleanupReporter(logger));
+  const blobs = imageStores(config, logger);
   const staging = stagingStore(config, cleanupReporter(logger));
   const tasks = createSqliteTaskRepository(database.db);
   // The staging store keys objects by image id, like every filesystem store.

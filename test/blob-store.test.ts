@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
-import { createBlobStore } from '../src/blob/blob-store.js';
+import { createBlobStore, type BlobTrace } from '../src/blob/blob-store.js';
+import type { BlobDriver, StagingObject } from '../src/blob/blob-driver.js';
 import { createFilesystemDriver } from '../src/blob/drivers/filesystem-driver.js';
-import { Invalid, IrisError, NotFound, TooLarge } from '../src/domain/errors.js';
+import { Gone, Invalid, IrisError, NotFound, TooLarge } from '../src/domain/errors.js';
 import type { BlobStore, StoredBlob } from '../src/domain/ports.js';
 import { eventually, readAll, sourceOf, stallingSource } from './helpers/blob-streams.js';
 
@@ -204,6 +205,130 @@ test('blob store: sweep removes staging files of the default store', () =>
     assert.equal(await blobs.sweep(), 1);
     assert.deepEqual(await listFiles(dir), []);
   }));
+
+/** A driver that records every call and fails the test if written to (for checks made before any driver call). */
+function recordingDriver(calls: string[], over: Partial<BlobDriver> = {}): BlobDriver {
+  const record = (name: string) => async (): Promise<never> => {
+    calls.push(name);
+    throw new Error(`driver.${name} called`);
+  };
+  return {
+    scheme: 'rec',
+    capabilities: { writable: true, rangedReads: true },
+    write: record('write'),
+    read: record('read'),
+    delete: record('delete'),
+    listStaging: record('listStaging'),
+    removeStaging: record('removeStaging'),
+    ...over,
+  };
+}
+
+test('blob store: a key that is not one safe path segment is refused before any driver call', async () => {
+  const calls: string[] = [];
+  const blobs = createBlobStore({ driver: recordingDriver(calls) });
+  for (const key of ['', '.', '..', '.hidden', 'a/b', '../etc', 'a\\b', 'x\0y', 'new\nline', 'k'.repeat(201)]) {
+    const source = sourceOf(randomBytes(10));
+    await assert.rejects(blobs.put(key, source, { sizeCap: CAP, hashAlgo: 'sha512' }), Invalid, JSON.stringify(key));
+    assert.equal(source.readableFlowing, null, 'the source is not read');
+  }
+  assert.deepEqual(calls, []);
+});
+
+test('blob store: a read-only store refuses uploads as Glance (410 StoreAddDisabled) without reading the body', async () => {
+  const calls: string[] = [];
+  const blobs = createBlobStore({ driver: recordingDriver(calls, { capabilities: { writable: false, rangedReads: true } }) });
+  const source = sourceOf(randomBytes(10));
+  await assert.rejects(blobs.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512' }), (err: unknown) => {
+    assert.ok(err instanceof Gone);
+    assert.equal(err.message, 'Error in store configuration. Adding images to store is disabled.');
+    return true;
+  });
+  assert.deepEqual(calls, []);
+});
+
+test('blob store: sweep removes only partial writes older than partial_write_max_age, in writable stores', async () => {
+  const now = Date.parse('2026-12-06T10:00:00Z');
+  const removed: string[] = [];
+  const staging = (id: string, ageMs: number): StagingObject => ({ id, key: id, modifiedAt: new Date(now - ageMs) });
+  const driver = recordingDriver([], {
+    listStaging: async () => [staging('old', 3_600_001), staging('edge', 3_600_000), staging('young', 3_599_999)],
+    removeStaging: async (id: string) => {
+      removed.push(id);
+    },
+  });
+  const readOnly = recordingDriver([], { scheme: 'ro', capabilities: { writable: false, rangedReads: true } });
+  const traces: BlobTrace[] = [];
+  const blobs = createBlobStore({
+    backends: [{ id: 'a', driver }, { id: 'web', driver: readOnly }],
+    partialWriteMaxAgeMs: 3_600_000,
+    now: () => now,
+    trace: (fields) => traces.push(fields),
+  });
+  assert.equal(await blobs.sweep(), 2);
+  // Another node's write in progress (younger than the threshold) is left alone.
+  assert.deepEqual(removed, ['old', 'edge']);
+  assert.deepEqual(traces.map((t) => [t.op, t.image, t.store]), [['sweep', 'old', 'a'], ['sweep', 'edge', 'a']]);
+});
+
+test('blob store: sweep on a real filesystem store keeps a young temp file, removes an old one', () =>
+  withStore(async (_blobs, dir) => {
+    await mkdir(join(dir, '.tmp'), { recursive: true });
+    await writeFile(join(dir, '.tmp', `${ID}.0123456789abcdef`), 'old');
+    await writeFile(join(dir, '.tmp', `${ID}.fedcba9876543210`), 'young');
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    await utimes(join(dir, '.tmp', `${ID}.0123456789abcdef`), old, old);
+    const blobs = createBlobStore({ driver: createFilesystemDriver({ dir }), partialWriteMaxAgeMs: 86_400_000 });
+    assert.equal(await blobs.sweep(), 1);
+    assert.deepEqual(await listFiles(dir), [`.tmp/${ID}.fedcba9876543210`]);
+  }));
+
+test('blob store: traces put, get and delete with image id, store, bytes and ms, never the location', () =>
+  withStore(async (_unused, dir) => {
+    const traces: Array<[BlobTrace, string]> = [];
+    const blobs = createBlobStore({
+      backends: [{ id: 'local', driver: createFilesystemDriver({ dir }) }],
+      trace: (fields, message) => traces.push([fields, message]),
+    });
+    const data = randomBytes(1000);
+    const blob = await blobs.put(ID, sourceOf(data), { sizeCap: CAP, hashAlgo: 'sha512' });
+    const { stream } = await blobs.get(blob.location, { range: { start: 10, end: 19 }, image: ID });
+    assert.equal((await readAll(stream)).length, 10);
+    if (!stream.closed) await once(stream, 'close');
+    await blobs.delete(blob.location);
+    await assert.rejects(blobs.put(ID, sourceOf(data), { sizeCap: 10, hashAlgo: 'sha512' }), TooLarge);
+    const ops = traces.map(([f, m]) => [f.op, f.image, f.store, f.bytes, m]);
+    assert.deepEqual(ops, [
+      ['put', ID, 'local', 1000, 'blob written'],
+      ['get', ID, 'local', 10, 'blob read'],
+      ['delete', undefined, 'local', undefined, 'blob deleted'],
+      ['put', ID, 'local', 1000, 'blob write failed'],
+    ]);
+    for (const [fields] of traces) {
+      assert.equal(typeof fields.ms, 'number');
+      assert.ok(!JSON.stringify(fields).includes(dir), 'no location in a trace');
+    }
+    assert.equal(traces[1]?.[0].complete, true);
+    assert.equal(traces[3]?.[0].failed, 'TooLarge');
+  }));
+
+test('blob store: a driver with several schemes gets the locations of each', async () => {
+  const read: string[] = [];
+  const driver = recordingDriver([], {
+    scheme: 'http',
+    schemes: ['http', 'https'],
+    capabilities: { writable: false, rangedReads: true },
+    read: async (location: string) => {
+      read.push(location);
+      return { stream: Readable.from([]), size: 0 };
+    },
+  });
+  const file = createFilesystemDriver({ dir: join(tmpdir(), 'unused') });
+  const blobs = createBlobStore({ backends: [{ id: 'file', driver: file }, { id: 'http', driver }] });
+  await blobs.get('https://example.com/a.img');
+  await blobs.get('http://example.com/b.img');
+  assert.deepEqual(read, ['https://example.com/a.img', 'http://example.com/b.img']);
+});
 
 test('blob store: two stores with one id, or an unknown default, are refused', () => {
   const driver = createFilesystemDriver({ dir: join(tmpdir(), 'unused') });

@@ -40,6 +40,12 @@ export interface ReadResult {
 export interface BlobDriver {
   /** The URL scheme of the locations this driver produces and accepts, without `:` (`'file'`). */
   readonly scheme: string;
+  /**
+   * Every scheme whose locations this driver reads and deletes, when there are more than
+   * `scheme` (`['swift', 'swift+http', 'swift+https', 'swift+config']`, `['http', 'https']`).
+   * The blob store routes a location by its scheme to the first store listing it.
+   */
+  readonly schemes?: readonly string[];
   readonly capabilities: DriverCapabilities;
   /**
    * Consumes `source` to its end and stores it under `key`. Atomic: nothing is visible at the

@@ -6,7 +6,7 @@
 import { finished, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, DataObserver, PutOptions, StoredBlob } from '../domain/ports.js';
-import { Invalid, IrisError, ServiceUnavailable } from '../domain/errors.js';
+import { Gone, Invalid, IrisError } from '../domain/errors.js';
 import type { BlobDriver } from './blob-driver.js';
 import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
@@ -40,7 +40,35 @@ export type BlobStoreOptions = (
   readonly partialWriteMaxAgeMs?: number;
   /** The clock `sweep` measures ages with (tests). */
   readonly now?: () => number;
+  /** Receives one line per put, get (when its stream closes), delete and swept partial write: pino's debug fits. */
+  readonly trace?: (fields: BlobTrace, message: string) => void;
 };
+
+/** What a trace line carries: never a location (it may hold credentials). */
+export interface BlobTrace {
+  readonly op: 'put' | 'get' | 'delete' | 'sweep';
+  readonly image?: string | undefined;
+  readonly store?: string | undefined;
+  readonly bytes?: number;
+  readonly ms?: number;
+  readonly [more: string]: unknown;
+}
+
+/** Longest key: leaves room for a driver's suffixes within the usual 255-byte name limits. */
+const MAX_KEY_LENGTH = 200;
+
+/**
+ * Refuses a key that is not one safe path segment (Invalid), whatever the driver: drivers build
+ * file paths and object names from keys, and must never see `..`, `/` or a hidden name.
+ */
+export function checkKey(key: string): void {
+  const ok =
+    key.length > 0 &&
+    key.length <= MAX_KEY_LENGTH &&
+    !key.startsWith('.') &&
+    !/[/\\\x00-\x1f\x7f]/.test(key);
+  if (!ok) throw new Invalid(`Invalid blob key: ${JSON.stringify(key.slice(0, MAX_KEY_LENGTH))}`);
+}
 
 /**
  * Creates the blob store over an explicit set of named backends.
@@ -80,8 +108,8 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     }
     const colon = location.indexOf(':');
     const scheme = colon > 0 ? location.slice(0, colon) : '';
-    if (defaultDriver!.scheme === scheme) return defaultDriver!;
-    const driver = backends.find((b) => b.driver.scheme === scheme)?.driver;
+    if (handles(defaultDriver!, scheme)) return defaultDriver!;
+    const driver = backends.find((b) => handles(b.driver, scheme))?.driver;
     // No location in the message: it could reach an API client.
     if (!driver) throw new Invalid('No configured store handles this image location');
     return driver;
@@ -89,12 +117,16 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
 
   async function put(imageId: string, source: Readable, putOpts: PutOptions): Promise<StoredBlob> {
     const { signal, hashAlgo } = putOpts;
+    // Before any driver sees it: a driver may build paths or object names from the key.
+    checkKey(imageId);
     signal?.throwIfAborted();
+    const started = performance.now();
     const storeId = putOpts.store ?? defaultId!;
     const driver = byId.get(storeId);
     if (!driver) throw new Invalid(`Store for identifier ${storeId} not found`);
     if (!driver.capabilities.writable) {
-      throw new ServiceUnavailable(`Adding images to the store ${storeId} is disabled`);
+      // Glance's StoreAddDisabled, which its image data API answers with 410.
+      throw new Gone('Error in store configuration. Adding images to store is disabled.');
     }
     const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);
@@ -109,8 +141,10 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       if (written.bytes !== size) {
         throw new Error(`Blob store ${storeId} stored ${written.bytes} bytes of ${size}`);
       }
+      trace({ op: 'put', image: imageId, store: storeId, bytes: size, ms: elapsed(started) }, 'blob written');
       return { location, store: storeId, size, checksum: md5, os_hash_algo: hashAlgo, os_hash_value: multihash };
     } catch (err) {
+      trace({ op: 'put', image: imageId, store: storeId, bytes: hasher.bytes, ms: elapsed(started), failed: errorName(err) }, 'blob write failed');
       // The driver removes its own staging data on failure; only a committed object is ours to
       // remove, and failing to remove it must not hide the original error.
       if (location !== undefined) {
@@ -131,18 +165,40 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
 
   async function get(
     location: string,
-    getOpts: { range?: ByteRange; signal?: AbortSignal; store?: string | null } = {},
+    getOpts: { range?: ByteRange; signal?: AbortSignal; store?: string | null; image?: string } = {},
   ): Promise<{ stream: Readable; size: number }> {
     const driver = driverFor(location, getOpts.store);
     if (getOpts.range && !driver.capabilities.rangedReads) {
       // Glance answers StoreRandomGetNotSupported with 400.
       throw new Invalid('The store holding this image does not support ranged reads');
     }
-    return driver.read(location, getOpts);
+    const started = performance.now();
+    const { range, signal } = getOpts;
+    const opened = await driver.read(location, { ...(range ? { range } : {}), ...(signal ? { signal } : {}) });
+    if (opts.trace) {
+      const store = getOpts.store ?? storeIdOf(driver);
+      const bytes = range ? range.end - range.start + 1 : opened.size;
+      // 'close' does not change how the stream flows; complete tells a full read from an abandoned one.
+      opened.stream.once('close', () => {
+        trace({ op: 'get', image: getOpts.image, store, bytes, ms: elapsed(started), complete: opened.stream.readableEnded }, 'blob read');
+      });
+    }
+    return opened;
   }
 
   async function remove(location: string, store?: string | null): Promise<void> {
-    await driverFor(location, store).delete(location);
+    const driver = driverFor(location, store);
+    const started = performance.now();
+    await driver.delete(location);
+    trace({ op: 'delete', store: store ?? storeIdOf(driver), ms: elapsed(started) }, 'blob deleted');
+  }
+
+  function trace(fields: BlobTrace, message: string): void {
+    opts.trace?.(fields, message);
+  }
+
+  function storeIdOf(driver: BlobDriver): string | undefined {
+    return backends.find((b) => b.driver === driver)?.id;
   }
 
   async function sweep(): Promise<number> {
@@ -155,6 +211,7 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
         // Younger ones may be another node's write in progress.
         if (now - staged.modifiedAt.getTime() < maxAge) continue;
         await driver.removeStaging(staged.id);
+        trace({ op: 'sweep', image: staged.key, store: storeIdOf(driver), ageMs: now - staged.modifiedAt.getTime() }, 'abandoned partial write removed');
         removed += 1;
       }
     }
@@ -198,3 +255,16 @@ function observe(hasher: HashingStream, observer: DataObserver): ObservingStream
 }
 
 function ignore(): void {}
+
+function elapsed(since: number): number {
+  return Math.round(performance.now() - since);
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}
+
+/** Whether `driver` reads locations of `scheme`. */
+function handles(driver: BlobDriver, scheme: string): boolean {
+  return driver.scheme === scheme || (driver.schemes?.includes(scheme) ?? false);
+}

@@ -11,6 +11,7 @@ import { getHashes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { sqlitePathFromUrl } from './sqlite-url.js';
+import { GLANCE_STORE_TYPES, IRIS_STORE_TYPES, storeTypeRows, type IrisStoreType } from './store-type-options.js';
 
 export type OptionType = 'string' | 'integer' | 'boolean' | 'list' | 'size' | 'path';
 
@@ -120,20 +121,18 @@ export function syslogFacility(name: string): number {
   return code;
 }
 
-/** glance_store's store types; Iris implements only the filesystem one so far. */
-const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 's3', 'vmware'];
-
 /**
  * Throws an Error (prefixed with `prefix`) unless `type` is a store type Iris has: a Glance type
  * Iris lacks is named as not available yet, so a configuration written for Glance does not
  * start without the store it asks for.
  */
-export function checkStoreType(type: string, prefix = ''): void {
-  if (type === 'file') return;
+export function checkStoreType(type: string, prefix = ''): IrisStoreType {
+  if ((IRIS_STORE_TYPES as readonly string[]).includes(type)) return type as IrisStoreType;
+  const have = IRIS_STORE_TYPES.join(', ');
   if (GLANCE_STORE_TYPES.includes(type)) {
-    throw new Error(`${prefix}store type "${type}" is not available in Iris yet; only "file" is`);
+    throw new Error(`${prefix}store type "${type}" is not available in Iris yet; Iris has ${have}`);
   }
-  throw new Error(`${prefix}"${type}" is not a store type (Glance's are ${GLANCE_STORE_TYPES.join(', ')}; Iris has file)`);
+  throw new Error(`${prefix}"${type}" is not a store type (Glance's are ${GLANCE_STORE_TYPES.join(', ')}; Iris has ${have})`);
 }
 
 /** The import methods Iris implements (Glance's defaults); glance-download is not one of them. */
@@ -181,7 +180,7 @@ export function parseInjectedProperties(raw: string): Readonly<Record<string, st
 /** One `id:type` entry of [DEFAULT] enabled_backends. */
 export interface EnabledBackend {
   readonly id: string;
-  readonly type: 'file';
+  readonly type: IrisStoreType;
 }
 
 /** Store ids become section names and IRIS__<ID>__… variable names. */
@@ -190,7 +189,7 @@ const STORE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /**
  * Parses [DEFAULT] enabled_backends (oslo.config dict syntax, `id:type[,id:type…]`), in the
  * order given; '' is the empty list (single store). Throws an Error whose message is the reason:
- * an entry without a type, a type other than file, an empty, malformed, duplicate or reserved id.
+ * an entry without a type, a type Iris lacks, an empty, malformed, duplicate or reserved id.
  */
 export function parseEnabledBackends(raw: string): EnabledBackend[] {
   const backends: EnabledBackend[] = [];
@@ -224,9 +223,9 @@ export function parseEnabledBackends(raw: string): EnabledBackend[] {
       );
     }
     if (type === '') throw new Error(`store ${JSON.stringify(id)} has no type (write ${id}:file)`);
-    checkStoreType(type, `store ${JSON.stringify(id)}: `);
+    const known = checkStoreType(type, `store ${JSON.stringify(id)}: `);
     byFolded.set(id.toLowerCase(), id);
-    backends.push({ id, type: 'file' });
+    backends.push({ id, type: known });
   }
   return backends;
 }
@@ -566,6 +565,18 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'iris',
+    name: 'partial_write_max_age',
+    type: 'integer',
+    default: '86400',
+    min: 0,
+    help:
+      'Iris only. Seconds after its last write that a partial upload left in a store (a temp file, Swift ' +
+      'segments, an S3 multipart upload) counts as abandoned and is removed at start. Younger ones may ' +
+      'be uploads still running on another node sharing the store, and are kept. 0 removes them all ' +
+      '(a store no other node writes to).',
+  },
+  {
+    section: 'iris',
     name: 'body_idle_timeout',
     type: 'integer',
     default: '60',
@@ -660,11 +671,10 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     name: 'default_store',
     type: 'string',
     default: 'file',
-    help: 'Store that new image data is written to (without enabled_backends). Only file is available; another store type stops the start.',
-    convert: (value: string) => {
-      checkStoreType(value);
-      return value;
-    },
+    help:
+      'Store type that new image data is written to (without enabled_backends): file, swift or s3 (http is ' +
+      'read-only), and one of [glance_store] stores. A Glance type Iris lacks (rbd, cinder, vmware) stops the start.',
+    convert: (value: string) => checkStoreType(value),
   },
   {
     section: 'glance_store',
@@ -672,9 +682,10 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     type: 'list',
     default: 'file',
     help:
-      "Comma-separated store types that are enabled (without enabled_backends). Only file is available: a list " +
-      "naming another type, such as the install guide's file,http, stops the start saying that type is not " +
-      "available yet (Glance's default is file,http).",
+      "Comma-separated store types that are enabled (without enabled_backends): file, swift, s3, http (the " +
+      "install guide's file,http serves images whose location is an http(s) URL). Each type's options are " +
+      "read from [glance_store]. A Glance type Iris lacks stops the start. Glance's default is file,http; " +
+      "Iris's is file.",
     convert: (value: readonly string[]) => {
       for (const type of value) checkStoreType(type);
       return value;
@@ -690,6 +701,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Directory where the file store keeps image data. A relative path is relative to the working ' +
       "directory. The default is images under data_dir (Glance's is /var/lib/glance/images/).",
   },
+  ...storeTypeRows('glance_store'),
   {
     section: 'os_glance_staging_store',
     name: 'filesystem_store_datadir',
@@ -1170,6 +1182,8 @@ export const BACKEND_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help: 'Human-readable description of this store, shown to users by GET /v2/info/stores.',
     convert: (value: string) => (value === '' ? null : value),
   },
+  // The type's own group (swift_store_*, s3_store_*, https_*), as in [glance_store].
+  ...storeTypeRows(BACKEND_SECTION_PLACEHOLDER),
 ] satisfies ConfigOption[]);
 
 /** Where an option's value lives: `[iris]` options are top-level fields of Config. */

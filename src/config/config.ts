@@ -2,15 +2,29 @@
  * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
  * operator's existing file mostly carries over. Loaded by `load-config.ts`.
  */
-/** One image store (Glance backend). Only the filesystem type exists so far. */
-export interface BackendConfig {
+import type { HttpStoreOptions, S3StoreOptions, SwiftStoreOptions } from '../blob/store-options.js';
+
+/** One image store (Glance backend): its id, its type and that type's options. */
+export type BackendConfig = BackendCommon &
+  (
+    | {
+        readonly type: 'file';
+        /** Absolute path. */
+        readonly filesystem_store_datadir: string;
+      }
+    | { readonly type: 'swift'; readonly options: SwiftStoreOptions }
+    | { readonly type: 's3'; readonly options: S3StoreOptions }
+    | { readonly type: 'http'; readonly options: HttpStoreOptions }
+  );
+
+/** The s3 group as read, before the required options are checked (only when s3 is used). */
+type OrNull<T> = { readonly [K in keyof T]: T[K] | null };
+
+interface BackendCommon {
   readonly id: string;
-  readonly type: 'file';
-  /** Absolute path. */
-  readonly filesystem_store_datadir: string;
   /** Shown by GET /v2/info/stores; null = none given. */
   readonly store_description: string | null;
-  /** True for the single store of a configuration without enabled_backends (no `stores` field, no store metadata). */
+  /** True for the stores of a configuration without enabled_backends (no `stores` field, no store metadata). */
   readonly legacy: boolean;
 }
 
@@ -80,11 +94,13 @@ export interface Config {
      * enabled_backends (Glance refuses to start without it; Iris: ConfigError); ignored without.
      */
     readonly default_backend: string;
-    readonly default_store: 'file';
-    readonly stores: readonly string[];
+    readonly default_store: 'file' | 'swift' | 's3' | 'http';
+    readonly stores: readonly ('file' | 'swift' | 's3' | 'http')[];
     /** Absolute path of the filesystem store. */
     readonly filesystem_store_datadir: string;
-  };
+  } & SwiftStoreOptions &
+    OrNull<S3StoreOptions> &
+    HttpStoreOptions;
   readonly paste_deploy: {
     readonly flavor: AuthFlavor;
   };
@@ -112,8 +128,9 @@ export interface Config {
   };
   /**
    * Derived (not an option): the stores images live in. Multi-store: one per enabled_backends
-   * entry, from its own section ([<id>] filesystem_store_datadir, store_description), in the
-   * order given. Single store: one backend with id 'file' and `legacy` true, from [glance_store].
+   * entry, from its own section ([<id>] store_description and its type's options), in the
+   * order given. Single store: one backend per type of [glance_store] stores, its id the type's
+   * name, `legacy` true, its options from [glance_store].
    */
   readonly backends: readonly BackendConfig[];
   /** Derived: whether enabled_backends is set (Glance's multi-store mode). */
@@ -189,6 +206,8 @@ export interface Config {
   readonly syslog_format: 'rfc3164' | 'rfc5424';
   /** Iris-only: the directory holding the default database and stores (IRIS_DATA_DIR). */
   readonly data_dir: string;
+  /** Iris-only: seconds after which a partial write left in a store is abandoned (removed at start). */
+  readonly partial_write_max_age: number;
   /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */
   readonly body_idle_timeout: number;
   /** Files read, in order, for the start log. */

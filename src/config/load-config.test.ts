@@ -4,8 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_OPTIONS, ConfigError, loadConfig } from './load-config.js';
+import type { BackendConfig } from './config.js';
 
 /** A fresh working directory, removed after the test. */
+/** The directory of a file store (undefined for another type). */
+function dirOf(backend: BackendConfig | undefined): string | undefined {
+  return backend?.type === 'file' ? backend.filesystem_store_datadir : undefined;
+}
+
 function workdir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'iris-config-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,7 +76,10 @@ test('defaults', (t) => {
     sqlite_path: join(cwd, 'data', 'iris.sqlite'),
   });
   assert.ok(config.database.connection.startsWith('sqlite:////'));
-  assert.deepEqual(config.glance_store, {
+  const { default_backend, default_store, stores, filesystem_store_datadir } = config.glance_store;
+  assert.equal(config.glance_store.swift_store_container, 'glance', 'the store types\' groups are read too');
+  assert.equal(config.partial_write_max_age, 86400);
+  assert.deepEqual({ default_backend, default_store, stores, filesystem_store_datadir }, {
     default_backend: '',
     default_store: 'file',
     stores: ['file'],
@@ -309,7 +318,7 @@ test('unknown options are reported, known-but-unused Glance options are not', (t
   assert.equal(config.DEFAULT.debug, false, '[default] is not [DEFAULT]');
   assert.equal(config.glance_store.filesystem_store_datadir, '/srv/images', 'other section names fold case');
   assert.equal(config.DEFAULT.enabled_backends, 'fast:file', 'enabled_backends is a known option now');
-  assert.equal(config.backends[0]?.filesystem_store_datadir, '/srv/fast');
+  assert.equal(dirOf(config.backends[0]), '/srv/fast');
 });
 
 test('malformed file is an error with file:line', (t) => {
@@ -350,7 +359,8 @@ test('bad values are errors naming section, option and origin', (t) => {
   assertConfigError(withEnv({ IRIS__DEFAULT__IMAGE_SIZE_CAP: '99999999999999999999' }), /too large/);
   assertConfigError(withEnv({ IRIS__DEFAULT__DEBUG: 'maybe' }), /\[DEFAULT\] debug/, /not a boolean/);
   assertConfigError(withEnv({ IRIS__DEFAULT__HASHING_ALGORITHM: 'sha9000' }), /hashing_algorithm/, /not a hash algorithm/);
-  assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift' }), /default_store/, /only "file"/);
+  assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'rbd' }), /default_store/, /"rbd" is not available in Iris yet/);
+  assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift' }), /default_store/, /"swift" is not one of \[glance_store\] stores \(file\)/);
   assertConfigError(withEnv({ IRIS__DEFAULT__PUBLIC_ENDPOINT: 'ftp://x' }), /public_endpoint/, /http/);
   assertConfigError(withEnv({ IRIS__DEFAULT__BIND_HOST: '' }), /bind_host/, /empty/);
 });
@@ -412,19 +422,151 @@ test('lists are trimmed, empty items dropped', (t) => {
 
 test('[glance_store] stores and default_store: a Glance store type Iris lacks stops the start, named', (t) => {
   const cwd = workdir(t);
-  // The install guide's line.
-  const file = write(cwd, 'guide.conf', '[glance_store]\nstores = file,http\ndefault_store = file\n');
-  assertConfigError(
-    () => loadConfig({ argv: ['--config-file', file], env: {}, cwd }),
-    /\[glance_store\] stores \(.*guide\.conf:2\)/,
-    /store type "http" is not available in Iris yet; only "file" is/,
-  );
-  for (const type of ['swift', 's3', 'rbd', 'cinder', 'vmware']) {
-    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet`));
+  for (const type of ['rbd', 'cinder', 'vmware']) {
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet; Iris has file, swift, s3, http`));
     assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__DEFAULT_STORE: type }, cwd }), /default_store/, new RegExp(`"${type}" is not available in Iris yet`));
   }
   assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'floppy' }, cwd }), /"floppy" is not a store type/);
   assert.deepEqual(loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'file' }, cwd }).glance_store.stores, ['file']);
+});
+
+test("[glance_store] stores = file,http (the install guide's line): one store per type, file takes uploads", (t) => {
+  const cwd = workdir(t);
+  const file = write(cwd, 'guide.conf', '[glance_store]\nstores = file,http\ndefault_store = file\nhttps_insecure = false\nhttp_proxy_information = https:http://proxy:3128\n');
+  const config = loadConfig({ argv: ['--config-file', file], env: {}, cwd });
+  assert.deepEqual(config.backends.map((b) => [b.id, b.type, b.legacy]), [['file', 'file', true], ['http', 'http', true]]);
+  assert.equal(config.default_backend_id, 'file');
+  assert.equal(config.multi_store, false);
+  assert.deepEqual(config.backends[1], {
+    id: 'http',
+    type: 'http',
+    store_description: null,
+    legacy: true,
+    options: { https_insecure: false, https_ca_certificates_file: null, http_proxy_information: { https: 'http://proxy:3128' } },
+  });
+  assertConfigError(
+    () => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'file,http', IRIS__GLANCE_STORE__HTTP_PROXY_INFORMATION: 'ftp:x' }, cwd }),
+    /\[glance_store\] http_proxy_information/,
+    /"ftp" is not http or https/,
+  );
+});
+
+test('[glance_store] swift and s3 options: Glance names, types, units and defaults; required ones checked at start', (t) => {
+  const cwd = workdir(t);
+  const swiftEnv = {
+    IRIS__GLANCE_STORE__STORES: 'file,swift',
+    IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift',
+    IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_ADDRESS: 'http://127.0.0.1:8080/auth/v1.0',
+    IRIS__GLANCE_STORE__SWIFT_STORE_USER: 'test:tester',
+    IRIS__GLANCE_STORE__SWIFT_STORE_KEY: 'testing',
+    IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_VERSION: '1',
+    IRIS__GLANCE_STORE__SWIFT_STORE_LARGE_OBJECT_SIZE: '64',
+  };
+  const config = loadConfig({ argv: [], env: swiftEnv, cwd });
+  assert.equal(config.default_backend_id, 'swift');
+  const swift = config.backends.find((b) => b.type === 'swift');
+  assert.ok(swift?.type === 'swift');
+  assert.deepEqual(swift.options, {
+    default_swift_reference: 'ref1',
+    swift_store_config_file: null,
+    swift_store_auth_address: 'http://127.0.0.1:8080/auth/v1.0',
+    swift_store_user: 'test:tester',
+    swift_store_key: 'testing',
+    swift_store_auth_version: '1',
+    swift_store_auth_insecure: false,
+    swift_store_cacert: null,
+    swift_store_region: null,
+    swift_store_endpoint: null,
+    swift_store_endpoint_type: 'publicURL',
+    swift_store_service_type: 'object-store',
+    swift_store_container: 'glance',
+    swift_store_create_container_on_put: false,
+    swift_store_multiple_containers_seed: 0,
+    swift_store_large_object_size: 64,
+    swift_store_large_object_chunk_size: 200,
+    swift_store_retry_get_count: 0,
+    swift_store_expire_soon_interval: 60,
+    swift_buffer_on_upload: false,
+    swift_store_multi_tenant: false,
+  });
+  const without = (name: string) => Object.fromEntries(Object.entries(swiftEnv).filter(([k]) => k !== name));
+  assertConfigError(() => loadConfig({ argv: [], env: without('IRIS__GLANCE_STORE__SWIFT_STORE_KEY'), cwd }), /^\[glance_store\] swift_store_key must be set for the swift store/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...swiftEnv, IRIS__GLANCE_STORE__SWIFT_STORE_USER: 'tester' }, cwd }), /swift_store_user must be project:user/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...swiftEnv, IRIS__GLANCE_STORE__SWIFT_STORE_CONFIG_FILE: '/etc/glance/swift.conf' }, cwd }), /are exclusive/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...swiftEnv, IRIS__GLANCE_STORE__SWIFT_STORE_MULTIPLE_CONTAINERS_SEED: '33' }, cwd }), /swift_store_multiple_containers_seed/, /maximum 32/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...swiftEnv, IRIS__GLANCE_STORE__SWIFT_STORE_ENDPOINT_TYPE: 'public' }, cwd }), /swift_store_endpoint_type/, /publicURL, adminURL, internalURL/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...swiftEnv, IRIS__GLANCE_STORE__SWIFT_STORE_MULTI_TENANT: 'true' }, cwd }), /multi-tenant Swift is not available/);
+  // Options of a type not in `stores` are read (they are Glance's [glance_store] options) but unused.
+  const s3Env = {
+    IRIS__GLANCE_STORE__STORES: 's3',
+    IRIS__GLANCE_STORE__DEFAULT_STORE: 's3',
+    IRIS__GLANCE_STORE__S3_STORE_HOST: 'http://127.0.0.1:8080',
+    IRIS__GLANCE_STORE__S3_STORE_ACCESS_KEY: 'test:tester',
+    IRIS__GLANCE_STORE__S3_STORE_SECRET_KEY: 'testing',
+    IRIS__GLANCE_STORE__S3_STORE_BUCKET: 'glance',
+  };
+  const s3 = loadConfig({ argv: [], env: s3Env, cwd }).backends[0];
+  assert.ok(s3?.type === 's3');
+  assert.deepEqual(s3.options, {
+    s3_store_host: 'http://127.0.0.1:8080',
+    s3_store_access_key: 'test:tester',
+    s3_store_secret_key: 'testing',
+    s3_store_bucket: 'glance',
+    s3_store_create_bucket_on_put: false,
+    s3_store_bucket_url_format: 'auto',
+    s3_store_region_name: null,
+    s3_store_large_object_size: 100,
+    s3_store_large_object_chunk_size: 10,
+    s3_store_thread_pools: 10,
+    s3_store_cacert: null,
+  });
+  assertConfigError(() => loadConfig({ argv: [], env: { ...s3Env, IRIS__GLANCE_STORE__S3_STORE_BUCKET: '' }, cwd }), /^\[glance_store\] s3_store_bucket must be set for the s3 store$/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...s3Env, IRIS__GLANCE_STORE__S3_STORE_LARGE_OBJECT_CHUNK_SIZE: '4' }, cwd }), /minimum 5/);
+  assertConfigError(() => loadConfig({ argv: [], env: { ...s3Env, IRIS__GLANCE_STORE__S3_STORE_BUCKET_URL_FORMAT: 'dns' }, cwd }), /auto, virtual, path/);
+});
+
+test('enabled_backends with swift, s3 and http stores: each reads its own group from its own section', (t) => {
+  const cwd = workdir(t);
+  const file = write(
+    cwd,
+    'multi.conf',
+    [
+      '[DEFAULT]',
+      'enabled_backends = local:file, obj:swift, bucket:s3, web:http',
+      '[glance_store]',
+      'default_backend = obj',
+      '[obj]',
+      'swift_store_auth_address = http://keystone:5000/v3',
+      'swift_store_user = service:glance',
+      'swift_store_key = secret',
+      'swift_store_auth_version = 3',
+      'swift_store_container = images',
+      'swift_store_large_object_chunk_size = 100',
+      's3_store_bucket = not-for-swift',
+      '[bucket]',
+      's3_store_host = s3.example.com',
+      's3_store_access_key = a',
+      's3_store_secret_key = b',
+      's3_store_bucket = images',
+      '[web]',
+      'store_description = Images on the web',
+      '',
+    ].join('\n'),
+  );
+  const config = loadConfig({ argv: ['--config-file', file], env: {}, cwd });
+  assert.deepEqual(config.backends.map((b) => [b.id, b.type]), [['local', 'file'], ['obj', 'swift'], ['bucket', 's3'], ['web', 'http']]);
+  const obj = config.backends[1];
+  assert.ok(obj?.type === 'swift');
+  assert.equal(obj.options.swift_store_container, 'images');
+  assert.equal(obj.options.swift_store_auth_version, '3');
+  assert.equal(obj.options.swift_store_large_object_chunk_size, 100);
+  assert.equal(config.backends[3]?.store_description, 'Images on the web');
+  // A swift store's section has no s3 options: reported like any unknown option.
+  assert.deepEqual(config.unknown_options, ['obj.s3_store_bucket']);
+  assertConfigError(
+    () => loadConfig({ argv: ['--config-file', file], env: { IRIS__OBJ__SWIFT_STORE_USER: '' }, cwd }),
+    /^\[obj\] swift_store_user must be set for the swift store/,
+  );
 });
 
 test('the committed sample loads cleanly as a config file', (t) => {
@@ -507,7 +649,7 @@ test('multi-store: IRIS__<ID>__… variables set store options and win over file
     },
     cwd,
   });
-  assert.equal(config.backends[1]?.filesystem_store_datadir, '/from/env');
+  assert.equal(dirOf(config.backends[1]), '/from/env');
   assert.equal(config.backends[0]?.store_description, 'Primary');
   assert.deepEqual(config.unknown_options, ['local.filesystem_store_chunk_size', 'other.filesystem_store_datadir']);
 
@@ -541,8 +683,8 @@ test('enabled_backends: bad entries are errors', (t) => {
       env: { IRIS__DEFAULT__ENABLED_BACKENDS: value, IRIS__GLANCE_STORE__DEFAULT_BACKEND: defaultBackend },
       cwd,
     });
-  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "rbd" is not available in Iris yet; only "file" is/);
-  assertConfigError(withBackends('a:file,b:swift'), /store "b": store type "swift" is not available in Iris yet/);
+  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "rbd" is not available in Iris yet; Iris has file, swift, s3, http/);
+  assertConfigError(withBackends('a:file,b:cinder'), /store "b": store type "cinder" is not available in Iris yet/);
   assertConfigError(withBackends('a:file,a:file'), /"a" is given twice/);
   assertConfigError(withBackends('a:file,A:file'), /differ only in case/);
   assertConfigError(withBackends('a:file,os_glance_mine:file'), /"os_glance_mine" is reserved/, /os_glance_/);

@@ -31,6 +31,7 @@ import {
 } from './config-options.js';
 import { IniSyntaxError, parseIniEntries } from './ini.js';
 import { sqlitePathFromUrl } from './sqlite-url.js';
+import { isStoreTypeOption, storeTypeOptionNames, storeTypeProblem, type IrisStoreType } from './store-type-options.js';
 
 export { CONFIG_OPTIONS } from './config-options.js';
 export { ConfigError } from './config-error.js';
@@ -239,11 +240,15 @@ function deriveStores(
 
   if (multiStore) {
     backends = enabled.map((backend) => {
+      const section = backend.id.toLowerCase();
       const values: Record<string, unknown> = {};
       for (const option of BACKEND_OPTIONS) {
+        // Only the options of this store's type are its own; a swift_store_* line in a file
+        // store's section stays unknown (and is reported as such).
+        if (!appliesTo(option.name, backend.type)) continue;
         const matches = extras.filter(
           (extra) =>
-            extra.section === backend.id.toLowerCase() &&
+            extra.section === section &&
             (extra.foldName ? extra.name.toLowerCase() === option.name : extra.name === option.name),
         );
         for (const extra of matches) consumed.add(extra);
@@ -259,18 +264,12 @@ function deriveStores(
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           throw new ConfigError(
-            `Invalid value for [${backend.id.toLowerCase()}] ${option.name} (${chosen.origin}): ${reason}`,
+            `Invalid value for [${section}] ${option.name} (${chosen.origin}): ${reason}`,
             { cause: error },
           );
         }
       }
-      return {
-        id: backend.id,
-        type: backend.type,
-        filesystem_store_datadir: values.filesystem_store_datadir as string,
-        store_description: values.store_description as string | null,
-        legacy: false,
-      };
+      return backendOf(backend.id, backend.type, values, section, false);
     });
     const wanted = sectionOf(sections, 'glance_store').default_backend as string;
     const ids = enabled.map((backend) => backend.id).join(', ');
@@ -290,16 +289,19 @@ function deriveStores(
     stagingDir = sectionOf(sections, 'os_glance_staging_store').filesystem_store_datadir as string;
     stagingName = '[os_glance_staging_store] filesystem_store_datadir';
   } else {
-    backends = [
-      {
-        id: 'file',
-        type: 'file',
-        filesystem_store_datadir: sectionOf(sections, 'glance_store').filesystem_store_datadir as string,
-        store_description: null,
-        legacy: true,
-      },
-    ];
-    defaultBackendId = 'file';
+    // Glance's single store: every type of `stores` is available (for reading the locations of
+    // its scheme), each configured by [glance_store]; default_store takes the uploads.
+    const glanceStore = sectionOf(sections, 'glance_store');
+    const types = glanceStore.stores as IrisStoreType[];
+    const defaultStore = glanceStore.default_store as IrisStoreType;
+    if (!types.includes(defaultStore)) {
+      throw new ConfigError(
+        `Invalid value for [glance_store] default_store${originOf('glance_store', 'default_store')}: ` +
+          `"${defaultStore}" is not one of [glance_store] stores (${types.join(', ')})`,
+      );
+    }
+    backends = types.map((type) => backendOf(type, type, glanceStore, 'glance_store', true));
+    defaultBackendId = defaultStore;
     stagingDir = stagingPathFromUri(sectionOf(sections, 'DEFAULT').node_staging_uri as string);
     stagingName = '[DEFAULT] node_staging_uri';
   }
@@ -313,6 +315,7 @@ function deriveStores(
     claimed.set(dir, name);
   };
   for (const backend of backends) {
+    if (backend.type !== 'file') continue;
     claim(
       backend.filesystem_store_datadir,
       backend.legacy ? '[glance_store] filesystem_store_datadir' : `[${backend.id.toLowerCase()}] filesystem_store_datadir`,
@@ -322,6 +325,35 @@ function deriveStores(
   claim(tasksDir, '[os_glance_tasks_store] filesystem_store_datadir');
 
   return { backends, multi_store: multiStore, default_backend_id: defaultBackendId, staging_dir: stagingDir };
+}
+
+/** Whether a per-store option is read for a store of `type`: the common ones and its type's group. */
+function appliesTo(name: string, type: IrisStoreType): boolean {
+  if (name === 'store_description') return true;
+  if (name === 'filesystem_store_datadir') return type === 'file';
+  return isStoreTypeOption(name, type);
+}
+
+/**
+ * A backend of `type` from its parsed options (`values`: a store section, or [glance_store]),
+ * after the checks across options of its group. Throws ConfigError naming `section`.
+ */
+function backendOf(
+  id: string,
+  type: IrisStoreType,
+  values: Readonly<Record<string, unknown>>,
+  section: string,
+  legacy: boolean,
+): BackendConfig {
+  const common = { id, store_description: legacy ? null : (values.store_description as string | null), legacy };
+  if (type === 'file') {
+    return { ...common, type, filesystem_store_datadir: values.filesystem_store_datadir as string };
+  }
+  const problem = storeTypeProblem(type, values, section);
+  if (problem !== null) throw new ConfigError(problem);
+  const options = Object.fromEntries(storeTypeOptionNames(type).map((name) => [name, values[name]]));
+  // storeTypeProblem has checked what the types below promise (the required options are set).
+  return { ...common, type, options } as unknown as BackendConfig;
 }
 
 /** Non-DEFAULT section names are case-insensitive in oslo.config (it lowercases them). */

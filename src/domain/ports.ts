@@ -187,10 +187,11 @@ export interface BlobStore {
   /**
    * Opens a location for reading, optionally a byte range (already validated). `store` is the
    * location's store id (its `metadata.store`); without it the location's scheme decides.
+   * `image` names the image in trace lines only.
    */
   get(
     location: string,
-    opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null },
+    opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null; image?: string },
   ): Promise<{ stream: Readable; size: number }>;
   /** Deletes a location; idempotent (missing data is not an error). */
   delete(location: string, store?: string | null): Promise<void>;

@@ -60,7 +60,8 @@ for (const workers of [1, 2]) {
   test(`SIGKILL during an upload (workers=${workers}): after restart the image is queued and the store is clean`, { timeout: 180_000 }, async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'iris-crash-'));
     dataDirs.push(dataDir);
-    const env = { IRIS__DEFAULT__WORKERS: String(workers) };
+    // The store is this node's alone: every partial write is abandoned at restart, whatever its age.
+    const env = { IRIS__DEFAULT__WORKERS: String(workers), IRIS__IRIS__PARTIAL_WRITE_MAX_AGE: '0' };
     const first = await startIris({ dataDir, env });
     running.push(first);
     const base1 = first.baseUrl;

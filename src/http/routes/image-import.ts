@@ -4,6 +4,7 @@
  * deletes (DELETE /v2/stores/{store}/{id}). Thin: parse, call the service, render.
  */
 import type { BackendConfig } from '../../config/config.js';
+import { isReadOnlyStore, storeProperties } from '../../blob/store-registry.js';
 import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength, withBodyStream } from '../body-abort.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
@@ -21,6 +22,8 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
     id: b.id,
     ...(b.store_description !== null ? { description: b.store_description } : {}),
     ...(b.id === config.default_backend_id ? { default: 'true' } : {}),
+    // Glance marks http stores, whose images can be read and never written.
+    ...(isReadOnlyStore(b) ? { 'read-only': 'true' } : {}),
   });
   const storeList = () => config.backends.map(storeOf);
   const requireMultiStore = () => {
@@ -58,7 +61,7 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const stores = config.backends.map((b) => ({
             ...storeOf(b),
             type: b.type,
-            properties: { data_dir: b.filesystem_store_datadir, chunk_size: 65536, thin_provisioning: false },
+            properties: storeProperties(b),
           }));
           return sendJson(reply, 200, { stores });
         },
