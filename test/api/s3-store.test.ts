@@ -1,0 +1,161 @@
+/**
+ * Iris with `default_store = s3` against Swift's s3api (the project's Swift starter), over real
+ * HTTP: upload (multipart past one 5 MB part), show, whole and ranged download, the location
+ * Iris records (Glance's form, no keys), delete removing the object; then the same store as one
+ * of `enabled_backends` next to a file store: discovery properties and copy-image file → s3.
+ */
+import { after, before, describe as group, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startIris, type IrisProcess } from '../helpers/iris-server.js';
+import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
+import { describe, getBytes, json, putBytes } from '../helpers/http.js';
+
+const MiB = 1024 * 1024;
+const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+
+const haveSwift = requireSwift();
+let swift: SwiftServer | undefined;
+let s3: S3Client | undefined;
+
+before(async () => {
+  if (!haveSwift) return;
+  swift = await startSwift();
+  s3 = new S3Client({
+    endpoint: swift.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.s3AccessKey, secretAccessKey: swift.s3SecretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+});
+after(async () => {
+  s3?.destroy();
+  await swift?.stop();
+});
+
+/** The s3 options in `section`, as environment overrides (IRIS__SECTION__OPTION). */
+function s3Env(section: string, bucket: string): Record<string, string> {
+  const sw = swift!;
+  const p = `IRIS__${section.toUpperCase()}__`;
+  return {
+    [`${p}S3_STORE_HOST`]: sw.s3Endpoint,
+    [`${p}S3_STORE_ACCESS_KEY`]: sw.s3AccessKey,
+    [`${p}S3_STORE_SECRET_KEY`]: sw.s3SecretKey,
+    [`${p}S3_STORE_BUCKET`]: bucket,
+    [`${p}S3_STORE_CREATE_BUCKET_ON_PUT`]: 'true',
+    [`${p}S3_STORE_LARGE_OBJECT_SIZE`]: '5',
+    [`${p}S3_STORE_LARGE_OBJECT_CHUNK_SIZE`]: '5',
+    [`${p}S3_STORE_THREAD_POOLS`]: '2',
+  };
+}
+
+async function bucketNames(bucket: string): Promise<string[]> {
+  const objects = await s3!.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const uploads = await s3!.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return [...(objects.Contents ?? []).map((o) => o.Key ?? ''), ...(uploads.Uploads ?? []).map((u) => `upload:${u.Key ?? ''}`)];
+}
+
+async function createImage(base: string, name: string): Promise<string> {
+  const r = await json('POST', `${base}/v2/images`, { name, disk_format: 'raw', container_format: 'bare' }, ADMIN);
+  assert.equal(r.status, 201, describe(r));
+  return r.body.id as string;
+}
+
+group('default_store = s3', { skip: haveSwift ? false : 'Swift is not installed (see the SKIP line above)' }, () => {
+  let iris: IrisProcess;
+  const bucket = `iris-api-${randomUUID().slice(0, 8)}`;
+  before(async () => {
+    iris = await startIris({
+      env: {
+        IRIS__GLANCE_STORE__STORES: 's3',
+        IRIS__GLANCE_STORE__DEFAULT_STORE: 's3',
+        IRIS__DEFAULT__SHOW_IMAGE_DIRECT_URL: 'true',
+        ...s3Env('glance_store', bucket),
+      },
+    });
+  });
+  after(() => iris?.stop());
+
+  test('upload, show, download whole and ranged, delete: the bytes live in the bucket', async () => {
+    const base = iris.baseUrl;
+    const data = randomBytes(12 * MiB + 12345);
+    const id = await createImage(base, 's3-lifecycle');
+    const up = await putBytes(`${base}/v2/images/${id}/file`, data, ADMIN);
+    assert.equal(up.status, 204, describe(up) + iris.logs().slice(-2000));
+
+    const shown = await json('GET', `${base}/v2/images/${id}`, undefined, ADMIN);
+    assert.equal(shown.status, 200, describe(shown));
+    assert.equal(shown.body.status, 'active');
+    assert.equal(shown.body.size, data.length);
+    assert.equal(shown.body.checksum, md5(data));
+    const host = new URL(swift!.s3Endpoint).host;
+    // Glance's location form, without the keys.
+    assert.equal(shown.body.direct_url, `s3://${host}/${bucket}/${id}`);
+    assert.ok(!JSON.stringify(shown.body).includes(swift!.s3SecretKey), 'no secret in the image');
+
+    // In the bucket, as a 3-part multipart object.
+    const head = await s3!.send(new HeadObjectCommand({ Bucket: bucket, Key: id }));
+    assert.equal(head.ContentLength, data.length);
+    assert.match(head.ETag ?? '', /-3"?$/);
+
+    const whole = await getBytes(`${base}/v2/images/${id}/file`, ADMIN);
+    assert.equal(whole.status, 200);
+    assert.equal(md5(whole.bytes), md5(data));
+    const start = 5 * MiB - 10;
+    const end = 10 * MiB + 10;
+    const ranged = await getBytes(`${base}/v2/images/${id}/file`, { ...ADMIN, Range: `bytes=${start}-${end}` });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), `bytes ${start}-${end}/${data.length}`);
+    assert.ok(ranged.bytes.equals(data.subarray(start, end + 1)));
+
+    const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
+    assert.equal(del.status, 204, describe(del));
+    assert.deepEqual(await bucketNames(bucket), []);
+  });
+
+  test('an upload cut off mid-way leaves the image queued and nothing in the bucket', async () => {
+    const base = iris.baseUrl;
+    const id = await createImage(base, 's3-cut');
+    const controller = new AbortController();
+    let sent = 0;
+    // 11 MiB announced, 8 MiB sent (past one part), then the client goes away.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent >= 8 * MiB) {
+          await sleep(300);
+          controller.abort();
+          return;
+        }
+        sent += MiB;
+        c.enqueue(randomBytes(MiB));
+      },
+    });
+    await assert.rejects(
+      fetch(`${base}/v2/images/${id}/file`, {
+        method: 'PUT',
+        headers: { ...ADMIN, 'Content-Type': 'application/octet-stream', 'Content-Length': String(11 * MiB) },
+        body,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit),
+    );
+    // The server notices the reset, aborts the multipart upload and puts the image back.
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'queued'; i++) {
+      await sleep(100);
+      status = (await json('GET', `${base}/v2/images/${id}`, undefined, ADMIN)).body.status;
+    }
+    assert.equal(status, 'queued', iris.logs().slice(-2000));
+    let left = await bucketNames(bucket);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await sleep(100);
+      left = await bucketNames(bucket);
+    }
+    assert.deepEqual(left, []);
+  });
+});
