@@ -2,7 +2,8 @@
  * Iris with `default_store = s3` against Swift's s3api (the project's Swift starter), over real
  * HTTP: upload (multipart past one 5 MB part), show, whole and ranged download, the location
  * Iris records (Glance's form, no keys), delete removing the object; then the same store as one
- * of `enabled_backends` next to a file store: discovery properties and copy-image file → s3.
+ * of `enabled_backends` next to a file store: discovery properties, copy-image file → s3, and
+ * per-store delete leaving s3 to serve the bytes.
  */
 import { after, before, describe as group, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,5 +158,62 @@ group('default_store = s3', { skip: haveSwift ? false : 'Swift is not installed 
       left = await bucketNames(bucket);
     }
     assert.deepEqual(left, []);
+  });
+});
+
+group('enabled_backends = local:file,objects:s3', { skip: haveSwift ? false : 'Swift is not installed (see the SKIP line above)' }, () => {
+  let iris: IrisProcess;
+  const bucket = `iris-multi-${randomUUID().slice(0, 8)}`;
+  before(async () => {
+    iris = await startIris({
+      env: {
+        IRIS__DEFAULT__ENABLED_BACKENDS: 'local:file,objects:s3',
+        IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'local',
+        ...s3Env('objects', bucket),
+      },
+    });
+  });
+  after(() => iris?.stop());
+
+  test('stores/detail shows the s3 store\'s properties in bytes, as Glance', async () => {
+    const detail = await json('GET', `${iris.baseUrl}/v2/info/stores/detail`, undefined, ADMIN);
+    assert.equal(detail.status, 200, describe(detail));
+    const objects = detail.body.stores.find((s: { id: string }) => s.id === 'objects');
+    assert.equal(objects.type, 's3');
+    assert.deepEqual(objects.properties, {
+      s3_store_large_object_size: 5 * MiB,
+      s3_store_large_object_chunk_size: 5 * MiB,
+      s3_store_thread_pools: 2,
+    });
+    assert.ok(!detail.text.includes(swift!.s3SecretKey), 'no secret in discovery');
+  });
+
+  test('copy-image file → s3, download from either, per-store delete removes the object', async () => {
+    const base = iris.baseUrl;
+    const data = randomBytes(7 * MiB + 3);
+    const id = await createImage(base, 'copy-to-s3');
+    const up = await putBytes(`${base}/v2/images/${id}/file`, data, ADMIN);
+    assert.equal(up.status, 204, describe(up));
+    const copy = await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'copy-image' }, stores: ['objects'] }, ADMIN);
+    assert.equal(copy.status, 202, describe(copy));
+    let image: { stores?: string; status?: string } = {};
+    for (let i = 0; i < 200 && image.stores !== 'local,objects'; i++) {
+      await sleep(100);
+      image = (await json('GET', `${base}/v2/images/${id}`, undefined, ADMIN)).body;
+    }
+    assert.equal(image.stores, 'local,objects', JSON.stringify(image) + iris.logs().slice(-2000));
+    const head = await s3!.send(new HeadObjectCommand({ Bucket: bucket, Key: id }));
+    assert.equal(head.ContentLength, data.length);
+
+    // With the file copy gone, the bytes come from s3.
+    const del = await json('DELETE', `${base}/v2/stores/local/${id}`, undefined, ADMIN);
+    assert.equal(del.status, 204, describe(del));
+    const back = await getBytes(`${base}/v2/images/${id}/file`, ADMIN);
+    assert.equal(back.status, 200);
+    assert.equal(md5(back.bytes), md5(data));
+
+    const gone = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
+    assert.equal(gone.status, 204, describe(gone));
+    assert.deepEqual(await bucketNames(bucket), []);
   });
 });
