@@ -1,6 +1,6 @@
 /**
  * Iris with `default_store = s3` against Swift's s3api (the project's Swift starter), over real
- * HTTP: upload (multipart past one 5 MB part), show, whole and ranged download, the location
+ * HTTP and through glanceclient: upload (multipart past one 5 MB part), show, whole and ranged download, the location
  * Iris records (Glance's form, no keys), delete removing the object; then the same store as one
  * of `enabled_backends` next to a file store: discovery properties, copy-image file → s3, and
  * per-store delete leaving s3 to serve the bytes.
@@ -13,6 +13,12 @@ import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
 import { describe, getBytes, json, putBytes } from '../helpers/http.js';
+import { GLANCE, requireTool } from '../helpers/tools.js';
+import { makeHome, runCli } from '../helpers/cli.js';
+import { parsePropertyTable } from '../helpers/cli-table.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
@@ -116,6 +122,41 @@ group('default_store = s3', { skip: haveSwift ? false : 'Swift is not installed 
 
     const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
     assert.equal(del.status, 204, describe(del));
+    assert.deepEqual(await bucketNames(bucket), []);
+  });
+
+  test('glanceclient: image-create --file, image-show, image-download, image-delete', async (t) => {
+    if (!requireTool('glance', GLANCE)) {
+      t.skip('glance (python3-glanceclient) is not installed');
+      return;
+    }
+    const base = iris.baseUrl;
+    const work = mkdtempSync(join(tmpdir(), 'iris-s3-glancecli-'));
+    const home = makeHome();
+    t.after(() => {
+      rmSync(work, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    });
+    const glance = async (...args: string[]): Promise<string> => {
+      const r = await runCli(GLANCE, ['--os-image-url', base, '--os-auth-token', 'dummy', '--os-auth-url', `${base}/no-keystone`, ...args], {
+        home,
+        timeoutMs: 120_000,
+      });
+      assert.equal(r.code, 0, r.describe() + iris.logs().slice(-2000));
+      return r.stdout;
+    };
+    const data = randomBytes(6 * MiB + 777);
+    writeFileSync(join(work, 'disk.img'), data);
+    const created = parsePropertyTable(
+      await glance('image-create', '--name', 's3-cli', '--disk-format', 'raw', '--container-format', 'bare', '--file', join(work, 'disk.img')),
+    );
+    assert.equal(created.status, 'active');
+    assert.equal(created.checksum, md5(data));
+    const id = created.id!;
+    assert.equal(parsePropertyTable(await glance('image-show', id)).size, String(data.length));
+    await glance('image-download', '--file', join(work, 'back.img'), id);
+    assert.equal(md5(readFileSync(join(work, 'back.img'))), md5(data));
+    await glance('image-delete', id);
     assert.deepEqual(await bucketNames(bucket), []);
   });
 
