@@ -23,7 +23,7 @@ import {
   ListPartsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { GetObjectCommandOutput, ListMultipartUploadsCommandOutput } from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, GetObjectCommandOutput, ListMultipartUploadsCommandOutput } from '@aws-sdk/client-s3';
 import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
@@ -100,7 +100,9 @@ export function createS3Driver(
         if (!isNotFound(err)) throw err;
       }
       if (!opts.s3_store_create_bucket_on_put) {
-        throw new Invalid(
+        // A store misconfiguration, not the caller's fault: Glance raises a BackendException,
+        // which its upload answers with 500, and so does Iris.
+        throw new Error(
           `The bucket ${bucket} does not exist in S3. Please set the s3_store_create_bucket_on_put option to add bucket to S3 automatically.`,
         );
       }
@@ -109,7 +111,7 @@ export function createS3Driver(
           new CreateBucketCommand({
             Bucket: bucket,
             ...(endpoint.locationConstraint
-              ? { CreateBucketConfiguration: { LocationConstraint: endpoint.locationConstraint as never } }
+              ? { CreateBucketConfiguration: { LocationConstraint: endpoint.locationConstraint as BucketLocationConstraint } }
               : {}),
           }),
         );
