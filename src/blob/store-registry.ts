@@ -9,6 +9,7 @@ import type { AddressPolicy } from '../import/address-check.js';
 import type { BlobDriver } from './blob-driver.js';
 import { createFilesystemDriver } from './drivers/filesystem-driver.js';
 import { createHttpDriver } from './drivers/http-driver.js';
+import { createS3Driver } from './drivers/s3-driver.js';
 import { createSwiftDriver } from './drivers/swift-driver.js';
 import type { S3DriverOptions, StoreDriverContext, SwiftDriverOptions } from './store-options.js';
 
@@ -42,8 +43,8 @@ function notInThisBuild<O>(type: string): (opts: O) => BlobDriver {
 // To wire a driver, import its factory and replace notInThisBuild(...) by it:
 //   import { createSwiftDriver } from './drivers/swift-driver.js';
 //   const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
-const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = (opts) => createSwiftDriver(opts);
-const s3Factory: (opts: S3DriverOptions) => BlobDriver = notInThisBuild('s3');
+const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
+const s3Factory: (opts: S3DriverOptions) => BlobDriver = createS3Driver;
 
 const MB = 1024 * 1024;
 /** Glance's filesystem_store_chunk_size default, which Iris does not read: shown as Glance shows it. */
