@@ -4,7 +4,7 @@
  * status, locations of stores Iris does not have, soft-deleted rows. Checks what lands in Iris
  * through Iris's repositories, the report, re-runs, --dry-run and --merge.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +14,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { ImageRepository, MemberRepository, TaskRepository } from '../../src/domain/ports.js';
 import type { Schema } from '../../src/persistence/schema.js';
+import type { SqlEngine } from '../../src/persistence/sql-engine.js';
+import { startMariadb } from '../helpers/mariadb-server.js';
+import { startPostgres } from '../helpers/postgres-server.js';
+import { startOrSkip } from '../helpers/sql-server.js';
 import { runManage } from '../../src/cli/iris-manage.js';
 import { openDatabase } from '../../src/persistence/database.js';
 import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
@@ -38,17 +42,21 @@ interface Env {
   readonly irisPath: string;
   readonly glance: GlanceFixture;
   run(...args: string[]): Promise<{ code: number; out: string; err: string }>;
+  /** Writes iris.conf with this [database] connection (default: iris.sqlite in the temp dir). */
+  useDatabase(connection: string): Promise<void>;
 }
 
 async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'import-glance-'));
   const storeDir = join(dir, 'images', 'local');
   const irisPath = join(dir, 'iris.sqlite');
-  await writeFile(
-    join(dir, 'iris.conf'),
-    `[DEFAULT]\nenabled_backends = local:file\n[glance_store]\ndefault_backend = local\n[local]\nfilesystem_store_datadir = ${storeDir}\n` +
-      `[database]\nconnection = sqlite:///${irisPath}\n`,
-  );
+  const useDatabase = (connection: string) =>
+    writeFile(
+      join(dir, 'iris.conf'),
+      `[DEFAULT]\nenabled_backends = local:file\n[glance_store]\ndefault_backend = local\n[local]\nfilesystem_store_datadir = ${storeDir}\n` +
+        `[database]\nconnection = ${connection}\n`,
+    );
+  await useDatabase(`sqlite:///${irisPath}`);
   const glance = makeGlanceSqlite(dir);
   const run = async (...args: string[]) => {
     let out = '';
@@ -62,7 +70,7 @@ async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
     return { code, out, err };
   };
   try {
-    await fn({ dir, storeDir, irisPath, glance, run });
+    await fn({ dir, storeDir, irisPath, glance, run, useDatabase });
   } finally {
     glance.close();
     await rm(dir, { recursive: true, force: true });
@@ -125,9 +133,10 @@ function fill(env: Env): void {
 }
 
 async function withIris<T>(path: string, fn: (repos: Repos) => Promise<T>): Promise<T> {
-  const { db, close } = openDatabase({ sqlitePath: path });
+  const database = path.includes('://') ? openDatabase({ url: path }) : openDatabase({ sqlitePath: path });
+  const { db, engine, close } = database;
   try {
-    return await fn(repos(db));
+    return await fn(repos(db, engine));
   } finally {
     await close();
   }
@@ -140,12 +149,12 @@ interface Repos {
   readonly tasks: TaskRepository;
 }
 
-function repos(db: Kysely<Schema>): Repos {
+function repos(db: Kysely<Schema>, engine: SqlEngine): Repos {
   return {
     db,
-    images: createSqliteImageRepository(db),
-    members: createSqliteMemberRepository(db),
-    tasks: createSqliteTaskRepository(db),
+    images: createSqliteImageRepository(db, { engine }),
+    members: createSqliteMemberRepository(db, { engine }),
+    tasks: createSqliteTaskRepository(db, { engine }),
   };
 }
 
@@ -380,5 +389,31 @@ test("deleted Iris rows are not Iris's own content: no --merge needed (Glance ma
     const r = await env.run('--from', env.glance.url);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^images: 6 in Glance, 5 carried \(added 5, updated 0, unchanged 0\)/m);
+  });
+});
+
+test('the edge cases land alike in Iris on PostgreSQL and on MariaDB (4-byte UTF-8 included), and re-run unchanged', { skip, timeout: 300_000 }, async (t: TestContext) => {
+  await withEnv(async (env) => {
+    fill(env);
+    assert.equal((await env.run('--from', env.glance.url)).code, 0);
+    const ids = [IMG_ACTIVE, IMG_SWIFT, IMG_QUEUED, IMG_DEACTIVATED, IMG_UPLOADING];
+    const contents = ({ images, members, tasks }: Repos) =>
+      Promise.all([...ids.map(async (id) => [await images.get(id), await members.list(id)]), tasks.get(TASK_OK)]);
+    const onSqlite = await withIris(env.irisPath, contents);
+    for (const start of [startPostgres, startMariadb]) {
+      const server = await startOrSkip(t, start);
+      if (server === undefined) continue;
+      try {
+        await env.useDatabase(server.url);
+        const first = await env.run('--from', env.glance.url);
+        assert.equal(first.code, 0, first.err);
+        assert.match(first.out, /^images: 6 in Glance, 5 carried \(added 5, updated 0, unchanged 0\)/m);
+        const second = await env.run('--from', env.glance.url);
+        assert.match(second.out, /^images: 6 in Glance, 5 carried \(added 0, updated 0, unchanged 5\)/m, `${server.engine}: ${second.out}`);
+        assert.deepEqual(await withIris(server.url, contents), onSqlite, server.engine);
+      } finally {
+        await server.stop();
+      }
+    }
   });
 });

@@ -151,9 +151,11 @@ function countCarried(report: ImportReport, mapped: MappedImage): void {
   }
   for (const note of mapped.notes) addNote(report, `image ${mapped.image.id}: ${note}`);
   if (['saving', 'uploading', 'importing'].includes(mapped.image.status)) report.inFlight++;
-  const first = mapped.locations.find((v) => v.kind !== 'skipped');
-  if (first !== undefined && first.kind === 'not-servable' && mapped.locations.some((v) => v.kind === 'servable')) {
-    addNote(report, `image ${mapped.image.id}: its first location is not servable by Iris, which reads only the first one`);
+  // Carried verdicts are in the order of image.locations; downloads read the first active one.
+  const carried = mapped.locations.filter((v) => v.kind !== 'skipped');
+  const firstActive = carried[mapped.image.locations.findIndex((l) => l.status === 'active')];
+  if (firstActive?.kind === 'not-servable' && carried.some((v) => v.kind === 'servable')) {
+    addNote(report, `image ${mapped.image.id}: its first active location is not servable by Iris, which downloads from that one only`);
   }
 }
 
