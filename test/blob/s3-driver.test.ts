@@ -167,6 +167,9 @@ if (!requireSwift()) {
       assert.ok(sw.s3AccessKey.includes(':'), 'the rig key has a colon');
       const glanceForm = `s3://${sw.s3AccessKey}:${sw.s3SecretKey}@${host}/${opts.s3_store_bucket}/${key}`;
       assert.ok((await readAll((await driver.read(glanceForm)).stream)).equals(data));
+      // glance_store also reads `s3+http://` as http.
+      const explicitHttp = `s3+http://${host}/${opts.s3_store_bucket}/${key}`;
+      assert.ok((await readAll((await driver.read(explicitHttp)).stream)).equals(data));
       const ranged = await driver.read(glanceForm, { range: { start: 10, end: 19 } });
       assert.equal(ranged.size, 1000);
       assert.ok((await readAll(ranged.stream)).equals(data.subarray(10, 20)));
