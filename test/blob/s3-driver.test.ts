@@ -232,6 +232,40 @@ if (!requireSwift()) {
       }
     });
 
+    test('a single PUT cut off after the service stored it: the object is removed, the error kept', async () => {
+      const sw = await swift();
+      const opts = optionsFor(sw);
+      const client = rawClient(sw);
+      await client.send(new CreateBucketCommand({ Bucket: opts.s3_store_bucket }));
+      // The request reaches the service and is stored, but its answer is lost (connection cut).
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          if (context.commandName === 'PutObjectCommand') throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          return out;
+        },
+        { step: 'initialize', name: 'loseAnswer' },
+      );
+      try {
+        await assert.rejects(
+          uploadToS3({
+            client,
+            bucket: opts.s3_store_bucket,
+            key: randomUUID(),
+            source: sourceOf(randomBytes(1000)),
+            partSize: PART,
+            multipartThreshold: PART,
+            concurrency: 2,
+            onCleanupError: (m, e) => assert.fail(`${m}: ${String(e)}`),
+          }),
+          /socket hang up/,
+        );
+        assert.deepEqual(await bucketContents(client, opts.s3_store_bucket), []);
+      } finally {
+        client.destroy();
+      }
+    });
+
     test('parts go up in parallel with backpressure: at most (thread_pools + 1) parts read ahead', async () => {
       const sw = await swift();
       const opts = optionsFor(sw);
