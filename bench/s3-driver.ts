@@ -6,11 +6,16 @@
  *
  *   node --expose-gc --import tsx bench/s3-driver.ts [MiB=512] [chunk MB=10] [thread_pools=10]
  *   LIVE=1 node --expose-gc --import tsx bench/s3-driver.ts 256 5 2   # peak of live memory only
+ *
+ * Then, in the same run, the same object through the SDK alone (lib-storage's Upload with the
+ * same part size and queue, GetObject piped to md5): the store's own limit on this machine.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cpus, loadavg } from 'node:os';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Driver } from '../src/blob/drivers/s3-driver.js';
 import { startSwift } from '../test/helpers/swift-server.js';
 
@@ -86,6 +91,35 @@ try {
   const up = sizeMiB / secs(t0, t1);
   const down = sizeMiB / secs(t2, t3);
   const same = md5Up.digest('hex') === md5Down.digest('hex');
+  // The SDK alone, same object size, part size and parallelism.
+  const sdk = new S3Client({
+    endpoint: swift.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.s3AccessKey, secretAccessKey: swift.s3SecretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const sdkKey = randomUUID();
+  const md5SdkUp = createHash('md5');
+  const t4 = process.hrtime.bigint();
+  await new Upload({
+    client: sdk,
+    params: { Bucket: 'bench', Key: sdkKey, Body: generated(total, md5SdkUp) },
+    partSize: chunkMB * MiB,
+    queueSize: threads,
+  }).done();
+  const t5 = process.hrtime.bigint();
+  const md5SdkDown = createHash('md5');
+  const got = await sdk.send(new GetObjectCommand({ Bucket: 'bench', Key: sdkKey }));
+  await pipeline(got.Body as Readable, new Writable({ write(chunk: Buffer, _e, cb) { md5SdkDown.update(chunk); cb(); } }));
+  const t6 = process.hrtime.bigint();
+  sdk.destroy();
+  console.log(JSON.stringify({
+    sdkUploadMiBs: Number((sizeMiB / secs(t4, t5)).toFixed(1)),
+    sdkDownloadMiBs: Number((sizeMiB / secs(t5, t6)).toFixed(1)),
+    sdkMd5Match: md5SdkUp.digest('hex') === md5SdkDown.digest('hex'),
+  }));
   console.log(JSON.stringify({
     cpu: cpus()[0]?.model,
     load: loadavg().map((l) => l.toFixed(2)),

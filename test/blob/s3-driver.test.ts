@@ -167,6 +167,9 @@ if (!requireSwift()) {
       assert.ok(sw.s3AccessKey.includes(':'), 'the rig key has a colon');
       const glanceForm = `s3://${sw.s3AccessKey}:${sw.s3SecretKey}@${host}/${opts.s3_store_bucket}/${key}`;
       assert.ok((await readAll((await driver.read(glanceForm)).stream)).equals(data));
+      // glance_store also reads `s3+http://` as http.
+      const explicitHttp = `s3+http://${host}/${opts.s3_store_bucket}/${key}`;
+      assert.ok((await readAll((await driver.read(explicitHttp)).stream)).equals(data));
       const ranged = await driver.read(glanceForm, { range: { start: 10, end: 19 } });
       assert.equal(ranged.size, 1000);
       assert.ok((await readAll(ranged.stream)).equals(data.subarray(10, 20)));
@@ -224,6 +227,40 @@ if (!requireSwift()) {
         assert.deepEqual(await bucketContents(client, opts.s3_store_bucket), []);
         const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: opts.s3_store_bucket }));
         assert.deepEqual(uploads.Uploads ?? [], []);
+      } finally {
+        client.destroy();
+      }
+    });
+
+    test('a single PUT cut off after the service stored it: the object is removed, the error kept', async () => {
+      const sw = await swift();
+      const opts = optionsFor(sw);
+      const client = rawClient(sw);
+      await client.send(new CreateBucketCommand({ Bucket: opts.s3_store_bucket }));
+      // The request reaches the service and is stored, but its answer is lost (connection cut).
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          if (context.commandName === 'PutObjectCommand') throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          return out;
+        },
+        { step: 'initialize', name: 'loseAnswer' },
+      );
+      try {
+        await assert.rejects(
+          uploadToS3({
+            client,
+            bucket: opts.s3_store_bucket,
+            key: randomUUID(),
+            source: sourceOf(randomBytes(1000)),
+            partSize: PART,
+            multipartThreshold: PART,
+            concurrency: 2,
+            onCleanupError: (m, e) => assert.fail(`${m}: ${String(e)}`),
+          }),
+          /socket hang up/,
+        );
+        assert.deepEqual(await bucketContents(client, opts.s3_store_bucket), []);
       } finally {
         client.destroy();
       }
