@@ -195,7 +195,10 @@ export interface BlobStore {
   ): Promise<{ stream: Readable; size: number }>;
   /** Deletes a location; idempotent (missing data is not an error). */
   delete(location: string, store?: string | null): Promise<void>;
-  /** Start recovery: removes staging/temp files left by a crash. Returns how many. */
+  /**
+   * Start recovery: removes partial writes (temp files, segments, multipart uploads) older than
+   * the store's partial-write age, which crashed writes leave behind. Returns how many.
+   */
   sweep(): Promise<number>;
   /** Whether a store with this id exists. */
   has(store: string): boolean;

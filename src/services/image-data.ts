@@ -197,8 +197,8 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (image.status === 'deactivated' && !ctx.isAdmin) {
         throw new Forbidden('The requested image has been deactivated. Image data download is forbidden.');
       }
-      const location = image.locations.find((l) => l.status === 'active');
-      if (!location || image.size === null) {
+      const active = image.locations.filter((l) => l.status === 'active');
+      if (active.length === 0 || image.size === null) {
         // Glance answers 204 for an image without data, and 500 when a Range is asked of it;
         // a range of nothing is simply unsatisfiable.
         if (rangeHeader !== undefined) throw new RangeNotSatisfiable('The image has no data.', 0);
@@ -208,8 +208,21 @@ export function createImageDataService(deps: ImageDataDeps) {
         rangeHeader !== undefined
           ? deps.parseRange(rangeHeader, image.size)
           : deps.parseRequestContentRange(headers.contentRange, image.size);
-      const { stream, size } = await blobs.get(location.url, { ...(range ? { range } : {}), store: storeOf(location) });
-      return { kind: 'data', image, stream, size, range };
+      // As Glance: each active location in turn (any store type), the next one tried on any
+      // failure to open, the last failure answered when none opens.
+      let failure: unknown;
+      for (const [i, location] of active.entries()) {
+        try {
+          const opened = await blobs.get(location.url, { ...(range ? { range } : {}), store: storeOf(location), image: id });
+          return { kind: 'data', image, stream: opened.stream, size: opened.size, range };
+        } catch (err) {
+          failure = err;
+          if (i + 1 < active.length) {
+            deps.onError('image data could not be read from a location; trying the next one', err, { image: id, store: storeOf(location) });
+          }
+        }
+      }
+      throw failure;
     },
   };
 }

@@ -5,76 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHttpDriver, type HttpDriver, type HttpStoreDriverOptions } from '../../src/blob/drivers/http-driver.js';
 import { Gone, Invalid, NotFound, ServiceUnavailable } from '../../src/domain/errors.js';
 import { describeDriverContract, readAll, sourceOf } from './driver-contract.js';
-
-/** A small image server: GET/HEAD with single Range, plus paths that redirect or ignore Range. */
-class ImageServer {
-  readonly objects = new Map<string, Buffer>();
-  readonly requests: Array<{ method: string; url: string; range?: string; authorization?: string }> = [];
-  #server: Server = createServer((req, res) => this.#handle(req, res));
-  base = '';
-
-  async start(): Promise<void> {
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    this.base = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    this.#server.close();
-    await once(this.#server, 'close');
-  }
-
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', this.base);
-    this.requests.push({ method: req.method ?? '', url: url.pathname, range: req.headers.range, authorization: req.headers.authorization });
-    // /redirect/<n>/<rest>: n redirects, then <rest>.
-    const hop = /^\/redirect\/(\d+)(\/.*)$/.exec(url.pathname);
-    if (hop) {
-      const n = Number(hop[1]);
-      res.writeHead(n % 2 === 0 ? 302 : 301, { location: n > 1 ? `/redirect/${n - 1}${hop[2]}` : hop[2] });
-      res.end();
-      return;
-    }
-    if (url.pathname === '/to-metadata') {
-      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' });
-      res.end();
-      return;
-    }
-    if (url.pathname.startsWith('/private/') && req.headers.authorization !== `Basic ${Buffer.from('u:p w').toString('base64')}`) {
-      res.writeHead(401).end();
-      return;
-    }
-    const ignoreRange = url.pathname.startsWith('/norange/');
-    const key = url.pathname.replace(/^\/(norange|private)\//, '/').replace(/^\/images\//, '/').slice(1);
-    const data = this.objects.get(key);
-    if (data === undefined) {
-      res.writeHead(404).end('not here');
-      return;
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range && !ignoreRange) {
-      const start = Number(range[1]);
-      const end = range[2] === '' ? data.length - 1 : Math.min(Number(range[2]), data.length - 1);
-      if (start >= data.length) {
-        res.writeHead(416, { 'content-range': `bytes */${data.length}` }).end();
-        return;
-      }
-      res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}` });
-      res.end(req.method === 'HEAD' ? undefined : data.subarray(start, end + 1));
-      return;
-    }
-    res.writeHead(200, { 'content-length': data.length });
-    res.end(req.method === 'HEAD' ? undefined : data);
-  }
-}
+import { ImageServer } from '../helpers/image-http-server.js';
 
 const LOOPBACK_ALLOWED = { allowPrivateNetworks: false, allowLoopback: true } as const;
 
@@ -207,5 +150,107 @@ describe('http driver', () => {
     }
     // Allowed to reach loopback, still not the metadata service through a redirect.
     await assert.rejects(driver.read(`${server.base}/to-metadata`), Invalid);
+  });
+});
+
+describe('http driver: TLS options and proxies', () => {
+  const data = randomBytes(50_000);
+  let dir: string;
+  let tlsServer: HttpsServer;
+  let httpsBase: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'iris-http-tls-'));
+    // A throwaway self-signed certificate for 127.0.0.1.
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+      res.writeHead(200, { 'content-length': data.length }).end(data);
+    });
+    tlsServer.listen(0, '127.0.0.1');
+    await once(tlsServer, 'listening');
+    httpsBase = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    tlsServer?.closeAllConnections();
+    tlsServer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("https_insecure = true (Glance's default) reads from a self-signed server", async () => {
+    const driver = driverFor({ https_insecure: true });
+    try {
+      const { stream, size } = await driver.read(`${httpsBase}/x.img`);
+      assert.equal(size, data.length);
+      assert.ok((await readAll(stream)).equals(data));
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test('https_insecure = false verifies: refused without the CA, read with https_ca_certificates_file', async () => {
+    const strict = driverFor({ https_insecure: false });
+    const trusting = driverFor({ https_insecure: false, https_ca_certificates_file: join(dir, 'cert.pem') });
+    try {
+      await assert.rejects(strict.read(`${httpsBase}/x.img`), (err: unknown) => {
+        assert.ok(err instanceof ServiceUnavailable);
+        assert.match(String((err.cause as Error | undefined)?.message ?? (err.cause as { code?: string } | undefined)?.code), /self[- ]signed|certificate/i);
+        return true;
+      });
+      const { stream } = await trusting.read(`${httpsBase}/x.img`, { range: { start: 5, end: 9 } });
+      assert.ok((await readAll(stream)).equals(data.subarray(5, 10)));
+    } finally {
+      await strict.close();
+      await trusting.close();
+    }
+  });
+
+  test('http_proxy_information: requests go through the proxy of their scheme; the target is still checked', async () => {
+    const images = new ImageServer();
+    await images.start();
+    images.objects.set('p', data);
+    const seen: string[] = [];
+    // A minimal proxy: CONNECT tunnels, and absolute-URI requests forwarded.
+    const proxy = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const upstream = httpRequest(req.url ?? '', { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket).pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const viaProxy = driverFor({ http_proxy_information: { http: proxyUrl } });
+    const refusing = driverFor({ http_proxy_information: { http: proxyUrl }, addressPolicy: { allowPrivateNetworks: true } });
+    try {
+      const { stream, size } = await viaProxy.read(`${images.base}/images/p`);
+      assert.equal(size, data.length);
+      assert.ok((await readAll(stream)).equals(data));
+      assert.equal(seen.length, 1, seen.join(', '));
+      assert.match(seen[0]!, new RegExp(`${new URL(images.base).host}`));
+      seen.length = 0;
+      await assert.rejects(refusing.read(`${images.base}/images/p`), Invalid);
+      assert.deepEqual(seen, [], 'a refused target never reaches the proxy');
+    } finally {
+      await viaProxy.close();
+      await refusing.close();
+      proxy.closeAllConnections();
+      proxy.close();
+      await images.stop();
+    }
   });
 });
