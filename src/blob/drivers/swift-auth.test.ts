@@ -87,6 +87,14 @@ test('v1: concurrent callers share one authentication; a refused key is SwiftAut
   const [a, b] = await Promise.all([auth.session(), auth.session()]);
   assert.equal(a, b);
   assert.equal(seen.length - before, 1);
+  // One waiter giving up does not cancel the authentication the others wait for.
+  const shared = createSwiftAuth({ authAddress: `${base}/auth/v1.0`, authVersion: '1', user: 'test:tester', key: 'testing' }, catalogOpts);
+  const controller = new AbortController();
+  const quitter = shared.session(controller.signal);
+  const stayer = shared.session();
+  controller.abort();
+  await assert.rejects(quitter, { name: 'AbortError' });
+  assert.equal((await stayer).storageUrl, 'http://proxy/v1/AUTH_test');
   const bad = createSwiftAuth({ authAddress: `${base}/auth/v1.0`, authVersion: '1', user: 'test:tester', key: 'nope' }, catalogOpts);
   await assert.rejects(bad.session(), SwiftAuthError);
 });

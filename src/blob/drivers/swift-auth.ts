@@ -73,6 +73,9 @@ export class SwiftAuthError extends Error {
   }
 }
 
+/** An auth service that does not answer within this fails the authentication (and its waiters). */
+const AUTH_TIMEOUT_MS = 60_000;
+
 const ENDPOINT_INTERFACE: Readonly<Record<string, string>> = { publicURL: 'public', internalURL: 'internal', adminURL: 'admin' };
 
 /**
@@ -103,7 +106,8 @@ export function createSwiftAuth(creds: SwiftCredentials, opts: SwiftCatalogOptio
 
   const fresh = (s: SwiftSession): boolean => s.expiresAt === undefined || s.expiresAt - now() > opts.expireSoonSeconds * 1000;
 
-  async function authenticate(signal?: AbortSignal): Promise<SwiftSession> {
+  async function authenticate(): Promise<SwiftSession> {
+    const signal = AbortSignal.timeout(AUTH_TIMEOUT_MS);
     const got = creds.authVersion === '1' ? await authV1(signal) : creds.authVersion === '2' ? await authV2(signal) : await authV3(signal);
     const storageUrl = (opts.endpoint ?? got.storageUrl).replace(/\/+$/, '');
     return { ...got, storageUrl };
@@ -201,8 +205,11 @@ export function createSwiftAuth(creds: SwiftCredentials, opts: SwiftCatalogOptio
 
   return {
     async session(signal) {
+      signal?.throwIfAborted();
       if (current !== undefined && fresh(current)) return current;
-      pending ??= authenticate(signal).then(
+      // Shared by every caller waiting for it, so no one caller's signal may cancel it; each
+      // caller stops waiting on its own abort.
+      pending ??= authenticate().then(
         (s) => {
           current = s;
           pending = undefined;
@@ -213,7 +220,17 @@ export function createSwiftAuth(creds: SwiftCredentials, opts: SwiftCatalogOptio
           throw error;
         },
       );
-      return pending;
+      if (signal === undefined) return pending;
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([pending, aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
     },
     invalidate(stale) {
       if (current === stale) current = undefined;
