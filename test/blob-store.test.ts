@@ -271,6 +271,34 @@ test('blob store: sweep removes only partial writes older than partial_write_max
   assert.deepEqual(traces.map((t) => [t.op, t.image, t.store]), [['sweep', 'old', 'a'], ['sweep', 'edge', 'a']]);
 });
 
+test('blob store: a store that cannot be listed at start is reported and skipped, the others still swept', async () => {
+  const now = Date.parse('2026-12-06T10:00:00Z');
+  const removed: string[] = [];
+  const down = recordingDriver([], {
+    listStaging: async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:8080');
+    },
+  });
+  const up = recordingDriver([], {
+    listStaging: async () => [{ id: 'old', key: 'old', modifiedAt: new Date(now - 7_200_000) }],
+    removeStaging: async (id: string) => {
+      removed.push(id);
+    },
+  });
+  const reports: Array<[string, unknown, Readonly<Record<string, unknown>>]> = [];
+  const blobs = createBlobStore({
+    backends: [{ id: 'objects', driver: down }, { id: 'local', driver: up }],
+    partialWriteMaxAgeMs: 3_600_000,
+    now: () => now,
+    onCleanupError: (message, error, extra) => reports.push([message, error, extra]),
+  });
+  assert.equal(await blobs.sweep(), 1);
+  assert.deepEqual(removed, ['old']);
+  assert.equal(reports.length, 1);
+  assert.deepEqual(reports[0]![2], { store: 'objects' });
+  assert.match(String((reports[0]![1] as Error).message), /ECONNREFUSED/);
+});
+
 test('blob store: sweep on a real filesystem store keeps a young temp file, removes an old one', () =>
   withStore(async (_blobs, dir) => {
     await mkdir(join(dir, '.tmp'), { recursive: true });

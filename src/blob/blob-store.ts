@@ -205,14 +205,20 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const maxAge = opts.partialWriteMaxAgeMs ?? 0;
     const now = (opts.now ?? Date.now)();
     let removed = 0;
-    for (const driver of byId.values()) {
+    for (const [store, driver] of byId) {
       if (!driver.capabilities.writable) continue;
-      for (const staged of await driver.listStaging()) {
-        // Younger ones may be another node's write in progress.
-        if (now - staged.modifiedAt.getTime() < maxAge) continue;
-        await driver.removeStaging(staged.id);
-        trace({ op: 'sweep', image: staged.key, store: storeIdOf(driver), ageMs: now - staged.modifiedAt.getTime() }, 'abandoned partial write removed');
-        removed += 1;
+      // A remote store that is down at start must not keep the API down (Glance starts and
+      // fails only the requests that need that store): report it and sweep it next start.
+      try {
+        for (const staged of await driver.listStaging()) {
+          // Younger ones may be another node's write in progress.
+          if (now - staged.modifiedAt.getTime() < maxAge) continue;
+          await driver.removeStaging(staged.id);
+          trace({ op: 'sweep', image: staged.key, store, ageMs: now - staged.modifiedAt.getTime() }, 'abandoned partial write removed');
+          removed += 1;
+        }
+      } catch (e) {
+        (opts.onCleanupError ?? warnCleanup)('could not remove abandoned partial writes of this store; left for the next start', e, { store });
       }
     }
     return removed;

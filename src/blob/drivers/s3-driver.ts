@@ -73,6 +73,9 @@ export function createS3Driver(
   const storeName = opts.storeId;
   // Keep-alive sockets, enough for every part of an upload in flight plus reads.
   const sockets = { keepAlive: true, maxSockets: Math.max(50, concurrency * 2) };
+  // The SDK warns on every start that its releases after January 2027 need Node 22; Iris
+  // supports Node 20 and pins the SDK, so that warning would only alarm operators.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client({
     endpoint: endpoint.url,
     region: endpoint.region,
