@@ -78,6 +78,7 @@ export function addImportGlanceDbCommand(program: Command, io: ImportCommandIo, 
           targetName: describeDatabase(settings),
           stores: {
             stores: cfg.backends.flatMap((b) => (b.type === 'file' ? [{ id: b.id, dir: b.filesystem_store_datadir }] : [])),
+            remote: cfg.backends.flatMap((b) => (b.type === 'file' ? [] : [{ id: b.id, type: b.type }])),
             multiStore: cfg.multi_store,
           },
           dryRun,

@@ -70,7 +70,7 @@ async function migrate(t: TestContext, glanceOn: () => Promise<SqlServer>, irisO
       const counts = run === 'first' ? `added ${n}, updated 0, unchanged 0` : `added 0, updated 0, unchanged ${n}`;
       assert.match(out, new RegExp(`^images: ${n + 1} in Glance, ${n} carried \\(${counts}\\); 1 skipped: 1 deleted in Glance$`, 'm'));
       assert.match(out, /^members: 2 carried \(1 accepted, 1 pending\)$/m);
-      assert.match(out, /^locations: 5 carried \(5 served from Iris's filesystem stores in place\)$/m);
+      assert.match(out, /^locations: 5 carried \(5 served by Iris's stores in place\)$/m);
       assert.match(out, run === 'first' ? /^tasks: 1 in Glance, 1 carried \(added 1, updated 0, unchanged 0\)$/m : /^tasks: 1 in Glance, 1 carried \(added 0, updated 0, unchanged 1\)$/m);
     }
 

@@ -57,7 +57,7 @@ test('a database made by the real Glance is imported and served by Iris: show, l
     const n = Object.keys(made.ids).length;
     assert.match(out, new RegExp(`^images: ${n + 1} in Glance, ${n} carried \\(added ${n}, updated 0, unchanged 0\\); 1 skipped: 1 deleted in Glance$`, 'm'));
     assert.match(out, /^members: 2 carried \(1 accepted, 1 pending\)$/m);
-    assert.match(out, /^locations: 5 carried \(5 served from Iris's filesystem stores in place\)$/m);
+    assert.match(out, /^locations: 5 carried \(5 served by Iris's stores in place\)$/m);
     assert.match(out, /^tasks: 1 in Glance, 1 carried \(added 1, updated 0, unchanged 0\)$/m);
 
     const rerun = await runManage(['--config-file', conf, 'import-glance-db', '--from', from], { ...io, stdout: (s: string) => (out = s) });

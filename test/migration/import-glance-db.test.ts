@@ -172,7 +172,7 @@ test('every field, child row and verdict of a hand-built Glance database lands i
     assert.ok(lines.includes('members: 3 carried (1 accepted, 1 pending, 1 rejected)'), r.out);
     assert.ok(
       lines.includes(
-        "locations: 5 carried (2 served from Iris's filesystem stores in place, 1 with their store id set to Iris's, 1 with no file at their path); " +
+        "locations: 5 carried (2 served by Iris's stores in place, 1 with their store id set to Iris's, 1 with no file at their path); " +
           '3 carried but not servable: 1 locations in stores Iris does not have: swift; 1 locations in stores Iris does not have: rbd; ' +
           '1 locations with a file outside every configured filesystem store',
       ),

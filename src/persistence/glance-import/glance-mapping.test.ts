@@ -50,6 +50,36 @@ test('a single-store Iris drops the store id, as Glance writes none in that mode
   assert.deepEqual(m.mapped.locations[0], { kind: 'servable', store: 'file', storeChanged: true, path: '/var/lib/glance/images/i1' });
 });
 
+test('locations of a store type Iris is configured with are served by that store; others are reported', () => {
+  const withRemote = { ...multi, remote: [{ id: 'objects', type: 'swift' }, { id: 'cloud', type: 'swift' }, { id: 'bucket', type: 's3' }] };
+  const m = mapGlanceImage(
+    glanceImage({
+      locations: [
+        { url: 'swift+config://ref1/glance/i1', metadataText: '{"store": "cloud"}', status: 'active' },
+        { url: 'swift+http://t:k@h/v1/AUTH_t/glance/i1', metadataText: '{"store": "old"}', status: 'active' },
+        { url: 's3://h:8080/images/i1', metadataText: null, status: 'active' },
+        { url: 'rbd://f/images/i1/snap', metadataText: '{"store": "ceph"}', status: 'active' },
+      ],
+    }),
+    withRemote,
+  );
+  assert.ok(m.kind === 'carry');
+  assert.deepEqual(m.mapped.locations, [
+    { kind: 'servable', store: 'cloud', storeChanged: false },
+    { kind: 'servable', store: 'objects', storeChanged: true },
+    { kind: 'servable', store: 'bucket', storeChanged: true },
+    { kind: 'not-servable', reason: 'in stores Iris does not have: rbd' },
+  ]);
+  assert.deepEqual(m.mapped.image.locations.map((l) => l.metadata), [{ store: 'cloud' }, { store: 'objects' }, { store: 'bucket' }, { store: 'ceph' }]);
+  const one = mapGlanceImage(glanceImage({ locations: [{ url: 's3://h/images/i1', metadataText: '{"store": "s3"}', status: 'active' }] }), {
+    ...single,
+    remote: [{ id: 's3', type: 's3' }],
+  });
+  assert.ok(one.kind === 'carry');
+  // Single store: no store id, as Glance writes none in that mode.
+  assert.deepEqual(one.mapped.image.locations[0]?.metadata, {});
+});
+
 test('store types of the URLs Glance writes', () => {
   assert.deepEqual(
     ['swift+https://k/v3/x', 'swift+config://ref/c/x', 'rbd://f/p/i/s', 's3+https://a:b@h/b/k', 'https://h/x', 'cinder://v', 'vsphere://h/f', 'file:///x'].map(storeTypeOf),

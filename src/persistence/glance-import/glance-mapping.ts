@@ -21,13 +21,21 @@ import type { GlanceImage, GlanceLocation, GlanceTask } from './glance-reader.js
 /** The filesystem stores of the Iris configuration the import targets. */
 export interface TargetStores {
   readonly stores: readonly { readonly id: string; readonly dir: string }[];
+  /** The other configured stores (swift, s3, http, rbd): their locations are served as carried. */
+  readonly remote?: readonly { readonly id: string; readonly type: string }[];
   /** Iris runs with [DEFAULT] enabled_backends (locations name their store). */
   readonly multiStore: boolean;
 }
 
 export type LocationVerdict =
   /** Iris serves it from this store; `storeChanged` when metadata.store was rewritten or dropped. */
-  | { readonly kind: 'servable'; readonly store: string; readonly storeChanged: boolean; readonly path: string }
+  | {
+      readonly kind: 'servable';
+      readonly store: string;
+      readonly storeChanged: boolean;
+      /** The file of a filesystem store (checked for existence); absent for remote stores. */
+      readonly path?: string;
+    }
   /** Carried unchanged, but no Iris store can read it; `reason` is the report's wording. */
   | { readonly kind: 'not-servable'; readonly reason: string }
   /** Not carried. */
@@ -76,6 +84,16 @@ function fileStoreOf(url: string, target: TargetStores): { readonly id: string }
   });
 }
 
+/**
+ * The configured store of `type` that serves a non-file location: the one Glance recorded when
+ * Iris has a store of that id and type, else the first of that type (the driver checks the
+ * location itself when it is read).
+ */
+function remoteStoreOf(type: string, recorded: unknown, target: TargetStores): { readonly id: string } | undefined {
+  const candidates = (target.remote ?? []).filter((s) => s.type === type);
+  return candidates.find((s) => s.id === recorded) ?? candidates[0];
+}
+
 function parseMetadata(text: string | null): Record<string, unknown> | undefined {
   if (text === null || text === '') return {};
   try {
@@ -109,6 +127,13 @@ function mapLocation(
     return { verdict: { kind: 'servable', store: store.id, storeChanged, path }, location: { url: location.url, metadata: wanted, status } };
   }
   const type = storeTypeOf(location.url);
+  const remote = remoteStoreOf(type, metadata.store, target);
+  if (remote !== undefined) {
+    const { store: recorded, ...rest } = metadata;
+    const wanted = target.multiStore ? { ...rest, store: remote.id } : rest;
+    const storeChanged = target.multiStore ? recorded !== remote.id : recorded !== undefined;
+    return { verdict: { kind: 'servable', store: remote.id, storeChanged }, location: { url: location.url, metadata: wanted, status } };
+  }
   const reason = type === 'file' ? 'with a file outside every configured filesystem store' : `in stores Iris does not have: ${type}`;
   return { verdict: { kind: 'not-servable', reason }, location: { url: location.url, metadata, status } };
 }

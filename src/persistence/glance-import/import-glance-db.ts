@@ -141,7 +141,7 @@ function countCarried(report: ImportReport, mapped: MappedImage): void {
       report.locations.servable++;
       if (verdict.storeChanged) report.locations.restored++;
       // Bytes are never copied, so a file Glance lost is lost to Iris too: say so now.
-      if (!existsSync(verdict.path)) {
+      if (verdict.path !== undefined && !existsSync(verdict.path)) {
         report.locations.missingFiles++;
         addNote(report, `image ${mapped.image.id}: no file at ${verdict.path}`);
       }
@@ -151,11 +151,11 @@ function countCarried(report: ImportReport, mapped: MappedImage): void {
   }
   for (const note of mapped.notes) addNote(report, `image ${mapped.image.id}: ${note}`);
   if (['saving', 'uploading', 'importing'].includes(mapped.image.status)) report.inFlight++;
-  // Carried verdicts are in the order of image.locations; downloads read the first active one.
+  // Downloads fall back across active locations, so only an image with none servable is noted.
   const carried = mapped.locations.filter((v) => v.kind !== 'skipped');
-  const firstActive = carried[mapped.image.locations.findIndex((l) => l.status === 'active')];
-  if (firstActive?.kind === 'not-servable' && carried.some((v) => v.kind === 'servable')) {
-    addNote(report, `image ${mapped.image.id}: its first active location is not servable by Iris, which downloads from that one only`);
+  const active = carried.filter((_v, i) => mapped.image.locations[i]?.status === 'active');
+  if (active.length > 0 && active.every((v) => v.kind === 'not-servable')) {
+    addNote(report, `image ${mapped.image.id}: no active location Iris can serve`);
   }
 }
 

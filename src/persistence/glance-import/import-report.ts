@@ -133,7 +133,7 @@ export function formatReport(report: ImportReport): string {
     childLine(
       'locations',
       report.locations,
-      ` (${report.locations.servable} served from Iris's filesystem stores in place` +
+      ` (${report.locations.servable} served by Iris's stores in place` +
         (report.locations.restored > 0 ? `, ${report.locations.restored} with their store id set to Iris's` : '') +
         (report.locations.missingFiles > 0 ? `, ${report.locations.missingFiles} with no file at their path` : '') +
         ')' +
