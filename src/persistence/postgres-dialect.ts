@@ -103,6 +103,9 @@ export function createPostgresDialect(url: ServerUrl, pool: PoolOptions): Postgr
   // An idle client whose server went away emits 'error' on the pool; pg drops that client and
   // the next query opens a new connection. Without a listener Node would crash the process.
   pgPool.on('error', () => undefined);
+  // A checked-out client whose connection dies emits 'error' too, with no pool listener then:
+  // its next query fails (503 via translate) and the pool discards it on release.
+  pgPool.on('connect', (client) => client.on('error', () => undefined));
   return guardDialect(new PostgresDialect({ pool: pgPool }), { translate });
 }
 
