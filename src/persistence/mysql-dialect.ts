@@ -84,7 +84,8 @@ export function createMysqlDialect(url: ServerUrl, pool: PoolOptions): MysqlDial
         }
       },
     }),
-    { translate },
+    // mysql2's pool queues without limit: pool_timeout bounds the wait here.
+    { translate, acquireTimeoutMs: pool.poolTimeout * 1000 },
   );
 }
 

@@ -201,6 +201,29 @@ for (const engine of await testEngines()) {
         for (let i = 0; i < 3; i += 1) await t.repo.list({ scope: ADMIN_ALL, filters: {}, sort: [], limit: 1 });
       });
 
+      test('pool_timeout: with every pooled connection busy, a request fails with 503 instead of queueing forever', async () => {
+        const small = openDatabase({ url: t.url, pool: { maxPoolSize: 1, maxOverflow: 0, poolTimeout: 1 } });
+        try {
+          let release: () => void = () => undefined;
+          const held = new Promise<void>((resolve) => (release = resolve));
+          let started: () => void = () => undefined;
+          const holding = new Promise<void>((resolve) => (started = resolve));
+          const busy = small.db.transaction().execute(async (trx) => {
+            await sql`select 1`.execute(trx);
+            started();
+            await held;
+          });
+          await holding;
+          const repo = createSqliteImageRepository(small.db, { engine: small.engine });
+          await assert.rejects(repo.get(makeImage().id), (err: unknown) => err instanceof ServiceUnavailable && /pool_timeout|timeout/.test(err.message + String(err.cause)));
+          release();
+          await busy;
+          assert.equal(await repo.get(makeImage().id), null, 'the pool serves again once the connection is free');
+        } finally {
+          await small.close();
+        }
+      });
+
       test('an unreachable server is ServiceUnavailable (503), not a raw driver error', async () => {
         const port = await freePort();
         const url = t.url.replace(/@127\.0\.0\.1:\d+\//, `@127.0.0.1:${port}/`);
