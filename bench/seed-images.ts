@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Image } from '../src/domain/image.js';
 import { openDatabase } from '../src/persistence/database.js';
+import type { Database } from '../src/persistence/database.js';
 import { imageColumns, propertyRows, tagRows } from '../src/persistence/image-rows.js';
 import { migrateToLatest } from '../src/persistence/migrator.js';
 
@@ -52,19 +53,28 @@ export async function seedIrisImages(sqlitePath: string, count: number): Promise
   const database = openDatabase({ sqlitePath });
   try {
     await migrateToLatest(database.db);
-    const end = Date.now();
-    await database.db.transaction().execute(async (trx) => {
-      for (let first = 1; first <= count; first += BATCH) {
-        const images: Image[] = [];
-        for (let n = first; n < first + BATCH && n <= count; n++) images.push(seedImage(n, new Date(end - count + n)));
-        await trx.insertInto('images').values(images.map(imageColumns)).execute();
-        await trx.insertInto('image_properties').values(images.flatMap(propertyRows)).execute();
-        await trx.insertInto('image_tags').values(images.flatMap(tagRows)).execute();
-      }
-    });
+    await seedImages(database, count);
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Adds seed images `first`..`first + count - 1` to a migrated Iris database of any engine, in
+ * one transaction. Creation times are one millisecond apart, ending now.
+ */
+export async function seedImages(database: Database, count: number, first = 1): Promise<void> {
+  const end = Date.now();
+  const last = first + count - 1;
+  await database.db.transaction().execute(async (trx) => {
+    for (let from = first; from <= last; from += BATCH) {
+      const images: Image[] = [];
+      for (let n = from; n < from + BATCH && n <= last; n++) images.push(seedImage(n, new Date(end - last + n)));
+      await trx.insertInto('images').values(images.map(imageColumns)).execute();
+      await trx.insertInto('image_properties').values(images.flatMap(propertyRows)).execute();
+      await trx.insertInto('image_tags').values(images.flatMap(tagRows)).execute();
+    }
+  });
 }
 
 /**

@@ -686,9 +686,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     default: '30',
     min: 1,
     help:
-      'PostgreSQL: seconds a request waits for a free pooled connection (and for a new connection to open) ' +
-      'before it fails with 503. MySQL/MariaDB: seconds to open a connection. Glance leaves it unset, which ' +
-      'means SQLAlchemy\'s 30 seconds.',
+      'PostgreSQL and MySQL/MariaDB: seconds a request waits for a free pooled connection (and for a new ' +
+      'connection to open) before it fails with 503. Glance leaves it unset, which means SQLAlchemy\'s 30 seconds.',
   },
   {
     section: 'database',

@@ -54,12 +54,18 @@ export async function openConfiguredDatabase(
   }
   const database = openDatabase({ url: settings.connection, pool: poolOptions(settings) });
   try {
-    await waitForDatabase(database, {
-      maxRetries: settings.max_retries,
-      retryInterval: settings.retry_interval,
-      onRetry: opts.onRetry,
-      signal: opts.signal,
-    });
+    try {
+      await waitForDatabase(database, {
+        maxRetries: settings.max_retries,
+        retryInterval: settings.retry_interval,
+        onRetry: opts.onRetry,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      // The driver's reason (refused, authentication failed, unknown database…) is what the operator needs.
+      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : (err as Error).message;
+      throw new Error(`cannot use the database: ${reason}`, { cause: err });
+    }
     await assertIrisSchema(database.db, describeDatabase(settings));
     return database;
   } catch (err) {

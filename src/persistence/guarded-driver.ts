@@ -4,6 +4,7 @@
  * before any repository sees it. Used by each engine's dialect module.
  */
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
+import { ServiceUnavailable } from '../domain/errors.js';
 
 export type Translate = (err: unknown) => unknown;
 
@@ -33,6 +34,26 @@ export interface GuardOptions {
   readonly translate: Translate;
   /** Replaces the driver's rollback (SQLite skips it when the engine already rolled back). */
   readonly rollback?: (driver: Driver, connection: DatabaseConnection) => Promise<void>;
+  /**
+   * Milliseconds to wait for a pooled connection before failing with ServiceUnavailable, for
+   * drivers whose pool has no such limit (mysql2). A connection that arrives later is released.
+   */
+  readonly acquireTimeoutMs?: number;
+}
+
+async function acquireWithin(driver: Driver, ms: number): Promise<DatabaseConnection> {
+  const pending = driver.acquireConnection();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    const winner = await Promise.race([pending, timedOut]);
+    if (winner !== 'timeout') return winner;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Give the late connection back to the pool; an acquisition that fails later has nothing to release.
+  pending.then((c) => driver.releaseConnection(c)).catch(() => undefined);
+  throw new ServiceUnavailable(`No database connection became free within pool_timeout (${ms / 1000} s); nothing was changed. Try again later.`);
 }
 
 export function guardDriver(driver: Driver, opts: GuardOptions): Driver {
@@ -47,7 +68,9 @@ export function guardDriver(driver: Driver, opts: GuardOptions): Driver {
   return {
     init: () => translated(() => driver.init()),
     async acquireConnection() {
-      const connection = await translated(() => driver.acquireConnection());
+      const connection = await translated(() =>
+        opts.acquireTimeoutMs === undefined ? driver.acquireConnection() : acquireWithin(driver, opts.acquireTimeoutMs),
+      );
       const guarded = guardConnection(connection, opts.translate);
       inner.set(guarded, connection);
       return guarded;

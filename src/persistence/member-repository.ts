@@ -145,6 +145,9 @@ export function createSqliteMemberRepository(
                 .where('member', '=', member.member_id)
                 .where('deleted', '=', sql.lit(1)),
             )
+            // Again on the row itself: a racing add that revived it first must make this one
+            // update nothing (PostgreSQL re-checks only the outer WHERE after the row lock).
+            .where('deleted', '=', sql.lit(1))
             .returning(MEMBER_COLUMNS)
             .executeTakeFirst();
           if (revived !== undefined) return rowToMember(revived);

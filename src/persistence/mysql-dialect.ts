@@ -84,7 +84,8 @@ export function createMysqlDialect(url: ServerUrl, pool: PoolOptions): MysqlDial
         }
       },
     }),
-    { translate },
+    // mysql2's pool queues without limit: pool_timeout bounds the wait here.
+    { translate, acquireTimeoutMs: pool.poolTimeout * 1000 },
   );
 }
 
@@ -94,6 +95,9 @@ export const mysqlEngine: SqlEngine = {
   tableOptions: (table) => table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`),
   isJsonOrNull: (column) => sql`${sql.raw(column)} is null or json_valid(${sql.raw(column)})`,
   autoIncrementId: (table) => table.addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement()),
+  async createSortIndex(db, name, table, columns) {
+    await db.schema.createIndex(name).on(table).columns([...columns]).execute();
+  },
   async createLiveUniqueIndex(db, name, table, columns) {
     // NULL for soft-deleted rows, which therefore never collide in the unique key.
     const liveColumn = `${name}_live`;

@@ -103,6 +103,9 @@ export function createPostgresDialect(url: ServerUrl, pool: PoolOptions): Postgr
   // An idle client whose server went away emits 'error' on the pool; pg drops that client and
   // the next query opens a new connection. Without a listener Node would crash the process.
   pgPool.on('error', () => undefined);
+  // A checked-out client whose connection dies emits 'error' too, with no pool listener then:
+  // its next query fails (503 via translate) and the pool discards it on release.
+  pgPool.on('connect', (client) => client.on('error', () => undefined));
   return guardDialect(new PostgresDialect({ pool: pgPool }), { translate });
 }
 
@@ -113,6 +116,11 @@ export const postgresEngine: SqlEngine = {
   // A cast that fails rejects the row (with invalid_text_representation rather than a check violation).
   isJsonOrNull: (column) => sql`${sql.raw(column)} is null or ${sql.raw(column)}::jsonb is not null`,
   autoIncrementId: (table) => table.addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()),
+  async createSortIndex(db, name, table, columns, nullable) {
+    // Forward scans give ASC NULLS FIRST, backward scans DESC NULLS LAST: SQLite's order both ways.
+    const keys = columns.map((c) => (nullable.includes(c) ? sql`${sql.ref(c)} nulls first` : sql.ref(c)));
+    await sql`create index ${sql.ref(name)} on ${sql.table(table)} (${sql.join(keys)})`.execute(db);
+  },
   async createLiveUniqueIndex(db, name, table, columns) {
     await db.schema.createIndex(name).unique().on(table).columns([...columns]).where(sql<SqlBool>`deleted = 0`).execute();
   },

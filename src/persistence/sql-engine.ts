@@ -58,6 +58,12 @@ export interface SqlEngine {
    */
   createLiveUniqueIndex(db: Kysely<any>, name: string, table: string, columns: readonly string[]): Promise<void>;
   /**
+   * Creates an index that serves list ORDER BYs in both directions. `nullable` columns keep
+   * NULLs where orderNullable puts them (PostgreSQL's btree otherwise puts them last
+   * ascending, and could not walk the index for a NULLs-first order).
+   */
+  createSortIndex(db: Kysely<any>, name: string, table: string, columns: readonly string[], nullable: readonly string[]): Promise<void>;
+  /**
    * The ORDER BY direction for a nullable key, with NULLs where Iris has always put them
    * (SQLite's order: first ascending, last descending). PostgreSQL needs it spelled out.
    */

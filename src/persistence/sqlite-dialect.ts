@@ -67,6 +67,9 @@ export const sqliteEngine: SqlEngine = {
   isJsonOrNull: (column) => sql`${sql.raw(column)} is null or json_valid(${sql.raw(column)})`,
   // INTEGER PRIMARY KEY is the rowid: assigned on insert, no AUTOINCREMENT bookkeeping.
   autoIncrementId: (table) => table.addColumn('id', 'integer', (c) => c.primaryKey()),
+  async createSortIndex(db, name, table, columns) {
+    await db.schema.createIndex(name).on(table).columns([...columns]).execute();
+  },
   async createLiveUniqueIndex(db, name, table, columns) {
     await db.schema.createIndex(name).unique().on(table).columns([...columns]).where(sql<SqlBool>`deleted = 0`).execute();
   },

@@ -73,7 +73,8 @@ export const migration001Initial = (engine: SqlEngine): Migration => ({
       ['ix_images_owner_name', ['deleted', 'owner', 'os_hidden', 'name', 'created_at', 'id']],
     ];
     for (const [name, columns] of listIndexes) {
-      await db.schema.createIndex(name).on('images').columns([...columns]).execute();
+      // `name` is the one nullable sort key these indexes carry.
+      await engine.createSortIndex(db, name, 'images', columns, ['name']);
     }
 
     await engine
