@@ -8,20 +8,10 @@ import type { Database } from './database.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { assertIrisDatabase, assertIrisSchema } from './foreign-database.js';
 import type { PoolOptions } from './pool-options.js';
+import type { Config } from '../config/config.js';
 
-/** The `[database]` options (config.database). */
-export interface DatabaseSettings {
-  readonly connection: string;
-  /** The resolved SQLite file, '' for a server URL. */
-  readonly sqlite_path: string;
-  readonly max_pool_size: number;
-  readonly max_overflow: number;
-  readonly pool_timeout: number;
-  readonly connection_recycle_time: number;
-  readonly max_retries: number;
-  readonly retry_interval: number;
-  readonly mysql_sql_mode: string;
-}
+/** The `[database]` options, as config.ts types them. */
+export type DatabaseSettings = Config['database'];
 
 export function poolOptions(settings: DatabaseSettings): PoolOptions {
   return {
