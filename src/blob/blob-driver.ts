@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ByteRange } from '../domain/ports.js';
+import type { WriterIdentity } from './writer-identity.js';
 
 /** What a backend can do; the blob store checks these instead of catching "not supported". */
 export interface DriverCapabilities {
@@ -107,4 +108,6 @@ export interface StagingObject {
    * a staging object is abandoned when this is older than the blob store's threshold.
    */
   readonly modifiedAt: Date;
+  /** The process that wrote it, when the backend records one (see writer-identity.ts). */
+  readonly writer?: WriterIdentity;
 }

@@ -12,6 +12,7 @@ import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
 import { ObservingStream } from './observing-stream.js';
 import { warnCleanup, type CleanupReporter } from './cleanup-report.js';
+import { isDeadLocalWriter } from './writer-identity.js';
 
 /** A named store (Glance backend): its id and the driver that moves its bytes. */
 export interface BlobBackend {
@@ -211,8 +212,10 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       // fails only the requests that need that store): report it and sweep it next start.
       try {
         for (const staged of await driver.listStaging()) {
-          // Younger ones may be another node's write in progress.
-          if (now - staged.modifiedAt.getTime() < maxAge) continue;
+          // Younger ones may be another node's write in progress, unless their writer was a
+          // process of this node that is gone (a crash).
+          const abandoned = staged.writer !== undefined && isDeadLocalWriter(staged.writer);
+          if (!abandoned && now - staged.modifiedAt.getTime() < maxAge) continue;
           await driver.removeStaging(staged.id);
           trace({ op: 'sweep', image: staged.key, store, ageMs: now - staged.modifiedAt.getTime() }, 'abandoned partial write removed');
           removed += 1;

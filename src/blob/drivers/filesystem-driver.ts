@@ -18,6 +18,7 @@ import { FileReadStream } from './file-read-stream.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
 import { warnCleanup, type CleanupReporter } from '../cleanup-report.js';
+import { currentWriter, formatWriter, parseWriter, type WriterIdentity } from '../writer-identity.js';
 
 export interface FilesystemDriverOptions {
   /** The store directory (Glance's `filesystem_store_datadir`); created on first write. */
@@ -37,6 +38,19 @@ export interface FilesystemDriverOptions {
 
 const SCHEME = 'file';
 const STAGING = '.tmp';
+
+/**
+ * The key and writer of a staging file named `<key>.<16 hex>.<writer>` (or, before writers
+ * were recorded, `<key>.<16 hex>`); keys may hold dots, so the name is read from its end.
+ */
+function stagingName(name: string): { key: string; writer?: WriterIdentity } {
+  const last = name.lastIndexOf('.');
+  const writer = last > 0 ? parseWriter(name.slice(last + 1)) : undefined;
+  const rest = writer ? name.slice(0, last) : name;
+  const dot = rest.lastIndexOf('.');
+  const key = dot > 0 ? rest.slice(0, dot) : rest;
+  return writer ? { key, writer } : { key };
+}
 const DIR_MODE = 0o750;
 const FILE_MODE = 0o640;
 const DEFAULT_CHUNK = 1024 * 1024;
@@ -78,7 +92,7 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
     const finalPath = `${dir}/${key}`;
     // The random suffix keeps two concurrent writers of one key apart; the key prefix tells an
     // operator what a stray staging file was.
-    const tempPath = `${stagingDir}/${key}.${randomBytes(8).toString('hex')}`;
+    const tempPath = `${stagingDir}/${key}.${randomBytes(8).toString('hex')}.${formatWriter(currentWriter())}`;
     let sink: WriteStream | undefined;
     let renamed = false;
     try {
@@ -171,8 +185,7 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
         // lstat: the staging area holds regular files only; whatever else is there is listed
         // by its own time and removed like a stray file.
         const { mtime } = await lstat(`${stagingDir}/${name}`);
-        const dot = name.lastIndexOf('.');
-        found.push({ id: name, key: dot > 0 ? name.slice(0, dot) : name, modifiedAt: mtime });
+        found.push({ id: name, ...stagingName(name), modifiedAt: mtime });
       } catch (err) {
         // Committed or removed since readdir: not staging any more.
         if (!isErrno(err, 'ENOENT')) throw err;
