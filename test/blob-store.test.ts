@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { currentWriter } from '../src/blob/writer-identity.js';
 import { createBlobStore, type BlobTrace } from '../src/blob/blob-store.js';
 import type { BlobDriver, StagingObject } from '../src/blob/blob-driver.js';
 import { createFilesystemDriver } from '../src/blob/drivers/filesystem-driver.js';
@@ -269,6 +271,27 @@ test('blob store: sweep removes only partial writes older than partial_write_max
   // Another node's write in progress (younger than the threshold) is left alone.
   assert.deepEqual(removed, ['old', 'edge']);
   assert.deepEqual(traces.map((t) => [t.op, t.image, t.store]), [['sweep', 'old', 'a'], ['sweep', 'edge', 'a']]);
+});
+
+test('blob store: a young partial write of a gone process of this node is removed, a live one kept', async () => {
+  const now = Date.parse('2026-12-06T10:00:00Z');
+  const me = currentWriter();
+  const gone = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const removed: string[] = [];
+  const young = new Date(now - 1000);
+  const driver = recordingDriver([], {
+    listStaging: async () => [
+      { id: 'crashed', key: 'a', modifiedAt: young, writer: { node: me.node, pid: gone } },
+      { id: 'live', key: 'b', modifiedAt: young, writer: me },
+      { id: 'unknown', key: 'c', modifiedAt: young },
+    ],
+    removeStaging: async (id: string) => {
+      removed.push(id);
+    },
+  });
+  const blobs = createBlobStore({ driver, partialWriteMaxAgeMs: 86_400_000, now: () => now });
+  assert.equal(await blobs.sweep(), 1);
+  assert.deepEqual(removed, ['crashed']);
 });
 
 test('blob store: a store that cannot be listed at start is reported and skipped, the others still swept', async () => {

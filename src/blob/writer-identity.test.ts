@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './writer-identity.js';
+
+/** The pid of a process of this node that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+test('writer identity: round trip, and nothing else parses', () => {
+  const me = currentWriter();
+  assert.match(formatWriter(me), /^[0-9a-f]{12}-[0-9]+$/);
+  assert.deepEqual(parseWriter(formatWriter(me)), me);
+  for (const text of ['', '0123456789ab', '0123456789ab-', '0123456789ab-0', '0123456789AB-12', 'fedcba9876543210', '0123456789ab-12-3']) {
+    assert.equal(parseWriter(text), undefined, text);
+  }
+});
+
+test('writer identity: only a gone process of this node is dead', () => {
+  const me = currentWriter();
+  assert.equal(isDeadLocalWriter(me), false);
+  assert.equal(isDeadLocalWriter({ node: me.node, pid: process.ppid }), false);
+  const gone = deadPid();
+  assert.equal(isDeadLocalWriter({ node: me.node, pid: gone }), true);
+  // Another node's pid says nothing about its process: left to the age limit.
+  const other = me.node === '000000000000' ? '111111111111' : '000000000000';
+  assert.equal(isDeadLocalWriter({ node: other, pid: gone }), false);
+});
