@@ -208,6 +208,50 @@ export interface BlobStore {
   readonly defaultStore: string;
 }
 
+// ---------------------------------------------------------------- import --
+
+/**
+ * Opens a web-download source; throws domain errors (Invalid, TooLarge) with clear messages.
+ * @example const { stream } = await web.open('https://example.com/cirros.img', { sizeCap: 1 << 30 });
+ */
+export interface WebSource {
+  /** Glance's [import_filtering_opts] check, done before the task is created. */
+  passesFilter(uri: string): boolean;
+  open(uri: string, opts: { sizeCap: number; signal?: AbortSignal }): Promise<{ stream: Readable; contentLength: number | null }>;
+}
+
+/** What an import plugin sees. */
+export interface ImportPluginContext {
+  readonly imageId: string;
+  /** The image as it is now (status importing). */
+  readonly image: Image;
+  /**
+   * The staged data. A plugin that transforms it writes the result elsewhere in `tempDir` and
+   * renames it over this path (atomic; temp files there are swept at start after a crash).
+   */
+  readonly stagedPath: string;
+  readonly tempDir: string;
+  /** Roles of the caller who asked for the import (inject_metadata's ignore_user_roles). */
+  readonly roles: readonly string[];
+  readonly signal: AbortSignal;
+}
+
+/** Changes a plugin makes to the image; applied before the data goes to the stores. */
+export interface ImportPluginResult {
+  readonly disk_format?: string;
+  readonly container_format?: string;
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One import plugin. Throwing fails the import (IrisError messages reach the task's message).
+ * @example const plugin: ImportPlugin = { name: 'inject_image_metadata', run: async () => ({ properties: { a: 'b' } }) };
+ */
+export interface ImportPlugin {
+  readonly name: string;
+  run(c: ImportPluginContext): Promise<ImportPluginResult | void>;
+}
+
 // ----------------------------------------------------------------- others --
 
 export interface Clock {

@@ -4,7 +4,7 @@
  * connect-time address checks (src/import/web-fetch.ts) while it runs.
  */
 import { isIP } from 'node:net';
-import type { WebSource } from '../services/image-import.js';
+import type { WebSource } from '../domain/ports.js';
 import { isAllowedAddress } from './address-check.js';
 import { filterDeniesAddress, hostOf, validateImportUri, type ImportFilterOptions } from './uri-filter.js';
 import { openWebDownload } from './web-fetch.js';

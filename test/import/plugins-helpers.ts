@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Image } from '../../src/domain/image.js';
 import { makeImage } from '../persistence/sqlite-fixture.js';
-import type { ImportPluginContext } from '../../src/services/image-import.js';
+import type { ImportPluginContext } from '../../src/domain/ports.js';
 
 export interface Staging {
   readonly dir: string;

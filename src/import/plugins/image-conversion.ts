@@ -26,7 +26,7 @@
 import { Invalid, TooLarge } from '../../domain/errors.js';
 import type { FormatCheckOptions } from '../../format/upload-check.js';
 import { createUploadCheck } from '../../format/upload-check.js';
-import type { ImportPlugin, ImportPluginContext, ImportPluginResult } from '../../services/image-import.js';
+import type { ImportPlugin, ImportPluginContext, ImportPluginResult } from '../../domain/ports.js';
 import { briefly, runTool } from './run-tool.js';
 import { readWhole, tempFileFor } from './staged-file.js';
 import { stat } from 'node:fs/promises';

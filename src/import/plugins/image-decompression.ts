@@ -22,7 +22,7 @@ import { createGunzip } from 'node:zlib';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Invalid, IrisError } from '../../domain/errors.js';
-import type { ImportPlugin, ImportPluginContext } from '../../services/image-import.js';
+import type { ImportPlugin, ImportPluginContext } from '../../domain/ports.js';
 import { briefly, runTool } from './run-tool.js';
 import { createTempWriteStream, readHead, sizeCap, tempFileFor, type TempFile } from './staged-file.js';
 

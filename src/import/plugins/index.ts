@@ -4,7 +4,7 @@
  * stevedore, `name_order=True`). The names were checked when the configuration was loaded.
  */
 import type { Config } from '../../config/config.js';
-import type { ImportPlugin } from '../../services/image-import.js';
+import type { ImportPlugin } from '../../domain/ports.js';
 import { createImageConversionPlugin } from './image-conversion.js';
 import { createImageDecompressionPlugin } from './image-decompression.js';
 import { createInjectImageMetadataPlugin } from './inject-image-metadata.js';

@@ -8,7 +8,7 @@
  * and keys in the reserved namespace (`os_glance`, a bare prefix) are dropped with a warning.
  * Roles are compared without regard to case, as Iris's policy checks compare them.
  */
-import type { ImportPlugin } from '../../services/image-import.js';
+import type { ImportPlugin } from '../../domain/ports.js';
 
 /** Glance's GLANCE_RESERVED_NS: a bare prefix, so `os_glancefoo` is reserved too. */
 const RESERVED_PREFIX = 'os_glance';

@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { TooLarge } from '../../domain/errors.js';
-import type { ImportPluginContext } from '../../services/image-import.js';
+import type { ImportPluginContext } from '../../domain/ports.js';
 
 const DIR_MODE = 0o750;
 const FILE_MODE = 0o640;

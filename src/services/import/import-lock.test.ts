@@ -1,0 +1,167 @@
+/**
+ * The import lock over real SQLite repositories, with an injected clock and node:test's mock
+ * timers (no sleeping): a held lock is refused until its task has not moved for an hour (two
+ * while pending), then busted and its task failed; a lock whose task is gone is busted at
+ * once; the heartbeat moves the task's updated_at each interval and stops when told.
+ */
+import { after, before, mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
+import { Conflict } from '../../domain/errors.js';
+import type { Image } from '../../domain/image.js';
+import type { Task, TaskStatus } from '../../domain/task.js';
+import { openDatabase } from '../../persistence/database.js';
+import { createSqliteImageRepository } from '../../persistence/image-repository.js';
+import { migrateToLatest } from '../../persistence/migrator.js';
+import { createSqliteTaskRepository } from '../../persistence/task-repository.js';
+import { createImportLock, HEARTBEAT_MS, LOCK_EXPIRY_MS } from './import-lock.js';
+import { createImportTaskProgress } from './import-task-progress.js';
+
+const MINUTE = 60_000;
+let root: string;
+const closers: (() => Promise<void>)[] = [];
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'iris-import-lock-'));
+});
+after(async () => {
+  for (const close of closers) await close();
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh database with one queued image, and a lock over it driven by a settable clock. */
+async function setup(name: string) {
+  const database = openDatabase({ sqlitePath: join(root, `${name}.sqlite`) });
+  closers.push(database.close);
+  await migrateToLatest(database.db);
+  const clock = { at: new Date('2026-01-01T00:00:00Z'), now: () => clock.at };
+  const images = createSqliteImageRepository(database.db, { clock });
+  const tasks = createSqliteTaskRepository(database.db);
+  const reported: string[] = [];
+  const onError = (message: string): void => {
+    reported.push(message);
+  };
+  const progress = createImportTaskProgress({ tasks, clock, taskTimeToLiveHours: 48 });
+  const lock = createImportLock({ images, tasks, clock, progress, heartbeatMs: HEARTBEAT_MS, onError });
+  const id = `bbbbbbbb-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+  const start = clock.now();
+  await images.add({
+    id, name, status: 'queued', visibility: 'shared', protected: false, os_hidden: false,
+    disk_format: 'raw', container_format: 'bare', size: null, virtual_size: null, checksum: null,
+    os_hash_algo: null, os_hash_value: null, min_ram: 0, min_disk: 0, owner: 'p', created_at: start,
+    updated_at: start, deleted_at: null, tags: [], properties: {}, locations: [],
+  } as Image);
+
+  /** Records a task in `status` and gives it the lock, as an import request does. */
+  async function lockedBy(status: TaskStatus): Promise<Task> {
+    const task: Task = {
+      id: `cccccccc-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+      type: 'api_image_import', status, owner: 'p', image_id: id, request_id: null, user_id: null,
+      expires_at: null, created_at: clock.now(), updated_at: clock.now(),
+      input: { image_id: id, import_req: {}, backend: [null] }, result: null, message: '',
+    };
+    await tasks.add(task);
+    await lock.acquire(id, task.id);
+    return task;
+  }
+  const image = async (): Promise<Image> => (await images.get(id))!;
+  const advance = (ms: number): void => {
+    clock.at = new Date(clock.at.getTime() + ms);
+  };
+  return { lock, tasks, images, id, image, lockedBy, advance, clock, reported };
+}
+
+const activeTask = (e: unknown): boolean => e instanceof Conflict && e.message === 'Image has active task';
+
+test('a processing task holds its lock for just under an hour, then the lock is busted and the task failed', async () => {
+  const { lock, tasks, image, lockedBy, advance, reported } = await setup('processing');
+  const task = await lockedBy('processing');
+  advance(LOCK_EXPIRY_MS - 1);
+  await assert.rejects(lock.checkFree(await image()), activeTask);
+  assert.equal((await image()).properties.os_glance_import_task, task.id);
+
+  advance(1);
+  const busted = await lock.checkFree(await image());
+  assert.equal(busted?.id, task.id);
+  assert.equal((await image()).properties.os_glance_import_task, undefined, 'lock dropped');
+  const failed = (await tasks.get(task.id))!;
+  assert.equal(failed.status, 'failure');
+  assert.equal(failed.message, 'Expired lock preempted');
+  assert.ok(failed.expires_at !== null, 'a finished task gets its time to live');
+  assert.deepEqual(reported, []);
+});
+
+test('a pending task holds its lock for two hours', async () => {
+  const { lock, tasks, image, lockedBy, advance } = await setup('pending');
+  const task = await lockedBy('pending');
+  advance(2 * LOCK_EXPIRY_MS - 1);
+  await assert.rejects(lock.checkFree(await image()), activeTask);
+  advance(1);
+  assert.equal((await lock.checkFree(await image()))?.id, task.id);
+  assert.equal((await tasks.get(task.id))!.status, 'failure');
+});
+
+test('an expired lock of a finished task is dropped without touching the task', async () => {
+  const { lock, tasks, image, lockedBy, advance } = await setup('finished');
+  const task = await lockedBy('processing');
+  await tasks.save({ ...task, status: 'success', message: 'Copied 0 MiB' }, { fromStatus: 'processing' });
+  advance(LOCK_EXPIRY_MS);
+  assert.equal((await lock.checkFree(await image()))?.id, task.id);
+  assert.equal((await image()).properties.os_glance_import_task, undefined);
+  const after = (await tasks.get(task.id))!;
+  assert.equal(after.status, 'success');
+  assert.equal(after.message, 'Copied 0 MiB');
+});
+
+test('a lock whose task does not exist is busted at once; no lock is undefined', async () => {
+  const { lock, images, id, image } = await setup('orphan');
+  assert.equal(await lock.checkFree(await image()), undefined);
+  await images.setPropertyAtomic(id, 'os_glance_import_task', 'dddddddd-0000-4000-8000-000000000000');
+  assert.equal(await lock.checkFree(await image()), null);
+  assert.equal((await image()).properties.os_glance_import_task, undefined);
+});
+
+test('a second acquire is refused with Glance message; release only drops the holder', async () => {
+  const { lock, id, image, lockedBy } = await setup('acquire');
+  const task = await lockedBy('pending');
+  await assert.rejects(
+    lock.acquire(id, 'someone-else'),
+    (e: unknown) => e instanceof Conflict && e.message === `New operation on image '${id}' is not permitted as prior operation is still in progress`,
+  );
+  await lock.release(id, 'someone-else');
+  assert.equal((await image()).properties.os_glance_import_task, task.id);
+  await lock.release(id, task.id);
+  assert.equal((await image()).properties.os_glance_import_task, undefined);
+});
+
+test('the heartbeat moves the task each interval, keeps the lock past the expiry, and stops', async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const { lock, tasks, image, lockedBy, advance, clock, reported } = await setup('heartbeat');
+    const task = await lockedBy('processing');
+    const stop = lock.keepAlive(task);
+    for (let minute = 1; minute <= 90; minute++) {
+      advance(MINUTE);
+      mock.timers.tick(HEARTBEAT_MS);
+      const expected = clock.at.getTime();
+      while ((await tasks.get(task.id))!.updated_at.getTime() !== expected) await tick();
+    }
+    // An hour and a half after the task started: still held, because it moved a minute ago.
+    await assert.rejects(lock.checkFree(await image()), activeTask);
+
+    stop();
+    const last = (await tasks.get(task.id))!.updated_at.getTime();
+    advance(MINUTE);
+    mock.timers.tick(HEARTBEAT_MS);
+    await tick();
+    assert.equal((await tasks.get(task.id))!.updated_at.getTime(), last, 'no beat after stop');
+    advance(LOCK_EXPIRY_MS);
+    assert.equal((await lock.checkFree(await image()))?.id, task.id, 'without a heartbeat the lock expires');
+    assert.deepEqual(reported, []);
+  } finally {
+    mock.timers.reset();
+  }
+});

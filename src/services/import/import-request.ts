@@ -1,0 +1,189 @@
+/**
+ * The import request (Glance 25.1.0's import_image and its deserializer): the body's own checks,
+ * the image's state, policy, the lock, store selection; then the task is recorded under the
+ * lock and handed to the runner. The order of the checks is Glance's, so the same request gets
+ * the same error.
+ */
+import type { RequestContext } from '../../domain/context.js';
+import { Conflict, Invalid } from '../../domain/errors.js';
+import { storeOf, type Image } from '../../domain/image.js';
+import type { ImportMethod } from '../../domain/import-method.js';
+import type { Policy } from '../../domain/policy.js';
+import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, WebSource } from '../../domain/ports.js';
+import type { Task } from '../../domain/task.js';
+import type { ImageService } from '../images.js';
+import { FAILED, IMPORTING, removeFrom, updateImage } from './import-image-properties.js';
+import type { ImportLock } from './import-lock.js';
+import type { ImportRequest, ImportRunner } from './import-runner.js';
+
+export interface ImportRequestDeps {
+  readonly images: ImageRepository;
+  readonly tasks: TaskRepository;
+  readonly blobs: BlobStore;
+  readonly policy: Policy;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly imageService: Pick<ImageService, 'findVisible'>;
+  /** The enabled import methods (enabled_import_methods). */
+  readonly methods: readonly string[];
+  readonly multiStore: boolean;
+  readonly web: Pick<WebSource, 'passesFilter'>;
+  readonly lock: Pick<ImportLock, 'checkFree' | 'acquire' | 'undo'>;
+  readonly runner: Pick<ImportRunner, 'start'>;
+  readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
+}
+
+/** Python's str() of a JSON value in messages: None for missing. */
+function pyStr(v: unknown): string {
+  if (v === undefined || v === null) return 'None';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** The request body's own checks (Glance's deserializer), before anything is looked up. */
+export function parseImportBody(
+  body: unknown,
+  methods: readonly string[],
+): { method: ImportMethod; uri: unknown; raw: Record<string, unknown> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('method' in body)) {
+    throw new Invalid("Import request requires a 'method' field.");
+  }
+  const raw = body as Record<string, unknown>;
+  const method = raw.method;
+  if (typeof method !== 'object' || method === null || !('name' in method)) {
+    throw new Invalid("Import request requires a 'name' field.");
+  }
+  const name = (method as Record<string, unknown>).name;
+  if (typeof name !== 'string' || !methods.includes(name)) {
+    throw new Invalid(`Unknown import method name '${pyStr(name)}'.`);
+  }
+  if ('all_stores_must_succeed' in raw && typeof raw.all_stores_must_succeed !== 'boolean') {
+    throw new Invalid("'all_stores_must_succeed' must be boolean value only");
+  }
+  if ('all_stores' in raw && typeof raw.all_stores !== 'boolean') {
+    throw new Invalid("'all_stores' must be boolean value only");
+  }
+  // The enabled methods are a subset of IMPORT_METHODS (config checks them).
+  return { method: name as ImportMethod, uri: (method as Record<string, unknown>).uri, raw };
+}
+
+/** Whether the image can be the target of `method` now (Glance's order of checks). */
+export function checkImportTarget(image: Image, method: ImportMethod): void {
+  if (image.status === 'active' && method !== 'copy-image') {
+    throw new Conflict('Image with status active cannot be target for import');
+  }
+  if (image.status !== 'active' && method === 'copy-image') {
+    throw new Conflict('Only images with status active can be targeted for copying');
+  }
+  if (image.status !== 'queued' && method === 'web-download') {
+    throw new Conflict(`Image needs to be in 'queued' state to use '${method}' method`);
+  }
+  if (image.status !== 'uploading' && method === 'glance-direct') {
+    throw new Conflict("Image needs to be staged before 'glance-direct' method can be used");
+  }
+  if (!image.container_format) throw new Conflict("'container_format' needs to be set before import");
+  if (!image.disk_format) throw new Conflict("'disk_format' needs to be set before import");
+}
+
+/** Glance's get_stores_from_request. */
+export function storesOfRequest(blobs: BlobStore, raw: Record<string, unknown>, headerStore: string | undefined): string[] {
+  let stores: unknown;
+  if (raw.all_stores === true) {
+    if ('stores' in raw || headerStore !== undefined) {
+      throw new Invalid("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
+    }
+    stores = [...blobs.stores];
+  } else if ('stores' in raw) {
+    if (headerStore !== undefined) throw new Invalid("Stores parameter and x-image-meta-store header can't be both specified");
+    stores = raw.stores;
+  } else {
+    stores = [headerStore ?? blobs.defaultStore];
+  }
+  if (!Array.isArray(stores) || stores.some((s) => typeof s !== 'string')) {
+    throw new Invalid("'stores' must be a list of store identifiers");
+  }
+  for (const s of stores as string[]) {
+    if (!blobs.has(s)) throw new Conflict(`Store for identifier ${s} not found`);
+  }
+  return [...(stores as string[])];
+}
+
+export function createImportRequests(deps: ImportRequestDeps) {
+  const { images, tasks, policy, clock, lock } = deps;
+
+  /** A busted lock's task left its stores in the image's import lists: clear them. */
+  async function cleanupStaleProgress(id: string, old: Task): Promise<void> {
+    const backend = (old.input?.backend as (string | null)[] | undefined) ?? [];
+    await updateImage(deps, id, (image) => removeFrom(removeFrom(image, IMPORTING, backend), FAILED, backend));
+  }
+
+  return {
+    /** Checks the request, records the task under the lock and starts it (the caller answers 202). */
+    async importImage(ctx: RequestContext, id: string, body: unknown, opts: { headerStore?: string } = {}): Promise<void> {
+      const { method, uri, raw } = parseImportBody(body, deps.methods);
+      const allStoresMustSucceed = raw.all_stores_must_succeed !== false;
+      const image = await deps.imageService.findVisible(ctx, id);
+      checkImportTarget(image, method);
+      policy.enforce(ctx, method === 'copy-image' ? 'copy_image' : 'modify_image', image);
+      const stolenFrom = await lock.checkFree(image);
+
+      let stores: (string | null)[] = [null];
+      if (deps.multiStore) stores = storesOfRequest(deps.blobs, raw, opts.headerStore);
+      if (method === 'copy-image') {
+        const present = image.locations.map(storeOf);
+        if (raw.all_stores === true) {
+          stores = stores.filter((s) => !present.includes(s));
+          if (stores.length === 0) return; // already everywhere: nothing to do, still 202
+        } else {
+          const already = stores.find((s) => present.includes(s));
+          if (already !== undefined) throw new Invalid(`Image is already present at store '${already}'`);
+        }
+      }
+      if (!allStoresMustSucceed && !deps.multiStore) {
+        throw new Invalid(`All_stores_must_succeed can only be set with enabled_backends ${pyStr(uri)}`);
+      }
+      if (method === 'web-download' && (typeof uri !== 'string' || !deps.web.passesFilter(uri))) {
+        throw new Invalid(`URI for web-download does not pass filtering: ${pyStr(uri)}`);
+      }
+
+      const now = clock.now();
+      const task: Task = {
+        id: deps.ids.uuid(),
+        type: 'api_image_import',
+        status: 'pending',
+        // Glance needs a project here (its column is NOT NULL and a project-less admin gets a 500);
+        // Iris records the image's owner instead, or '' when there is none.
+        owner: ctx.projectId ?? image.owner ?? '',
+        image_id: id,
+        request_id: ctx.requestId,
+        user_id: ctx.userId,
+        expires_at: null,
+        created_at: now,
+        updated_at: now,
+        input: { image_id: id, import_req: raw, backend: stores },
+        result: null,
+        message: '',
+      };
+      await lock.acquire(id, task.id);
+      if (stolenFrom) {
+        await cleanupStaleProgress(id, stolenFrom).catch((e: unknown) => {
+          deps.onError('could not clear the progress of a preempted import', e, { image: id, task: stolenFrom.id });
+        });
+      }
+      try {
+        await tasks.add(task);
+      } catch (e) {
+        await lock.undo(id, task.id);
+        throw e;
+      }
+      const request: ImportRequest = {
+        method,
+        uri: typeof uri === 'string' ? uri : undefined,
+        stores,
+        allStoresMustSucceed,
+        body: raw,
+        roles: ctx.roles,
+      };
+      deps.runner.start(task, request);
+    },
+  };
+}

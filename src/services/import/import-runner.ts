@@ -1,0 +1,265 @@
+/**
+ * The asynchronous import task: moves the data (staged, downloaded, or the image's own for
+ * copy-image) through the import plugins into each requested store, keeps the image's import
+ * properties and status up to date, and undoes a failed import (Glance 25.1.0's
+ * api_image_import flow).
+ *
+ * glance-direct and web-download take the image importing → active, and back to queued on
+ * failure; copy-image leaves an active image active. Every byte entering a store passes the
+ * format inspector in the same pass as hashing; copy-image streams store to store without a
+ * staging copy.
+ */
+import type { Readable } from 'node:stream';
+import { Invalid, IrisError, NotFound } from '../../domain/errors.js';
+import { locationOf, storeOf, type Image } from '../../domain/image.js';
+import type { ImportMethod } from '../../domain/import-method.js';
+import type { BlobStore, Clock, ImageRepository, ImportPlugin, Notifier, StoredBlob, TaskRepository, WebSource } from '../../domain/ports.js';
+import type { Task } from '../../domain/task.js';
+import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-check.js';
+import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
+import type { ImportLock } from './import-lock.js';
+import type { ImportTaskProgress } from './import-task-progress.js';
+
+const MIB = 1024 * 1024;
+
+/** A checked import request, as the runner executes it. */
+export interface ImportRequest {
+  readonly method: ImportMethod;
+  readonly uri?: string;
+  readonly stores: readonly (string | null)[];
+  readonly allStoresMustSucceed: boolean;
+  readonly body: Record<string, unknown>;
+  readonly roles: readonly string[];
+}
+
+export interface ImportRunnerDeps {
+  readonly images: ImageRepository;
+  readonly tasks: TaskRepository;
+  readonly blobs: BlobStore;
+  readonly staging: BlobStore;
+  readonly stagingLocation: (imageId: string) => string;
+  /** Path of an image's staged file, for plugins (the staging store keys files by image id). */
+  readonly stagingPath?: (imageId: string) => string;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  readonly multiStore: boolean;
+  readonly imageSizeCap: number;
+  readonly hashingAlgorithm: string;
+  readonly formatChecks: FormatCheckOptions;
+  readonly web: WebSource;
+  readonly plugins?: readonly ImportPlugin[];
+  readonly lock: Pick<ImportLock, 'keepAlive' | 'release'>;
+  readonly progress: ImportTaskProgress;
+  readonly dropStaging: (imageId: string) => Promise<void>;
+  readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
+}
+
+export type ImportRunner = ReturnType<typeof createImportRunner>;
+
+export function createImportRunner(deps: ImportRunnerDeps) {
+  const { images, tasks, blobs, staging, clock, progress } = deps;
+  /** Imports running in this process, by task id, so shutdown and deletes can abort them. */
+  const running = new Map<string, AbortController>();
+  /** Task id of the import running here for an image. */
+  const runningFor = new Map<string, string>();
+  const update = (id: string, change: (image: Image) => Image): Promise<Image> => updateImage(deps, id, change);
+
+  async function runTask(task: Task, req: ImportRequest): Promise<void> {
+    const abort = new AbortController();
+    running.set(task.id, abort);
+    runningFor.set(task.image_id!, task.id);
+    const id = task.image_id!;
+    const added: { url: string; store: string }[] = [];
+    const stopHeartbeat = deps.lock.keepAlive(task);
+    try {
+      await tasks.save({ ...task, status: 'processing', updated_at: clock.now() }, { fromStatus: 'pending' });
+      // Mark the image as intended, as Glance's get_flow does before the flow runs.
+      let image = await update(id, (img) => {
+        let next = img;
+        if (req.method !== 'copy-image') next = { ...next, status: 'importing' };
+        next = removeFrom(addTo(next, IMPORTING, req.stores), FAILED, req.stores);
+        const { [STAGE_HOST]: _host, ...properties } = next.properties;
+        return { ...next, properties };
+      });
+
+      // The source every store reads from: staged data, or for copy-image the image's own data.
+      // web-download into one store with no plugin to run: the download streams straight into
+      // the store (one pass instead of Glance's download-to-staging then copy).
+      let direct: Readable | undefined;
+      if (req.method === 'web-download' && req.stores.length === 1 && !(deps.plugins && deps.plugins.length > 0)) {
+        direct = (await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal })).stream;
+      } else if (req.method === 'web-download') {
+        const { stream } = await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal });
+        try {
+          await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: deps.hashingAlgorithm, signal: abort.signal });
+        } finally {
+          stream.destroy();
+        }
+      }
+      const openSource = async (): Promise<Readable> => {
+        if (direct) {
+          const stream = direct;
+          direct = undefined;
+          return stream;
+        }
+        if (req.method === 'copy-image') {
+          const loc = image.locations.find((l) => l.status === 'active');
+          if (!loc) throw new Invalid('The image has no data to copy');
+          return (await blobs.get(loc.url, { store: storeOf(loc) })).stream;
+        }
+        try {
+          return (await staging.get(deps.stagingLocation(id), { store: staging.defaultStore })).stream;
+        } catch (e) {
+          if (e instanceof NotFound) throw new Invalid(`No staged data found for image ${id}`);
+          throw e;
+        }
+      };
+
+      if (req.method !== 'copy-image' && deps.plugins && deps.plugins.length > 0) {
+        image = await runPlugins(id, image, req, abort.signal);
+      }
+
+      let copied = 0;
+      for (const [i, store] of req.stores.entries()) {
+        const setActive = req.method !== 'copy-image' && (!req.allStoresMustSucceed || i === req.stores.length - 1);
+        const current = await images.get(id);
+        if (!current || current.status === 'deleted') throw new Invalid('Image has been deleted, aborting import.');
+        const check =
+          req.method === 'copy-image'
+            ? undefined
+            : createUploadCheck({ diskFormat: current.disk_format, containerFormat: current.container_format }, deps.formatChecks);
+        const source = await openSource();
+        let blob: StoredBlob;
+        try {
+          blob = await blobs.put(id, source, {
+            sizeCap: deps.imageSizeCap,
+            hashAlgo: deps.hashingAlgorithm,
+            signal: abort.signal,
+            observer: check?.observer,
+            ...(store !== null ? { store } : {}),
+          });
+        } catch (e) {
+          source.destroy();
+          if (req.allStoresMustSucceed) {
+            // The revert marks the stores failed; this error is the one the task reports.
+            throw e;
+          }
+          deps.onError('import to one store failed; all_stores_must_succeed is false, continuing', e, { task: task.id, store });
+          image = await update(id, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
+          continue;
+        }
+        source.destroy();
+        added.push({ url: blob.location, store: blob.store });
+        copied = blob.size;
+        const virtualSize = check ? check.virtualSize() : null;
+        image = await update(id, (img) => {
+          let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
+          if (setActive && next.status !== 'active') {
+            next = {
+              ...next,
+              status: 'active',
+              size: blob.size,
+              checksum: blob.checksum,
+              os_hash_algo: blob.os_hash_algo,
+              os_hash_value: blob.os_hash_value,
+              virtual_size: virtualSize ?? next.virtual_size,
+            };
+          }
+          return removeFrom(next, IMPORTING, [store]);
+        });
+        await progress.setMessage(task, `Copied ${Math.floor(copied / MIB)} MiB`);
+      }
+
+      await deps.dropStaging(id);
+      if (image.status !== 'active') throw new Invalid('None of the uploads finished!');
+      await progress.finish(task, 'success', `Copied ${Math.floor(copied / MIB)} MiB`, { image_id: id });
+      deps.notifier.emit('image.import', { id, task: task.id });
+    } catch (e) {
+      await revert(task, req, added, e);
+    } finally {
+      stopHeartbeat();
+      running.delete(task.id);
+      if (runningFor.get(id) === task.id) runningFor.delete(id);
+      await deps.lock.release(id, task.id);
+    }
+  }
+
+  async function runPlugins(id: string, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+    if (!deps.stagingPath) throw new Error('import plugins need stagingPath');
+    const stagedPath = deps.stagingPath(id);
+    let image = start;
+    for (const plugin of deps.plugins ?? []) {
+      const changes = await plugin.run({
+        imageId: id,
+        image,
+        stagedPath,
+        tempDir: `${stagedPath.slice(0, stagedPath.lastIndexOf('/'))}/.tmp`,
+        roles: req.roles,
+        signal,
+      });
+      if (!changes) continue;
+      image = await update(id, (img) => ({
+        ...img,
+        ...(changes.disk_format !== undefined ? { disk_format: changes.disk_format } : {}),
+        ...(changes.container_format !== undefined ? { container_format: changes.container_format } : {}),
+        properties: { ...img.properties, ...(changes.properties ?? {}) },
+      }));
+    }
+    return image;
+  }
+
+  /** Undoes a failed import: its new copies, the staged data, the status (unless copy-image). */
+  async function revert(task: Task, req: ImportRequest, added: { url: string; store: string }[], error: unknown): Promise<void> {
+    const id = task.image_id!;
+    const message = error instanceof IrisError ? error.message : 'Import failed: internal error';
+    if (!(error instanceof IrisError)) deps.onError('import task failed', error, { task: task.id, image: id });
+    try {
+      if (req.method !== 'copy-image') {
+        for (const a of added) {
+          await blobs.delete(a.url, a.store).catch((e: unknown) => {
+            deps.onError('could not delete a copy of a failed import; orphan left', e, { image: id, task: task.id, location: a.url });
+          });
+        }
+        const urls = new Set(added.map((a) => a.url));
+        await update(id, (img) => {
+          const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
+          const failed = addTo(next, FAILED, req.stores);
+          return img.status === 'importing' || img.status === 'uploading'
+            ? { ...failed, status: 'queued', size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
+            : failed;
+        });
+      } else {
+        // Copies that finished stay; the stores not reached are the failed ones.
+        const done = added.map((a) => a.store);
+        const missed = req.stores.filter((s) => s !== null && !done.includes(s));
+        await update(id, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
+      }
+    } catch (e) {
+      if (!(e instanceof NotFound)) deps.onError('could not revert image after failed import', e, { task: task.id, image: id });
+    }
+    await deps.dropStaging(id);
+    await progress.finish(task, 'failure', message).catch((e) => deps.onError('could not fail import task', e, { task: task.id }));
+  }
+
+  return {
+    /** Runs the task after the current request returns (asynchronous, as in Glance: 202). */
+    start(task: Task, req: ImportRequest): void {
+      setImmediate(() => {
+        runTask(task, req).catch((e) => deps.onError('import task crashed', e, { task: task.id, image: task.image_id }));
+      });
+    },
+    /** Aborts this process's import of the image, if any (the image was deleted). */
+    abortFor(imageId: string): void {
+      const taskId = runningFor.get(imageId);
+      if (taskId !== undefined) running.get(taskId)?.abort(new Invalid('Image has been deleted, aborting import.'));
+    },
+    /** Aborts running imports (shutdown); their tasks are failed on the next start. */
+    abortAll(): void {
+      for (const c of running.values()) c.abort(new Invalid('Import interrupted by shutdown'));
+    },
+    /** How many imports this process is running. */
+    get runningCount(): number {
+      return running.size;
+    },
+  };
+}

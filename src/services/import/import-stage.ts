@@ -1,0 +1,80 @@
+/**
+ * Staging for glance-direct (Glance's `PUT /v2/images/{id}/stage`): the image goes queued →
+ * uploading and its data into the staging store, keyed by image id; any failure returns it to
+ * queued. Deleting the image meanwhile stops the stage and drops the staged data.
+ */
+import type { Readable } from 'node:stream';
+import type { RequestContext } from '../../domain/context.js';
+import { Conflict, Gone, NotFound, TooLarge } from '../../domain/errors.js';
+import type { Image } from '../../domain/image.js';
+import type { Policy } from '../../domain/policy.js';
+import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
+import type { ImageService } from '../images.js';
+
+export interface ImportStageDeps {
+  readonly images: ImageRepository;
+  readonly staging: BlobStore;
+  readonly policy: Policy;
+  readonly clock: Clock;
+  readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
+  readonly imageSizeCap: number;
+  readonly hashingAlgorithm: string;
+  readonly dropStaging: (imageId: string) => Promise<void>;
+}
+
+export function createImportStage(deps: ImportStageDeps) {
+  const { images, staging, policy, clock } = deps;
+
+  async function backTo(image: Image, from: Image['status']): Promise<void> {
+    try {
+      await images.save({ ...image, status: 'queued', updated_at: clock.now() }, { fromStatus: from });
+    } catch (e) {
+      if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
+    }
+  }
+
+  return {
+    async stage(ctx: RequestContext, id: string, source: Readable, opts: { contentLength?: number; signal?: AbortSignal }): Promise<void> {
+      const image = await deps.imageService.findVisible(ctx, id);
+      policy.enforce(ctx, 'modify_image', image);
+      if (image.status !== 'queued') {
+        throw new Conflict(`Image status transition from ${image.status} to uploading is not allowed`);
+      }
+      if (opts.contentLength !== undefined && opts.contentLength > deps.imageSizeCap) {
+        throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${deps.imageSizeCap} bytes.`);
+      }
+      const uploading: Image = { ...image, status: 'uploading', updated_at: clock.now() };
+      // Glance answers 500 here; Iris says what happened, as Glance's upload does (410).
+      const gone = (): Gone =>
+        new Gone(`Image ${id} could not be found after staging. The image may have been deleted during the stage, cleaning up the staged data.`);
+      // Deleting the image stops the stage while bytes are still coming in.
+      const watch = deps.imageService.watchTransfer(id, gone);
+      try {
+        await images.save(uploading, { fromStatus: 'queued' });
+        const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
+        let blob: StoredBlob;
+        try {
+          blob = await staging.put(id, source, {
+            expectedSize: opts.contentLength,
+            sizeCap: deps.imageSizeCap,
+            hashAlgo: deps.hashingAlgorithm,
+            signal,
+          });
+        } catch (e) {
+          await backTo(uploading, 'uploading');
+          throw e;
+        }
+        try {
+          await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
+        } catch (e) {
+          // Deleted meanwhile: the staged data must not outlive it.
+          await deps.dropStaging(id);
+          if (e instanceof Conflict || e instanceof NotFound) throw gone();
+          throw e;
+        }
+      } finally {
+        watch.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** The import task's progress: its message while it runs and its end (success or failure). */
+import { Conflict } from '../../domain/errors.js';
+import type { Clock, TaskRepository } from '../../domain/ports.js';
+import type { Task } from '../../domain/task.js';
+
+export interface ImportTaskProgressDeps {
+  readonly tasks: TaskRepository;
+  readonly clock: Clock;
+  /** Hours a finished task is kept. */
+  readonly taskTimeToLiveHours: number;
+}
+
+export type ImportTaskProgress = ReturnType<typeof createImportTaskProgress>;
+
+export function createImportTaskProgress(deps: ImportTaskProgressDeps) {
+  const { tasks, clock } = deps;
+  return {
+    /** Ends the task unless it already ended (a busted lock may have failed it meanwhile). */
+    async finish(task: Task, status: 'success' | 'failure', message: string, result?: Record<string, unknown>): Promise<void> {
+      const now = clock.now();
+      const current = (await tasks.get(task.id)) ?? task;
+      if (current.status === 'success' || current.status === 'failure') return;
+      await tasks.save(
+        {
+          ...current,
+          status,
+          message,
+          result: result ?? current.result,
+          updated_at: now,
+          expires_at: new Date(now.getTime() + deps.taskTimeToLiveHours * 3600_000),
+        },
+        { fromStatus: current.status },
+      );
+    },
+
+    /** Conflict when the task no longer runs (failed by a lock bust): the runner stops. */
+    async setMessage(task: Task, message: string): Promise<void> {
+      const current = await tasks.get(task.id);
+      if (!current || current.status !== 'processing') throw new Conflict('Import task was aborted');
+      await tasks.save({ ...current, message, updated_at: clock.now() }, { fromStatus: 'processing' });
+    },
+  };
+}
