@@ -9,6 +9,7 @@ import type { AddressPolicy } from '../import/address-check.js';
 import type { BlobDriver } from './blob-driver.js';
 import { createFilesystemDriver } from './drivers/filesystem-driver.js';
 import { createHttpDriver } from './drivers/http-driver.js';
+import { createRbdDriver } from './drivers/rbd-driver.js';
 import type { S3DriverOptions, StoreDriverContext, SwiftDriverOptions } from './store-options.js';
 
 /** A store type that is registered but whose driver this build does not have. */
@@ -78,6 +79,16 @@ const REGISTRY: { readonly [T in BackendConfig['type']]: StoreTypeEntry<T> } = {
     create: (b, ctx) => createHttpDriver({ ...b.options, ...ctx }),
     // Glance: "no useful properties to be exposed".
     properties: () => ({}),
+  },
+  rbd: {
+    readOnly: false,
+    create: (b, ctx) => createRbdDriver({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
+    // Glance shows the chunk size in bytes.
+    properties: (b) => ({
+      chunk_size: b.options.rbd_store_chunk_size * MB,
+      pool: b.options.rbd_store_pool,
+      thin_provisioning: b.options.rbd_thin_provisioning,
+    }),
   },
 };
 
