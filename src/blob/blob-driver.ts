@@ -79,6 +79,11 @@ export interface BlobDriver {
    */
   delete(location: string): Promise<void>;
   /**
+   * Whether something outside Iris depends on the object (clones of an RBD snapshot), so that
+   * `delete` would throw InUseByStore. Absent = never.
+   */
+  inUse?(location: string): Promise<boolean>;
+  /**
    * Lists the staging objects of writes not yet committed: writes in flight (on this node or on
    * another node sharing the backend) and writes abandoned by a crash. The blob store removes the
    * ones older than its threshold; a driver never decides on its own what is abandoned.

@@ -218,7 +218,12 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     return removed;
   }
 
-  return { put, get, delete: remove, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
+  async function inUse(location: string, store?: string | null): Promise<boolean> {
+    const driver = driverFor(location, store);
+    return driver.inUse ? driver.inUse(location) : false;
+  }
+
+  return { put, get, delete: remove, inUse, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
 }
 
 /**

@@ -193,8 +193,13 @@ export interface BlobStore {
     location: string,
     opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null; image?: string },
   ): Promise<{ stream: Readable; size: number }>;
-  /** Deletes a location; idempotent (missing data is not an error). */
+  /** Deletes a location; idempotent (missing data is not an error). @throws InUseByStore. */
   delete(location: string, store?: string | null): Promise<void>;
+  /**
+   * Whether the store would refuse to delete the location because something outside Iris
+   * depends on it (RBD clones); false for stores without such dependants.
+   */
+  inUse?(location: string, store?: string | null): Promise<boolean>;
   /** Start recovery: removes staging/temp files left by a crash. Returns how many. */
   sweep(): Promise<number>;
   /** Whether a store with this id exists. */

@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CleanupReporter } from '../../src/blob/cleanup-report.js';
-import { createRbdDriver, InUseByStore, parseRbdLocation } from '../../src/blob/drivers/rbd-driver.js';
+import { createRbdDriver, parseRbdLocation } from '../../src/blob/drivers/rbd-driver.js';
 import type { RbdDriverOptions } from '../../src/blob/store-options.js';
-import { Invalid } from '../../src/domain/errors.js';
+import { InUseByStore, Invalid } from '../../src/domain/errors.js';
 import { requireCeph, startCeph, type CephServer } from '../helpers/ceph-server.js';
 import { describeDriverContract, readAll, sourceOf } from './driver-contract.js';
 

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
-import { Conflict, Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
+import { Conflict, InUseByStore, Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
 import type { ByteRange } from '../../domain/ports.js';
 import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import type { RbdDriverOptions } from '../store-options.js';
@@ -28,17 +28,9 @@ const MAX_RESIZE_STEP = 8 * 1024 * MiB;
 /** librbd read size; Glance reads a whole chunk (8 MiB by default), 4 MiB keeps memory lower. */
 const MAX_READ_SIZE = 4 * MiB;
 
-/** Glance's InUseByStore text (glance_store exceptions), which the API puts after its own. */
-export const IN_USE_MESSAGE = 'The image cannot be deleted because it is in use through the backend store outside of Glance.';
 /** Glance's HasSnapshot text. */
 export const HAS_SNAPSHOT_MESSAGE = 'The image cannot be deleted because it has snapshot(s).';
 
-/** Clones depend on the image's snapshot: Glance's InUseByStore, a 409 at the API. */
-export class InUseByStore extends Conflict {
-  constructor() {
-    super(IN_USE_MESSAGE);
-  }
-}
 
 /** A parsed rbd location; `fsid`, `pool` and `snapshot` are null in the short form. */
 export interface RbdLocation {
