@@ -415,7 +415,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     defaultText: '<None>',
     help:
       "Glance's multi-store mode: comma-separated id:type pairs naming the stores images may live in, for " +
-      'example local:file,fast:file. Only the file type is supported. Ids must be unique (ignoring case) and ' +
+      'example local:file,objects:swift,web:http. The types are file, swift, s3 and http (read-only). Ids must be unique (ignoring case) and ' +
       'must not start with os_glance_, which is reserved. Each store reads its options from the section named ' +
       'after its id (see the per-store sections below), and [glance_store] default_backend must name one of ' +
       'them. Unset means a single store configured by [glance_store].',

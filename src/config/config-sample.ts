@@ -22,10 +22,11 @@ const BACKEND_SECTIONS_TEXT: readonly string[] = [
     '`[local]` and `[fast]` (section names other than `DEFAULT` are case-insensitive), or from ' +
     '`IRIS__<ID>__<OPTION>` environment variables such as `IRIS__FAST__FILESYSTEM_STORE_DATADIR`. Only the ' +
     'sections of enabled ids are read: other options in them, and sections of ids that are not enabled, are ' +
-    'reported as unknown. `[glance_store] default_backend` must name one of the ids. Without ' +
-    '`enabled_backends` there is one store, with id `file`, configured by `[glance_store] ' +
-    'filesystem_store_datadir`, and glance-direct staging goes to `[DEFAULT] node_staging_uri` instead of ' +
-    '`[os_glance_staging_store]`.',
+    'reported as unknown, and so are the options of another store type. `[glance_store] default_backend` ' +
+    'must name one of the ids. Without `enabled_backends` there is one store per type of `[glance_store] ' +
+    'stores` (default: one, `file`), each with its type as id, configured by `[glance_store]`, and ' +
+    'glance-direct staging goes to `[DEFAULT] node_staging_uri` instead of `[os_glance_staging_store]`. ' +
+    'The store types and their options: docs/stores.md.',
 ];
 
 /** The text shown as an option's default, as an operator would write it in a file. */

@@ -200,7 +200,10 @@ export interface BlobStore {
    * depends on it (RBD clones); false for stores without such dependants.
    */
   inUse?(location: string, store?: string | null): Promise<boolean>;
-  /** Start recovery: removes staging/temp files left by a crash. Returns how many. */
+  /**
+   * Start recovery: removes partial writes (temp files, segments, multipart uploads) older than
+   * the store's partial-write age, which crashed writes leave behind. Returns how many.
+   */
   sweep(): Promise<number>;
   /** Whether a store with this id exists. */
   has(store: string): boolean;

@@ -164,3 +164,64 @@ test('default_store = http: uploads are refused as Glance refuses them (410) and
   const image = await json('GET', `${readOnly.baseUrl}/v2/images/${created.body.id}`);
   assert.equal(image.body.status, 'queued');
 });
+
+test('multi-store with an http store: discovery as Glance, and copy-image from an http location into a file store', async (t) => {
+  const multi = await startIris({
+    env: {
+      IRIS__DEFAULT__ENABLED_BACKENDS: 'local:file,web:http',
+      IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'local',
+      IRIS__WEB__STORE_DESCRIPTION: 'web images',
+      IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
+    },
+  });
+  t.after(() => multi.stop());
+  const admin = { 'X-Project-Id': 'p', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'u' };
+  const stores = await json('GET', `${multi.baseUrl}/v2/info/stores`, undefined, admin);
+  assert.equal(stores.text, '{"stores": [{"id": "local", "default": "true"}, {"id": "web", "description": "web images", "read-only": "true"}]}');
+  const detail = await json('GET', `${multi.baseUrl}/v2/info/stores/detail`, undefined, admin);
+  assert.equal(detail.status, 200, describe(detail));
+  assert.deepEqual(detail.body.stores, [
+    {
+      id: 'local',
+      default: 'true',
+      type: 'file',
+      properties: { data_dir: join(multi.dataDir, 'images', 'local'), chunk_size: 65536, thin_provisioning: false },
+    },
+    { id: 'web', description: 'web images', 'read-only': 'true', type: 'http', properties: {} },
+  ]);
+
+  // An image whose only location is on the web store, copied into the file store.
+  const data = randomBytes(100_000);
+  const created = await json('POST', `${multi.baseUrl}/v2/images`, { name: 'web', disk_format: 'raw', container_format: 'bare' }, admin);
+  const id = created.body.id as string;
+  const put = await putBytes(`${multi.baseUrl}/v2/images/${id}/file`, data, admin);
+  assert.equal(put.status, 204, describe(put));
+  server.objects.set(id, data);
+  const database = openDatabase({ sqlitePath: join(multi.dataDir, 'iris.sqlite') });
+  try {
+    const images = createSqliteImageRepository(database.db);
+    const image = await images.get(id);
+    assert.ok(image);
+    await images.save({ ...image, locations: [{ url: `${server.base}/images/${id}`, metadata: { store: 'web' }, status: 'active' }] });
+  } finally {
+    await database.close();
+  }
+  rmSync(join(multi.dataDir, 'images', 'local', id));
+  assert.equal((await json('GET', `${multi.baseUrl}/v2/images/${id}`, undefined, admin)).body.stores, 'web');
+
+  const copy = await json('POST', `${multi.baseUrl}/v2/images/${id}/import`, { method: { name: 'copy-image' }, stores: ['local'] }, admin);
+  assert.equal(copy.status, 202, describe(copy));
+  let image: any;
+  for (let i = 0; i < 400; i++) {
+    image = (await json('GET', `${multi.baseUrl}/v2/images/${id}`, undefined, admin)).body;
+    if (image.os_glance_import_task === undefined && image.status !== 'importing') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(image.stores, 'web,local', `${JSON.stringify(image)}\n${multi.logs().slice(-2000)}`);
+  // The file store's copy is whole, and serves once the web copy is gone.
+  server.objects.delete(id);
+  const back = await getBytes(`${multi.baseUrl}/v2/images/${id}/file`, admin);
+  assert.equal(back.status, 200);
+  assert.equal(md5(back.bytes), md5(data));
+
+});

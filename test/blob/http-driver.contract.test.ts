@@ -6,6 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHttpDriver, type HttpDriver, type HttpStoreDriverOptions } from '../../src/blob/drivers/http-driver.js';
 import { Gone, Invalid, NotFound, ServiceUnavailable } from '../../src/domain/errors.js';
 import { describeDriverContract, readAll, sourceOf } from './driver-contract.js';
@@ -142,5 +150,107 @@ describe('http driver', () => {
     }
     // Allowed to reach loopback, still not the metadata service through a redirect.
     await assert.rejects(driver.read(`${server.base}/to-metadata`), Invalid);
+  });
+});
+
+describe('http driver: TLS options and proxies', () => {
+  const data = randomBytes(50_000);
+  let dir: string;
+  let tlsServer: HttpsServer;
+  let httpsBase: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'iris-http-tls-'));
+    // A throwaway self-signed certificate for 127.0.0.1.
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+      res.writeHead(200, { 'content-length': data.length }).end(data);
+    });
+    tlsServer.listen(0, '127.0.0.1');
+    await once(tlsServer, 'listening');
+    httpsBase = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    tlsServer?.closeAllConnections();
+    tlsServer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("https_insecure = true (Glance's default) reads from a self-signed server", async () => {
+    const driver = driverFor({ https_insecure: true });
+    try {
+      const { stream, size } = await driver.read(`${httpsBase}/x.img`);
+      assert.equal(size, data.length);
+      assert.ok((await readAll(stream)).equals(data));
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test('https_insecure = false verifies: refused without the CA, read with https_ca_certificates_file', async () => {
+    const strict = driverFor({ https_insecure: false });
+    const trusting = driverFor({ https_insecure: false, https_ca_certificates_file: join(dir, 'cert.pem') });
+    try {
+      await assert.rejects(strict.read(`${httpsBase}/x.img`), (err: unknown) => {
+        assert.ok(err instanceof ServiceUnavailable);
+        assert.match(String((err.cause as Error | undefined)?.message ?? (err.cause as { code?: string } | undefined)?.code), /self[- ]signed|certificate/i);
+        return true;
+      });
+      const { stream } = await trusting.read(`${httpsBase}/x.img`, { range: { start: 5, end: 9 } });
+      assert.ok((await readAll(stream)).equals(data.subarray(5, 10)));
+    } finally {
+      await strict.close();
+      await trusting.close();
+    }
+  });
+
+  test('http_proxy_information: requests go through the proxy of their scheme; the target is still checked', async () => {
+    const images = new ImageServer();
+    await images.start();
+    images.objects.set('p', data);
+    const seen: string[] = [];
+    // A minimal proxy: CONNECT tunnels, and absolute-URI requests forwarded.
+    const proxy = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const upstream = httpRequest(req.url ?? '', { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket).pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const viaProxy = driverFor({ http_proxy_information: { http: proxyUrl } });
+    const refusing = driverFor({ http_proxy_information: { http: proxyUrl }, addressPolicy: { allowPrivateNetworks: true } });
+    try {
+      const { stream, size } = await viaProxy.read(`${images.base}/images/p`);
+      assert.equal(size, data.length);
+      assert.ok((await readAll(stream)).equals(data));
+      assert.equal(seen.length, 1, seen.join(', '));
+      assert.match(seen[0]!, new RegExp(`${new URL(images.base).host}`));
+      seen.length = 0;
+      await assert.rejects(refusing.read(`${images.base}/images/p`), Invalid);
+      assert.deepEqual(seen, [], 'a refused target never reaches the proxy');
+    } finally {
+      await viaProxy.close();
+      await refusing.close();
+      proxy.closeAllConnections();
+      proxy.close();
+      await images.stop();
+    }
   });
 });

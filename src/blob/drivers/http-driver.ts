@@ -312,6 +312,7 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Drops a body nobody will read; an error while it is torn down has no one to tell. */
 function discard(body: Readable): void {
   body.on('error', () => {});
   body.destroy();
