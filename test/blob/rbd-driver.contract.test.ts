@@ -82,9 +82,16 @@ if (!haveCeph) {
         snaps.map((s) => [s.name, s.protected]),
         [['snap', 'true']],
       );
-      const info = JSON.parse(await ceph.rbd('info', '--format', 'json', `${ceph.pool}/${key}`)) as { size: number; order: number };
+      type Info = { size: number; order: number; features: string[] };
+      const info = JSON.parse(await ceph.rbd('info', '--format', 'json', `${ceph.pool}/${key}`)) as Info;
       assert.equal(info.size, 2 * MiB + 3, 'trimmed to the bytes written');
       assert.equal(info.order, 20, 'objects of rbd_store_chunk_size (1 MiB)');
+      // Glance's choice: the cluster's rbd_default_features, as `rbd create` uses them.
+      await ceph.rbd('create', '--size', '1M', `${ceph.pool}/${key}-probe`);
+      const probe = JSON.parse(await ceph.rbd('info', '--format', 'json', `${ceph.pool}/${key}-probe`)) as Info;
+      await ceph.rbd('rm', `${ceph.pool}/${key}-probe`);
+      assert.ok(info.features.includes('layering'));
+      assert.deepEqual(info.features, probe.features);
       await driver.delete(location);
       assert.ok(!(await images(ceph)).includes(key));
     });
