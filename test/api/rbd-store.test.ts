@@ -3,7 +3,7 @@
  * (`stores = file,rbd`, `default_store = rbd`) and multi-store (`enabled_backends =
  * local:file,ceph:rbd`). Upload, download whole and by Range, the rbd location as
  * show_image_direct_url shows it, the 409 Glance answers while a clone depends on the image,
- * stores/detail, copy-image rbd → file, per-store delete, delete.
+ * stores/detail, copy-image rbd → file and file → rbd, per-store delete, delete.
  */
 import { after, before, describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -185,6 +185,33 @@ if (!haveCeph) {
 
       const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
       assert.equal(del.status, 204, describe(del));
+    });
+
+    test('upload to local, copy-image to ceph, then served by Range from rbd alone', async () => {
+      const data = randomBytes(2 * MiB + 99);
+      const created = await json('POST', `${base}/v2/images`, { name: 'file-first', disk_format: 'raw', container_format: 'bare' }, ADMIN);
+      const id = created.body.id as string;
+      const put = await putBytes(`${base}/v2/images/${id}/file`, data, { ...ADMIN, 'X-Image-Meta-Store': 'local' });
+      assert.equal(put.status, 204, describe(put));
+      const copy = await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'copy-image' }, stores: ['ceph'] }, ADMIN);
+      assert.equal(copy.status, 202, describe(copy));
+      let copied: any;
+      for (let i = 0; i < 600; i++) {
+        copied = await show(base, id);
+        if (copied.stores === 'local,ceph' && copied.os_glance_importing_to_stores === '') break;
+        await sleep(50);
+      }
+      assert.equal(copied.stores, 'local,ceph', JSON.stringify(copied));
+      assert.ok((await images()).includes(id));
+      const dropFile = await json('DELETE', `${base}/v2/stores/local/${id}`, undefined, ADMIN);
+      assert.equal(dropFile.status, 204, describe(dropFile));
+      assert.equal((await show(base, id)).direct_url, `rbd://${ceph.fsid}/${ceph.pool}/${id}/snap`);
+      const part = await getBytes(`${base}/v2/images/${id}/file`, { ...ADMIN, Range: 'bytes=1048570-' });
+      assert.equal(part.status, 206);
+      assert.ok(part.bytes.equals(data.subarray(1048570)));
+      const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
+      assert.equal(del.status, 204, describe(del));
+      assert.ok(!(await images()).includes(id));
     });
   });
 }
