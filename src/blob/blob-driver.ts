@@ -58,7 +58,19 @@ export interface BlobDriver {
    * @throws StorageFull when the backend is out of space or quota.
    * @throws the source's own error, or an `AbortError`, unchanged.
    */
-  write(key: string, source: Readable, opts?: { readonly signal?: AbortSignal }): Promise<WriteResult>;
+  write(
+    key: string,
+    source: Readable,
+    opts?: {
+      readonly signal?: AbortSignal;
+      /**
+       * The declared size (Content-Length), when known: a hint for drivers that allocate ahead
+       * (an RBD image created at its size, as Glance does). The source still decides: the blob
+       * store fails the write when it delivers another number of bytes.
+       */
+      readonly sizeHint?: number;
+    },
+  ): Promise<WriteResult>;
   /**
    * Opens `location` for reading. The object is opened before this resolves, so a missing
    * object is reported here and not as a stream error.

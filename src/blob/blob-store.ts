@@ -135,7 +135,10 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const body = putOpts.observer ? observe(hasher, putOpts.observer) : hasher;
     let location: string | undefined;
     try {
-      const written = await driver.write(imageId, body, { signal });
+      const written = await driver.write(imageId, body, {
+        ...(signal ? { signal } : {}),
+        ...(putOpts.expectedSize !== undefined ? { sizeHint: putOpts.expectedSize } : {}),
+      });
       location = written.location;
       const { size, md5, multihash } = hasher.result;
       if (written.bytes !== size) {

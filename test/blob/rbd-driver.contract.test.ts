@@ -153,6 +153,21 @@ if (!haveCeph) {
       await driver.delete(location);
     });
 
+    test('a declared size creates the image at that size; the source still decides what is stored', async () => {
+      const ceph = await cluster();
+      const driver = driverOn(ceph);
+      const data = randomBytes(2 * MiB + 7);
+      for (const sizeHint of [data.length, MiB, 5 * MiB]) {
+        const key = randomUUID();
+        const { location, bytes } = await driver.write(key, sourceOf(data), { sizeHint });
+        assert.equal(bytes, data.length, `hint ${sizeHint}`);
+        const info = JSON.parse(await ceph.rbd('info', '--format', 'json', `${ceph.pool}/${key}`)) as { size: number };
+        assert.equal(info.size, data.length, `hint ${sizeHint}: image trimmed or grown to the bytes received`);
+        assert.ok((await readAll((await driver.read(location)).stream)).equals(data), `hint ${sizeHint}`);
+        await driver.delete(location);
+      }
+    });
+
     test("Glance's short form rbd://<image> reads and deletes the image in the store's pool", async () => {
       const ceph = await cluster();
       const driver = driverOn(ceph);

@@ -223,7 +223,11 @@ export function createRbdDriver(opts: RbdDriverOptions): BlobDriver & {
     }
   }
 
-  async function write(key: string, source: Readable, { signal }: { readonly signal?: AbortSignal } = {}): Promise<WriteResult> {
+  async function write(
+    key: string,
+    source: Readable,
+    { signal, sizeHint }: { readonly signal?: AbortSignal; readonly sizeHint?: number } = {},
+  ): Promise<WriteResult> {
     signal?.throwIfAborted();
     const conn = await connect();
     const io = await pool(conn, opts.rbd_store_pool);
@@ -231,7 +235,7 @@ export function createRbdDriver(opts: RbdDriverOptions): BlobDriver & {
     const session = new WriteSession();
     running.set(staging, session);
     try {
-      const bytes = await writeStaged(io, staging, key, source, session, signal);
+      const bytes = await writeStaged(io, staging, key, source, session, signal, sizeHint ?? 0);
       return { location: rbdLocation(conn.fsid, opts.rbd_store_pool, key), bytes };
     } finally {
       running.delete(staging);
@@ -246,13 +250,15 @@ export function createRbdDriver(opts: RbdDriverOptions): BlobDriver & {
     source: Readable,
     session: WriteSession,
     signal: AbortSignal | undefined,
+    initialSize: number,
   ): Promise<number> {
     const run = session.run.bind(session);
     const failure: { error?: unknown } = {};
     let snapped = false;
     try {
-      // Size unknown: created empty, grown ahead of the data as Glance does, trimmed at the end.
-      await run(async () => io.create(staging, 0, features(await connect()), order));
+      // As Glance: created at the declared size when there is one; otherwise empty, grown ahead
+      // of the data by a doubling step and trimmed to the bytes received at the end.
+      await run(async () => io.create(staging, initialSize, features(await connect()), order));
       session.image = await run(() => io.open(staging));
       const img = session.image;
       const writes = new Set<Promise<void>>();
@@ -260,7 +266,7 @@ export function createRbdDriver(opts: RbdDriverOptions): BlobDriver & {
         await Promise.allSettled([...writes]);
         if ('error' in failure) throw failure.error;
       };
-      let size = 0;
+      let size = initialSize;
       let step = chunkSize;
       let offset = 0;
       const submit = async (chunk: Buffer): Promise<void> => {
