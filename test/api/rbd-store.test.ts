@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, getBytes, json, putBytes } from '../helpers/http.js';
 import { requireCeph, startCeph, type CephServer } from '../helpers/ceph-server.js';
+import { startSlowUpload } from '../helpers/slow-upload.js';
 
 const MiB = 1024 * 1024;
 const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
@@ -106,6 +107,25 @@ if (!haveCeph) {
       const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
       assert.equal(del.status, 204, describe(del));
       assert.ok(!(await images()).includes(id), 'the RBD image is removed');
+    });
+
+    test('a client gone mid-upload (chunked, size unknown) leaves no RBD image', async () => {
+      const created = await json('POST', `${base}/v2/images`, { name: 'dropped', disk_format: 'raw', container_format: 'bare' }, ADMIN);
+      const id = created.body.id as string;
+      const up = startSlowUpload(`${base}/v2/images/${id}/file`, { totalBytes: 64 * MiB, chunkBytes: 256 * 1024, delayMs: 1, headers: ADMIN });
+      // Past three 1 MiB objects, so the image exists and has grown.
+      await up.sentAtLeast(3 * MiB + 1);
+      for (let i = 0; i < 200 && !(await images()).some((n) => n.endsWith(id)); i++) await sleep(25);
+      assert.ok((await images()).some((n) => n.endsWith(id)), 'a staging image was being written');
+      up.req.destroy();
+      await up.settled;
+      let left = (await images()).filter((n) => n.includes(id));
+      for (let i = 0; i < 200 && left.length > 0; i++) {
+        await sleep(25);
+        left = (await images()).filter((n) => n.includes(id));
+      }
+      assert.deepEqual(left, [], 'no image and no staging image of the dropped upload');
+      assert.equal((await show(base, id)).status, 'queued', 'back to queued, as Glance');
     });
 
     test('while a clone depends on the image, delete answers 409 as Glance and keeps both', async () => {
