@@ -222,8 +222,16 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
   }
 
   async function inUse(location: string, store?: string | null): Promise<boolean> {
-    const driver = driverFor(location, store);
-    return driver.inUse ? driver.inUse(location) : false;
+    try {
+      const driver = driverFor(location, store);
+      return driver.inUse ? await driver.inUse(location) : false;
+    } catch (err) {
+      // A location no store here can handle has no dependants Iris could know of; its delete
+      // fails on its own and is logged as an orphan. Other errors (the store unreachable) stop
+      // the delete, as Glance's.
+      if (err instanceof Invalid) return false;
+      throw err;
+    }
   }
 
   return { put, get, delete: remove, inUse, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
