@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       record(
         'driver upload, one PUT (size known)',
         await time(async () => {
-          ({ location } = await driver.write(`put-${round}`, createReadStream(file, { highWaterMark: MIB }), { expectedSize: bytes }));
+          ({ location } = await driver.write(`put-${round}`, createReadStream(file, { highWaterMark: MIB }), { sizeHint: bytes }));
         }),
       );
       record('driver download (one object)', await time(() => download(location)));

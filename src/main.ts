@@ -11,7 +11,7 @@ import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
-import { createStoreDriver, StoreNotAvailable } from './blob/store-registry.js';
+import { createStoreDriver } from './blob/store-registry.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import { parseRange, parseRequestContentRange } from './blob/range.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -27,6 +27,7 @@ import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
+import { Invalid } from './domain/errors.js';
 import type { Policy } from './domain/policy.js';
 import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
 import { credentialsOf } from './policy/rule-policy.js';
@@ -66,9 +67,10 @@ function imageStores(config: Config, logger: Logger): BlobStore {
       try {
         return { id: b.id, driver: createStoreDriver(b, { storeId: b.id, onCleanupError, addressPolicy }) };
       } catch (e) {
-        if (!(e instanceof StoreNotAvailable)) throw e;
-        const where = b.legacy ? '[glance_store] stores' : '[DEFAULT] enabled_backends';
-        throw new StartError(`${where}: ${e.message}`, { cause: e });
+        // A driver refusing its options is a configuration error: one line naming the store.
+        if (!(e instanceof Invalid)) throw e;
+        const where = b.legacy ? '[glance_store]' : `[${b.id}]`;
+        throw new StartError(`${where} ${b.type} store: ${e.message}`, { cause: e });
       }
     }),
     defaultBackend: config.default_backend_id,

@@ -490,3 +490,27 @@ test('blob store: a committed blob that cannot be removed after a failed put is 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('blob store: inUse asks the driver of the location, and is false for drivers without dependants or locations no store handles', async () => {
+  const asked: string[] = [];
+  const withClones: BlobDriver = {
+    ...createFilesystemDriver({ dir: join(tmpdir(), 'iris-never-written') }),
+    scheme: 'rbd',
+    inUse: async (location) => {
+      asked.push(location);
+      return location.endsWith('/cloned/snap');
+    },
+  };
+  const blobs = createBlobStore({
+    backends: [
+      { id: 'local', driver: createFilesystemDriver({ dir: join(tmpdir(), 'iris-never-written-2') }) },
+      { id: 'ceph', driver: withClones },
+    ],
+  });
+  assert.equal(await blobs.inUse!('rbd://f/images/cloned/snap'), true);
+  assert.equal(await blobs.inUse!('rbd://f/images/alone/snap', 'ceph'), false);
+  assert.equal(await blobs.inUse!('file:///x/y', 'local'), false, 'no inUse on the driver');
+  assert.equal(await blobs.inUse!('swift+http://elsewhere/c/o'), false, 'no store handles it');
+  assert.equal(await blobs.inUse!('rbd://x', 'gone-store'), false, 'its store is not configured');
+  assert.deepEqual(asked, ['rbd://f/images/cloned/snap', 'rbd://f/images/alone/snap']);
+});

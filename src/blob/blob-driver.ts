@@ -62,7 +62,19 @@ export interface BlobDriver {
    * @throws StorageFull when the backend is out of space or quota.
    * @throws the source's own error, or an `AbortError`, unchanged.
    */
-  write(key: string, source: Readable, opts?: { readonly signal?: AbortSignal; readonly expectedSize?: number }): Promise<WriteResult>;
+  write(
+    key: string,
+    source: Readable,
+    opts?: {
+      readonly signal?: AbortSignal;
+      /**
+       * The declared size (Content-Length), when known: a hint for drivers that allocate ahead
+       * (an RBD image created at its size, as Glance does). The source still decides: the blob
+       * store fails the write when it delivers another number of bytes.
+       */
+      readonly sizeHint?: number;
+    },
+  ): Promise<WriteResult>;
   /**
    * Opens `location` for reading. The object is opened before this resolves, so a missing
    * object is reported here and not as a stream error.
@@ -82,6 +94,11 @@ export interface BlobDriver {
    * @throws Invalid when `location` does not belong to this driver.
    */
   delete(location: string): Promise<void>;
+  /**
+   * Whether something outside Iris depends on the object (clones of an RBD snapshot), so that
+   * `delete` would throw InUseByStore. Absent = never.
+   */
+  inUse?(location: string): Promise<boolean>;
   /**
    * Lists the staging objects of writes not yet committed: writes in flight (on this node or on
    * another node sharing the backend) and writes abandoned by a crash. The blob store removes the

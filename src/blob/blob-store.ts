@@ -136,7 +136,10 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const body = putOpts.observer ? observe(hasher, putOpts.observer) : hasher;
     let location: string | undefined;
     try {
-      const written = await driver.write(imageId, body, { signal, expectedSize: putOpts.expectedSize });
+      const written = await driver.write(imageId, body, {
+        ...(signal ? { signal } : {}),
+        ...(putOpts.expectedSize !== undefined ? { sizeHint: putOpts.expectedSize } : {}),
+      });
       location = written.location;
       const { size, md5, multihash } = hasher.result;
       if (written.bytes !== size) {
@@ -227,7 +230,20 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     return removed;
   }
 
-  return { put, get, delete: remove, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
+  async function inUse(location: string, store?: string | null): Promise<boolean> {
+    try {
+      const driver = driverFor(location, store);
+      return driver.inUse ? await driver.inUse(location) : false;
+    } catch (err) {
+      // A location no store here can handle has no dependants Iris could know of; its delete
+      // fails on its own and is logged as an orphan. Other errors (the store unreachable) stop
+      // the delete, as Glance's.
+      if (err instanceof Invalid) return false;
+      throw err;
+    }
+  }
+
+  return { put, get, delete: remove, inUse, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
 }
 
 /**

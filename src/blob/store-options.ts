@@ -99,6 +99,22 @@ export interface HttpStoreOptions {
   readonly http_proxy_information: Readonly<Record<string, string>>;
 }
 
+/** `rbd` store (glance_store `_drivers/rbd.py`): Ceph RBD. Chunk size in MiB, timeout in seconds. */
+export interface RbdStoreOptions {
+  /** Pool images are written to. Default `images`. */
+  readonly rbd_store_pool: string;
+  /** RADOS user without `client.`; null = librados's default (from the conf's [client] section). */
+  readonly rbd_store_user: string | null;
+  /** ceph.conf path; null = librados's default search (CEPH_CONF, /etc/ceph/ceph.conf, …). */
+  readonly rbd_store_ceph_conf: string | null;
+  /** MiB (min 1): the objects of each RBD image (order = log2), and the unit of writes. Default 8. */
+  readonly rbd_store_chunk_size: number;
+  /** Seconds to wait for the cluster on connect; ≤ 0 = librados's default. Default 0. */
+  readonly rados_connect_timeout: number;
+  /** Chunks of zeros are not written (they read back as zeros). Default false. */
+  readonly rbd_thin_provisioning: boolean;
+}
+
 /** `file` store (glance_store `_drivers/filesystem.py`); the options Iris uses. */
 export interface FileStoreOptions {
   /** Absolute path. */
@@ -108,6 +124,13 @@ export interface FileStoreOptions {
 export type SwiftDriverOptions = SwiftStoreOptions & StoreDriverContext;
 export type S3DriverOptions = S3StoreOptions & StoreDriverContext;
 export type HttpDriverOptions = HttpStoreOptions & StoreDriverContext;
+export type RbdDriverOptions = RbdStoreOptions &
+  StoreDriverContext & {
+    /** librbd writes in flight per upload (default 3); tests and benchmarks tune it. */
+    readonly writesInFlight?: number;
+    /** librbd reads in flight per download (default 3). */
+    readonly readsInFlight?: number;
+  };
 
 /** The store types Iris knows, with their options. */
 export interface StoreTypeOptions {
@@ -115,6 +138,7 @@ export interface StoreTypeOptions {
   readonly swift: SwiftStoreOptions;
   readonly s3: S3StoreOptions;
   readonly http: HttpStoreOptions;
+  readonly rbd: RbdStoreOptions;
 }
 
 export type StoreType = keyof StoreTypeOptions;

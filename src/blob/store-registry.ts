@@ -11,10 +11,8 @@ import { createFilesystemDriver } from './drivers/filesystem-driver.js';
 import { createHttpDriver } from './drivers/http-driver.js';
 import { createS3Driver } from './drivers/s3-driver.js';
 import { createSwiftDriver } from './drivers/swift-driver.js';
-import type { S3DriverOptions, StoreDriverContext, SwiftDriverOptions } from './store-options.js';
-
-/** A store type that is registered but whose driver this build does not have. */
-export class StoreNotAvailable extends Error {}
+import { createRbdDriver } from './drivers/rbd-driver.js';
+import type { StoreDriverContext } from './store-options.js';
 
 /** What the composition root knows that drivers may need, besides their own options. */
 export interface RegistryContext extends StoreDriverContext {
@@ -27,24 +25,11 @@ type Backend<T extends BackendConfig['type']> = Extract<BackendConfig, { type: T
 interface StoreTypeEntry<T extends BackendConfig['type']> {
   /** Uploads are refused (Glance's http store); shown as `read-only` by /v2/info/stores. */
   readonly readOnly: boolean;
-  /** @throws StoreNotAvailable when this build has no driver for the type. */
+  /** @throws Invalid when the driver refuses the options (as Glance refuses them at start). */
   create(backend: Backend<T>, ctx: RegistryContext): BlobDriver;
   /** Glance's per-type properties of /v2/info/stores/detail (glance/api/v2/discovery.py). */
   properties(backend: Backend<T>): Readonly<Record<string, unknown>>;
 }
-
-/** A factory for a driver this build lacks: selecting its type stops the start, named. */
-function notInThisBuild<O>(type: string): (opts: O) => BlobDriver {
-  return () => {
-    throw new StoreNotAvailable(`store type "${type}" is not available in this build of Iris`);
-  };
-}
-
-// To wire a driver, import its factory and replace notInThisBuild(...) by it:
-//   import { createSwiftDriver } from './drivers/swift-driver.js';
-//   const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
-const swiftFactory: (opts: SwiftDriverOptions) => BlobDriver = createSwiftDriver;
-const s3Factory: (opts: S3DriverOptions) => BlobDriver = createS3Driver;
 
 const MB = 1024 * 1024;
 /** Glance's filesystem_store_chunk_size default, which Iris does not read: shown as Glance shows it. */
@@ -58,7 +43,7 @@ const REGISTRY: { readonly [T in BackendConfig['type']]: StoreTypeEntry<T> } = {
   },
   swift: {
     readOnly: false,
-    create: (b, ctx) => swiftFactory({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
+    create: (b, ctx) => createSwiftDriver({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
     // Glance shows the sizes in bytes, converted from the options' MB.
     properties: (b) => ({
       container: b.options.swift_store_container,
@@ -68,7 +53,7 @@ const REGISTRY: { readonly [T in BackendConfig['type']]: StoreTypeEntry<T> } = {
   },
   s3: {
     readOnly: false,
-    create: (b, ctx) => s3Factory({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
+    create: (b, ctx) => createS3Driver({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
     properties: (b) => ({
       s3_store_large_object_size: b.options.s3_store_large_object_size * MB,
       s3_store_large_object_chunk_size: b.options.s3_store_large_object_chunk_size * MB,
@@ -81,6 +66,16 @@ const REGISTRY: { readonly [T in BackendConfig['type']]: StoreTypeEntry<T> } = {
     // Glance: "no useful properties to be exposed".
     properties: () => ({}),
   },
+  rbd: {
+    readOnly: false,
+    create: (b, ctx) => createRbdDriver({ ...b.options, onCleanupError: ctx.onCleanupError, storeId: ctx.storeId }),
+    // Glance shows the chunk size in bytes.
+    properties: (b) => ({
+      chunk_size: b.options.rbd_store_chunk_size * MB,
+      pool: b.options.rbd_store_pool,
+      thin_provisioning: b.options.rbd_thin_provisioning,
+    }),
+  },
 };
 
 function entryOf<T extends BackendConfig['type']>(backend: Backend<T>): StoreTypeEntry<T> {
@@ -89,7 +84,7 @@ function entryOf<T extends BackendConfig['type']>(backend: Backend<T>): StoreTyp
 
 /**
  * Builds the driver of a configured store.
- * @throws StoreNotAvailable when this build lacks the type's driver.
+ * @throws Invalid when the driver refuses the type's options.
  * @example const driver = createStoreDriver(config.backends[0], { storeId: 'file', onCleanupError, addressPolicy });
  */
 export function createStoreDriver(backend: BackendConfig, ctx: RegistryContext): BlobDriver {

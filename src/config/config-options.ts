@@ -743,8 +743,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     type: 'string',
     default: 'file',
     help:
-      'Store type that new image data is written to (without enabled_backends): file, swift or s3 (http is ' +
-      'read-only), and one of [glance_store] stores. A Glance type Iris lacks (rbd, cinder, vmware) stops the start.',
+      'Store type that new image data is written to (without enabled_backends): file, swift, s3 or rbd (http is ' +
+      'read-only), and one of [glance_store] stores. A Glance type Iris lacks (cinder, vmware) stops the start.',
     convert: (value: string) => checkStoreType(value),
   },
   {
@@ -753,7 +753,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     type: 'list',
     default: 'file',
     help:
-      "Comma-separated store types that are enabled (without enabled_backends): file, swift, s3, http (the " +
+      "Comma-separated store types that are enabled (without enabled_backends): file, swift, s3, http, rbd (the " +
       "install guide's file,http serves images whose location is an http(s) URL). Each type's options are " +
       "read from [glance_store]. A Glance type Iris lacks stops the start. Glance's default is file,http; " +
       "Iris's is file.",

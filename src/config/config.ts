@@ -2,7 +2,7 @@
  * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
  * operator's existing file mostly carries over. Loaded by `load-config.ts`.
  */
-import type { HttpStoreOptions, S3StoreOptions, SwiftStoreOptions } from '../blob/store-options.js';
+import type { HttpStoreOptions, RbdStoreOptions, S3StoreOptions, SwiftStoreOptions } from '../blob/store-options.js';
 
 /** One image store (Glance backend): its id, its type and that type's options. */
 export type BackendConfig = BackendCommon &
@@ -15,6 +15,7 @@ export type BackendConfig = BackendCommon &
     | { readonly type: 'swift'; readonly options: SwiftStoreOptions }
     | { readonly type: 's3'; readonly options: S3StoreOptions }
     | { readonly type: 'http'; readonly options: HttpStoreOptions }
+    | { readonly type: 'rbd'; readonly options: RbdStoreOptions }
   );
 
 /** The s3 group as read, before the required options are checked (only when s3 is used). */
@@ -101,8 +102,8 @@ export interface Config {
      * enabled_backends (Glance refuses to start without it; Iris: ConfigError); ignored without.
      */
     readonly default_backend: string;
-    readonly default_store: 'file' | 'swift' | 's3' | 'http';
-    readonly stores: readonly ('file' | 'swift' | 's3' | 'http')[];
+    readonly default_store: 'file' | 'swift' | 's3' | 'http' | 'rbd';
+    readonly stores: readonly ('file' | 'swift' | 's3' | 'http' | 'rbd')[];
     /** Absolute path of the filesystem store. */
     readonly filesystem_store_datadir: string;
   } & SwiftStoreOptions &

@@ -371,7 +371,7 @@ test('bad values are errors naming section, option and origin', (t) => {
   assertConfigError(withEnv({ IRIS__DEFAULT__IMAGE_SIZE_CAP: '99999999999999999999' }), /too large/);
   assertConfigError(withEnv({ IRIS__DEFAULT__DEBUG: 'maybe' }), /\[DEFAULT\] debug/, /not a boolean/);
   assertConfigError(withEnv({ IRIS__DEFAULT__HASHING_ALGORITHM: 'sha9000' }), /hashing_algorithm/, /not a hash algorithm/);
-  assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'rbd' }), /default_store/, /"rbd" is not available in Iris yet/);
+  assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'cinder' }), /default_store/, /"cinder" is not available in Iris yet/);
   assertConfigError(withEnv({ IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift' }), /default_store/, /"swift" is not one of \[glance_store\] stores \(file\)/);
   assertConfigError(withEnv({ IRIS__DEFAULT__PUBLIC_ENDPOINT: 'ftp://x' }), /public_endpoint/, /http/);
   assertConfigError(withEnv({ IRIS__DEFAULT__BIND_HOST: '' }), /bind_host/, /empty/);
@@ -434,8 +434,8 @@ test('lists are trimmed, empty items dropped', (t) => {
 
 test('[glance_store] stores and default_store: a Glance store type Iris lacks stops the start, named', (t) => {
   const cwd = workdir(t);
-  for (const type of ['rbd', 'cinder', 'vmware']) {
-    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet; Iris has file, swift, s3, http`));
+  for (const type of ['cinder', 'vmware']) {
+    assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: `file,${type}` }, cwd }), new RegExp(`"${type}" is not available in Iris yet; Iris has file, swift, s3, http, rbd`));
     assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__DEFAULT_STORE: type }, cwd }), /default_store/, new RegExp(`"${type}" is not available in Iris yet`));
   }
   assertConfigError(() => loadConfig({ argv: [], env: { IRIS__GLANCE_STORE__STORES: 'floppy' }, cwd }), /"floppy" is not a store type/);
@@ -581,6 +581,56 @@ test('enabled_backends with swift, s3 and http stores: each reads its own group 
   );
 });
 
+test("rbd store: Glance's options and defaults, in [glance_store] and in a store's section", (t) => {
+  const cwd = workdir(t);
+  const single = loadConfig({
+    argv: [],
+    env: { IRIS__GLANCE_STORE__STORES: 'file,rbd', IRIS__GLANCE_STORE__DEFAULT_STORE: 'rbd', IRIS__GLANCE_STORE__RBD_STORE_CEPH_CONF: 'ceph.conf' },
+    cwd,
+  });
+  const rbd = single.backends.find((b) => b.type === 'rbd');
+  assert.ok(rbd?.type === 'rbd');
+  assert.equal(single.default_backend_id, 'rbd');
+  assert.deepEqual(rbd.options, {
+    rbd_store_pool: 'images',
+    rbd_store_user: null,
+    rbd_store_ceph_conf: join(cwd, 'ceph.conf'),
+    rbd_store_chunk_size: 8,
+    rados_connect_timeout: 0,
+    rbd_thin_provisioning: false,
+  });
+  const file = write(
+    cwd,
+    'multi.conf',
+    [
+      '[DEFAULT]',
+      'enabled_backends = local:file, ceph:rbd',
+      '[glance_store]',
+      'default_backend = ceph',
+      '[ceph]',
+      'rbd_store_pool = glance-images',
+      'rbd_store_user = glance',
+      'rbd_store_ceph_conf = /etc/ceph/ceph.conf',
+      'rbd_store_chunk_size = 4',
+      'rados_connect_timeout = 10',
+      'rbd_thin_provisioning = true',
+      '',
+    ].join('\n'),
+  );
+  const multi = loadConfig({ argv: ['--config-file', file], env: {}, cwd });
+  const ceph = multi.backends[1];
+  assert.ok(ceph?.type === 'rbd');
+  assert.deepEqual(ceph.options, {
+    rbd_store_pool: 'glance-images',
+    rbd_store_user: 'glance',
+    rbd_store_ceph_conf: '/etc/ceph/ceph.conf',
+    rbd_store_chunk_size: 4,
+    rados_connect_timeout: 10,
+    rbd_thin_provisioning: true,
+  });
+  assertConfigError(() => loadConfig({ argv: ['--config-file', file], env: { IRIS__CEPH__RBD_STORE_CHUNK_SIZE: '0' }, cwd }), /\[ceph\] rbd_store_chunk_size/);
+});
+
 test('the committed sample loads cleanly as a config file', (t) => {
   const cwd = workdir(t);
   const sample = new URL('../../etc/iris-api.conf.sample', import.meta.url).pathname;
@@ -695,7 +745,7 @@ test('enabled_backends: bad entries are errors', (t) => {
       env: { IRIS__DEFAULT__ENABLED_BACKENDS: value, IRIS__GLANCE_STORE__DEFAULT_BACKEND: defaultBackend },
       cwd,
     });
-  assertConfigError(withBackends('a:rbd'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "rbd" is not available in Iris yet; Iris has file, swift, s3, http/);
+  assertConfigError(withBackends('a:vmware'), /\[DEFAULT\] enabled_backends/, /IRIS__DEFAULT__ENABLED_BACKENDS/, /store "a": store type "vmware" is not available in Iris yet; Iris has file, swift, s3, http, rbd/);
   assertConfigError(withBackends('a:file,b:cinder'), /store "b": store type "cinder" is not available in Iris yet/);
   assertConfigError(withBackends('a:file,a:file'), /"a" is given twice/);
   assertConfigError(withBackends('a:file,A:file'), /differ only in case/);

@@ -1,6 +1,6 @@
 /**
  * The option groups of the store types beyond `file`: Glance's names, types, defaults and
- * bounds (glance_store 4.x `_drivers/swift/{store,utils}.py`, `s3.py`, `http.py`). Each group is
+ * bounds (glance_store 4.x `_drivers/swift/{store,utils}.py`, `s3.py`, `http.py`, `rbd.py`). Each group is
  * read from `[glance_store]` for the single store and from the store's own section with
  * enabled_backends; `config-options.ts` places the rows in both tables. The parsed values are
  * exactly the driver factories' options (`src/blob/store-options.ts`).
@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ConfigOption, OptionContext } from './config-options.js';
 
 /** The store types Iris can run, and the Glance types it lacks. */
-export const IRIS_STORE_TYPES = ['file', 'swift', 's3', 'http'] as const;
+export const IRIS_STORE_TYPES = ['file', 'swift', 's3', 'http', 'rbd'] as const;
 export type IrisStoreType = (typeof IRIS_STORE_TYPES)[number];
 export const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 's3', 'vmware'];
 
@@ -366,6 +366,53 @@ const ROWS: readonly Row[] = [
     defaultText: '{}',
     help: 'http: proxies by URL scheme, e.g. http:http://proxy:3128,https:http://proxy:3128.',
     convert: parseProxyInformation,
+  },
+  // ---- rbd ---------------------------------------------------------------------------------
+  {
+    storeType: 'rbd',
+    name: 'rbd_store_pool',
+    type: 'string',
+    default: 'images',
+    help: 'rbd: the RADOS pool images are stored in.',
+  },
+  {
+    storeType: 'rbd',
+    name: 'rbd_store_user',
+    type: 'string',
+    default: '',
+    defaultText: NONE,
+    help: "rbd: the RADOS user (without client.) to authenticate as; unset = librados's default.",
+    convert: orNull,
+  },
+  {
+    storeType: 'rbd',
+    name: 'rbd_store_ceph_conf',
+    type: 'string',
+    default: '',
+    help: "rbd: the Ceph configuration file (with the user's keyring); empty = librados's default search (/etc/ceph/ceph.conf…).",
+    convert: pathOrNull,
+  },
+  {
+    storeType: 'rbd',
+    name: 'rbd_store_chunk_size',
+    type: 'integer',
+    default: '8',
+    min: 1,
+    help: 'rbd: in MiB, the object size of the RBD images (best a power of two) and the unit of writes.',
+  },
+  {
+    storeType: 'rbd',
+    name: 'rados_connect_timeout',
+    type: 'integer',
+    default: '0',
+    help: "rbd: seconds to wait for the Ceph cluster on connect; 0 or less = librados's default.",
+  },
+  {
+    storeType: 'rbd',
+    name: 'rbd_thin_provisioning',
+    type: 'boolean',
+    default: 'false',
+    help: 'rbd: do not write chunks of zeros (they read back as zeros and take no space).',
   },
 ];
 

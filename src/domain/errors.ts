@@ -50,6 +50,15 @@ export class NotFound extends IrisError {
 export class Conflict extends IrisError {
   readonly code = 'Conflict' as const;
 }
+/**
+ * The store refuses to delete the data because something outside Iris depends on it (RBD
+ * clones of the image's snapshot: Nova disks, Cinder volumes). Glance's InUseByStore, a 409.
+ */
+export class InUseByStore extends Conflict {
+  constructor(message = 'The image cannot be deleted because it is in use through the backend store outside of Glance.') {
+    super(message);
+  }
+}
 /** The image went away while its data was being received (410, as Glance's upload). */
 export class Gone extends IrisError {
   readonly code = 'Gone' as const;

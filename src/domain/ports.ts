@@ -193,8 +193,13 @@ export interface BlobStore {
     location: string,
     opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null; image?: string },
   ): Promise<{ stream: Readable; size: number }>;
-  /** Deletes a location; idempotent (missing data is not an error). */
+  /** Deletes a location; idempotent (missing data is not an error). @throws InUseByStore. */
   delete(location: string, store?: string | null): Promise<void>;
+  /**
+   * Whether the store would refuse to delete the location because something outside Iris
+   * depends on it (RBD clones); false for stores without such dependants.
+   */
+  inUse?(location: string, store?: string | null): Promise<boolean>;
   /**
    * Start recovery: removes partial writes (temp files, segments, multipart uploads) older than
    * the store's partial-write age, which crashed writes leave behind. Returns how many.

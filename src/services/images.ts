@@ -4,7 +4,7 @@
  * and an image the caller may not see is NotFound, never Forbidden (as Glance).
  */
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Forbidden, Invalid, NotFound } from '../domain/errors.js';
+import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
 import { assertTransition, storeOf, type Image } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch } from '../domain/image-patch.js';
@@ -188,6 +188,14 @@ export function createImageService(deps: ImageServiceDeps) {
       const image = await findVisible(ctx, id, `Failed to find image ${id} to delete`);
       policy.enforce(ctx, 'delete_image', image);
       if (image.protected) throw new Forbidden(`Image ${id} is protected and cannot be deleted.`);
+      // Glance deletes the data first and keeps the image when the store refuses (RBD clones
+      // depend on it); Iris removes the row first, so it asks the stores before.
+      for (const loc of image.locations) {
+        if (await deps.blobs.inUse?.(loc.url, storeOf(loc))) {
+          const inUse = new InUseByStore();
+          throw new InUseByStore(`Image ${id} could not be deleted because it is in use: ${inUse.message}`);
+        }
+      }
       // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
       // never an active image without data.
       await images.remove(id);
@@ -220,7 +228,14 @@ export function createImageService(deps: ImageServiceDeps) {
       const location = image.locations[index];
       if (location === undefined) throw new NotFound(`Image ${id} is not stored in store ${store}.`);
       // Data first, then the record, as Glance's location pop: a failed delete keeps the location.
-      await deps.blobs.delete(location.url, store);
+      try {
+        await deps.blobs.delete(location.url, store);
+      } catch (e) {
+        if (e instanceof InUseByStore) {
+          throw new InUseByStore(`The data for Image ${id} could not be deleted because it is in use: ${e.message}`);
+        }
+        throw e;
+      }
       await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, 'active');
     },
 

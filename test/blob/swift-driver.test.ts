@@ -142,7 +142,7 @@ describe('swift driver on a real Swift', { skip: !requireSwift() && 'Swift is no
     const driver = createSwiftDriver(swiftOptions(swift), { chunkBytes: CHUNK, largeObjectBytes: CHUNK * 4 });
     const id = randomUUID();
     const data = randomBytes(CHUNK * 3);
-    const { location } = await driver.write(id, sourceOf(data), { expectedSize: data.length });
+    const { location } = await driver.write(id, sourceOf(data), { sizeHint: data.length });
     assert.deepEqual(await listContainer(swift, 'glance', id), [id]);
     const head = await swiftCall('HEAD', `/glance/${id}`);
     assert.equal(head.headers.get('x-object-manifest'), null);

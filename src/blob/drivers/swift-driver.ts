@@ -335,10 +335,10 @@ export function createSwiftDriver(
   async function write(
     key: string,
     source: Readable,
-    wo: { readonly signal?: AbortSignal; readonly expectedSize?: number } = {},
+    wo: { readonly signal?: AbortSignal; readonly sizeHint?: number } = {},
   ): Promise<WriteResult> {
     if (!isSafeKey(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
-    const { signal, expectedSize } = wo;
+    const { signal, sizeHint: expectedSize } = wo;
     signal?.throwIfAborted();
     const container = containerFor(key);
     const reader = new SegmentReader(source, signal);
