@@ -11,7 +11,8 @@
  * `node --import tsx bench/cpu-per-gib.ts`; also part of `npm run bench` (BENCH_CPU=0 skips it).
  * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1],
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
- * older commit with node_modules linked in, for a before/after).
+ * older commit with node_modules linked in), BENCH_IRIS_BEFORE [none] (such a checkout measured
+ * beside this one as "Iris before", same run).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,6 +31,8 @@ const ADMIN = { 'X-Project-Id': 'bench0000000000000000000000000001', 'X-Roles': 
 const HEADER_ARGS = Object.entries(ADMIN).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
 /** Another checkout of Iris to measure instead of this one (a before/after); its node_modules must resolve. */
 const IRIS_ROOT = process.env.BENCH_IRIS_ROOT || undefined;
+/** An older checkout measured beside this one as 'Iris before' (same run, same load). */
+const BEFORE_ROOT = process.env.BENCH_IRIS_BEFORE || undefined;
 const log = (m: string) => process.stderr.write(`[bench:cpu] ${m}\n`);
 
 export interface StepFigure {
@@ -234,6 +237,9 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     ];
     if (opts.noFlush) {
       variants.push({ name: 'Iris, no fsync (bench only)', kind: 'node', start: () => startIris({ name: 'iris-cpu-noflush', dataDir: join(scratch, 'iris-nf'), workers: 1, logFile: join(opts.out, 'iris-noflush.log'), env: irisEnv, noFlush: true, root: IRIS_ROOT }) });
+    }
+    if (BEFORE_ROOT) {
+      variants.push({ name: 'Iris before', kind: 'node', start: () => startIris({ name: 'iris-cpu-before', dataDir: join(scratch, 'iris-before'), workers: 1, logFile: join(opts.out, 'iris-before.log'), env: irisEnv, noFlush: false, root: BEFORE_ROOT }) });
     }
     if (opts.withPeer) {
       variants.push({
