@@ -11,8 +11,8 @@
  * `node --import tsx bench/cpu-per-gib.ts`; also part of `npm run bench` (BENCH_CPU=0 skips it).
  * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1],
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
- * older commit with node_modules linked in), BENCH_IRIS_BEFORE [none] (such a checkout measured
- * beside this one as "Iris before", same run).
+ * older commit with node_modules linked in), BENCH_IRIS_OTHERS [none] (`before=/tmp/x;slots=/tmp/y`: such
+ * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import].
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,8 +31,13 @@ const ADMIN = { 'X-Project-Id': 'bench0000000000000000000000000001', 'X-Roles': 
 const HEADER_ARGS = Object.entries(ADMIN).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
 /** Another checkout of Iris to measure instead of this one (a before/after); its node_modules must resolve. */
 const IRIS_ROOT = process.env.BENCH_IRIS_ROOT || undefined;
-/** An older checkout measured beside this one as 'Iris before' (same run, same load). */
-const BEFORE_ROOT = process.env.BENCH_IRIS_BEFORE || undefined;
+/** Other checkouts measured beside this one (same run, same load): `label=/path;label=/path`. */
+const OTHER_ROOTS = (process.env.BENCH_IRIS_OTHERS ?? '')
+  .split(';')
+  .filter(Boolean)
+  .map((pair) => pair.split('=') as [string, string]);
+/** Steps to run, of upload, download, stage, import. */
+const STEPS = new Set((process.env.BENCH_CPU_STEPS ?? 'upload,download,stage,import').split(','));
 const log = (m: string) => process.stderr.write(`[bench:cpu] ${m}\n`);
 
 export interface StepFigure {
@@ -110,14 +115,14 @@ async function serverRound(server: Server, classifier: ThreadClassifier, file: s
   const add = (step: string, f: StepFigure) => figures.set(step, [...(figures.get(step) ?? []), f]);
   const base = server.url;
   const up = (await call('POST', `${base}/v2/images`, { name: 'cpu-up', disk_format: 'raw', container_format: 'bare' })).id as string;
-  add('upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
-  add('download', await measured(server, classifier, bytes, async () => {
+  if (STEPS.has('upload')) add('upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
+  if (STEPS.has('download')) add('download', await measured(server, classifier, bytes, async () => {
     const got = await curlGet(`${base}/v2/images/${up}/file`);
     if (got !== bytes) throw new Error(`download of ${up} gave ${got} bytes of ${bytes}`);
   }));
   const staged = (await call('POST', `${base}/v2/images`, { name: 'cpu-stage', disk_format: 'raw', container_format: 'bare' })).id as string;
-  add('stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
-  add('import (glance-direct)', await measured(server, classifier, bytes, async () => {
+  if (STEPS.has('stage')) add('stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
+  if (STEPS.has('stage') && STEPS.has('import')) add('import (glance-direct)', await measured(server, classifier, bytes, async () => {
     await call('POST', `${base}/v2/images/${staged}/import`, { method: { name: 'glance-direct' } });
     for (;;) {
       const image = await call('GET', `${base}/v2/images/${staged}`);
@@ -238,8 +243,8 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     if (opts.noFlush) {
       variants.push({ name: 'Iris, no fsync (bench only)', kind: 'node', start: () => startIris({ name: 'iris-cpu-noflush', dataDir: join(scratch, 'iris-nf'), workers: 1, logFile: join(opts.out, 'iris-noflush.log'), env: irisEnv, noFlush: true, root: IRIS_ROOT }) });
     }
-    if (BEFORE_ROOT) {
-      variants.push({ name: 'Iris before', kind: 'node', start: () => startIris({ name: 'iris-cpu-before', dataDir: join(scratch, 'iris-before'), workers: 1, logFile: join(opts.out, 'iris-before.log'), env: irisEnv, noFlush: false, root: BEFORE_ROOT }) });
+    for (const [i, [label, root]] of OTHER_ROOTS.entries()) {
+      variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root }) });
     }
     if (opts.withPeer) {
       variants.push({
