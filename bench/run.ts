@@ -19,6 +19,8 @@
  *   BENCH_BIG_IMAGES   images for the large-list cells, Iris only; 0 skips them
  *                                                       [100000, or 20000 when BENCH_DURATION < 10]
  *   BENCH_RSS_CLIENTS  concurrent uploads for the memory figure; 0 skips it        [10]
+ *   BENCH_CPU_MB       file size for CPU s/GiB by thread (bench/cpu-per-gib.ts); 0 skips it
+ *                                                                 [min(BENCH_FILE_MB, 512)]
  *   BENCH_PEER         0 skips the peer Glance                                     [1]
  *   BENCH_OUT          results directory                              [bench/results/<UTC time>]
  *
@@ -32,6 +34,7 @@ import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { RAW, REQUESTS, rawLimit, readBenchSummary } from './bench-summary.js';
 import type { BenchSummary, WrkCell } from './bench-summary.js';
+import { cpuReport, runCpuBench } from './cpu-per-gib.js';
 import { measurePeakRss } from './peak-rss.js';
 import type { PeakRssResult } from './peak-rss.js';
 import { seedIrisImages, seedPeerImages } from './seed-images.js';
@@ -57,6 +60,7 @@ const IMAGES = envNumber('BENCH_IMAGES', 1000);
 // bench.sh counts the images by paging through all of them first, about a minute per 100,000.
 const BIG_IMAGES = envNumber('BENCH_BIG_IMAGES', DURATION >= 10 ? 100_000 : 20_000);
 const RSS_CLIENTS = envNumber('BENCH_RSS_CLIENTS', 10);
+const CPU_MB = envNumber('BENCH_CPU_MB', Math.min(FILE_MB, 512));
 const WITH_PEER = process.env.BENCH_PEER !== '0';
 const STAMP = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
 const OUT = process.env.BENCH_OUT ?? join(REPO_ROOT, 'bench', 'results', STAMP);
@@ -290,8 +294,14 @@ async function main(): Promise<void> {
         return measurePeakRss(iris, join(tmp, `glance-bench-${FILE_MB}m.bin`), FILE_MB * 2 ** 20, RSS_CLIENTS);
       });
     }
+    let cpuSection = '';
+    if (CPU_MB > 0) {
+      log(`cpu: CPU seconds per GiB by thread, ${CPU_MB} MiB x ${REPS}`);
+      const cpu = await runCpuBench({ fileMiB: CPU_MB, reps: REPS, withPeer: WITH_PEER, noFlush: true, out: join(OUT, 'cpu') });
+      cpuSection = `\n${cpuReport(cpu)}\n`;
+    }
     header.push(`- load average after: ${loadavg()}`);
-    const text = report(results, header);
+    const text = report(results, header) + cpuSection;
     writeFileSync(join(OUT, 'summary.md'), `${text}\n`);
     process.stdout.write(`\n${text}\n`);
     log(`summary: ${join(OUT, 'summary.md')}`);

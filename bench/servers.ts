@@ -68,12 +68,16 @@ export async function startIris(opts: {
   readonly env?: Readonly<Record<string, string>>;
   /** Another checkout to start instead of this one (e.g. the previous commit, for a before/after). */
   readonly root?: string;
+  /** Bench only: start without fsync (bench/no-flush.ts); default BENCH_NO_FLUSH=1. */
+  readonly noFlush?: boolean;
 }): Promise<Server> {
   const port = await freePort();
   const log = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    // BENCH_NO_FLUSH=1 (bench only, see bench/no-flush.ts): the same code without fsync.
+    const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
+    child = spawn(process.execPath, ['--import', 'tsx', ...noFlush, 'src/main.ts'], {
       cwd: opts.root ?? REPO_ROOT,
       env: {
         ...process.env,
