@@ -32,6 +32,8 @@ const inner = new WeakMap<DatabaseConnection, DatabaseConnection>();
 
 export interface GuardOptions {
   readonly translate: Translate;
+  /** Replaces the driver's begin (SQLite takes the write lock up front: BEGIN IMMEDIATE). */
+  readonly begin?: (driver: Driver, connection: DatabaseConnection, settings: TransactionSettings) => Promise<void>;
   /** Replaces the driver's rollback (SQLite skips it when the engine already rolled back). */
   readonly rollback?: (driver: Driver, connection: DatabaseConnection) => Promise<void>;
   /**
@@ -75,7 +77,8 @@ export function guardDriver(driver: Driver, opts: GuardOptions): Driver {
       inner.set(guarded, connection);
       return guarded;
     },
-    beginTransaction: (c: DatabaseConnection, s: TransactionSettings) => translated(() => driver.beginTransaction(unwrap(c), s)),
+    beginTransaction: (c: DatabaseConnection, s: TransactionSettings) =>
+      translated(() => (opts.begin ? opts.begin(driver, unwrap(c), s) : driver.beginTransaction(unwrap(c), s))),
     commitTransaction: (c: DatabaseConnection) => translated(() => driver.commitTransaction(unwrap(c))),
     rollbackTransaction: (c: DatabaseConnection) =>
       opts.rollback ? opts.rollback(driver, unwrap(c)) : driver.rollbackTransaction(unwrap(c)),

@@ -11,7 +11,7 @@
  *   even a tag, so "too large" would mislead the client.)
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, SqliteDialect } from 'kysely';
+import { CompiledQuery, sql, SqliteDialect } from 'kysely';
 import type { SqlBool } from 'kysely';
 import { ServiceUnavailable } from '../domain/errors.js';
 import { guardDialect } from './guarded-driver.js';
@@ -46,6 +46,12 @@ function translate(err: unknown): unknown {
 export function createSqliteDialect(sqlite: BetterSqlite3.Database): SqliteDialect {
   return guardDialect(new SqliteDialect({ database: sqlite }), {
     translate,
+    // A deferred transaction that reads first and writes later cannot wait for another
+    // process's write lock under WAL (SQLITE_BUSY at once, whatever busy_timeout says): take
+    // the write lock at BEGIN, where busy_timeout does wait. Iris's transactions all write.
+    async begin(_driver, connection) {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    },
     async rollback(driver, connection) {
       // Already rolled back by SQLite after the error being reported: keep that error.
       if (!sqlite.inTransaction) return;

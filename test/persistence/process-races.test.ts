@@ -1,0 +1,85 @@
+/**
+ * Races between two processes, each with its own connections to the same database (two API
+ * processes or nodes): for every image, exactly one process wins the queued→saving
+ * compare-and-swap, the member insert and the atomic property set; the other gets Conflict.
+ * On SQLite the two processes contend for the file lock, on the servers for rows and keys.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createTestDb, makeImage } from './sqlite-fixture.js';
+import { testEngines } from './test-engines.js';
+
+const WORKER = fileURLToPath(new URL('./race-worker.ts', import.meta.url));
+const IMAGES = 12;
+
+interface Outcome {
+  readonly id: string;
+  readonly op: 'cas' | 'member' | 'property';
+  readonly won: boolean;
+  readonly error?: string;
+}
+
+/** Starts one racer; resolves once it is connected and waiting for "go". */
+async function racer(url: string, label: string, ids: readonly string[]) {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', WORKER, url, label, ...ids], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const outcomes: Outcome[] = [];
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (line === 'ready') resolve();
+      else if (line.startsWith('{')) outcomes.push(JSON.parse(line) as Outcome);
+    });
+    child.once('exit', (code) => reject(new Error(`racer ${label} exited (${code}) before it was ready: ${stderr}`)));
+  });
+  await ready;
+  const exited = once(child, 'exit').then(([code]) => {
+    assert.equal(code, 0, `racer ${label} failed: ${stderr}`);
+    return outcomes;
+  });
+  return { go: () => child.stdin.end('go\n'), done: () => exited, kill: () => child.kill('SIGKILL') };
+}
+
+for (const engine of await testEngines()) {
+  describe(`races between two processes on ${engine.name}`, { skip: engine.skip }, () => {
+    test('each image: exactly one compare-and-swap, one member insert and one property set win; the other side gets Conflict', async () => {
+      const db = await createTestDb(engine.server);
+      try {
+        const ids: string[] = [];
+        for (let i = 0; i < IMAGES; i += 1) {
+          const image = makeImage({ status: 'queued', visibility: 'shared' });
+          await db.repo.add(image);
+          ids.push(image.id);
+        }
+        const a = await racer(db.url, 'a', ids);
+        const b = await racer(db.url, 'b', ids).catch((err: unknown) => {
+          a.kill();
+          throw err;
+        });
+        a.go();
+        b.go();
+        const outcomes = [...(await a.done()), ...(await b.done())];
+        assert.equal(outcomes.length, IMAGES * 3 * 2);
+        for (const id of ids) {
+          for (const op of ['cas', 'member', 'property'] as const) {
+            const tries = outcomes.filter((o) => o.id === id && o.op === op);
+            assert.equal(tries.filter((o) => o.won).length, 1, `${op} on ${id}: ${JSON.stringify(tries)}`);
+            assert.deepEqual(tries.filter((o) => !o.won).map((o) => o.error), ['Conflict'], `${op} on ${id}: ${JSON.stringify(tries)}`);
+          }
+          const stored = await db.repo.get(id);
+          assert.equal(stored?.status, 'saving');
+          assert.ok(stored?.name === 'a' || stored?.name === 'b');
+        }
+      } finally {
+        await db.cleanup();
+      }
+    });
+  });
+}
