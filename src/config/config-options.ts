@@ -10,6 +10,7 @@
 import { getHashes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { IMPORT_METHODS } from '../domain/import-method.js';
 import { parseDatabaseUrl } from '../persistence/database-url.js';
 import { GLANCE_STORE_TYPES, IRIS_STORE_TYPES, storeTypeRows, type IrisStoreType } from './store-type-options.js';
 
@@ -135,8 +136,6 @@ export function checkStoreType(type: string, prefix = ''): IrisStoreType {
   throw new Error(`${prefix}"${type}" is not a store type (Glance's are ${GLANCE_STORE_TYPES.join(', ')}; Iris has ${have})`);
 }
 
-/** The import methods Iris implements (Glance's defaults); glance-download is not one of them. */
-export const IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download', 'copy-image'];
 
 /** Store ids starting with this are Glance's own (os_glance_staging_store, os_glance_tasks_store). */
 export const RESERVED_STORE_PREFIX = 'os_glance_';
