@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createFilesystemDriver } from '../../src/blob/drivers/filesystem-driver.js';
+import { currentWriter, formatWriter } from '../../src/blob/writer-identity.js';
 import { Invalid, NotFound, StorageFull } from '../../src/domain/errors.js';
 import { eventually, readAll, sourceOf, stallingSource } from '../helpers/blob-streams.js';
 
@@ -60,17 +61,19 @@ test('filesystem driver: files are 0640 and directories 0750 at most', () =>
     }
   }));
 
-test('filesystem driver: writes are staged in .tmp as <key>.<random>', () =>
+test('filesystem driver: writes are staged in .tmp as <key>.<random>.<writer>, listed with their writer', () =>
   withDir(async (dir) => {
     const driver = createFilesystemDriver({ dir });
     const source = stallingSource(randomBytes(1000));
-    const writing = driver.write('staged', source);
+    const writing = driver.write('staged.v2', source);
     await eventually(async () => (await listFiles(dir)).length > 0, 'the staging file');
     const [staged] = await listFiles(dir);
-    assert.match(staged ?? '', /^\.tmp\/staged\.[0-9a-f]{16}$/);
+    assert.equal(staged, `.tmp/staged.v2.${/\.([0-9a-f]{16})\./.exec(staged ?? '')?.[1]}.${formatWriter(currentWriter())}`);
+    const [listed] = await driver.listStaging();
+    assert.deepEqual([listed?.key, listed?.writer], ['staged.v2', currentWriter()]);
     source.push(null);
     await writing;
-    assert.deepEqual(await listFiles(dir), ['staged']);
+    assert.deepEqual(await listFiles(dir), ['staged.v2']);
   }));
 
 test('filesystem driver: staging lists temp files with their mtime; removeStaging stays in .tmp', () =>
