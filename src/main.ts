@@ -169,6 +169,8 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     if (purged > 0) logger.info({ tasks: purged }, 'expired tasks removed');
     const swept = (await blobs.sweep()) + (await staging.sweep());
     if (swept > 0) logger.warn({ files: swept }, 'stray partial uploads removed');
+    // The workers open their own connections; this process must not keep a store's threads.
+    await Promise.all([blobs.close(), staging.close()]);
   } finally {
     await database.close();
   }
@@ -356,6 +358,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // Closing the sockets makes the remaining handlers fail fast; their clean-up is short.
     await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
     await authenticator.close();
+    await Promise.all([blobs.close(), staging.close()]);
     await database.close();
     logger.info({ signal }, 'stopped');
     await logging.close();

@@ -322,6 +322,30 @@ test('blob store: a store that cannot be listed at start is reported and skipped
   assert.match(String((reports[0]![1] as Error).message), /ECONNREFUSED/);
 });
 
+test('blob store: close closes every store that holds connections; a failing one is reported, the others still closed', async () => {
+  const closed: string[] = [];
+  const closing = (scheme: string, fail: boolean): BlobDriver =>
+    recordingDriver([], {
+      scheme,
+      close: async () => {
+        closed.push(scheme);
+        if (fail) throw new Error(`${scheme}: shutdown failed`);
+      },
+    });
+  const reports: Array<Readonly<Record<string, unknown>>> = [];
+  const blobs = createBlobStore({
+    backends: [
+      { id: 'ceph', driver: closing('rbd', true) },
+      { id: 'local', driver: recordingDriver([], { scheme: 'file' }) },
+      { id: 'objects', driver: closing('swift', false) },
+    ],
+    onCleanupError: (_message, _error, extra) => reports.push(extra),
+  });
+  await blobs.close();
+  assert.deepEqual(closed.sort(), ['rbd', 'swift']);
+  assert.deepEqual(reports, [{ store: 'ceph' }]);
+});
+
 test('blob store: sweep on a real filesystem store keeps a young temp file, removes an old one', () =>
   withStore(async (_blobs, dir) => {
     await mkdir(join(dir, '.tmp'), { recursive: true });

@@ -112,6 +112,11 @@ export interface BlobDriver {
    * @throws Invalid when `id` is not a staging object id of this driver.
    */
   removeStaging(id: string): Promise<void>;
+  /**
+   * Releases what the driver holds open between calls (RBD's cluster connection and its
+   * threads). Called once, when nothing uses the driver any more. Absent = nothing to release.
+   */
+  close?(): Promise<void>;
 }
 
 /** The leftovers of one uncommitted write, as `listStaging` reports them. */

@@ -243,7 +243,29 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     }
   }
 
-  return { put, get, delete: remove, inUse, sweep, has: (id: string) => byId.has(id), stores: backends.map((b) => b.id), defaultStore: defaultId };
+  async function close(): Promise<void> {
+    await Promise.all(
+      backends.map(async ({ id, driver }) => {
+        try {
+          await driver.close?.();
+        } catch (e) {
+          (opts.onCleanupError ?? warnCleanup)('could not close the store', e, { store: id });
+        }
+      }),
+    );
+  }
+
+  return {
+    put,
+    get,
+    delete: remove,
+    inUse,
+    sweep,
+    close,
+    has: (id: string) => byId.has(id),
+    stores: backends.map((b) => b.id),
+    defaultStore: defaultId,
+  };
 }
 
 /**

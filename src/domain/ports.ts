@@ -211,6 +211,8 @@ export interface BlobStore {
   readonly stores: readonly string[];
   /** Id of the store uploads go to by default. */
   readonly defaultStore: string;
+  /** Releases every store's connections; called once, at shutdown, when nothing reads or writes. */
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- import --

@@ -22,7 +22,10 @@ const MiB = 1024 * 1024;
 const haveCeph = requireCeph();
 let started: Promise<CephServer> | undefined;
 const cluster = (): Promise<CephServer> => (started ??= startCeph());
+/** Every driver made here, closed before the cluster stops (librados threads must not outlive it). */
+const drivers: Array<ReturnType<typeof createRbdDriver>> = [];
 after(async () => {
+  for (const driver of drivers.splice(0)) await driver.close();
   if (started) await (await started).stop();
 });
 
@@ -31,7 +34,7 @@ const cleanupErrors: unknown[] = [];
 const onCleanupError: CleanupReporter = (message, error, extra) => cleanupErrors.push({ message, error, extra });
 
 function driverOn(ceph: CephServer, extra: Partial<RbdDriverOptions> = {}): ReturnType<typeof createRbdDriver> {
-  return createRbdDriver({
+  const driver = createRbdDriver({
     rbd_store_pool: ceph.pool,
     rbd_store_user: ceph.user,
     rbd_store_ceph_conf: ceph.conf,
@@ -42,6 +45,8 @@ function driverOn(ceph: CephServer, extra: Partial<RbdDriverOptions> = {}): Retu
     onCleanupError,
     ...extra,
   });
+  drivers.push(driver);
+  return driver;
 }
 
 async function images(ceph: CephServer): Promise<string[]> {
@@ -182,6 +187,19 @@ if (!haveCeph) {
       await driver.delete(`rbd://${ceph.fsid}/${ceph.pool}/${key}/snap`);
       await driver.delete(short);
       assert.ok(!(await images(ceph)).includes(key));
+    });
+
+    test('close drops the cluster connection; the next call connects again', async () => {
+      const ceph = await cluster();
+      const driver = driverOn(ceph);
+      const data = randomBytes(MiB + 17);
+      const { location } = await driver.write(randomUUID(), sourceOf(data));
+      await driver.close();
+      await driver.close(); // twice is harmless (shutdown paths may overlap)
+      const { stream, size } = await driver.read(location);
+      assert.equal(size, data.length);
+      assert.ok((await readAll(stream)).equals(data));
+      await driver.delete(location);
     });
 
     test('locations are parsed as glance_store parses them', () => {

@@ -165,7 +165,8 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<CephServer
     stopping = true;
     // The OSD first: without its mon it waits osd_mon_shutdown_timeout (5 s) before exiting.
     for (const child of [...daemons].reverse()) await killChild(child);
-    rmSync(dir, { recursive: true, force: true });
+    // Retries: a daemon's last log lines can land while the tree is being removed.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   };
 
   const until = async (what: string, probe: () => Promise<boolean>): Promise<void> => {
