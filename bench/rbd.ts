@@ -6,7 +6,8 @@
  *
  * BENCH_RBD_MIB (default 512) sets the image size; BENCH_RBD_ROUNDS (default 2) the rounds,
  * of which the best is kept. Iris runs once with the default libuv pool (4 threads, so 2 librbd
- * calls at once) and once with UV_THREADPOOL_SIZE=16.
+ * calls at once) and once with UV_THREADPOOL_SIZE=16. Then the real Glance (the peer rig, with
+ * an rbd store on the same cluster and user; BENCH_PEER=0 skips it).
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -15,7 +16,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startCeph, type CephServer } from '../test/helpers/ceph-server.js';
-import { startIris } from './servers.js';
+import { startIris, startPeer } from './servers.js';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_RBD_MIB ?? 512);
@@ -44,6 +45,39 @@ async function best(fn: (round: number) => Promise<number>): Promise<number> {
   let seconds = Infinity;
   for (let i = 0; i < rounds; i++) seconds = Math.min(seconds, await fn(i));
   return seconds;
+}
+
+/** Best upload and download seconds of one image through an Images API at `url`. */
+async function measure(url: string, file: string, bytes: number): Promise<[number, number]> {
+  const ids: string[] = [];
+  const up = await best(async () => {
+    const created = await fetch(`${url}/v2/images`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'bench-rbd', disk_format: 'raw', container_format: 'bare' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    ids.push(id);
+    return timed(async () => {
+      const res = await fetch(`${url}/v2/images/${id}/file`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) },
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit);
+      if (res.status !== 204) throw new Error(`upload: HTTP ${res.status}: ${await res.text()}`);
+    });
+  });
+  const down = await best(() =>
+    timed(async () => {
+      const res = await fetch(`${url}/v2/images/${ids[0]}/file`);
+      let got = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) got += chunk.length;
+      if (got !== bytes) throw new Error(`download: ${got} of ${bytes} bytes`);
+    }),
+  );
+  for (const id of ids) await fetch(`${url}/v2/images/${id}`, { method: 'DELETE' });
+  return [up, down];
 }
 
 async function main(): Promise<void> {
@@ -79,37 +113,24 @@ async function main(): Promise<void> {
         },
       });
       try {
-        const ids: string[] = [];
-        const up = await best(async () => {
-          const created = await fetch(`${iris.url}/v2/images`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ name: 'bench-rbd', disk_format: 'raw', container_format: 'bare' }),
-          });
-          const { id } = (await created.json()) as { id: string };
-          ids.push(id);
-          return timed(async () => {
-            const res = await fetch(`${iris.url}/v2/images/${id}/file`, {
-              method: 'PUT',
-              headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) },
-              body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-              duplex: 'half',
-            } as RequestInit);
-            if (res.status !== 204) throw new Error(`upload: HTTP ${res.status}: ${await res.text()}`);
-          });
-        });
-        const down = await best(() =>
-          timed(async () => {
-            const res = await fetch(`${iris.url}/v2/images/${ids[0]}/file`);
-            let got = 0;
-            for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) got += chunk.length;
-            if (got !== bytes) throw new Error(`download: ${got} of ${bytes} bytes`);
-          }),
-        );
-        rows.push([`Iris, rbd store (UV_THREADPOOL_SIZE=${pool})`, up, down]);
-        for (const id of ids) await fetch(`${iris.url}/v2/images/${id}`, { method: 'DELETE' });
+        rows.push([`Iris, rbd store (UV_THREADPOOL_SIZE=${pool})`, ...(await measure(iris.url, file, bytes))]);
       } finally {
         await iris.stop();
+      }
+    }
+
+    if (process.env.BENCH_PEER !== '0') {
+      // The real Glance on the same cluster, same user and pool, Glance's default 8 MiB chunks.
+      const extra = join(work, 'peer-extra.conf');
+      writeFileSync(
+        extra,
+        `[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_ceph_conf = ${ceph.conf}\nrbd_store_user = ${ceph.user}\nrbd_store_pool = ${ceph.pool}\n`,
+      );
+      const peer = await startPeer({ stateDir: join(work, 'peer'), logFile: join(work, 'peer.log'), settings: { PEER_GLANCE_EXTRA_CONF: extra } });
+      try {
+        rows.push(['Glance 25.1.0, rbd store (peer, same cluster)', ...(await measure(peer.url, file, bytes))]);
+      } finally {
+        await peer.stop();
       }
     }
   } finally {
