@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort } from './iris-server.js';
-import { assertBinaries, randomPassword, removeDir, spawnServer, waitUntilReady } from './sql-server.js';
+import { abandonStart, assertBinaries, randomPassword, spawnServer, startedServer, waitUntilReady } from './sql-server.js';
 import type { ServerProcess, SqlServer } from './sql-server.js';
 
 export const MARIADBD = process.env.IRIS_TEST_MARIADBD ?? '/usr/sbin/mariadbd';
@@ -79,36 +79,9 @@ export async function startMariadb(): Promise<SqlServer> {
     };
     const database = 'iris';
     const url = await createDatabase(database);
-    const running = server;
-    let stopped = false;
-    return {
-      engine: 'mariadb',
-      url,
-      host: '127.0.0.1',
-      port,
-      user: dbUser,
-      password,
-      database,
-      dir,
-      createDatabase,
-      logs: () => running.logs(),
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        try {
-          await running.kill('SIGTERM');
-        } finally {
-          removeDir(dir);
-        }
-      },
-    };
+    return startedServer({ engine: 'mariadb', url, host: '127.0.0.1', port, user: dbUser, password, database, dir, createDatabase }, server, 'SIGTERM');
   } catch (err) {
-    try {
-      await server?.kill('SIGKILL');
-    } finally {
-      removeDir(dir);
-    }
-    throw err;
+    return abandonStart(server, dir, err);
   }
 }
 

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './iris-server.js';
-import { assertBinaries, randomPassword, removeDir, spawnServer, waitUntilReady } from './sql-server.js';
+import { abandonStart, assertBinaries, randomPassword, spawnServer, startedServer, waitUntilReady } from './sql-server.js';
 import type { ServerProcess, SqlServer } from './sql-server.js';
 
 export const POSTGRES_BIN = process.env.IRIS_TEST_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -91,37 +91,10 @@ export async function startPostgres(): Promise<SqlServer> {
     };
     const database = 'iris';
     const url = await createDatabase(database);
-    const running = server;
-    let stopped = false;
-    return {
-      engine: 'postgresql',
-      url,
-      host: '127.0.0.1',
-      port,
-      user,
-      password,
-      database,
-      dir,
-      createDatabase,
-      logs: () => running.logs(),
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        try {
-          // SIGINT: PostgreSQL's fast shutdown (it releases its shared memory), then SIGKILL.
-          await running.kill('SIGINT');
-        } finally {
-          removeDir(dir);
-        }
-      },
-    };
+    // SIGINT: PostgreSQL's fast shutdown (it releases its shared memory), then SIGKILL.
+    return startedServer({ engine: 'postgresql', url, host: '127.0.0.1', port, user, password, database, dir, createDatabase }, server, 'SIGINT');
   } catch (err) {
-    try {
-      await server?.kill('SIGKILL');
-    } finally {
-      removeDir(dir);
-    }
-    throw err;
+    return abandonStart(server, dir, err);
   }
 }
 

@@ -145,6 +145,37 @@ export async function waitUntilReady(server: ServerProcess, what: string, probe:
   throw new Error(`${what} not ready after ${timeoutMs} ms (${(last as Error | undefined)?.message ?? 'no probe ran'}):\n${server.logs()}`);
 }
 
+/**
+ * The handle of a server that started: `stop` sends `stopSignal` (the engine's fast shutdown;
+ * ServerProcess.kill escalates) once, then removes its dir.
+ */
+export function startedServer(fields: Omit<SqlServer, 'stop' | 'logs'>, running: ServerProcess, stopSignal: NodeJS.Signals): SqlServer {
+  let stopped = false;
+  return {
+    ...fields,
+    logs: () => running.logs(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await running.kill(stopSignal);
+      } finally {
+        removeDir(fields.dir);
+      }
+    },
+  };
+}
+
+/** After a failed start: kills what was started, removes the dir, and rethrows `err`. */
+export async function abandonStart(server: ServerProcess | undefined, dir: string, err: unknown): Promise<never> {
+  try {
+    await server?.kill('SIGKILL');
+  } finally {
+    removeDir(dir);
+  }
+  throw err;
+}
+
 /** Removes a temp dir, ignoring a missing one. */
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
