@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe as suite, test } from 'node:test';
@@ -21,13 +22,27 @@ import { until } from '../helpers/store-files.js';
 import { GLANCE, requireTool } from '../helpers/tools.js';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+
+/** One HTTPS request to HAProxy's TLS port (its certificate is self-signed). */
+function overTls(method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 const haveHaproxy = requireHaproxy();
 const haveGlance = requireTool('glance', GLANCE);
 
 suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not installed (see the SKIP line above)' }, () => {
   let cluster: IrisCluster;
   before(async () => {
-    cluster = await startIrisCluster({ nodes: 3 });
+    cluster = await startIrisCluster({ nodes: 3, tls: true });
   });
   after(() => cluster?.stop());
 
@@ -86,6 +101,20 @@ suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not in
     const redirect = await fetch(`${cluster.baseUrl}/v2`, { headers: cluster.headers, redirect: 'manual' });
     await redirect.arrayBuffer();
     assert.equal(redirect.headers.get('location'), `${cluster.baseUrl}/v2/`);
+  });
+
+  test('behind TLS termination links say https; proxy headers sent by the client are not believed', async () => {
+    const tls = cluster.lb.tlsBaseUrl!;
+    const spoof = { 'x-forwarded-host': 'evil.example', forwarded: 'proto=http;host=evil.example', 'x-forwarded-proto': 'http' };
+    const versions = await overTls('GET', `${tls}/versions`, { ...cluster.headers, ...spoof });
+    assert.equal(versions.status, 200, versions.text);
+    assert.match(versions.text, new RegExp(`"href": "${tls}/v2/"`), versions.text);
+    const created = await overTls('POST', `${tls}/v2/images`, { ...cluster.headers, ...spoof, 'content-type': 'application/json' }, '{"name": "tls"}');
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.headers.location, `${tls}/v2/images/${(JSON.parse(created.text) as { id: string }).id}`);
+    // The plain port, with the same spoofed headers: http and the balancer's own address.
+    const plain = await json('POST', `${cluster.baseUrl}/v2/images`, { name: 'plain' }, { ...cluster.headers, ...spoof });
+    assert.equal(plain.headers.get('location'), `${cluster.baseUrl}/v2/images/${plain.body.id}`);
   });
 
   test('stage on node1, glance-direct import through node2, the shared staging directory between them', async () => {

@@ -13,7 +13,8 @@
  *   await lb.waitForState('node1', 'UP');
  *   const r = await fetch(`${lb.baseUrl}/v2/images`);  // r.headers.get('x-served-by') === 'node1'
  */
-import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,8 +52,10 @@ export interface BackendServer {
 
 export interface HaproxyOptions {
   readonly servers: readonly BackendServer[];
-  /** Extra lines for the frontend section (e.g. `http-request set-header X-Forwarded-Proto https`). */
+  /** Extra lines for the frontend section. */
   readonly frontendLines?: readonly string[];
+  /** Also terminate TLS on a second port, with a self-signed certificate for localhost (made with openssl). */
+  readonly tls?: boolean;
 }
 
 /** One line of `show stat` for a backend server. */
@@ -70,6 +73,8 @@ export interface Haproxy {
   /** http://127.0.0.1:PORT of the frontend. */
   readonly baseUrl: string;
   readonly port: number;
+  /** https://localhost:PORT of the TLS port (with `tls`; its certificate is self-signed). */
+  readonly tlsBaseUrl?: string;
   /** The haproxy.cfg it runs (the same text docs/deployment.md shows). */
   readonly config: string;
   /** `show stat` of the backend's servers, over the admin socket. */
@@ -87,13 +92,20 @@ export interface Haproxy {
 const SERVER_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /**
- * The configuration: plain HTTP, per-request roundrobin, `HEAD /healthcheck` every 500 ms (down
- * after 2 failures, up after 1 success), a connection a server refuses retried on another one
+ * The configuration: per-request roundrobin, `HEAD /healthcheck` every 500 ms (down after 2
+ * failures, up after 1 success), a connection a server refuses retried on another one
  * (`option redispatch`), and no kept-alive server connections (`http-server-close`): each
  * request opens its own, so a node that stops listening (draining) is never handed a request
- * over an old connection.
+ * over an old connection. The proxy headers the nodes trust (enable_proxy_headers_parsing) are
+ * set here and never taken from the client.
  */
-export function haproxyConfig(opts: { port: number; socket: string; servers: readonly BackendServer[]; frontendLines?: readonly string[] }): string {
+export function haproxyConfig(opts: {
+  port: number;
+  socket: string;
+  servers: readonly BackendServer[];
+  frontendLines?: readonly string[];
+  tls?: { port: number; pem: string };
+}): string {
   for (const s of opts.servers) if (!SERVER_NAME.test(s.name)) throw new Error(`bad server name ${s.name}`);
   return [
     'global',
@@ -113,6 +125,12 @@ export function haproxyConfig(opts: { port: number; socket: string; servers: rea
     '',
     'frontend images',
     `    bind 127.0.0.1:${opts.port}`,
+    ...(opts.tls === undefined ? [] : [`    bind 127.0.0.1:${opts.tls.port} ssl crt ${opts.tls.pem}`]),
+    '    option forwardfor',
+    '    http-request del-header Forwarded',
+    '    http-request del-header X-Forwarded-Host',
+    '    http-request set-header X-Forwarded-Proto https if { ssl_fc }',
+    '    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
     ...(opts.frontendLines ?? []).map((l) => `    ${l}`),
     '    http-response set-header X-Served-By %s',
     '    default_backend iris',
@@ -134,11 +152,14 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
   let server: ServerProcess | undefined;
   let config = '';
   let port = 0;
+  let tls: { port: number; pem: string } | undefined;
   try {
+    if (opts.tls === true) tls = { port: 0, pem: selfSignedPem(dir) };
     // A free port can be taken between freePort() and haproxy binding it: retry on a new one.
     for (let attempt = 1; ; attempt += 1) {
       port = await freePort();
-      config = haproxyConfig({ port, socket, servers: opts.servers, frontendLines: opts.frontendLines });
+      if (tls !== undefined) tls = { ...tls, port: await freePort() };
+      config = haproxyConfig({ port, socket, servers: opts.servers, frontendLines: opts.frontendLines, tls });
       writeFileSync(cfgPath, config);
       // -db: foreground, logs on stderr; -W: master-worker, so SIGTERM to the group stops all.
       server = spawnServer(HAPROXY, ['-W', '-db', '-f', cfgPath], { cwd: dir });
@@ -164,6 +185,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
+    ...(tls === undefined ? {} : { tlsBaseUrl: `https://localhost:${tls.port}` }),
     config,
     stats,
     async waitForState(name, state, timeoutMs = 60_000) {
@@ -188,6 +210,18 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
       }
     },
   };
+}
+
+/** A key and a self-signed certificate for localhost in one PEM file (HAProxy's `crt`). */
+function selfSignedPem(dir: string): string {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], {
+    stdio: 'pipe',
+  });
+  const pem = join(dir, 'localhost.pem');
+  writeFileSync(pem, `${readFileSync(cert, 'utf8')}${readFileSync(key, 'utf8')}`);
+  return pem;
 }
 
 /** The backend servers' lines of `show stat` (CSV with a `# ` header line). */

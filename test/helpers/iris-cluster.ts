@@ -28,6 +28,8 @@ export interface ClusterOptions {
   readonly extraConfig?: string;
   /** Extra lines for HAProxy's frontend. */
   readonly frontendLines?: readonly string[];
+  /** HAProxy also terminates TLS (lb.tlsBaseUrl). */
+  readonly tls?: boolean;
   /** An already running database to use (not stopped by stop()); default a new PostgreSQL. */
   readonly database?: SqlServer;
 }
@@ -65,6 +67,10 @@ export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagin
     `node_staging_uri = file://${opts.stagingDir}`,
     // Long enough for a transfer held open by a test while its node drains.
     'shutdown_timeout = 300',
+    '',
+    // HAProxy sets X-Forwarded-Proto and strips what clients send (see haproxy.ts).
+    '[oslo_middleware]',
+    'enable_proxy_headers_parsing = true',
     '',
     '[database]',
     `connection = ${opts.databaseUrl}`,
@@ -119,7 +125,7 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     nodes.sort((a, b) => a.name.localeCompare(b.name));
-    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines });
+    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls });
     for (const n of nodes) await lb.waitForState(n.name, 'UP');
   } catch (err) {
     const message = `${(err as Error).message}\n${logs()}`;
