@@ -1,5 +1,7 @@
 /**
- * Draining a node behind HAProxy (issue 17): a node stopped with SIGTERM while it sends an image
+ * Draining a node behind HAProxy (issue 17). Planned: the operator creates the node's
+ * `[healthcheck] disable_by_file_path` file, its `HEAD /healthcheck` answers 503 and HAProxy
+ * sends everything to the other node until the file is gone. On SIGTERM: the node stopped with SIGTERM while it sends an image
  * stops listening at once, so its `HEAD /healthcheck` fails and HAProxy takes it out of the
  * rotation, while the download it was serving goes on to the last byte; requests made through
  * HAProxy meanwhile are all served by the other node. The download is held open by the test (it
@@ -9,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe as suite, test } from 'node:test';
 import { requireHaproxy, SERVED_BY } from '../helpers/haproxy.js';
@@ -39,12 +42,31 @@ function readRest(res: IncomingMessage, first: Buffer): Promise<Buffer> {
   });
 }
 
-suite('a node drained with SIGTERM behind HAProxy', { skip: !haveHaproxy && 'haproxy not installed (see the SKIP line above)' }, () => {
+suite('draining a node behind HAProxy', { skip: !haveHaproxy && 'haproxy not installed (see the SKIP line above)' }, () => {
   let cluster: IrisCluster;
   before(async () => {
     cluster = await startIrisCluster({ nodes: 2 });
   });
   after(() => cluster?.stop());
+
+  test('disable_by_file_path takes a node out of the rotation and back', async () => {
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    writeFileSync(a.disableFile, '');
+    try {
+      const stat = await cluster.lb.waitForState(a.name, 'DOWN');
+      assert.equal(stat.checkStatus, 'L7STS', 'down because /healthcheck answered 503');
+      const head = await fetch(`${a.iris.baseUrl}/healthcheck`, { method: 'HEAD' });
+      assert.equal(head.status, 503);
+      for (let i = 0; i < 4; i += 1) {
+        const r = await json('GET', `${cluster.baseUrl}/v2/images`, undefined, cluster.headers);
+        assert.equal(r.status, 200, describe(r));
+        assert.equal(r.headers.get(SERVED_BY), b.name);
+      }
+    } finally {
+      rmSync(a.disableFile, { force: true });
+    }
+    await cluster.lb.waitForState(a.name, 'UP');
+  });
 
   test('its download finishes whole, its health check fails, HAProxy sends the rest to the other node', async () => {
     // Much larger than every buffer between Iris and the test, so the transfer is still in progress.

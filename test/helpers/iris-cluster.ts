@@ -38,6 +38,8 @@ export interface ClusterNode {
   /** HAProxy's name for it: node1, node2, … */
   readonly name: string;
   readonly iris: IrisProcess;
+  /** Its `[healthcheck] disable_by_file_path`: while this file exists its health check answers 503. */
+  readonly disableFile: string;
 }
 
 export interface IrisCluster {
@@ -61,7 +63,7 @@ export interface IrisCluster {
 }
 
 /** One node's config file: the shared database, store and staging directory. */
-export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagingDir: string; extra?: string }): string {
+export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagingDir: string; disableFile: string; extra?: string }): string {
   return [
     '[DEFAULT]',
     `node_staging_uri = file://${opts.stagingDir}`,
@@ -71,6 +73,9 @@ export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagin
     // HAProxy sets X-Forwarded-Proto and strips what clients send (see haproxy.ts).
     '[oslo_middleware]',
     'enable_proxy_headers_parsing = true',
+    '',
+    '[healthcheck]',
+    `disable_by_file_path = ${opts.disableFile}`,
     '',
     '[database]',
     `connection = ${opts.databaseUrl}`,
@@ -109,7 +114,7 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
     [`--- haproxy ---\n${lb?.logs().slice(-3000) ?? ''}`, ...nodes.map((n) => `--- ${n.name} (${n.iris.baseUrl}) ---\n${n.iris.logs().slice(-4000)}`)].join('\n');
   try {
     db ??= await startPostgres();
-    const conf = nodeConfig({ databaseUrl: db.url, storeDir, stagingDir, extra: opts.extraConfig });
+    const sql = db;
     // In parallel, as nodes come up in a deployment (the migrations take a database lock).
     const started = await Promise.allSettled(
       Array.from({ length: count }, async (_, i) => {
@@ -117,9 +122,10 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
         const dataDir = join(root, name);
         mkdirSync(dataDir);
         const file = join(root, `${name}.conf`);
-        writeFileSync(file, conf);
+        const disableFile = join(dataDir, 'healthcheck-disabled');
+        writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir, disableFile, extra: opts.extraConfig }));
         const iris = await startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000 });
-        nodes.push({ name, iris });
+        nodes.push({ name, iris, disableFile });
       }),
     );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
