@@ -67,7 +67,9 @@ export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagin
   return [
     '[DEFAULT]',
     `node_staging_uri = file://${opts.stagingDir}`,
+    '',
     // Long enough for a transfer held open by a test while its node drains.
+    '[iris]',
     'shutdown_timeout = 300',
     '',
     // HAProxy sets X-Forwarded-Proto and strips what clients send (see haproxy.ts).
@@ -126,6 +128,8 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
         writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir, disableFile, extra: opts.extraConfig }));
         const iris = await startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000 });
         nodes.push({ name, iris, disableFile });
+        // A misspelt option would leave the node on a default the tests do not expect.
+        if (iris.logs().includes('unknown config option')) throw new Error(`${name}: unknown option in its config:\n${iris.logs()}`);
       }),
     );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
