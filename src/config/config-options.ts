@@ -1171,6 +1171,18 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     convert: (value: string) => (value === '' ? null : value),
   },
   {
+    section: 'oslo_middleware',
+    name: 'enable_proxy_headers_parsing',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Behind a proxy or load balancer that sets them (HAProxy, see docs/deployment.md): build the links the ' +
+      'API returns (version list, Location headers) from the Forwarded header (proto, host), or else from ' +
+      'X-Forwarded-Proto and X-Forwarded-Host, as oslo.middleware\'s http_proxy_to_wsgi in Glance\'s ' +
+      'pipeline (X-Forwarded-Prefix is not used). Only for a proxy that sets or strips these headers: clients must ' +
+      'not be able to choose them. public_endpoint, when set, wins over them.',
+  },
+  {
     section: 'cors',
     name: 'allowed_origin',
     type: 'list',

@@ -191,6 +191,10 @@ export interface Config {
   readonly healthcheck: {
     readonly disable_by_file_path: string | null;
   };
+  /** oslo.middleware's http_proxy_to_wsgi filter (see src/http/forwarded.ts). */
+  readonly oslo_middleware: {
+    readonly enable_proxy_headers_parsing: boolean;
+  };
   /** oslo.middleware's CORS filter, with Glance's defaults (see src/http/cors.ts). */
   readonly cors: {
     readonly allowed_origin: readonly string[];

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import type { RequestContext } from '../domain/context.js';
 import { Invalid } from '../domain/errors.js';
 import { readBody } from './body-abort.js';
+import { forwardedOrigin } from './forwarded.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
@@ -63,10 +64,16 @@ export function sendNoContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).header('content-type', 'text/html; charset=UTF-8').send();
 }
 
-/** Base URL for absolute links (Location, version hrefs): public_endpoint, else the Host header. */
+/**
+ * Base URL for absolute links (Location, version hrefs): public_endpoint, else the scheme and
+ * host the client used: the proxy's Forwarded / X-Forwarded-* headers when the operator trusts
+ * them (enable_proxy_headers_parsing), else the connection's scheme and the Host header.
+ */
 export function baseUrl(config: Config, request: FastifyRequest): string {
   if (config.DEFAULT.public_endpoint) return config.DEFAULT.public_endpoint.replace(/\/+$/, '');
-  return `${request.protocol}://${request.headers.host ?? `${config.DEFAULT.bind_host}:${config.DEFAULT.bind_port}`}`;
+  const proxied = config.oslo_middleware.enable_proxy_headers_parsing ? forwardedOrigin(request.headers) : {};
+  const host = proxied.host ?? request.headers.host ?? `${config.DEFAULT.bind_host}:${config.DEFAULT.bind_port}`;
+  return `${proxied.proto ?? request.protocol}://${host}`;
 }
 
 export function mediaType(request: FastifyRequest): string | undefined {

@@ -1,0 +1,163 @@
+/**
+ * Several Iris nodes as one service, as docs/deployment.md describes it: one throwaway
+ * PostgreSQL, N Iris processes (each its own port and data dir) sharing that database, one
+ * filesystem store directory and one staging directory, and HAProxy in front of them
+ * (roundrobin, `HEAD /healthcheck` checks). Started once per test file; stop() stops
+ * everything (also after a failed start).
+ *
+ * @example
+ *   const cluster = await startIrisCluster({ nodes: 3 });
+ *   after(() => cluster.stop());
+ *   await fetch(`${cluster.baseUrl}/v2/images`, { headers: cluster.headers });
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHaproxy, type Haproxy } from './haproxy.js';
+import { startIris, type IrisProcess } from './iris-server.js';
+import { startPostgres } from './postgres-server.js';
+import type { SqlServer } from './sql-server.js';
+
+/** Admin of project p1 through Iris's `peer:` token shim (no Keystone needed). */
+export const CLUSTER_TOKEN = 'peer:p1:admin,member,reader';
+
+export interface ClusterOptions {
+  /** How many Iris nodes (default 3). */
+  readonly nodes?: number;
+  /** Extra INI text appended to every node's config file (whole sections). */
+  readonly extraConfig?: string;
+  /** Extra lines for HAProxy's frontend. */
+  readonly frontendLines?: readonly string[];
+  /** HAProxy also terminates TLS (lb.tlsBaseUrl). */
+  readonly tls?: boolean;
+  /** An already running database to use (not stopped by stop()); default a new PostgreSQL. */
+  readonly database?: SqlServer;
+}
+
+export interface ClusterNode {
+  /** HAProxy's name for it: node1, node2, … */
+  readonly name: string;
+  readonly iris: IrisProcess;
+  /** Its `[healthcheck] disable_by_file_path`: while this file exists its health check answers 503. */
+  readonly disableFile: string;
+}
+
+export interface IrisCluster {
+  /** The service's URL: HAProxy's frontend. */
+  readonly baseUrl: string;
+  readonly nodes: readonly ClusterNode[];
+  readonly lb: Haproxy;
+  readonly db: SqlServer;
+  /** The shared filesystem store ([glance_store] filesystem_store_datadir of every node). */
+  readonly storeDir: string;
+  /** The shared staging directory ([DEFAULT] node_staging_uri of every node). */
+  readonly stagingDir: string;
+  /** Headers that authenticate as CLUSTER_TOKEN. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The node HAProxy calls `name`. */
+  node(name: string): ClusterNode;
+  /** HAProxy's log and every node's log tail, for failure messages. */
+  logs(): string;
+  /** Stops HAProxy, the nodes (SIGTERM) and the database it started; removes the shared dirs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** One node's config file: the shared database, store and staging directory. */
+export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagingDir: string; disableFile: string; extra?: string }): string {
+  return [
+    '[DEFAULT]',
+    `node_staging_uri = file://${opts.stagingDir}`,
+    '',
+    // Long enough for a transfer held open by a test while its node drains.
+    '[iris]',
+    'shutdown_timeout = 300',
+    '',
+    // HAProxy sets X-Forwarded-Proto and strips what clients send (see haproxy.ts).
+    '[oslo_middleware]',
+    'enable_proxy_headers_parsing = true',
+    '',
+    '[healthcheck]',
+    `disable_by_file_path = ${opts.disableFile}`,
+    '',
+    '[database]',
+    `connection = ${opts.databaseUrl}`,
+    '',
+    '[glance_store]',
+    `filesystem_store_datadir = ${opts.storeDir}`,
+    '',
+    opts.extra ?? '',
+  ].join('\n');
+}
+
+export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisCluster> {
+  const count = opts.nodes ?? 3;
+  const root = mkdtempSync(join(tmpdir(), 'iris-cluster-'));
+  const storeDir = join(root, 'shared', 'images');
+  const stagingDir = join(root, 'shared', 'staging');
+  mkdirSync(storeDir, { recursive: true });
+  mkdirSync(stagingDir, { recursive: true });
+  const ownsDb = opts.database === undefined;
+  let db: SqlServer | undefined = opts.database;
+  const nodes: ClusterNode[] = [];
+  let lb: Haproxy | undefined;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await lb?.stop();
+      await Promise.all(nodes.map((n) => n.iris.stop()));
+      if (ownsDb) await db?.stop();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
+  const logs = (): string =>
+    [`--- haproxy ---\n${lb?.logs().slice(-3000) ?? ''}`, ...nodes.map((n) => `--- ${n.name} (${n.iris.baseUrl}) ---\n${n.iris.logs().slice(-4000)}`)].join('\n');
+  try {
+    db ??= await startPostgres();
+    const sql = db;
+    // In parallel, as nodes come up in a deployment (the migrations take a database lock).
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, async (_, i) => {
+        const name = `node${i + 1}`;
+        const dataDir = join(root, name);
+        mkdirSync(dataDir);
+        const file = join(root, `${name}.conf`);
+        const disableFile = join(dataDir, 'healthcheck-disabled');
+        writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir, disableFile, extra: opts.extraConfig }));
+        const iris = await startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000 });
+        nodes.push({ name, iris, disableFile });
+        // A misspelt option would leave the node on a default the tests do not expect.
+        if (iris.logs().includes('unknown config option')) throw new Error(`${name}: unknown option in its config:\n${iris.logs()}`);
+      }),
+    );
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    nodes.sort((a, b) => a.name.localeCompare(b.name));
+    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls });
+    for (const n of nodes) await lb.waitForState(n.name, 'UP');
+  } catch (err) {
+    const message = `${(err as Error).message}\n${logs()}`;
+    await stop();
+    throw new Error(message, { cause: err });
+  }
+  const balancer = lb;
+  const database = db;
+  return {
+    baseUrl: balancer.baseUrl,
+    nodes,
+    lb: balancer,
+    db: database,
+    storeDir,
+    stagingDir,
+    headers: { 'x-auth-token': CLUSTER_TOKEN },
+    node(name) {
+      const n = nodes.find((x) => x.name === name);
+      if (n === undefined) throw new Error(`no cluster node ${name}`);
+      return n;
+    },
+    logs,
+    stop,
+  };
+}
