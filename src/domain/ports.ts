@@ -98,10 +98,12 @@ export interface ImageRepository {
   /** Inserts a new image; throws Conflict when the id exists (even soft-deleted, as Glance). */
   add(image: Image): Promise<void>;
   /**
-   * Compare-and-swap save: writes every field of `image` only if the stored status is still
-   * `fromStatus` (default: the image's current status); throws Conflict otherwise.
+   * Compare-and-swap save: writes `image` only if the stored status is still `fromStatus`
+   * (default: the image's current status); throws Conflict otherwise. With `previous` (the
+   * image as loaded before the change) only the properties that differ from it are written,
+   * so a property set meanwhile by another writer (`setPropertyAtomic`) is kept.
    */
-  save(image: Image, opts?: { fromStatus?: ImageStatus }): Promise<void>;
+  save(image: Image, opts?: { fromStatus?: ImageStatus; previous?: Image }): Promise<void>;
   /** Soft-deletes (status `deleted`, deleted flag set); the id cannot be reused. */
   remove(id: string): Promise<void>;
   /** Start recovery: images left in `saving` return to `queued`. Returns their ids. */
