@@ -72,7 +72,7 @@ for (const engine of await testEngines()) {
         const outcomes = [...(await a.done()), ...(await b.done())];
         assert.equal(outcomes.length, (IMAGES + IMAGES / 3) * 2);
         for (const [i, id] of ids.entries()) {
-          const ops = ([['cas', 'property'], ['member'], ['property']] as const)[i % 3]!;
+          const ops: readonly Outcome['op'][] = ([['cas', 'property'], ['member'], ['property']] as const)[i % 3]!;
           for (const op of ops) {
             const tries = outcomes.filter((o) => o.id === id && o.op === op);
             assert.equal(tries.filter((o) => o.won).length, 1, `${op} on ${id}: ${JSON.stringify(tries)}`);
