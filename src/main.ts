@@ -35,7 +35,8 @@ import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
-import { createImageImportService, recoverInterruptedImports, recoverInterruptedStages } from './services/image-import.js';
+import { createImageImportService, createTaskLeases, recoverInterruptedStages } from './services/image-import.js';
+import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
 import { createSqliteTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
 import { validateImportUri } from './import/uri-filter.js';
@@ -118,6 +119,21 @@ async function openConfiguredDatabase(config: Config, logger: Logger): Promise<D
   }
 }
 
+/**
+ * This process as the owner of the task leases it takes, the lease length, and which owners
+ * are gone: processes of this host that no longer run (another host's are judged by lease).
+ */
+function taskLeaseOptions(config: Config) {
+  return {
+    owner: formatWriter(currentWriter()),
+    leaseMs: config.task_lease_seconds * 1000,
+    isDeadOwner: (owner: string) => {
+      const writer = parseWriter(owner);
+      return writer !== undefined && isDeadLocalWriter(writer);
+    },
+  };
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
   const database = await openConfiguredDatabase(config, logger);
@@ -135,27 +151,23 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
     const blobs = imageStores(config, logger);
     const staging = stagingStore(config, cleanupReporter(logger));
-    // Imports this process (or a crashed one) was running will never finish: fail their tasks,
-    // then put their images back in a consistent state and drop their staged data.
+    // Imports this host's earlier processes were running will never finish, nor those whose
+    // node stopped renewing their lease: fail their tasks, then put their images back in a
+    // consistent state and drop their staged data. A live node's tasks are left alone.
     const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
     const now = new Date();
-    const interrupted = await tasks.failUnfinished(
-      'Import interrupted by restart',
-      now,
-      new Date(now.getTime() + config.task.task_time_to_live * 3600_000),
-    );
+    const interrupted = await createTaskLeases({
+      ...taskLeaseOptions(config),
+      tasks,
+      images,
+      blobs,
+      clock: { now: () => new Date() },
+      taskTimeToLiveHours: config.task.task_time_to_live,
+      dropStaging: (id) => staging.delete(`file://${config.staging_dir}/${id}`),
+      onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+    }).recoverAtStart();
     if (interrupted.length > 0) {
-      const recovered = await recoverInterruptedImports(
-        {
-          images,
-          blobs,
-          clock: { now: () => new Date() },
-          dropStaging: (id) => staging.delete(`file://${config.staging_dir}/${id}`),
-          onError: (message, err, extra) => logger.error({ err, ...extra }, message),
-        },
-        interrupted,
-      );
-      logger.warn({ tasks: interrupted.map((t) => t.id), images: recovered }, 'imports interrupted by a restart failed; images returned to queued');
+      logger.warn({ tasks: interrupted.map((t) => t.id), images: interrupted.map((t) => t.image_id) }, 'imports interrupted by a restart or an ended lease failed; images returned to a consistent state');
     }
     const unstaged = await recoverInterruptedStages({
       images,
@@ -292,6 +304,11 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks,
     taskTimeToLiveHours: config.task.task_time_to_live,
+    taskLease: {
+      ...taskLeaseOptions(config),
+      onTakeOver: (reason, failed, recovered) =>
+        logger.warn({ tasks: failed.map((t) => t.id), images: recovered, reason }, 'import tasks of a stopped node failed; images returned to a consistent state'),
+    },
     plugins: createImportPlugins(config, { logger }),
     web: createWebSource({
       filter: importFilter,
@@ -339,6 +356,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     logger.info({ address: bound.address, port: bound.port, url: `http://${host}:${bound.port}`, pid: process.pid }, `Iris listening on ${host}:${bound.port}`);
   }
 
+  // Every node fails the tasks of nodes that stopped renewing their leases.
+  const stopSweeping = imports.leases.startSweeping();
+
   // Graceful stop: no new connections; imports aborted at once (they could run for hours; their
   // tasks fail and their images return to queued, as after a restart); requests in progress get
   // shutdown_timeout seconds, then their connections are closed; the database closes only when
@@ -350,6 +370,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     const budgetMs = config.shutdown_timeout * 1000;
     logger.info({ signal, in_flight_imports: imports.runningCount, shutdown_timeout: config.shutdown_timeout }, 'shutting down');
     imports.abortAll();
+    stopSweeping();
     const closed = app.close();
     if ((await settleWithin(closed, budgetMs)) === 'timeout') {
       logger.warn({ shutdown_timeout: config.shutdown_timeout }, 'requests still in progress after shutdown_timeout; closing their connections');

@@ -401,6 +401,19 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'DEFAULT',
+    name: 'worker_self_reference_url',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'The URL by which the other API nodes reach this one (http:// or https://). When set, a node that ' +
+      'stages image data records itself on the image (os_glance_stage_host), and a glance-direct import ' +
+      'that lands on another node is proxied to it with the caller\'s token. Unset: public_endpoint, which ' +
+      'is the same on every node, so nothing is proxied (use a shared staging directory then).',
+    convert: (value: string) => (value === '' ? null : httpUrl(value)),
+  },
+  {
+    section: 'DEFAULT',
     name: 'debug',
     type: 'boolean',
     default: 'false',
@@ -573,6 +586,19 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'segments, an S3 multipart upload) counts as abandoned and is removed at start. Younger ones may ' +
       'be uploads still running on another node sharing the store, and are kept. 0 removes them all ' +
       '(a store no other node writes to).',
+  },
+  {
+    section: 'iris',
+    name: 'task_lease_seconds',
+    type: 'integer',
+    default: '300',
+    min: 1,
+    help:
+      'Iris only. Seconds a running import task stays owned by its node without renewing its lease (it renews ' +
+      'it four times per lease while bytes move). Every node looks for ended leases every half lease and ' +
+      'fails those tasks, returning their images to a consistent state as a restart does, so a node killed ' +
+      'mid-import leaves its task failed within one and a half leases; the image\'s import lock lasts as long ' +
+      'as the lease. All nodes sharing a database should use the same value.',
   },
   {
     section: 'iris',

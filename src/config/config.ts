@@ -52,6 +52,8 @@ export interface Config {
     readonly image_member_quota: number;
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
+    /** This node's own URL for other nodes (stage host of node-local staging); null = public_endpoint. */
+    readonly worker_self_reference_url: string | null;
     readonly debug: boolean;
     /** As given; null = none (see logging.ts for how it combines with log_dir). */
     readonly log_file: string | null;
@@ -222,6 +224,8 @@ export interface Config {
   readonly partial_write_max_age: number;
   /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */
   readonly body_idle_timeout: number;
+  /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
+  readonly task_lease_seconds: number;
   /** Files read, in order, for the start log. */
   readonly sources: readonly string[];
   /** Options present in files/env that Iris does not know (logged once at start). */

@@ -49,6 +49,7 @@ test('defaults', (t) => {
     user_storage_quota: 0,
     image_member_quota: 128,
     public_endpoint: null,
+    worker_self_reference_url: null,
     debug: false,
     log_file: null,
     log_dir: null,
@@ -71,6 +72,7 @@ test('defaults', (t) => {
   });
   assert.equal(config.data_dir, join(cwd, 'data'));
   assert.equal(config.body_idle_timeout, 60);
+  assert.equal(config.task_lease_seconds, 300);
   assert.deepEqual(config.database, {
     connection: `sqlite:///${join(cwd, 'data', 'iris.sqlite')}`,
     sqlite_path: join(cwd, 'data', 'iris.sqlite'),

@@ -98,10 +98,12 @@ export interface ImageRepository {
   /** Inserts a new image; throws Conflict when the id exists (even soft-deleted, as Glance). */
   add(image: Image): Promise<void>;
   /**
-   * Compare-and-swap save: writes every field of `image` only if the stored status is still
-   * `fromStatus` (default: the image's current status); throws Conflict otherwise.
+   * Compare-and-swap save: writes `image` only if the stored status is still `fromStatus`
+   * (default: the image's current status); throws Conflict otherwise. With `previous` (the
+   * image as loaded before the change) only the properties that differ from it are written,
+   * so a property set meanwhile by another writer (`setPropertyAtomic`) is kept.
    */
-  save(image: Image, opts?: { fromStatus?: ImageStatus }): Promise<void>;
+  save(image: Image, opts?: { fromStatus?: ImageStatus; previous?: Image }): Promise<void>;
   /** Soft-deletes (status `deleted`, deleted flag set); the id cannot be reused. */
   remove(id: string): Promise<void>;
   /** Start recovery: images left in `saving` return to `queued`. Returns their ids. */
@@ -309,7 +311,7 @@ export interface MemberRepository {
 // ----------------------------------------------------------------- tasks --
 
 export type { Task, TaskStatus, TaskType } from './task.js';
-import type { Task, TaskStatus } from './task.js';
+import type { Task, TaskLease, TaskStatus } from './task.js';
 
 /**
  * Every task column Glance's task_get_all can sort on (its sort key is any column of the
@@ -364,6 +366,16 @@ export interface TaskListQuery {
   readonly now: Date;
 }
 
+/** Which unfinished tasks `failAbandoned` fails: those matching any of the given criteria. */
+export interface AbandonedTasks {
+  /** Tasks whose lease ended at or before this time, and tasks without a lease. */
+  readonly leaseEndedBy?: Date;
+  /** Tasks leased by these owners (processes known to be gone), whatever their lease says. */
+  readonly owners?: readonly string[];
+  /** Restricts the above to this one task. */
+  readonly id?: string;
+}
+
 /**
  * The tasks of asynchronous imports (Glance's tasks + task_info). Deleted (expired and purged)
  * tasks are never returned.
@@ -384,10 +396,13 @@ export interface TaskRepository {
    */
   save(task: Task, opts?: { fromStatus?: TaskStatus }): Promise<void>;
   /**
-   * Heartbeat of a running task: sets only `updated_at`, and only while it is `processing`.
-   * Returns false when the task is no longer processing (finished, failed, gone).
+   * Heartbeat of a running task: moves its lease to `lease.expires_at` and `updated_at` to
+   * `now`, only while it is pending or processing and still leased by `lease.owner`. Returns
+   * false when it is not (finished, taken over by another node, gone): the owner must stop.
    */
-  touch(id: string, now: Date): Promise<boolean>;
+  renewLease(id: string, lease: TaskLease, now: Date): Promise<boolean>;
+  /** The distinct lease owners of pending and processing tasks (start-up recovery's candidates). */
+  leaseOwners(): Promise<string[]>;
   /**
    * One page in `sortKey` order with created_at and id as tie-breakers (all in `sortDir`;
    * NULLs sort first ascending, last descending), after `marker` by keyset.
@@ -401,10 +416,12 @@ export interface TaskRepository {
    */
   listForImage(imageId: string): Promise<Task[]>;
   /**
-   * Start recovery: every pending or processing task becomes `failure` with `message`,
-   * `expires_at` set from `expiresAt`. Returns the tasks it failed (as they are now).
+   * Fails abandoned tasks: every pending or processing task matching `which` becomes
+   * `failure` with `message`, `expires_at` set from `expiresAt`. Atomic per task, so when
+   * several nodes sweep at once each task is failed (and returned) by exactly one of them.
+   * Returns the tasks it failed (as they are now), oldest first.
    */
-  failUnfinished(message: string, now: Date, expiresAt: Date): Promise<Task[]>;
+  failAbandoned(which: AbandonedTasks, message: string, now: Date, expiresAt: Date): Promise<Task[]>;
   /** Soft-deletes finished tasks whose expires_at is at or before `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>;
 }

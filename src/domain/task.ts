@@ -10,6 +10,16 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TASK_TYPES = ['import', 'api_image_import'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
+/**
+ * Which process runs a pending or processing task, and until when: the owner renews it while
+ * bytes move, and any node may fail a task whose lease ended (its owner stopped).
+ */
+export interface TaskLease {
+  /** The owning process, `<node>-<pid>` (blob/writer-identity.ts). */
+  readonly owner: string;
+  readonly expires_at: Date;
+}
+
 export interface Task {
   readonly id: string;
   type: TaskType;
@@ -28,4 +38,10 @@ export interface Task {
   result: Record<string, unknown> | null;
   /** Human-readable progress or failure text; '' when none (Glance stores '' for None). */
   message: string;
+  /**
+   * Iris only, never shown: the lease of a task this service runs (absent for tasks created
+   * without one, which any node may take over). Written by `add` and the lease methods of the
+   * repository, never by `save`.
+   */
+  readonly lease?: TaskLease;
 }

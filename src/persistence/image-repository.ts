@@ -44,6 +44,16 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+function sameTags(a: Image, b: Image): boolean {
+  const x = [...new Set(a.tags)];
+  const y = [...new Set(b.tags)];
+  return x.length === y.length && x.every((t, i) => t === y[i]);
+}
+
+function sameLocations(a: Image, b: Image): boolean {
+  return JSON.stringify(locationRows(a)) === JSON.stringify(locationRows(b));
+}
+
 const systemClock: Clock = { now: () => new Date() };
 
 /**
@@ -124,10 +134,29 @@ export function createSqliteImageRepository(
     }
   }
 
-  async function deleteChildren(trx: Transaction<Schema>, id: string): Promise<void> {
-    await trx.deleteFrom('image_properties').where('image_id', '=', id).execute();
-    await trx.deleteFrom('image_tags').where('image_id', '=', id).execute();
-    await trx.deleteFrom('image_locations').where('image_id', '=', id).execute();
+  /**
+   * Writes only the properties that differ from `previous` (the image as the caller loaded
+   * it), or without it from the stored rows: a property another writer set meanwhile with
+   * `setPropertyAtomic` (the import lock) survives a save that did not touch it. A changed
+   * name is deleted then inserted, which every engine spells the same way.
+   */
+  async function saveProperties(trx: Transaction<Schema>, image: Image, previous: Image | undefined): Promise<void> {
+    let before: Record<string, string>;
+    if (previous !== undefined) {
+      before = previous.properties;
+    } else {
+      before = {};
+      const rows = await trx.selectFrom('image_properties').select(['name', 'value']).where('image_id', '=', image.id).execute();
+      for (const row of rows) before[row.name] = row.value;
+    }
+    const after = image.properties;
+    const gone = Object.keys(before).filter((name) => !Object.hasOwn(after, name));
+    const written = Object.keys(after).filter((name) => before[name] !== after[name]);
+    for (const part of chunks([...gone, ...written], IN_CHUNK)) {
+      await trx.deleteFrom('image_properties').where('image_id', '=', image.id).where('name', 'in', part).execute();
+    }
+    const rows = written.map((name) => ({ image_id: image.id, name, value: after[name]! }));
+    for (const part of chunks(rows, INSERT_CHUNK)) await trx.insertInto('image_properties').values(part).execute();
   }
 
   /**
@@ -238,8 +267,16 @@ export function createSqliteImageRepository(
             `cannot transition from ${current.status} to ${image.status} in update (wanted from_state=${fromStatus})`,
           );
         }
-        await deleteChildren(trx, image.id);
-        await insertChildren(trx, image);
+        await saveProperties(trx, image, saveOpts?.previous);
+        // Tags and locations have no atomic writers: rewritten whole, and only when they changed.
+        if (saveOpts?.previous === undefined || !sameTags(saveOpts.previous, image)) {
+          await trx.deleteFrom('image_tags').where('image_id', '=', image.id).execute();
+          for (const part of chunks(tagRows(image), INSERT_CHUNK)) await trx.insertInto('image_tags').values(part).execute();
+        }
+        if (saveOpts?.previous === undefined || !sameLocations(saveOpts.previous, image)) {
+          await trx.deleteFrom('image_locations').where('image_id', '=', image.id).execute();
+          for (const part of chunks(locationRows(image), INSERT_CHUNK)) await trx.insertInto('image_locations').values(part).execute();
+        }
       });
     },
 

@@ -6,6 +6,7 @@ import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
+import { migration003TaskLeases } from './migrations/003-task-leases.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
 
@@ -16,6 +17,7 @@ import { sqliteEngine } from './sqlite-dialect.js';
 export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: SqlEngine) => Migration])[] = [
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
+  ['003-task-leases', migration003TaskLeases],
 ];
 
 /** Kysely's bookkeeping table (its default name). */

@@ -88,6 +88,9 @@ export interface TasksTable {
   readonly updated_at: number;
   readonly deleted_at: number | null;
   readonly deleted: Defaulted<number>;
+  /** Owning process of a running task (`<node>-<pid>`), NULL when none (migration 003). */
+  readonly lease_owner: Defaulted<string | null>;
+  readonly lease_expires_at: Defaulted<number | null>;
 }
 
 export interface Schema {

@@ -1,6 +1,7 @@
 /**
  * `TaskRepository` over the tasks table (Glance's tasks + task_info in one row, see
- * migrations/002-tasks.ts), on any engine of the dialect seam.
+ * migrations/002-tasks.ts; the lease columns, 003-task-leases.ts), on any engine of the
+ * dialect seam.
  *
  * Every read of live rows spells `deleted = 0` as a literal (`sql.lit(0)`) so SQLite can use
  * the indexes that lead with it.
@@ -35,7 +36,7 @@ function fromJson(text: string | null): Record<string, unknown> | null {
 }
 
 function rowToTask(row: TaskRow): Task {
-  return {
+  const task: Task = {
     id: row.id,
     type: row.type as TaskType,
     status: row.status as TaskStatus,
@@ -50,10 +51,15 @@ function rowToTask(row: TaskRow): Task {
     result: fromJson(row.result),
     message: row.message,
   };
+  if (row.lease_owner === null || row.lease_expires_at === null) return task;
+  return { ...task, lease: { owner: row.lease_owner, expires_at: fromDbTime(row.lease_expires_at) } };
 }
 
-/** The row of `task` for INSERT or a full UPDATE (soft-delete columns excluded). */
-function taskColumns(task: Task): Omit<Insertable<TasksTable>, 'deleted' | 'deleted_at'> {
+/**
+ * The row of `task` for INSERT or a full UPDATE (soft-delete and lease columns excluded: a
+ * save must not move the lease its owner renews meanwhile).
+ */
+function taskColumns(task: Task): Omit<Insertable<TasksTable>, 'deleted' | 'deleted_at' | 'lease_owner' | 'lease_expires_at'> {
   return {
     id: task.id,
     type: task.type,
@@ -124,8 +130,9 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
   const engine = opts.engine ?? sqliteEngine;
   return {
     async add(task) {
+      const lease = task.lease === undefined ? {} : { lease_owner: task.lease.owner, lease_expires_at: toDbTime(task.lease.expires_at) };
       try {
-        await db.insertInto('tasks').values(taskColumns(task)).execute();
+        await db.insertInto('tasks').values({ ...taskColumns(task), ...lease }).execute();
       } catch (err) {
         if (err instanceof UniqueViolation) throw new Conflict(`Task ID ${task.id} already exists!`, { cause: err });
         throw err;
@@ -169,16 +176,29 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
       });
     },
 
-    async touch(id, now) {
-      // Only updated_at: a heartbeat must not overwrite a message written meanwhile.
+    async renewLease(id, lease, now) {
+      // Only updated_at and the lease: a heartbeat must not overwrite a message written meanwhile.
       const result = await db
         .updateTable('tasks')
-        .set({ updated_at: toDbTime(now) })
+        .set({ updated_at: toDbTime(now), lease_expires_at: toDbTime(lease.expires_at) })
         .where('id', '=', id)
-        .where('status', '=', 'processing')
+        .where('lease_owner', '=', lease.owner)
+        .where('status', 'in', ['pending', 'processing'])
         .where('deleted', '=', LIVE)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
+    },
+
+    async leaseOwners() {
+      const rows = await db
+        .selectFrom('tasks')
+        .select('lease_owner')
+        .distinct()
+        .where('deleted', '=', LIVE)
+        .where('status', 'in', ['pending', 'processing'])
+        .where('lease_owner', 'is not', null)
+        .execute();
+      return rows.map((r) => r.lease_owner!).sort();
     },
 
     async list(query) {
@@ -235,29 +255,29 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
       return rows.map(rowToTask);
     },
 
-    async failUnfinished(message, now, expiresAt) {
+    async failAbandoned(which, message, now, expiresAt) {
       const failure = { status: 'failure', message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
+      const owners = which.owners ?? [];
+      const abandoned = (eb: Eb): Expression<SqlBool> => {
+        const arms: Expression<SqlBool>[] = [];
+        if (which.leaseEndedBy !== undefined) {
+          // No lease at all: a task from before leases, or one created without (never a live node's).
+          arms.push(eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', toDbTime(which.leaseEndedBy)));
+        }
+        if (owners.length > 0) arms.push(eb('lease_owner', 'in', owners));
+        const unfinished = [eb('deleted', '=', LIVE), eb('status', 'in', ['pending', 'processing']), eb.or(arms)];
+        if (which.id !== undefined) unfinished.push(eb('id', '=', which.id));
+        return arms.length === 0 ? sql<SqlBool>`1 = 0` : eb.and(unfinished);
+      };
       let rows: TaskRow[];
       if (engine.updateReturning) {
-        rows = await db
-          .updateTable('tasks')
-          .set(failure)
-          .where('deleted', '=', LIVE)
-          .where('status', 'in', ['pending', 'processing'])
-          .returningAll()
-          .execute();
+        // The WHERE is evaluated again on each locked row, so two nodes sweeping at once
+        // never both fail (and recover) the same task.
+        rows = await db.updateTable('tasks').set(failure).where(abandoned).returningAll().execute();
       } else {
-        // No UPDATE … RETURNING: lock the unfinished rows, update exactly those, read them back.
+        // No UPDATE … RETURNING: lock the abandoned rows, update exactly those, read them back.
         rows = await inTransaction(db, engine, async (trx) => {
-          const ids = (
-            await trx
-              .selectFrom('tasks')
-              .select('id')
-              .where('deleted', '=', LIVE)
-              .where('status', 'in', ['pending', 'processing'])
-              .forUpdate()
-              .execute()
-          ).map((r) => r.id);
+          const ids = (await trx.selectFrom('tasks').select('id').where(abandoned).forUpdate().execute()).map((r) => r.id);
           if (ids.length === 0) return [];
           await trx.updateTable('tasks').set(failure).where('id', 'in', ids).execute();
           return trx.selectFrom('tasks').selectAll().where('id', 'in', ids).execute();

@@ -1,8 +1,11 @@
 /**
  * The import service over real SQLite repositories and filesystem stores:
- * - a copy-image whose single copy outlasts the lock expiry (one hour) keeps its lock: the
- *   running task's heartbeat moves its updated_at, so a second import is refused instead of
- *   busting the lock and running alongside (mocked interval timer, injected clock, no sleeping);
+ * - a copy-image whose single copy outlasts many task leases keeps its lock: the running
+ *   task's heartbeat renews its lease, so a second import is refused and no sweep takes the
+ *   task over (mocked interval timer, injected clock, no sleeping);
+ * - a copy-image whose node stops renewing (another node's view: its heartbeat never runs) is
+ *   failed by the sweep once its lease ended, the image keeps its old copy and loses the lock,
+ *   and the import of the stopped process, should it wake up, aborts;
  * - clean-up failures (staged data, the lock) are reported with the image id, not swallowed.
  */
 import { after, before, mock, test } from 'node:test';
@@ -27,6 +30,7 @@ import { createImageImportService } from './image-import.js';
 import { createTransferWatches } from './transfer-watch.js';
 
 const HOUR = 3600_000;
+const LEASE_MS = 5 * 60_000;
 const ctx = { projectId: 'p', userId: 'u', roles: ['admin'], isAdmin: true, requestId: 'req-1' } as RequestContext;
 const copyToB = { method: { name: 'copy-image' }, stores: ['b'] };
 let root: string;
@@ -96,6 +100,7 @@ async function setup(name: string, faults: { stagingDelete?: boolean; lockReleas
     formatChecks: { requireImageFormatMatch: false, gptSafetyChecksNonfatal: [] },
     taskTimeToLiveHours: 48,
     web: { passesFilter: () => false, open: async () => { throw new Error('no web-download here'); } },
+    taskLease: { owner: 'aaaaaaaaaaaa-1', leaseMs: LEASE_MS, isDeadOwner: () => false },
     onError: (message, error, extra) => reported.push({ message, error, extra }),
   });
   const id = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -110,7 +115,7 @@ async function setup(name: string, faults: { stagingDelete?: boolean; lockReleas
   return { images, tasks, imports, source, reported, id, clock, start };
 }
 
-test('a copy-image running past the lock expiry keeps its lock thanks to its heartbeat', { timeout: 30_000 }, async () => {
+test('a copy-image running past many leases keeps its lock thanks to its heartbeat', { timeout: 30_000 }, async () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
     const { images, tasks, imports, source, reported, id, clock, start } = await setup('heartbeat');
@@ -122,14 +127,15 @@ test('a copy-image running past the lock expiry keeps its lock thanks to its hea
     while ((await tasks.get(taskId))?.status !== 'processing') await tick();
     source.write(Buffer.alloc(64 * 1024, 1));
 
-    // Two hours pass, minute by minute; the heartbeat writes each time.
-    for (let minute = 1; minute <= 120; minute++) {
-      clock.at = new Date(clock.at.getTime() + 60_000);
-      mock.timers.tick(60_000);
-      const expected = clock.at.getTime();
-      while ((await tasks.get(taskId))!.updated_at.getTime() !== expected) await tick();
+    // Two hours pass, beat by beat; each renews the lease, and sweeps find nothing to take.
+    const beat = imports.leases.heartbeatMs;
+    while (clock.at.getTime() - start.getTime() < 2 * HOUR) {
+      clock.at = new Date(clock.at.getTime() + beat);
+      mock.timers.tick(beat);
+      const expected = clock.at.getTime() + LEASE_MS;
+      while ((await tasks.get(taskId))!.lease?.expires_at.getTime() !== expected) await tick();
+      assert.deepEqual(await imports.leases.sweep(), []);
     }
-    assert.ok(clock.at.getTime() - start.getTime() >= 2 * HOUR);
 
     // A second import is refused: the lock is alive, not stale.
     await assert.rejects(imports.importImage(ctx, id, copyToB), (e: unknown) => e instanceof Conflict && e.message === 'Image has active task');
@@ -144,11 +150,46 @@ test('a copy-image running past the lock expiry keeps its lock thanks to its hea
     assert.equal(copied.properties.os_glance_import_task, undefined, 'lock released');
     // After it, the heartbeat is gone: the task's updated_at no longer moves.
     const finishedAt = (await tasks.get(taskId))!.updated_at.getTime();
-    clock.at = new Date(clock.at.getTime() + 60_000);
-    mock.timers.tick(60_000);
+    clock.at = new Date(clock.at.getTime() + beat);
+    mock.timers.tick(beat);
     await tick();
     assert.equal((await tasks.get(taskId))!.updated_at.getTime(), finishedAt);
     assert.deepEqual(reported, []);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a copy-image whose node stopped renewing is failed by the sweep after its lease; the image keeps its copy and loses the lock', { timeout: 30_000 }, async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const { images, tasks, imports, source, reported, id, clock } = await setup('taken-over');
+    await imports.importImage(ctx, id, copyToB);
+    const taskId = (await images.get(id))!.properties.os_glance_import_task!;
+    while ((await tasks.get(taskId))?.status !== 'processing') await tick();
+    source.write(Buffer.alloc(64 * 1024, 1));
+
+    // This node hangs: its timers do not run (no tick), the clock moves on for the others.
+    clock.at = new Date(clock.at.getTime() + LEASE_MS - 1);
+    assert.deepEqual(await imports.leases.sweep(), [], 'not before the lease ended');
+    clock.at = new Date(clock.at.getTime() + 1);
+    const [failed] = await imports.leases.sweep();
+    assert.equal(failed?.id, taskId);
+    assert.equal(failed?.status, 'failure');
+    assert.equal(failed?.message, 'Import abandoned: the node running it stopped renewing its task lease');
+    const image = (await images.get(id))!;
+    assert.equal(image.status, 'active');
+    assert.deepEqual(image.locations.map((l) => l.metadata.store), ['a']);
+    assert.equal(image.properties.os_glance_import_task, undefined, 'lock dropped');
+    assert.equal(image.properties.os_glance_failed_import, 'b');
+
+    // The node wakes up: its next beat finds the lease gone and the import stops.
+    mock.timers.tick(imports.leases.heartbeatMs);
+    while (imports.runningCount > 0) await tick();
+    assert.equal((await tasks.get(taskId))!.status, 'failure');
+    assert.equal((await tasks.get(taskId))!.message, 'Import abandoned: the node running it stopped renewing its task lease');
+    assert.deepEqual((await images.get(id))!.locations.map((l) => l.metadata.store), ['a']);
+    assert.ok(reported.every((r) => r.extra.image === id || r.extra.task === taskId), JSON.stringify(reported.map((r) => r.message)));
   } finally {
     mock.timers.reset();
   }
@@ -165,7 +206,7 @@ test('failures to drop staged data or release the lock are reported with the ima
   const messages = reported.map((r) => r.message).sort();
   assert.deepEqual(messages, [
     'could not drop staged data; left in the staging area',
-    'could not release the import lock; it is busted after an hour',
+    'could not release the import lock; the next import busts it',
   ]);
   for (const r of reported) assert.equal(r.extra.image, id);
   assert.match(String(reported.find((r) => r.message.startsWith('could not drop'))!.error), /EIO/);

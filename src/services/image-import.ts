@@ -7,8 +7,9 @@
  *
  * Where Iris does better than Glance 25.1.0: every byte entering a store passes the format
  * inspector in the same pass as hashing; copy-image streams store to store without a staging
- * copy; web-download checks addresses at connect time (src/import/web-fetch.ts); a restart
- * fails running tasks and puts their images back in a consistent state.
+ * copy; web-download checks addresses at connect time (src/import/web-fetch.ts); a task whose
+ * node stopped (restart, kill -9, another node's lease sweep) is failed and its image put back
+ * in a consistent state.
  */
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, WebSource } from '../domain/ports.js';
@@ -19,11 +20,13 @@ import { createImportRequests } from './import/import-request.js';
 import { createImportRunner } from './import/import-runner.js';
 import { createImportStage } from './import/import-stage.js';
 import { createImportTaskProgress } from './import/import-task-progress.js';
+import { createTaskLeases, type TaskLeaseDeps } from './import/task-lease.js';
 
 export { IMPORT_METHODS, type ImportMethod } from '../domain/import-method.js';
 export type { ImportPlugin, ImportPluginContext, ImportPluginResult, WebSource } from '../domain/ports.js';
 export type { ImportRequest } from './import/import-runner.js';
 export { recoverInterruptedImports, recoverInterruptedStages } from './import/import-recovery.js';
+export { createTaskLeases, type TaskLeases } from './import/task-lease.js';
 
 export interface ImageImportDeps {
   readonly images: ImageRepository;
@@ -55,8 +58,16 @@ export interface ImageImportDeps {
   readonly plugins?: readonly ImportPlugin[];
   /** Path of an image's staged file (the staging store keys files by image id). */
   readonly stagingPath?: (imageId: string) => string;
-  /** Interval of a running import's heartbeat on its task (default one minute). */
-  readonly heartbeatMs?: number;
+  /**
+   * The leases of the tasks this process runs (task-lease.ts): its owner name, the lease
+   * length, and which owners are known to be gone.
+   */
+  readonly taskLease: {
+    readonly owner: string;
+    readonly leaseMs: number;
+    readonly isDeadOwner: (owner: string) => boolean;
+    readonly onTakeOver?: TaskLeaseDeps['onTakeOver'];
+  };
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
@@ -71,15 +82,18 @@ export function createImageImportService(deps: ImageImportDeps) {
     });
   }
   const progress = createImportTaskProgress(deps);
-  const lock = createImportLock({ ...deps, progress });
+  const leases = createTaskLeases({ ...deps, ...deps.taskLease, dropStaging });
+  const lock = createImportLock({ ...deps, leases });
   const runner = createImportRunner({ ...deps, lock, progress, dropStaging });
-  const requests = createImportRequests({ ...deps, lock, runner });
+  const requests = createImportRequests({ ...deps, lock, runner, leases });
   const { stage } = createImportStage({ ...deps, dropStaging });
 
   return {
     stage,
     importImage: requests.importImage,
     dropStaging,
+    /** Take-over of abandoned tasks: `startSweeping` at serve time (every node). */
+    leases,
     /**
      * The image was deleted: stop its import if this process runs one (the task fails and its
      * partial data is removed) and drop its staged data.

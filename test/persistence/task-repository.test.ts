@@ -53,17 +53,25 @@ for (const engine of await testEngines()) {
       await t.db.deleteFrom('tasks').execute();
     });
 
-    test('touch moves only updated_at, and only of a processing task', async () => {
-      const running = makeTask({ status: 'processing', message: 'Copied 5 MiB' });
-      const pending = makeTask({ status: 'pending' });
-      await tasks.add(running);
-      await tasks.add(pending);
+    test('renewLease moves only updated_at and the lease, of an unfinished task its owner still holds', async () => {
+      const lease = { owner: 'aaaaaaaaaaaa-100', expires_at: new Date(NOW.getTime() + 5 * 60_000) };
+      const running = makeTask({ status: 'processing', message: 'Copied 5 MiB', lease });
+      const pending = makeTask({ status: 'pending', lease });
+      const done = makeTask({ status: 'success', lease });
+      for (const task of [running, pending, done]) await tasks.add(task);
+      assert.deepEqual(await tasks.get(running.id), running, 'the lease round-trips');
       const later = new Date(NOW.getTime() + HOUR);
-      assert.equal(await tasks.touch(running.id, later), true);
-      assert.deepEqual(await tasks.get(running.id), { ...running, updated_at: later });
-      assert.equal(await tasks.touch(pending.id, later), false);
-      assert.deepEqual((await tasks.get(pending.id))?.updated_at, pending.updated_at);
-      assert.equal(await tasks.touch('10000000-0000-4000-8000-999999999999', later), false);
+      const renewed = { owner: lease.owner, expires_at: new Date(later.getTime() + 5 * 60_000) };
+      assert.equal(await tasks.renewLease(running.id, renewed, later), true);
+      assert.deepEqual(await tasks.get(running.id), { ...running, updated_at: later, lease: renewed });
+      assert.equal(await tasks.renewLease(pending.id, renewed, later), true);
+      assert.equal(await tasks.renewLease(done.id, renewed, later), false, 'a finished task has no lease to renew');
+      assert.equal(await tasks.renewLease(running.id, { ...renewed, owner: 'bbbbbbbbbbbb-200' }, later), false, 'another owner');
+      assert.equal(await tasks.renewLease('10000000-0000-4000-8000-999999999999', renewed, later), false);
+      // A save writes the task's fields, never its lease: a renewal meanwhile is kept.
+      await tasks.save({ ...running, message: 'Copied 6 MiB' });
+      assert.deepEqual((await tasks.get(running.id))?.lease, renewed);
+      assert.deepEqual(await tasks.leaseOwners(), [lease.owner]);
     });
 
     test('add then get round-trips every field, JSON input/result included', async () => {
@@ -184,24 +192,30 @@ for (const engine of await testEngines()) {
       assert.deepEqual(await tasks.listForImage('none'), []);
     });
 
-    test('failUnfinished fails pending and processing tasks only, and returns them', async () => {
-      const pending = makeTask({ status: 'pending' });
-      const processing = makeTask({ status: 'processing', message: 'Copied 10 MiB' });
-      const done = makeTask({ status: 'success', expires_at: new Date(NOW.getTime() + HOUR) });
-      for (const task of [pending, processing, done]) await tasks.add(task);
+    test('failAbandoned fails unfinished tasks whose lease ended, or that have none, or of the given owners, and returns them', async () => {
+      const lease = (owner: string, minutes: number) => ({ owner, expires_at: new Date(NOW.getTime() + minutes * 60_000) });
+      const unleased = makeTask({ status: 'pending' });
+      const ended = makeTask({ status: 'processing', message: 'Copied 10 MiB', lease: lease('aaaaaaaaaaaa-1', 0) });
+      const live = makeTask({ status: 'processing', lease: lease('aaaaaaaaaaaa-2', 1) });
+      const liveOfDead = makeTask({ status: 'processing', lease: lease('aaaaaaaaaaaa-3', 1) });
+      const done = makeTask({ status: 'success', expires_at: new Date(NOW.getTime() + HOUR), lease: lease('aaaaaaaaaaaa-1', -1) });
+      for (const task of [unleased, ended, live, liveOfDead, done]) await tasks.add(task);
       const expiresAt = new Date(NOW.getTime() + 48 * HOUR);
-      const failed = await tasks.failUnfinished('Import interrupted by restart', NOW, expiresAt);
-      const expect = (task: Task): Task => ({
-        ...task,
-        status: 'failure',
-        message: 'Import interrupted by restart',
-        updated_at: NOW,
-        expires_at: expiresAt,
-      });
-      assert.deepEqual(failed, [expect(pending), expect(processing)]);
-      assert.deepEqual(await tasks.get(pending.id), expect(pending));
+      const expect = (task: Task, message: string): Task => ({ ...task, status: 'failure', message, updated_at: NOW, expires_at: expiresAt });
+
+      assert.deepEqual(await tasks.failAbandoned({}, 'nothing asked', NOW, expiresAt), []);
+      assert.deepEqual(await tasks.failAbandoned({ owners: ['aaaaaaaaaaaa-3'] }, 'restart', NOW, expiresAt), [expect(liveOfDead, 'restart')]);
+      assert.deepEqual(await tasks.failAbandoned({ id: live.id, leaseEndedBy: NOW }, 'one', NOW, expiresAt), [], 'a live lease is kept');
+      const failed = await tasks.failAbandoned({ leaseEndedBy: NOW }, 'lease ended', NOW, expiresAt);
+      assert.deepEqual(
+        [...failed].sort((a, b) => a.id.localeCompare(b.id)),
+        [expect(unleased, 'lease ended'), expect(ended, 'lease ended')].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+      assert.deepEqual(await tasks.get(ended.id), expect(ended, 'lease ended'));
+      assert.deepEqual(await tasks.get(live.id), live);
       assert.deepEqual(await tasks.get(done.id), done);
-      assert.deepEqual(await tasks.failUnfinished('again', NOW, expiresAt), []);
+      assert.deepEqual(await tasks.failAbandoned({ leaseEndedBy: NOW }, 'again', NOW, expiresAt), []);
+      assert.deepEqual(await tasks.leaseOwners(), ['aaaaaaaaaaaa-2']);
     });
 
     test('purgeExpired soft-deletes finished tasks expired at or before now', async () => {

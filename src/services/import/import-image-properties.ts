@@ -42,6 +42,6 @@ export async function updateImage(
   const image = await deps.images.get(id);
   if (!image) throw new NotFound(`No image found with ID ${id}`);
   const next = { ...change(image), updated_at: deps.clock.now() };
-  await deps.images.save(next, { fromStatus: image.status });
+  await deps.images.save(next, { fromStatus: image.status, previous: image });
   return next;
 }

@@ -1,8 +1,9 @@
 /**
  * The import lock over real SQLite repositories, with an injected clock and node:test's mock
- * timers (no sleeping): a held lock is refused until its task has not moved for an hour (two
- * while pending), then busted and its task failed; a lock whose task is gone is busted at
- * once; the heartbeat moves the task's updated_at each interval and stops when told.
+ * timers (no sleeping): a lock holds while its task's lease is live, then the task is taken
+ * over (failed, its image recovered) and the lock dropped; a lock whose task is gone or
+ * finished is busted at once; the heartbeat renews the lease each interval, keeps the lock
+ * past many leases, and stops when told; a lease taken by another node stops the import.
  */
 import { after, before, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,15 +13,17 @@ import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Conflict } from '../../domain/errors.js';
 import type { Image } from '../../domain/image.js';
+import type { BlobStore } from '../../domain/ports.js';
 import type { Task, TaskStatus } from '../../domain/task.js';
 import { openDatabase } from '../../persistence/database.js';
 import { createSqliteImageRepository } from '../../persistence/image-repository.js';
 import { migrateToLatest } from '../../persistence/migrator.js';
 import { createSqliteTaskRepository } from '../../persistence/task-repository.js';
-import { createImportLock, HEARTBEAT_MS, LOCK_EXPIRY_MS } from './import-lock.js';
-import { createImportTaskProgress } from './import-task-progress.js';
+import { createImportLock } from './import-lock.js';
+import { createTaskLeases } from './task-lease.js';
 
 const MINUTE = 60_000;
+const LEASE_MS = 5 * MINUTE;
 let root: string;
 const closers: (() => Promise<void>)[] = [];
 before(async () => {
@@ -44,8 +47,12 @@ async function setup(name: string) {
   const onError = (message: string): void => {
     reported.push(message);
   };
-  const progress = createImportTaskProgress({ tasks, clock, taskTimeToLiveHours: 48 });
-  const lock = createImportLock({ images, tasks, clock, progress, heartbeatMs: HEARTBEAT_MS, onError });
+  const blobs = { delete: async () => undefined } as unknown as BlobStore;
+  const leases = createTaskLeases({
+    tasks, images, blobs, clock, owner: 'aaaaaaaaaaaa-1', leaseMs: LEASE_MS, taskTimeToLiveHours: 48,
+    isDeadOwner: () => false, dropStaging: async () => undefined, onError,
+  });
+  const lock = createImportLock({ images, tasks, clock, leases, onError });
   const id = `bbbbbbbb-0000-4000-8000-${String(++n).padStart(12, '0')}`;
   const start = clock.now();
   await images.add({
@@ -55,13 +62,14 @@ async function setup(name: string) {
     updated_at: start, deleted_at: null, tags: [], properties: {}, locations: [],
   } as Image);
 
-  /** Records a task in `status` and gives it the lock, as an import request does. */
+  /** Records a task in `status` leased by this process and gives it the lock, as an import request does. */
   async function lockedBy(status: TaskStatus): Promise<Task> {
     const task: Task = {
       id: `cccccccc-0000-4000-8000-${String(++n).padStart(12, '0')}`,
       type: 'api_image_import', status, owner: 'p', image_id: id, request_id: null, user_id: null,
       expires_at: null, created_at: clock.now(), updated_at: clock.now(),
       input: { image_id: id, import_req: {}, backend: [null] }, result: null, message: '',
+      lease: leases.leaseFrom(clock.now()),
     };
     await tasks.add(task);
     await lock.acquire(id, task.id);
@@ -71,44 +79,49 @@ async function setup(name: string) {
   const advance = (ms: number): void => {
     clock.at = new Date(clock.at.getTime() + ms);
   };
-  return { lock, tasks, images, id, image, lockedBy, advance, clock, reported };
+  return { lock, leases, tasks, images, id, image, lockedBy, advance, clock, reported };
 }
 
 const activeTask = (e: unknown): boolean => e instanceof Conflict && e.message === 'Image has active task';
 
-test('a processing task holds its lock for just under an hour, then the lock is busted and the task failed', async () => {
-  const { lock, tasks, image, lockedBy, advance, reported } = await setup('processing');
+test('an unfinished task holds its lock while its lease lasts; then it is taken over: failed, image recovered, lock dropped', async () => {
+  const { lock, tasks, images, id, image, lockedBy, advance, reported } = await setup('processing');
   const task = await lockedBy('processing');
-  advance(LOCK_EXPIRY_MS - 1);
+  // The import had marked the image, as the runner does.
+  const before = await image();
+  await images.save({ ...before, status: 'importing', properties: { ...before.properties, os_glance_importing_to_stores: '' } }, { previous: before, fromStatus: 'queued' });
+  advance(LEASE_MS - 1);
   await assert.rejects(lock.checkFree(await image()), activeTask);
   assert.equal((await image()).properties.os_glance_import_task, task.id);
 
   advance(1);
   const busted = await lock.checkFree(await image());
   assert.equal(busted?.id, task.id);
-  assert.equal((await image()).properties.os_glance_import_task, undefined, 'lock dropped');
+  const after = await image();
+  assert.equal(after.properties.os_glance_import_task, undefined, 'lock dropped');
+  assert.equal(after.status, 'queued', 'image recovered as at restart');
   const failed = (await tasks.get(task.id))!;
   assert.equal(failed.status, 'failure');
   assert.equal(failed.message, 'Expired lock preempted');
   assert.ok(failed.expires_at !== null, 'a finished task gets its time to live');
   assert.deepEqual(reported, []);
+  assert.equal(id, after.id);
 });
 
-test('a pending task holds its lock for two hours', async () => {
+test('a pending task holds its lock for its lease too', async () => {
   const { lock, tasks, image, lockedBy, advance } = await setup('pending');
   const task = await lockedBy('pending');
-  advance(2 * LOCK_EXPIRY_MS - 1);
+  advance(LEASE_MS - 1);
   await assert.rejects(lock.checkFree(await image()), activeTask);
   advance(1);
   assert.equal((await lock.checkFree(await image()))?.id, task.id);
   assert.equal((await tasks.get(task.id))!.status, 'failure');
 });
 
-test('an expired lock of a finished task is dropped without touching the task', async () => {
-  const { lock, tasks, image, lockedBy, advance } = await setup('finished');
+test('the lock of a finished task is dropped at once without touching the task', async () => {
+  const { lock, tasks, image, lockedBy } = await setup('finished');
   const task = await lockedBy('processing');
   await tasks.save({ ...task, status: 'success', message: 'Copied 0 MiB' }, { fromStatus: 'processing' });
-  advance(LOCK_EXPIRY_MS);
   assert.equal((await lock.checkFree(await image()))?.id, task.id);
   assert.equal((await image()).properties.os_glance_import_task, undefined);
   const after = (await tasks.get(task.id))!;
@@ -137,29 +150,57 @@ test('a second acquire is refused with Glance message; release only drops the ho
   assert.equal((await image()).properties.os_glance_import_task, undefined);
 });
 
-test('the heartbeat moves the task each interval, keeps the lock past the expiry, and stops', async () => {
+test('the heartbeat renews the lease each interval, keeps the lock past many leases, and stops', async () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
-    const { lock, tasks, image, lockedBy, advance, clock, reported } = await setup('heartbeat');
+    const { lock, leases, tasks, image, lockedBy, advance, clock, reported } = await setup('heartbeat');
     const task = await lockedBy('processing');
-    const stop = lock.keepAlive(task);
-    for (let minute = 1; minute <= 90; minute++) {
-      advance(MINUTE);
-      mock.timers.tick(HEARTBEAT_MS);
-      const expected = clock.at.getTime();
-      while ((await tasks.get(task.id))!.updated_at.getTime() !== expected) await tick();
+    let lost = 0;
+    const stop = lock.keepAlive(task, () => (lost += 1));
+    for (let beat = 1; beat <= 20; beat++) {
+      advance(leases.heartbeatMs);
+      mock.timers.tick(leases.heartbeatMs);
+      const expected = clock.at.getTime() + LEASE_MS;
+      while ((await tasks.get(task.id))!.lease?.expires_at.getTime() !== expected) await tick();
     }
-    // An hour and a half after the task started: still held, because it moved a minute ago.
+    // Five leases after the task started: still held, and no sweep takes it.
     await assert.rejects(lock.checkFree(await image()), activeTask);
+    assert.deepEqual(await leases.sweep(), []);
 
     stop();
-    const last = (await tasks.get(task.id))!.updated_at.getTime();
-    advance(MINUTE);
-    mock.timers.tick(HEARTBEAT_MS);
+    const last = (await tasks.get(task.id))!.lease!.expires_at.getTime();
+    advance(leases.heartbeatMs);
+    mock.timers.tick(leases.heartbeatMs);
     await tick();
-    assert.equal((await tasks.get(task.id))!.updated_at.getTime(), last, 'no beat after stop');
-    advance(LOCK_EXPIRY_MS);
-    assert.equal((await lock.checkFree(await image()))?.id, task.id, 'without a heartbeat the lock expires');
+    assert.equal((await tasks.get(task.id))!.lease!.expires_at.getTime(), last, 'no beat after stop');
+    advance(LEASE_MS);
+    assert.equal((await lock.checkFree(await image()))?.id, task.id, 'without a heartbeat the lease ends');
+    assert.equal(lost, 0);
+    assert.deepEqual(reported, []);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('a heartbeat that finds its task taken over by another node calls onLost once and stops', async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    const { lock, leases, tasks, lockedBy, advance, clock, reported } = await setup('lost');
+    const task = await lockedBy('processing');
+    let lost = 0;
+    const stop = lock.keepAlive(task, () => (lost += 1));
+    // Another node's sweep, after this one failed to renew in time (a long pause).
+    advance(LEASE_MS);
+    const [taken] = await leases.sweep();
+    assert.equal(taken?.id, task.id);
+    mock.timers.tick(leases.heartbeatMs);
+    while (lost === 0) await tick();
+    mock.timers.tick(leases.heartbeatMs * 4);
+    await tick();
+    assert.equal(lost, 1);
+    assert.equal((await tasks.get(task.id))!.status, 'failure');
+    assert.ok(clock.at.getTime() > 0);
+    stop();
     assert.deepEqual(reported, []);
   } finally {
     mock.timers.reset();

@@ -54,7 +54,7 @@ export async function recoverInterruptedImports(
     const { [LOCK]: _lock, ...properties } = next.properties;
     next = { ...next, properties, updated_at: clock.now() };
     try {
-      await images.save(next, { fromStatus: image.status });
+      await images.save(next, { fromStatus: image.status, previous: image });
       await dropStaging(id);
       recovered.push(id);
     } catch (e) {

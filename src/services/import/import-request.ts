@@ -15,6 +15,7 @@ import type { ImageService } from '../images.js';
 import { FAILED, IMPORTING, removeFrom, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportRequest, ImportRunner } from './import-runner.js';
+import type { TaskLeases } from './task-lease.js';
 
 export interface ImportRequestDeps {
   readonly images: ImageRepository;
@@ -30,6 +31,7 @@ export interface ImportRequestDeps {
   readonly web: Pick<WebSource, 'passesFilter'>;
   readonly lock: Pick<ImportLock, 'checkFree' | 'acquire' | 'undo'>;
   readonly runner: Pick<ImportRunner, 'start'>;
+  readonly leases: Pick<TaskLeases, 'leaseFrom'>;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
 
@@ -162,6 +164,8 @@ export function createImportRequests(deps: ImportRequestDeps) {
         input: { image_id: id, import_req: raw, backend: stores },
         result: null,
         message: '',
+        // Leased by this process from the start, so no node takes over a task about to run.
+        lease: deps.leases.leaseFrom(now),
       };
       await lock.acquire(id, task.id);
       if (stolenFrom) {

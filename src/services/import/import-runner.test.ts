@@ -118,6 +118,7 @@ async function setup(name: string) {
     formatChecks: { requireImageFormatMatch: false, gptSafetyChecksNonfatal: [] },
     taskTimeToLiveHours: 48,
     web: { passesFilter: () => false, open: async () => { throw new Error('no web-download here'); } },
+    taskLease: { owner: 'aaaaaaaaaaaa-1', leaseMs: 300_000, isDeadOwner: () => false },
     onError: (message, error, extra) => reported.push({ message, error, extra }),
   });
   const id = 'eeeeeeee-0000-4000-8000-000000000001';

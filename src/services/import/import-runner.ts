@@ -70,7 +70,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     runningFor.set(task.image_id!, task.id);
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
-    const stopHeartbeat = deps.lock.keepAlive(task);
+    // Another node took the task over (this one looked dead): stop moving bytes for it.
+    const stopHeartbeat = deps.lock.keepAlive(task, () => abort.abort(new Invalid('Import task lease lost: another node took the task over')));
     try {
       await tasks.save({ ...task, status: 'processing', updated_at: clock.now() }, { fromStatus: 'pending' });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
