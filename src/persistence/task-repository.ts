@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import type { Expression, ExpressionBuilder, Insertable, Kysely, Selectable, SqlBool } from 'kysely';
 import { Conflict, NotFound } from '../domain/errors.js';
-import type { Task, TaskStatus, TaskType } from '../domain/task.js';
+import { FAIL_UNFINISHED, type Task, type TaskStatus, type TaskType } from '../domain/task.js';
 import {
   TASK_TEXT_FILTER_KEYS,
   TASK_TIME_FILTER_KEYS,
@@ -236,14 +236,14 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
     },
 
     async failUnfinished(message, now, expiresAt) {
-      const failure = { status: 'failure', message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
+      const failure = { status: FAIL_UNFINISHED.to, message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
       let rows: TaskRow[];
       if (engine.updateReturning) {
         rows = await db
           .updateTable('tasks')
           .set(failure)
           .where('deleted', '=', LIVE)
-          .where('status', 'in', ['pending', 'processing'])
+          .where('status', 'in', FAIL_UNFINISHED.from)
           .returningAll()
           .execute();
       } else {
@@ -254,7 +254,7 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
               .selectFrom('tasks')
               .select('id')
               .where('deleted', '=', LIVE)
-              .where('status', 'in', ['pending', 'processing'])
+              .where('status', 'in', FAIL_UNFINISHED.from)
               .forUpdate()
               .execute()
           ).map((r) => r.id);
