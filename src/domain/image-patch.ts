@@ -18,7 +18,8 @@ import { Conflict, Forbidden, Invalid, NotFound, UnsupportedMediaType } from './
 import type { Image } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions, JsonObject } from './image-schemas.js';
-import { asGlanceDetail, checkDbIntegers, pyStr, validateImage } from './image-validation.js';
+import { asGlanceDetail, checkDbIntegers, validateImage } from './image-validation.js';
+import { pyStr } from './py-format.js';
 
 /** The PATCH media types and the JSON-schema draft Glance associates with each. */
 export const PATCH_MEDIA_TYPES: Readonly<Record<string, 4 | 10>> = Object.freeze({

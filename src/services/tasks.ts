@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../domain/context.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { taskSchema } from '../domain/image-schemas.js';
-import { pyStr, validateAgainstSchema } from '../domain/image-validation.js';
+import { validateAgainstSchema } from '../domain/image-validation.js';
+import { pyStr } from '../domain/py-format.js';
 import {
   TASK_SORT_KEYS,
   TASK_TEXT_FILTER_KEYS,

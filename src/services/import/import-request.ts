@@ -10,6 +10,7 @@ import { storeOf, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
 import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, WebSource } from '../../domain/ports.js';
+import { pyStr } from '../../domain/py-format.js';
 import { newTask, type Task } from '../../domain/task.js';
 import type { ImageService } from '../images.js';
 import { FAILED, IMPORTING, removeFrom, updateImage } from './import-image-properties.js';
@@ -31,12 +32,6 @@ export interface ImportRequestDeps {
   readonly lock: Pick<ImportLock, 'checkFree' | 'acquire' | 'undo'>;
   readonly runner: Pick<ImportRunner, 'start'>;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
-}
-
-/** Python's str() of a JSON value in messages: None for missing. */
-function pyStr(v: unknown): string {
-  if (v === undefined || v === null) return 'None';
-  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** The request body's own checks (Glance's deserializer), before anything is looked up. */
