@@ -7,7 +7,7 @@ import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
 import { newImage, storeOf, transition, type Image } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
-import { applyPatch, parsePatch } from '../domain/image-patch.js';
+import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier } from '../domain/ports.js';
 import type { ListRequest } from './list-request.js';
@@ -143,9 +143,9 @@ export function createImageService(deps: ImageServiceDeps) {
       return { images: shown, nextMarker: page.length === limit && last ? last.id : undefined };
     },
 
-    async update(ctx: RequestContext, id: string, contentType: string | undefined, body: unknown): Promise<Image> {
+    async update(ctx: RequestContext, id: string, dialect: PatchDialect, body: unknown): Promise<Image> {
       // Glance validates values while reading the body: a bad value is 400 before any 404.
-      const ops = parsePatch(contentType, body, deps.formats);
+      const ops = parsePatch(dialect, body, deps.formats);
       const image = await findVisible(ctx, id);
       // Property protections: the patch sees only the properties the caller may read.
       const view = readable(ctx, image);
