@@ -14,20 +14,19 @@
  * `/locations/-`; since Iris runs like Glance with show_multiple_locations off, every
  * location operation ends in 403.
  */
-import { Conflict, Forbidden, Invalid, NotFound, UnsupportedMediaType } from './errors.js';
+import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
 import type { Image } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions, JsonObject } from './image-schemas.js';
-import { asGlanceDetail, checkDbIntegers, pyStr, validateImage } from './image-validation.js';
+import { asGlanceDetail, checkDbIntegers, validateImage } from './image-validation.js';
+import { pyStr } from './py-format.js';
 
-/** The PATCH media types and the JSON-schema draft Glance associates with each. */
-export const PATCH_MEDIA_TYPES: Readonly<Record<string, 4 | 10>> = Object.freeze({
-  'application/openstack-images-v2.0-json-patch': 4,
-  'application/openstack-images-v2.1-json-patch': 10,
-});
-
-/** The `Accept-Patch` header Glance sends with its 415. */
-export const ACCEPT_PATCH = Object.keys(PATCH_MEDIA_TYPES).sort().join(', ');
+/**
+ * The JSON-patch dialect, as Glance numbers it by its JSON-schema draft: 10 for the v2.1
+ * media type (RFC 6902 shaped), 4 for v2.0 (the operation as the key). The HTTP layer picks
+ * it from the Content-Type (src/http/patch-media-type.ts).
+ */
+export type PatchDialect = 4 | 10;
 
 /** A decoded JSON pointer: never empty (`/` decodes to `['']`). */
 export type PatchPath = readonly [string, ...string[]];
@@ -39,12 +38,12 @@ export type PatchOp =
       readonly path: PatchPath;
       readonly value: unknown;
       /** 4 for the v2.0 media type, 10 for v2.1 (changes what `add` does). */
-      readonly jsonSchemaVersion: 4 | 10;
+      readonly jsonSchemaVersion: PatchDialect;
     }
   | {
       readonly op: 'remove';
       readonly path: PatchPath;
-      readonly jsonSchemaVersion: 4 | 10;
+      readonly jsonSchemaVersion: PatchDialect;
     };
 
 /** A policy decision Glance makes in the middle of applying an operation. */
@@ -174,28 +173,17 @@ function validateValue(op: PatchOp, schema: JsonObject): void {
  * Parses a PATCH body into normalised operations, checking each operation in turn as
  * Glance's deserializer does.
  *
- * @param contentType the raw Content-Type header (parameters allowed, compared
- *   case-sensitively like webob).
+ * @param dialect the JSON-patch dialect the request's media type names.
  * @param body the parsed JSON body (undefined when the request had none).
  * @param formats when given, each value is also validated against the image schema here,
  *   in operation order, as Glance does; `applyPatch` validates in any case.
- * @throws UnsupportedMediaType (415) for any other media type; its message is the raw
- *   Content-Type (`text/plain` when absent, as Glance reports it), which the fault layer
- *   puts into webob's "The request media type … is not supported" text. Send ACCEPT_PATCH
- *   as `Accept-Patch`.
  * @throws Invalid (400) for a missing body, a body that is not an array of objects, an
  *   unknown or missing op (move/copy/test included), a missing or malformed path, a path of
  *   the wrong depth, a missing `value`, or a value violating the image schema.
  * @throws Forbidden (403) for a read-only (`status`, `id`, `checksum`, …) or reserved
  *   (`location`, `deleted`, `deleted_at`, `os_glance*`) path, whatever the op.
  */
-export function parsePatch(contentType: string | undefined, body: unknown, formats?: FormatOptions): PatchOp[] {
-  const raw = contentType === undefined || contentType === '' ? 'text/plain' : contentType;
-  const [mediaType = raw] = raw.split(';', 1);
-  const version = Object.hasOwn(PATCH_MEDIA_TYPES, mediaType) ? PATCH_MEDIA_TYPES[mediaType] : undefined;
-  if (version === undefined) {
-    throw new UnsupportedMediaType(raw);
-  }
+export function parsePatch(dialect: PatchDialect, body: unknown, formats?: FormatOptions): PatchOp[] {
   if (body === undefined) throw new Invalid('Body expected in request.');
   if (!Array.isArray(body)) {
     if (isPlainObject(body)) throw new Invalid('Request body must be a JSON array of operation objects.');
@@ -204,7 +192,7 @@ export function parsePatch(contentType: string | undefined, body: unknown, forma
   const schema = formats === undefined ? undefined : imageSchema(formats);
   return body.map((rawChange: unknown) => {
     if (!isPlainObject(rawChange)) throw new Invalid('Operations must be JSON objects.');
-    const { op, pointer } = version === 10 ? readDraft10(rawChange) : readDraft4(rawChange);
+    const { op, pointer } = dialect === 10 ? readDraft10(rawChange) : readDraft4(rawChange);
     const path = decodePointer(pointer);
     const limit = PATH_DEPTH[path[0]]?.[op] ?? 1;
     if (path.length !== limit) {
@@ -212,12 +200,12 @@ export function parsePatch(contentType: string | undefined, body: unknown, forma
     }
     let change: PatchOp;
     if (op === 'remove') {
-      change = { op, path, jsonSchemaVersion: version };
+      change = { op, path, jsonSchemaVersion: dialect };
     } else {
       if (!Object.hasOwn(rawChange, 'value')) {
         throw new Invalid(`Operation "${op}" requires a member named "value".`);
       }
-      change = { op, path, value: rawChange.value, jsonSchemaVersion: version };
+      change = { op, path, value: rawChange.value, jsonSchemaVersion: dialect };
     }
     checkWritable(path[0]);
     if (schema !== undefined) validateValue(change, schema);

@@ -5,12 +5,10 @@ import { DEFAULT_CONTAINER_FORMATS, DEFAULT_DISK_FORMATS, imageSchema, memberSch
 import {
   asGlanceDetail,
   isGlanceDetail,
-  pyPformat,
-  pyRepr,
-  pyStr,
   validateAgainstSchema,
   validateImage,
 } from './image-validation.js';
+import { pyPformat, pyRepr, pyStr } from './py-format.js';
 
 const schema = imageSchema({ diskFormats: DEFAULT_DISK_FORMATS, containerFormats: DEFAULT_CONTAINER_FORMATS });
 const PREFIX = "Provided object does not match schema 'image': ";

@@ -14,6 +14,7 @@
  * jsonschema.
  */
 import { Invalid } from './errors.js';
+import { compareCodePoints, pyLen, pyPformat, pyRepr } from './py-format.js';
 import type { IrisError } from './errors.js';
 import type { JsonObject } from './image-schemas.js';
 
@@ -69,27 +70,6 @@ export function validateAgainstSchema(instance: unknown, schema: JsonObject): vo
   if (error === undefined) return;
   const name = typeof schema.name === 'string' ? schema.name : '';
   throw new Invalid(`Provided object does not match schema '${name}': ${describeError(error)}`);
-}
-
-/**
- * Python's `repr()` of a JSON value (None/True/False, quoted strings, `{'k': v}` dicts in
- * insertion order). Exposed because several Glance messages embed `%r`/`%s` of user input.
- */
-export function pyRepr(value: unknown): string {
-  return repr(value, false);
-}
-
-/**
- * Python's `str()` of a JSON value: strings are themselves, everything else is its repr.
- * Glance formats user input with `%s` in several messages.
- */
-export function pyStr(value: unknown): string {
-  return typeof value === 'string' ? value : repr(value, false);
-}
-
-/** Python's `pprint.pformat(value, width=72)` for JSON values (dict keys sorted). */
-export function pyPformat(value: unknown): string {
-  return pformat(value, 0, 0, 0);
 }
 
 /** The largest value Glance's database layer accepts for min_disk and min_ram (a 4-byte INT). */
@@ -165,13 +145,6 @@ function typeList(type: unknown): readonly string[] {
   return [];
 }
 
-/** Length as Python counts it (code points, not UTF-16 units). */
-function pyLen(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 /** Python's `==` between JSON values (True == 1, 1 == 1.0, deep for lists and dicts). */
 function pyEquals(a: unknown, b: unknown): boolean {
   const num = (v: unknown): number | undefined =>
@@ -241,28 +214,28 @@ function collectErrors(
       case 'type': {
         const types = typeList(value);
         if (!types.some((t) => isType(instance, t))) {
-          fail(keyword, `${repr(instance, false)} is not of type ${types.map((t) => repr(t, false)).join(', ')}`);
+          fail(keyword, `${pyRepr(instance)} is not of type ${types.map((t) => pyRepr(t)).join(', ')}`);
         }
         break;
       }
       case 'enum':
         if (Array.isArray(value) && !inEnum(instance, value)) {
-          fail(keyword, `${repr(instance, false)} is not one of ${repr(value, false)}`);
+          fail(keyword, `${pyRepr(instance)} is not one of ${pyRepr(value)}`);
         }
         break;
       case 'maxLength':
         if (typeof instance === 'string' && typeof value === 'number' && pyLen(instance) > value) {
-          fail(keyword, `${repr(instance, false)} is too long`);
+          fail(keyword, `${pyRepr(instance)} is too long`);
         }
         break;
       case 'minLength':
         if (typeof instance === 'string' && typeof value === 'number' && pyLen(instance) < value) {
-          fail(keyword, `${repr(instance, false)} is too short`);
+          fail(keyword, `${pyRepr(instance)} is too short`);
         }
         break;
       case 'pattern':
         if (typeof instance === 'string' && typeof value === 'string' && !pySearch(value, instance)) {
-          fail(keyword, `${repr(instance, false)} does not match ${repr(value, false)}`);
+          fail(keyword, `${pyRepr(instance)} does not match ${pyRepr(value)}`);
         }
         break;
       case 'items':
@@ -295,7 +268,7 @@ function collectErrors(
             errors.push(...collectErrors(instance[extra], value, [...path, extra], [...schemaPath, keyword]));
           }
         } else if (value === false && extras.length > 0) {
-          const names = [...extras].sort(compareCodePoints).map((e) => repr(e, false)).join(', ');
+          const names = [...extras].sort(compareCodePoints).map((e) => pyRepr(e)).join(', ');
           fail(keyword, `Additional properties are not allowed (${names} ${extras.length === 1 ? 'was' : 'were'} unexpected)`);
         }
         break;
@@ -304,7 +277,7 @@ function collectErrors(
         if (isObject(instance) && Array.isArray(value)) {
           for (const name of value) {
             if (typeof name === 'string' && !Object.hasOwn(instance, name)) {
-              fail(keyword, `${repr(name, false)} is a required property`);
+              fail(keyword, `${pyRepr(name)} is a required property`);
             }
           }
         }
@@ -350,7 +323,7 @@ function compareKeys(a: MatchKey, b: MatchKey): number {
 /** jsonschema's `format_as_index`: `schema['properties']['tags']['items']`. */
 function formatAsIndex(container: string, indices: readonly PathItem[]): string {
   if (indices.length === 0) return container;
-  return `${container}[${indices.map((i) => repr(i, false)).join('][')}]`;
+  return `${container}[${indices.map((i) => pyRepr(i)).join('][')}]`;
 }
 
 /** `str(ValidationError)` of jsonschema 4.10. */
@@ -358,189 +331,9 @@ function describeError(error: SchemaError): string {
   const indentRest = (text: string): string => text.split('\n').join('\n    ');
   return (
     `${error.message}\n\n` +
-    `Failed validating ${repr(error.keyword, false)} in ${formatAsIndex('schema', error.schemaPath.slice(0, -1))}:\n` +
-    `    ${indentRest(pformat(error.schema, 0, 0, 0))}\n\n` +
+    `Failed validating ${pyRepr(error.keyword)} in ${formatAsIndex('schema', error.schemaPath.slice(0, -1))}:\n` +
+    `    ${indentRest(pyPformat(error.schema))}\n\n` +
     `On ${formatAsIndex('instance', error.path)}:\n` +
-    `    ${indentRest(pformat(error.instance, 0, 0, 0))}`
+    `    ${indentRest(pyPformat(error.instance))}`
   );
-}
-
-// ------------------------------------------------------------ Python repr --
-
-/** Characters Python's `str.isspace()` (and `\s` in `re`) accept. */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const NON_PRINTABLE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
-
-function compareCodePoints(a: string, b: string): number {
-  const ca = [...a];
-  const cb = [...b];
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    // i is below both lengths.
-    const d = (ca[i]!.codePointAt(0) ?? 0) - (cb[i]!.codePointAt(0) ?? 0);
-    if (d !== 0) return d;
-  }
-  return ca.length - cb.length;
-}
-
-function hex(cp: number, width: number): string {
-  return cp.toString(16).padStart(width, '0');
-}
-
-/** CPython's `unicode_repr`. */
-function reprString(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
-    else if (cp < 0x7f) out += ch;
-    else if (ch !== ' ' && NON_PRINTABLE.test(ch)) {
-      out += cp <= 0xff ? `\\x${hex(cp, 2)}` : cp <= 0xffff ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
-    } else out += ch;
-  }
-  return out + quote;
-}
-
-/** CPython's `float.__repr__` (shortest round-trip digits, exponent outside 1e-4..1e16). */
-function reprFloat(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
-  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
-  // A finite number's exponential form always has a mantissa; the default never applies.
-  const [mantissa = '', expText] = n.toExponential().split('e');
-  const exp = Number(expText);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  let body: string;
-  if (exp < -4 || exp >= 16) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    body = `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  } else if (exp < 0) {
-    body = `0.${'0'.repeat(-exp - 1)}${digits}`;
-  } else if (digits.length <= exp + 1) {
-    body = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
-  } else {
-    body = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
-  }
-  return negative ? `-${body}` : body;
-}
-
-function reprNumber(n: number): string {
-  // JSON.parse cannot tell 1 from 1.0, so integral values print as Python ints (what
-  // Python's json gives for integer literals); beyond 2^53 the value can only have come
-  // from an exponent literal in practice, which Python parses as a float.
-  if (Number.isSafeInteger(n)) return String(n);
-  return reprFloat(n);
-}
-
-function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
-  return Object.entries(obj).sort(([a], [b]) => compareCodePoints(a, b));
-}
-
-/** `repr()` (sortDicts false) or pprint's `_safe_repr` (sortDicts true). */
-function repr(value: unknown, sortDicts: boolean): string {
-  if (value === null || value === undefined) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') return reprNumber(value);
-  if (typeof value === 'string') return reprString(value);
-  if (Array.isArray(value)) return `[${value.map((v) => repr(v, sortDicts)).join(', ')}]`;
-  if (isObject(value)) {
-    const entries = sortDicts ? sortedEntries(value) : Object.entries(value);
-    return `{${entries.map(([k, v]) => `${reprString(k)}: ${repr(v, sortDicts)}`).join(', ')}}`;
-  }
-  return reprString(String(value));
-}
-
-// ------------------------------------------------------------ Python pprint --
-
-const WIDTH = 72;
-
-/** pprint's `_format`: the one-line repr if it fits, else the type's multi-line layout. */
-function pformat(value: unknown, indent: number, allowance: number, level: number): string {
-  const rep = repr(value, true);
-  if (pyLen(rep) > WIDTH - indent - allowance) {
-    if (Array.isArray(value)) return `[${formatItems(value, indent, allowance + 1, level + 1)}]`;
-    if (isObject(value)) {
-      const items = sortedEntries(value);
-      return items.length === 0 ? '{}' : `{${formatDictItems(items, indent, allowance + 1, level + 1)}}`;
-    }
-    if (typeof value === 'string') return pformatString(value, indent, allowance, level + 1);
-  }
-  return rep;
-}
-
-function formatDictItems(
-  items: readonly [string, unknown][],
-  indent: number,
-  allowance: number,
-  level: number,
-): string {
-  const inner = indent + 1;
-  let out = '';
-  items.forEach(([key, value], i) => {
-    const last = i === items.length - 1;
-    const keyRep = reprString(key);
-    out += `${keyRep}: ${pformat(value, inner + pyLen(keyRep) + 2, last ? allowance : 1, level)}`;
-    if (!last) out += `,\n${' '.repeat(inner)}`;
-  });
-  return out;
-}
-
-function formatItems(items: readonly unknown[], indent: number, allowance: number, level: number): string {
-  const inner = indent + 1;
-  return items
-    .map((item, i) => pformat(item, inner, i === items.length - 1 ? allowance : 1, level))
-    .join(`,\n${' '.repeat(inner)}`);
-}
-
-/** Python's `str.splitlines(keepends=True)`. */
-function splitLinesKeepEnds(s: string): string[] {
-  return s.match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])?/gu)?.filter((l) => l !== '') ?? [];
-}
-
-const WORD_AND_SPACE = new RegExp(`[^${PY_SPACE}]*[${PY_SPACE}]*`, 'gu');
-
-/** pprint's `_pprint_str`: long strings become adjacent literals split after whitespace. */
-function pformatString(s: string, indentIn: number, allowanceIn: number, level: number): string {
-  let indent = indentIn;
-  let allowance = allowanceIn;
-  if (s.length === 0) return reprString(s);
-  const lines = splitLinesKeepEnds(s);
-  if (level === 1) {
-    indent += 1;
-    allowance += 1;
-  }
-  const maxWidth = WIDTH - indent;
-  let maxWidth1 = maxWidth;
-  const chunks: string[] = [];
-  let rep = '';
-  lines.forEach((line, i) => {
-    rep = reprString(line);
-    if (i === lines.length - 1) maxWidth1 -= allowance;
-    if (pyLen(rep) <= maxWidth1) {
-      chunks.push(rep);
-      return;
-    }
-    const parts = (line.match(WORD_AND_SPACE) ?? []).filter((p) => p !== '');
-    let maxWidth2 = maxWidth;
-    let current = '';
-    parts.forEach((part, j) => {
-      const candidate = current + part;
-      if (j === parts.length - 1 && i === lines.length - 1) maxWidth2 -= allowance;
-      if (pyLen(reprString(candidate)) > maxWidth2) {
-        if (current) chunks.push(reprString(current));
-        current = part;
-      } else {
-        current = candidate;
-      }
-    });
-    if (current) chunks.push(reprString(current));
-  });
-  if (chunks.length === 1) return rep;
-  const joined = chunks.join(`\n${' '.repeat(indent)}`);
-  return level === 1 ? `(${joined})` : joined;
 }

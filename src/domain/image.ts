@@ -33,7 +33,8 @@ export interface ImageLocation {
 export interface Image {
   readonly id: string;
   name: string | null;
-  status: ImageStatus;
+  /** Changed only through transition() (the table above it). */
+  readonly status: ImageStatus;
   visibility: Visibility;
   protected: boolean;
   os_hidden: boolean;
@@ -72,6 +73,7 @@ const TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
   deactivated: ['deleted', 'active'],
 };
 
+/** Staying in the same status is not a transition and always allowed. */
 export function canTransition(from: ImageStatus, to: ImageStatus): boolean {
   return from === to || TRANSITIONS[from].includes(to);
 }
@@ -81,6 +83,55 @@ export function assertTransition(from: ImageStatus, to: ImageStatus): void {
   if (!canTransition(from, to)) {
     throw new Conflict(`Image status transition from ${from} to ${to} is not allowed`);
   }
+}
+
+/** The fields that may change together with the status (never the id). */
+export type ImageChanges = Partial<Omit<Image, 'id' | 'status'>>;
+
+/**
+ * The one way an image's status changes: `image` moved to `to` with `changes` applied
+ * (checksums, size, updated_at …). Throws Conflict when the table above forbids the move;
+ * the caller saves the result with `{ fromStatus: image.status }` (compare-and-swap).
+ *
+ * @example images.save(transition(image, 'saving', { updated_at: now }), { fromStatus: image.status })
+ */
+export function transition(image: Image, to: ImageStatus, changes: ImageChanges = {}): Image {
+  assertTransition(image.status, to);
+  return { ...image, ...changes, status: to };
+}
+
+/**
+ * A bulk status change the repository runs in SQL (`UPDATE … SET status = to WHERE status IN
+ * from`), checked against the table once, when the module loads.
+ */
+export interface StatusChange {
+  readonly from: readonly ImageStatus[];
+  readonly to: ImageStatus;
+}
+
+function statusChange(from: readonly ImageStatus[], to: ImageStatus): StatusChange {
+  for (const f of from) assertTransition(f, to);
+  return { from, to };
+}
+
+/** Start-up reset of uploads a crash cut off (saving → queued, Glance's retry path). */
+export const RESET_INTERRUPTED_UPLOAD = statusChange(['saving'], 'queued');
+
+/** Deleting an image: every live status may go to `deleted`. */
+export const DELETE_IMAGE = statusChange(
+  IMAGE_STATUSES.filter((s) => s !== 'deleted'),
+  'deleted',
+);
+
+/** The status of a location whose image is deleted (its row stays so a clean-up knows the data). */
+export const DELETED_LOCATION_STATUS: ImageLocation['status'] = 'deleted';
+
+/** The fields every new image is created with; it starts `queued`, with no data. */
+export type NewImageFields = Omit<Image, 'status' | 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'size' | 'locations'>;
+
+/** A new image (Glance's ImageFactory.new_image): queued, no data, no locations. */
+export function newImage(fields: NewImageFields): Image {
+  return { ...fields, status: 'queued', checksum: null, os_hash_algo: null, os_hash_value: null, size: null, locations: [] };
 }
 
 /**

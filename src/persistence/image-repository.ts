@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
-import type { Image, ImageStatus } from '../domain/image.js';
+import { DELETE_IMAGE, DELETED_LOCATION_STATUS, RESET_INTERRUPTED_UPLOAD, type Image, type ImageStatus } from '../domain/image.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
 import type { Clock, ImageRepository, ListQuery, ListScope, MemberStatus } from '../domain/ports.js';
 import {
@@ -285,7 +285,7 @@ export function createSqliteImageRepository(
       await transaction(async (trx) => {
         const result = await trx
           .updateTable('images')
-          .set({ deleted: 1, deleted_at: now, updated_at: now, status: 'deleted' })
+          .set({ deleted: 1, deleted_at: now, updated_at: now, status: DELETE_IMAGE.to })
           .where('id', '=', id)
           .where('deleted', '=', 0)
           .executeTakeFirst();
@@ -294,7 +294,7 @@ export function createSqliteImageRepository(
         await trx.deleteFrom('image_tags').where('image_id', '=', id).execute();
         // Locations and memberships are kept, marked deleted, as Glance's image_destroy does:
         // the location rows say which data a clean-up may still have to remove.
-        await trx.updateTable('image_locations').set({ status: 'deleted' }).where('image_id', '=', id).execute();
+        await trx.updateTable('image_locations').set({ status: DELETED_LOCATION_STATUS }).where('image_id', '=', id).execute();
         await trx
           .updateTable('image_members')
           .set({ deleted: 1, deleted_at: now, updated_at: now })
@@ -332,8 +332,8 @@ export function createSqliteImageRepository(
       if (engine.updateReturning) {
         const rows = await db
           .updateTable('images')
-          .set({ status: 'queued', updated_at: now })
-          .where('status', '=', 'saving')
+          .set({ status: RESET_INTERRUPTED_UPLOAD.to, updated_at: now })
+          .where('status', 'in', RESET_INTERRUPTED_UPLOAD.from)
           .where('deleted', '=', 0)
           .returning('id')
           .execute();
@@ -342,10 +342,10 @@ export function createSqliteImageRepository(
       // No UPDATE … RETURNING: lock the rows, then update exactly those.
       return transaction(async (trx) => {
         const ids = (
-          await trx.selectFrom('images').select('id').where('status', '=', 'saving').where('deleted', '=', 0).forUpdate().execute()
+          await trx.selectFrom('images').select('id').where('status', 'in', RESET_INTERRUPTED_UPLOAD.from).where('deleted', '=', 0).forUpdate().execute()
         ).map((r) => r.id);
         for (const part of chunks(ids, IN_CHUNK)) {
-          await trx.updateTable('images').set({ status: 'queued', updated_at: now }).where('id', 'in', part).execute();
+          await trx.updateTable('images').set({ status: RESET_INTERRUPTED_UPLOAD.to, updated_at: now }).where('id', 'in', part).execute();
         }
         return ids;
       });

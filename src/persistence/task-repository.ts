@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import type { Expression, ExpressionBuilder, Insertable, Kysely, Selectable, SqlBool } from 'kysely';
 import { Conflict, NotFound } from '../domain/errors.js';
-import type { Task, TaskStatus, TaskType } from '../domain/task.js';
+import { FAIL_UNFINISHED, type Task, type TaskStatus, type TaskType } from '../domain/task.js';
 import {
   TASK_TEXT_FILTER_KEYS,
   TASK_TIME_FILTER_KEYS,
@@ -256,7 +256,7 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
     },
 
     async failAbandoned(which, message, now, expiresAt) {
-      const failure = { status: 'failure', message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
+      const failure = { status: FAIL_UNFINISHED.to, message, updated_at: toDbTime(now), expires_at: toDbTime(expiresAt) };
       const owners = which.owners ?? [];
       const abandoned = (eb: Eb): Expression<SqlBool> => {
         const arms: Expression<SqlBool>[] = [];
@@ -265,7 +265,7 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
           arms.push(eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', toDbTime(which.leaseEndedBy)));
         }
         if (owners.length > 0) arms.push(eb('lease_owner', 'in', owners));
-        const unfinished = [eb('deleted', '=', LIVE), eb('status', 'in', ['pending', 'processing']), eb.or(arms)];
+        const unfinished = [eb('deleted', '=', LIVE), eb('status', 'in', [...FAIL_UNFINISHED.from]), eb.or(arms)];
         if (which.id !== undefined) unfinished.push(eb('id', '=', which.id));
         return arms.length === 0 ? sql<SqlBool>`1 = 0` : eb.and(unfinished);
       };

@@ -7,6 +7,7 @@
  *   evaluate(parseRule('rule:admin_only or project_id:%(owner)s'),
  *            { owner: 'p1' }, { project_id: 'p1', roles: ['member'] }, (n) => rules.get(n)); // true
  */
+import { pyStr } from '../domain/py-format.js';
 import type { Check } from './rule-parser.js';
 
 /** A value as it appears in a target or in credentials. */
@@ -78,7 +79,7 @@ export function substitute(match: string, target: Target): string | null {
       missing = true;
       return '';
     }
-    return pythonStr(value);
+    return pyStr(value);
   });
   return missing ? null : out;
 }
@@ -89,36 +90,10 @@ export function substitute(match: string, target: Target): string | null {
  */
 function findInCreds(value: PolicyValue | undefined, path: readonly string[], match: string): boolean {
   const [key, ...rest] = path;
-  if (key === undefined) return value !== undefined && match === pythonStr(value);
+  if (key === undefined) return value !== undefined && match === pyStr(value);
   if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) return false;
   const next = Object.hasOwn(value, key) ? (value as PolicyRecord)[key] : undefined;
   if (next === undefined) return false;
   if (Array.isArray(next)) return next.some((item: PolicyValue) => findInCreds(item, rest, match));
   return findInCreds(next, rest, match);
-}
-
-/** Python's `str()` of a JSON-like value: None, True/False, ints, and lists/dicts as repr. */
-export function pythonStr(value: PolicyValue): string {
-  if (typeof value === 'string') return value;
-  return pythonRepr(value);
-}
-
-function pythonRepr(value: PolicyValue): string {
-  if (value === null) return 'None';
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : pythonFloat(value);
-  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
-  const record = value as PolicyRecord;
-  return `{${Object.keys(record)
-    .filter((k) => record[k] !== undefined)
-    .map((k) => `${pythonRepr(k)}: ${pythonRepr(record[k]!)}`)
-    .join(', ')}}`;
-}
-
-function pythonFloat(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  return String(value);
 }

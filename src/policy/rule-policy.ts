@@ -17,6 +17,7 @@ import { Forbidden, NotFound } from '../domain/errors.js';
 import type { Image, Visibility } from '../domain/image.js';
 import type { ImageAction, MemberAction, Policy, ProposedImage } from '../domain/policy.js';
 import type { ListScope, MemberStatus } from '../domain/ports.js';
+import { pyStr } from '../domain/py-format.js';
 import { effectiveRuleTexts, GLANCE_RULE_DEFAULTS, type RuleDefault } from './glance-defaults.js';
 import { PolicyFileError, readPolicyFile } from './policy-file.js';
 import type { PropertyProtections } from './property-protections.js';
@@ -202,10 +203,6 @@ function refused(rule: string): Forbidden {
 
 function ownsImage(ctx: RequestContext, image: Image): boolean {
   return ctx.projectId !== null && image.owner === ctx.projectId;
-}
-
-function pyStr(value: string | null): string {
-  return value === null ? 'None' : value;
 }
 
 /** oslo.policy's token scope: system, domain or project. */

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
-import { assertReadyForData, locationOf, storeOf, type Image } from '../domain/image.js';
+import { assertReadyForData, locationOf, storeOf, transition, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
 import type { ImageService } from './images.js';
@@ -56,7 +56,7 @@ export function createImageDataService(deps: ImageDataDeps) {
   /** Puts an image back to queued after a failed upload, unless something else moved or deleted it. */
   async function backToQueued(image: Image): Promise<void> {
     try {
-      await images.save({ ...image, status: 'queued', updated_at: clock.now() }, { fromStatus: 'saving' });
+      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: 'saving' });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
     }
@@ -116,9 +116,7 @@ export function createImageDataService(deps: ImageDataDeps) {
       throw e;
     }
 
-    const active: Image = {
-      ...saving,
-      status: 'active',
+    const active = transition(saving, 'active', {
       size: blob.size,
       checksum: blob.checksum,
       os_hash_algo: blob.os_hash_algo,
@@ -127,7 +125,7 @@ export function createImageDataService(deps: ImageDataDeps) {
       virtual_size: virtualSize ?? saving.virtual_size,
       locations: [locationOf(blob, deps.multiStore)],
       updated_at: clock.now(),
-    };
+    });
     try {
       await images.save(active, { fromStatus: 'saving' });
     } catch (e) {
@@ -174,7 +172,7 @@ export function createImageDataService(deps: ImageDataDeps) {
         throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${cap} bytes.`);
       }
 
-      const saving: Image = { ...image, status: 'saving', updated_at: clock.now() };
+      const saving = transition(image, 'saving', { updated_at: clock.now() });
       // Watched from before the status change, so no delete can slip in unnoticed.
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {

@@ -5,9 +5,9 @@
  */
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
-import { assertTransition, storeOf, type Image } from '../domain/image.js';
+import { newImage, storeOf, transition, type Image } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
-import { applyPatch, parsePatch } from '../domain/image-patch.js';
+import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier } from '../domain/ports.js';
 import type { ListRequest } from './list-request.js';
@@ -91,18 +91,13 @@ export function createImageService(deps: ImageServiceDeps) {
       }
       const visibility = req.visibility ?? 'shared';
       const now = clock.now();
-      const image: Image = {
+      const image = newImage({
         id: req.id ?? deps.ids.uuid(),
         name: req.name ?? null,
-        status: 'queued',
         visibility,
         protected: req.protected ?? false,
         os_hidden: req.os_hidden ?? false,
-        checksum: null,
-        os_hash_algo: null,
-        os_hash_value: null,
         owner: req.owner !== undefined ? req.owner : ctx.projectId,
-        size: null,
         virtual_size: null,
         disk_format: req.disk_format ?? null,
         container_format: req.container_format ?? null,
@@ -112,8 +107,7 @@ export function createImageService(deps: ImageServiceDeps) {
         updated_at: now,
         tags: [...(req.tags ?? [])],
         properties: { ...(req.properties ?? {}) },
-        locations: [],
-      };
+      });
       try {
         await images.add(image);
       } catch (e) {
@@ -149,9 +143,9 @@ export function createImageService(deps: ImageServiceDeps) {
       return { images: shown, nextMarker: page.length === limit && last ? last.id : undefined };
     },
 
-    async update(ctx: RequestContext, id: string, contentType: string | undefined, body: unknown): Promise<Image> {
+    async update(ctx: RequestContext, id: string, dialect: PatchDialect, body: unknown): Promise<Image> {
       // Glance validates values while reading the body: a bad value is 400 before any 404.
-      const ops = parsePatch(contentType, body, deps.formats);
+      const ops = parsePatch(dialect, body, deps.formats);
       const image = await findVisible(ctx, id);
       // Property protections: the patch sees only the properties the caller may read.
       const view = readable(ctx, image);
@@ -261,8 +255,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'active') {
         throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
       }
-      assertTransition(image.status, 'deactivated');
-      await saveChanged({ ...image, status: 'deactivated' }, 'active');
+      await saveChanged(transition(image, 'deactivated'), 'active');
     },
 
     async reactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -272,7 +265,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'deactivated') {
         throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
       }
-      await saveChanged({ ...image, status: 'active' }, 'deactivated');
+      await saveChanged(transition(image, 'active'), 'deactivated');
     },
   };
 }

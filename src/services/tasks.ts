@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../domain/context.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { taskSchema } from '../domain/image-schemas.js';
-import { pyStr, validateAgainstSchema } from '../domain/image-validation.js';
+import { validateAgainstSchema } from '../domain/image-validation.js';
+import { pyStr } from '../domain/py-format.js';
 import {
   TASK_SORT_KEYS,
   TASK_TEXT_FILTER_KEYS,
@@ -31,7 +32,7 @@ import {
   type TaskTextFilterKey,
   type TaskTimeFilterKey,
 } from '../domain/ports.js';
-import { TASK_STATUSES, type Task, type TaskType } from '../domain/task.js';
+import { finishTask, newTask, TASK_STATUSES, type Task, type TaskType } from '../domain/task.js';
 import type { ImageService } from './images.js';
 
 /** The tasks API's one policy rule. */
@@ -97,10 +98,7 @@ export function createTaskService(deps: TaskServiceDeps) {
   /** Fails a task the API created but nothing will run, with the reason Glance's executor would give. */
   async function failUnrun(task: Task): Promise<void> {
     const now = clock.now();
-    await tasks.save(
-      { ...task, status: 'failure', message: unrunReason(task), updated_at: now, expires_at: new Date(now.getTime() + ttlMs) },
-      { fromStatus: 'pending' },
-    );
+    await tasks.save(finishTask(task, 'failure', { now, timeToLiveMs: ttlMs, message: unrunReason(task) }), { fromStatus: 'pending' });
   }
 
   return {
@@ -184,21 +182,16 @@ export function createTaskService(deps: TaskServiceDeps) {
       if (input === null) throw new Error("'NoneType' object has no attribute 'get'");
       const now = clock.now();
       const imageId = input.image_id;
-      const task: Task = {
+      const task = newTask({
         id: ids.uuid(),
         type,
-        status: 'pending',
         owner: ownerOf(ctx),
         image_id: imageId === undefined || imageId === null ? null : pyStr(imageId),
         request_id: ctx.requestId,
         user_id: ctx.userId,
-        expires_at: null,
         created_at: now,
-        updated_at: now,
         input,
-        result: null,
-        message: '',
-      };
+      });
       await tasks.add(task);
       // Iris has no executor for these: the task fails at once with the reason Glance's
       // executor gives for a bad input, or with NOT_RUN_MESSAGE.

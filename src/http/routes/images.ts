@@ -2,16 +2,12 @@
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { parseListRequest } from '../../services/list-request.js';
 import { imageView } from '../image-view.js';
+import { ACCEPT_PATCH, patchDialectOf } from '../patch-media-type.js';
 import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
 type IdParams = { id: string };
 type TagParams = { id: string; tag: string };
-
-const PATCH_MEDIA_TYPES = [
-  'application/openstack-images-v2.0-json-patch',
-  'application/openstack-images-v2.1-json-patch',
-];
 
 /** urlencode as Python's: the characters quote_plus keeps, `+` for spaces. */
 function pyUrlencode(pairs: [string, string][]): string {
@@ -75,13 +71,12 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
         PATCH: async (req, reply) => {
           const { id } = req.params as IdParams;
           const ctx = deps.contextOf(req);
-          // Glance compares the media type case-sensitively and ignores parameters.
-          const type = req.headers['content-type']?.split(';')[0]?.trim();
-          if (type === undefined || !PATCH_MEDIA_TYPES.includes(type)) {
-            reply.header('accept-patch', PATCH_MEDIA_TYPES.join(', '));
+          const dialect = patchDialectOf(req.headers['content-type']);
+          if (dialect === undefined) {
+            reply.header('accept-patch', ACCEPT_PATCH);
             throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
           }
-          const image = await images.update(ctx, id, req.headers['content-type'], await readJsonBody(req));
+          const image = await images.update(ctx, id, dialect, await readJsonBody(req));
           return sendJson(reply, 200, imageView(image, viewOpts(ctx)));
         },
         DELETE: async (req, reply) => {

@@ -3,7 +3,7 @@
  * in a consistent state (no half-imported image stays importing, no lock outlives its task).
  */
 import { NotFound } from '../../domain/errors.js';
-import { storeOf, type Image } from '../../domain/image.js';
+import { storeOf, transition, type Image } from '../../domain/image.js';
 import type { BlobStore, Clock, ImageRepository } from '../../domain/ports.js';
 import type { Task } from '../../domain/task.js';
 import { addTo, FAILED, IMPORTING, listProp, LOCK, removeFrom } from './import-image-properties.js';
@@ -49,7 +49,7 @@ export async function recoverInterruptedImports(
           deps.onError('could not delete a copy of an interrupted import; orphan left', e, { image: id, task: task.id, location: loc.url });
         });
       }
-      next = { ...next, status: 'queued', locations: [], size: null, checksum: null, os_hash_algo: null, os_hash_value: null };
+      next = transition(next, 'queued', { locations: [], size: null, checksum: null, os_hash_algo: null, os_hash_value: null });
     }
     const { [LOCK]: _lock, ...properties } = next.properties;
     next = { ...next, properties, updated_at: clock.now() };
@@ -96,7 +96,7 @@ export async function recoverInterruptedStages(
     }
     if (image.size !== null && staged === image.size) continue;
     try {
-      await images.save({ ...image, status: 'queued', size: null, updated_at: clock.now() }, { fromStatus: 'uploading' });
+      await images.save(transition(image, 'queued', { size: null, updated_at: clock.now() }), { fromStatus: 'uploading' });
       recovered.push(image.id);
     } catch (e) {
       deps.onError('could not return an interrupted stage to queued', e, { image: image.id });

@@ -10,7 +10,8 @@ import { storeOf, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
 import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, WebSource } from '../../domain/ports.js';
-import type { Task } from '../../domain/task.js';
+import { pyStr } from '../../domain/py-format.js';
+import { newTask, type Task } from '../../domain/task.js';
 import type { ImageService } from '../images.js';
 import { FAILED, IMPORTING, removeFrom, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
@@ -33,12 +34,6 @@ export interface ImportRequestDeps {
   readonly runner: Pick<ImportRunner, 'start'>;
   readonly leases: Pick<TaskLeases, 'leaseFrom'>;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
-}
-
-/** Python's str() of a JSON value in messages: None for missing. */
-function pyStr(v: unknown): string {
-  if (v === undefined || v === null) return 'None';
-  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** The request body's own checks (Glance's deserializer), before anything is looked up. */
@@ -148,25 +143,20 @@ export function createImportRequests(deps: ImportRequestDeps) {
       }
 
       const now = clock.now();
-      const task: Task = {
+      const task = newTask({
         id: deps.ids.uuid(),
         type: 'api_image_import',
-        status: 'pending',
         // Glance needs a project here (its column is NOT NULL and a project-less admin gets a 500);
         // Iris records the image's owner instead, or '' when there is none.
         owner: ctx.projectId ?? image.owner ?? '',
         image_id: id,
         request_id: ctx.requestId,
         user_id: ctx.userId,
-        expires_at: null,
         created_at: now,
-        updated_at: now,
         input: { image_id: id, import_req: raw, backend: stores },
-        result: null,
-        message: '',
         // Leased by this process from the start, so no node takes over a task about to run.
         lease: deps.leases.leaseFrom(now),
-      };
+      });
       await lock.acquire(id, task.id);
       if (stolenFrom) {
         await cleanupStaleProgress(id, stolenFrom).catch((e: unknown) => {

@@ -11,10 +11,10 @@
  */
 import type { Readable } from 'node:stream';
 import { Invalid, IrisError, NotFound } from '../../domain/errors.js';
-import { locationOf, storeOf, type Image } from '../../domain/image.js';
+import { locationOf, storeOf, transition, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
 import type { BlobStore, Clock, ImageRepository, ImportPlugin, Notifier, StoredBlob, TaskRepository, WebSource } from '../../domain/ports.js';
-import type { Task } from '../../domain/task.js';
+import { beginProcessing, type Task } from '../../domain/task.js';
 import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-check.js';
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
@@ -73,11 +73,11 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     // Another node took the task over (this one looked dead): stop moving bytes for it.
     const stopHeartbeat = deps.lock.keepAlive(task, () => abort.abort(new Invalid('Import task lease lost: another node took the task over')));
     try {
-      await tasks.save({ ...task, status: 'processing', updated_at: clock.now() }, { fromStatus: 'pending' });
+      await tasks.save(beginProcessing(task, clock.now()), { fromStatus: 'pending' });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
       let image = await update(id, (img) => {
         let next = img;
-        if (req.method !== 'copy-image') next = { ...next, status: 'importing' };
+        if (req.method !== 'copy-image') next = transition(next, 'importing');
         next = removeFrom(addTo(next, IMPORTING, req.stores), FAILED, req.stores);
         const { [STAGE_HOST]: _host, ...properties } = next.properties;
         return { ...next, properties };
@@ -156,15 +156,13 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         image = await update(id, (img) => {
           let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
           if (setActive && next.status !== 'active') {
-            next = {
-              ...next,
-              status: 'active',
+            next = transition(next, 'active', {
               size: blob.size,
               checksum: blob.checksum,
               os_hash_algo: blob.os_hash_algo,
               os_hash_value: blob.os_hash_value,
               virtual_size: virtualSize ?? next.virtual_size,
-            };
+            });
           }
           return removeFrom(next, IMPORTING, [store]);
         });
@@ -226,7 +224,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
           const failed = addTo(next, FAILED, req.stores);
           return img.status === 'importing' || img.status === 'uploading'
-            ? { ...failed, status: 'queued', size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
+            ? transition(failed, 'queued', { size: null, checksum: null, os_hash_algo: null, os_hash_value: null })
             : failed;
         });
       } else {

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../domain/context.js';
 import { Conflict, Gone, NotFound, TooLarge } from '../../domain/errors.js';
-import type { Image } from '../../domain/image.js';
+import { transition, type Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
 import type { ImageService } from '../images.js';
@@ -27,7 +27,7 @@ export function createImportStage(deps: ImportStageDeps) {
 
   async function backTo(image: Image, from: Image['status']): Promise<void> {
     try {
-      await images.save({ ...image, status: 'queued', updated_at: clock.now() }, { fromStatus: from });
+      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: from });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
     }
@@ -43,7 +43,7 @@ export function createImportStage(deps: ImportStageDeps) {
       if (opts.contentLength !== undefined && opts.contentLength > deps.imageSizeCap) {
         throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${deps.imageSizeCap} bytes.`);
       }
-      const uploading: Image = { ...image, status: 'uploading', updated_at: clock.now() };
+      const uploading = transition(image, 'uploading', { updated_at: clock.now() });
       // Glance answers 500 here; Iris says what happened, as Glance's upload does (410).
       const gone = (): Gone =>
         new Gone(`Image ${id} could not be found after staging. The image may have been deleted during the stage, cleaning up the staged data.`);

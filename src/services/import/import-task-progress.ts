@@ -1,7 +1,7 @@
 /** The import task's progress: its message while it runs and its end (success or failure). */
 import { Conflict } from '../../domain/errors.js';
 import type { Clock, TaskRepository } from '../../domain/ports.js';
-import type { Task } from '../../domain/task.js';
+import { finishTask, isFinished, type Task } from '../../domain/task.js';
 
 export interface ImportTaskProgressDeps {
   readonly tasks: TaskRepository;
@@ -19,16 +19,9 @@ export function createImportTaskProgress(deps: ImportTaskProgressDeps) {
     async finish(task: Task, status: 'success' | 'failure', message: string, result?: Record<string, unknown>): Promise<void> {
       const now = clock.now();
       const current = (await tasks.get(task.id)) ?? task;
-      if (current.status === 'success' || current.status === 'failure') return;
+      if (isFinished(current)) return;
       await tasks.save(
-        {
-          ...current,
-          status,
-          message,
-          result: result ?? current.result,
-          updated_at: now,
-          expires_at: new Date(now.getTime() + deps.taskTimeToLiveHours * 3600_000),
-        },
+        finishTask(current, status, { now, timeToLiveMs: deps.taskTimeToLiveHours * 3600_000, message, result }),
         { fromStatus: current.status },
       );
     },
