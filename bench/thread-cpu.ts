@@ -9,7 +9,10 @@
  *   helpers, concurrent compilation) and its delayed-task scheduler;
  * - later threads idle in epoll_wait run an event loop of their own: worker_threads (tsx's module
  *   loader, present from the start; Iris's hashing threads, started by the first upload);
- * - later threads idle in a futex: libuv's thread pool (file reads, writes, fsync).
+ * - later threads idle in a futex shared with another idle thread: libuv's thread pool (file
+ *   reads, writes, fsync), whose threads all wait on one condition variable;
+ * - later threads idle alone on a futex: worker_threads sleeping in Atomics.wait (Iris's hashing
+ *   threads since they take their work from a doorbell, not from messages).
  * Other processes of the tree (Glance's uwsgi master and worker) are reported per process.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -21,6 +24,22 @@ const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).
 /** Threads Node 20 starts before the first line of JavaScript: 4 V8 platform workers and the delayed-task scheduler (two spare). */
 const PLATFORM_THREADS = 6;
 const EPOLL_SYSCALLS = new Set(['232', '281', '441']); // epoll_wait, epoll_pwait, epoll_pwait2 (x86_64)
+const FUTEX_SYSCALL = '202'; // x86_64
+
+/** The syscall number and first argument a thread is blocked in ('' when unreadable). */
+function blockedIn(pid: number, tid: number): { syscall: string; arg: string } {
+  try {
+    const [syscall = '', arg = ''] = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ');
+    return { syscall, arg };
+  } catch {
+    return { syscall: '', arg: '' };
+  }
+}
+
+/** A futex address rounded to its 64-byte line (glibc condition variables wait on two nearby words). */
+function futexLine(arg: string): string {
+  return (BigInt(arg) >> 6n).toString(16);
+}
 
 export type ThreadGroup = string;
 
@@ -67,28 +86,36 @@ export class ThreadClassifier {
       } catch {
         continue;
       }
+      // Futex lines more than one idle thread waits on: a shared condition variable (libuv's pool).
+      const waiting = new Map<number, string>();
+      const sharers = new Map<string, number>();
+      for (const tid of tids) {
+        const { syscall, arg } = blockedIn(pid, tid);
+        if (syscall !== FUTEX_SYSCALL || !arg.startsWith('0x')) continue;
+        const line = futexLine(arg);
+        waiting.set(tid, line);
+        sharers.set(line, (sharers.get(line) ?? 0) + 1);
+      }
       for (const [index, tid] of tids.entries()) {
         const key = `${pid}/${tid}`;
         if (this.#groups.has(key)) continue;
         if (this.#first) this.#startup.add(key);
-        this.#groups.set(key, this.#decide(pid, tid, index, key));
+        const line = waiting.get(tid);
+        const alone = line !== undefined && sharers.get(line) === 1;
+        this.#groups.set(key, this.#decide(pid, tid, index, key, alone));
       }
     }
     this.#first = false;
   }
 
-  #decide(pid: number, tid: number, index: number, key: string): ThreadGroup {
+  #decide(pid: number, tid: number, index: number, key: string, aloneOnFutex: boolean): ThreadGroup {
     const proc = pid === this.rootPid ? '' : `pid ${pid} `;
     if (this.kind === 'other') return tid === pid ? `${proc}main thread` : `${proc}other threads`;
     if (tid === pid) return `${proc}event loop`;
     if (index <= PLATFORM_THREADS) return `${proc}V8 platform (GC)`;
-    let syscall = '';
-    try {
-      syscall = readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').split(' ')[0] ?? '';
-    } catch {
-      // unreadable: counted as pool below
-    }
+    const { syscall } = blockedIn(pid, tid);
     if (EPOLL_SYSCALLS.has(syscall)) return this.#startup.has(key) ? `${proc}loader worker (tsx)` : `${proc}hash workers`;
+    if (aloneOnFutex && !this.#startup.has(key)) return `${proc}hash workers`;
     return `${proc}libuv pool`;
   }
 

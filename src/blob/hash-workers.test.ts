@@ -17,29 +17,35 @@ async function feed(job: HashJob, data: Buffer, piece: number): Promise<void> {
   }
 }
 
-test('hash workers: digests equal node crypto for any chunking and ring size', async () => {
-  const pool = createHashWorkerPool();
-  try {
-    const data = randomBytes(3 * 65_536 + 17);
-    for (const [piece, slotBytes, slots] of [
-      [65_536, 65_536, 2],
-      [1000, 4096, 1],
-      [100_000, 30_000, 3],
-      [data.length, 1 << 20, 4],
-    ] as const) {
-      const job = pool.start(['md5', 'sha512'], { slotBytes, slots });
-      await feed(job, data, piece);
-      assert.deepEqual(await job.digest(), [hex('md5', data), hex('sha512', data)], `piece ${piece} slot ${slotBytes}x${slots}`);
+test('hash workers: digests equal node crypto for any chunking, ring size and thread count', async () => {
+  for (const threadsPerJob of [1, 2, 3]) {
+    const pool = createHashWorkerPool({ threadsPerJob });
+    try {
+      const data = randomBytes(3 * 65_536 + 17);
+      for (const [piece, slotBytes, slots] of [
+        [65_536, 65_536, 2],
+        [1000, 4096, 1],
+        [100_000, 30_000, 3],
+        [data.length, 1 << 20, 4],
+      ] as const) {
+        const job = pool.start(['md5', 'sha512', 'sha256'], { slotBytes, slots });
+        await feed(job, data, piece);
+        assert.deepEqual(
+          await job.digest(),
+          [hex('md5', data), hex('sha512', data), hex('sha256', data)],
+          `${threadsPerJob} threads, piece ${piece} slot ${slotBytes}x${slots}`,
+        );
+      }
+      const empty = pool.start(['md5', 'sha256']);
+      assert.deepEqual(await empty.digest(), [hex('md5', Buffer.alloc(0)), hex('sha256', Buffer.alloc(0))]);
+    } finally {
+      await pool.close();
     }
-    const empty = pool.start(['md5', 'sha256']);
-    assert.deepEqual(await empty.digest(), [hex('md5', Buffer.alloc(0)), hex('sha256', Buffer.alloc(0))]);
-  } finally {
-    await pool.close();
   }
 });
 
 test('hash workers: concurrent jobs share the threads without mixing data', async () => {
-  const pool = createHashWorkerPool();
+  const pool = createHashWorkerPool({ threadsPerJob: 2 });
   try {
     const a = randomBytes(200_000);
     const b = randomBytes(300_000);
@@ -57,10 +63,12 @@ test('hash workers: a full ring makes update wait (bounded bytes in flight)', as
   const pool = createHashWorkerPool();
   try {
     const job = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 2 });
-    // Two slots' worth fits; a third slot has to wait for the threads to acknowledge one.
+    // Held threads hash nothing: two slots' worth fits, a third slot has to wait for a thread.
+    pool.hold(true);
     assert.equal(job.update(Buffer.alloc(2048)), undefined);
     const wait = job.update(Buffer.alloc(10));
     assert.ok(wait instanceof Promise);
+    pool.hold(false);
     await wait;
     const data = Buffer.concat([Buffer.alloc(2048), Buffer.alloc(10)]);
     assert.deepEqual(await job.digest(), [hex('md5', data), hex('sha512', data)]);
@@ -80,6 +88,7 @@ test('hash workers: an aborted job rejects its waiters and leaves the threads fr
   const pool = createHashWorkerPool();
   try {
     const job = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 1 });
+    pool.hold(true);
     assert.equal(job.update(Buffer.alloc(1024)), undefined, 'the free slot takes the chunk at once');
     const waiting = job.update(Buffer.alloc(1024));
     assert.ok(waiting);
@@ -88,6 +97,7 @@ test('hash workers: an aborted job rejects its waiters and leaves the threads fr
     await assert.rejects(waiting, (err) => err === reason);
     await assert.rejects(job.digest(), (err) => err === reason);
     job.abort();
+    pool.hold(false);
     // The same threads serve the next job at once.
     const data = randomBytes(50_000);
     const next = pool.start(['md5', 'sha512'], { slotBytes: 4096, slots: 2 });
@@ -103,9 +113,12 @@ test('hash workers: a ring reused right after an abort gives the next job the ri
   try {
     for (let round = 0; round < 5; round++) {
       const dropped = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 4 });
-      // Four slots queued on the threads, then abandoned while they may still be in the queue.
+      // Four slots queued on the threads, then abandoned while they are still in the queue
+      // (held) or being hashed (released at once).
+      pool.hold(round % 2 === 0);
       assert.equal(dropped.update(randomBytes(4096)), undefined);
       dropped.abort();
+      pool.hold(false);
       const data = randomBytes(20_000);
       const next = pool.start(['md5', 'sha512'], { slotBytes: 1024, slots: 4 });
       await feed(next, data, 3000);

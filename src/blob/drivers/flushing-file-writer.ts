@@ -14,8 +14,8 @@
  * chunk) cost event-loop CPU for nothing here.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { finished } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 export interface FlushingWriteOptions {
   /** Bytes per `writev`. */
@@ -36,10 +36,15 @@ export async function writeAndFlush(handle: FileHandle, source: Readable, opts: 
   let flushedUpTo = 0;
   let writing: Promise<void> | undefined;
   let flushing: Promise<void> | undefined;
-  /** The first failed write or flush; kept here (not left in a promise nobody awaits yet) and rethrown. */
+  /** The first failed write or flush, or the source's error. */
   let failure: unknown;
   let batch: Buffer[] = [];
   let batchLength = 0;
+  /** Full batches waiting for the write in flight (one write at a time keeps offsets in order). */
+  const ready: { buffers: Buffer[]; length: number }[] = [];
+  let ended = false;
+  let settle!: { resolve(): void; reject(err: unknown): void };
+  const consumed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
 
   /** Starts a background fdatasync when a flush interval has filled and none is running. */
   const maybeFlush = () => {
@@ -52,60 +57,109 @@ export async function writeAndFlush(handle: FileHandle, source: Readable, opts: 
       },
       (err: unknown) => {
         // A failed flush means the data may not be on disk: the write fails.
-        failure ??= err;
+        fail(err);
         flushing = undefined;
       },
     );
   };
 
-  const writeBatch = async (buffers: Buffer[], length: number) => {
-    // One write at a time keeps the file's offsets in order and bounds what is held in memory.
-    if (writing) await writing;
-    if (failure) throw failure;
+  function fail(err: unknown): void {
+    if (failure !== undefined) return;
+    failure = err;
+    // As pipeline would: a consumer that gives up destroys its source.
+    if (!source.destroyed) source.destroy(err instanceof Error ? err : new Error(String(err)));
+    settle.reject(err);
+  }
+
+  /** Writes the next ready batch when none is being written; resumes the source when all are out. */
+  function pump(): void {
+    if (writing || failure !== undefined) return;
+    const next = ready.shift();
+    if (next === undefined) {
+      if (ended) settle.resolve();
+      else if (source.isPaused()) source.resume();
+      return;
+    }
     const at = position;
-    position += length;
-    writing = writeFully(handle, buffers, length, at).then(maybeFlush, (err: unknown) => {
-      failure ??= err;
-    });
+    position += next.length;
+    writing = writeFully(handle, next.buffers, next.length, at).then(
+      () => {
+        writing = undefined;
+        maybeFlush();
+        pump();
+      },
+      (err: unknown) => {
+        writing = undefined;
+        fail(err);
+      },
+    );
+  }
+
+  // Flowing mode hands over the chunks one by one, as they came; an async iterator would call
+  // read(), which concatenates everything buffered into a new Buffer (a copy of every byte, and
+  // a 1 MiB allocation per read: measured 0.5 s of a 1 GiB upload's event-loop profile).
+  const onData = (chunk: Buffer) => {
+    let rest = chunk;
+    // Batches end exactly at multiples of batchBytes (the chunk is split by reference).
+    while (batchLength + rest.length >= opts.batchBytes) {
+      const take = opts.batchBytes - batchLength;
+      batch.push(rest.subarray(0, take));
+      rest = rest.subarray(take);
+      ready.push({ buffers: batch, length: opts.batchBytes });
+      batch = [];
+      batchLength = 0;
+    }
+    if (rest.length > 0) {
+      batch.push(rest);
+      batchLength += rest.length;
+    }
+    if (ready.length > 0) {
+      pump();
+      // A full batch waits for the write in flight: stop the source until it is out.
+      if (ready.length > 0) source.pause();
+    }
   };
+  const onEnd = () => {
+    ended = true;
+    if (batchLength > 0) ready.push({ buffers: batch, length: batchLength });
+    batch = [];
+    pump();
+  };
+  const stopWatching = finished(source, { writable: false }, (err) => {
+    if (err) fail(err);
+  });
+  const stopAbort = opts.signal ? abortOn(opts.signal, source) : undefined;
 
   try {
-    await pipeline(
-      source,
-      async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) {
-          let rest = chunk;
-          // Batches end exactly at multiples of batchBytes (the chunk is split by reference).
-          while (batchLength + rest.length >= opts.batchBytes) {
-            const take = opts.batchBytes - batchLength;
-            batch.push(rest.subarray(0, take));
-            rest = rest.subarray(take);
-            const full = batch;
-            batch = [];
-            batchLength = 0;
-            await writeBatch(full, opts.batchBytes);
-          }
-          if (rest.length > 0) {
-            batch.push(rest);
-            batchLength += rest.length;
-          }
-        }
-        if (batchLength > 0) await writeBatch(batch, batchLength);
-        batch = [];
-        await writing;
-        if (failure) throw failure;
-      },
-      { signal: opts.signal },
-    );
+    source.on('data', onData);
+    source.once('end', onEnd);
+    await consumed;
   } finally {
+    source.off('data', onData);
+    source.off('end', onEnd);
+    stopWatching();
+    stopAbort?.();
     // Nothing may still be writing to or flushing the file when the caller closes or removes it.
     await writing;
     await flushing;
   }
-  if (failure) throw failure;
+  if (failure !== undefined) throw failure;
   // fsync, not fdatasync: the size and the rest of the inode must be durable too.
   await handle.sync();
   return position;
+}
+
+/** Destroys `source` with an AbortError when `signal` aborts (at once if it already has); returns the undo. */
+function abortOn(signal: AbortSignal, source: Readable): () => void {
+  const onAbort = () => {
+    source.destroy(new DOMException('The operation was aborted', 'AbortError'));
+  };
+  if (signal.aborted) {
+    onAbort();
+    return () => undefined;
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /** writev until all `length` bytes are in the file (a short write is retried with the rest). */
