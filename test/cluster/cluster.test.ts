@@ -141,6 +141,26 @@ suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not in
     await until('the import to remove the staged bytes', async () => (existsSync(join(cluster.stagingDir, id)) ? undefined : true), 60_000);
   });
 
+  test('an image staged once, its import asked of two nodes at once: one task, one 202, one 409', async () => {
+    const [a, b] = cluster.nodes.map((n) => n.iris.baseUrl) as [string, string];
+    const data = randomBytes(4 * 1024 * 1024 + 5);
+    const id = await newImage(cluster.baseUrl, 'imported-twice');
+    const staged = await putBytes(`${cluster.baseUrl}/v2/images/${id}/stage`, data, cluster.headers);
+    assert.equal(staged.status, 204, describe(staged));
+    const answers = await Promise.all(
+      [a, b].map((base) => json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'glance-direct' } }, cluster.headers)),
+    );
+    assert.deepEqual(answers.map((r) => r.status).sort(), [202, 409], answers.map(describe).join('\n'));
+    const image = await until(`image ${id} active`, async () => {
+      const img = await imageAt(cluster.baseUrl, id);
+      return img.status === 'active' ? img : undefined;
+    }, 120_000);
+    assert.equal(image.checksum, md5(data));
+    const tasks = await json('GET', `${cluster.baseUrl}/v2/images/${id}/tasks`, undefined, cluster.headers);
+    assert.equal(tasks.status, 200, describe(tasks));
+    assert.equal((tasks.body.tasks as unknown[]).length, 1, JSON.stringify(tasks.body));
+  });
+
   test('20 uploads racing to one image through HAProxy: one 204, nineteen 409, no orphan in the store', async () => {
     const id = await newImage(cluster.baseUrl, 'race');
     const before = readdirSync(cluster.storeDir).sort();
