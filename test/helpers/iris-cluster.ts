@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHaproxy, type Haproxy } from './haproxy.js';
-import { startIris, type IrisProcess } from './iris-server.js';
+import { freePort, startIris, type IrisProcess } from './iris-server.js';
 import { startPostgres } from './postgres-server.js';
 import type { SqlServer } from './sql-server.js';
 
@@ -30,6 +30,16 @@ export interface ClusterOptions {
   readonly frontendLines?: readonly string[];
   /** HAProxy also terminates TLS (lb.tlsBaseUrl). */
   readonly tls?: boolean;
+  /**
+   * Each node stages glance-direct data in its own directory (under its data dir) instead of the
+   * shared one: the node-local staging of `[DEFAULT] worker_self_reference_url`.
+   */
+  readonly localStaging?: boolean;
+  /**
+   * Extra INI text for one node, given its name and URL (e.g. `worker_self_reference_url`). When
+   * set, each node's port is chosen before it starts (racy: a taken port is retried).
+   */
+  readonly perNodeConfig?: (node: { readonly name: string; readonly url: string }) => string;
   /** An already running database to use (not stopped by stop()); default a new PostgreSQL. */
   readonly database?: SqlServer;
 }
@@ -40,6 +50,8 @@ export interface ClusterNode {
   readonly iris: IrisProcess;
   /** Its `[healthcheck] disable_by_file_path`: while this file exists its health check answers 503. */
   readonly disableFile: string;
+  /** Its staging directory: the shared one, or its own with localStaging. */
+  readonly stagingDir: string;
 }
 
 export interface IrisCluster {
@@ -50,7 +62,7 @@ export interface IrisCluster {
   readonly db: SqlServer;
   /** The shared filesystem store ([glance_store] filesystem_store_datadir of every node). */
   readonly storeDir: string;
-  /** The shared staging directory ([DEFAULT] node_staging_uri of every node). */
+  /** The shared staging directory ([DEFAULT] node_staging_uri of every node; unused with localStaging). */
   readonly stagingDir: string;
   /** Headers that authenticate as CLUSTER_TOKEN. */
   readonly headers: Readonly<Record<string, string>>;
@@ -125,9 +137,25 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
         mkdirSync(dataDir);
         const file = join(root, `${name}.conf`);
         const disableFile = join(dataDir, 'healthcheck-disabled');
-        writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir, disableFile, extra: opts.extraConfig }));
-        const iris = await startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000 });
-        nodes.push({ name, iris, disableFile });
+        const staging = opts.localStaging === true ? join(dataDir, 'staging') : stagingDir;
+        const start = async (port: number): Promise<IrisProcess> => {
+          const extra = [opts.extraConfig ?? '', opts.perNodeConfig?.({ name, url: `http://127.0.0.1:${port}` }) ?? ''].join('\n');
+          writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir: staging, disableFile, extra }));
+          return startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000, env: { IRIS_PORT: String(port) } });
+        };
+        let iris: IrisProcess;
+        if (opts.perNodeConfig === undefined) iris = await start(0);
+        else {
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              iris = await start(await freePort());
+              break;
+            } catch (err) {
+              if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+            }
+          }
+        }
+        nodes.push({ name, iris, disableFile, stagingDir: staging });
         // A misspelt option would leave the node on a default the tests do not expect.
         if (iris.logs().includes('unknown config option')) throw new Error(`${name}: unknown option in its config:\n${iris.logs()}`);
       }),
