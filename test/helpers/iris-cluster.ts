@@ -12,6 +12,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { startHaproxy, type Haproxy } from './haproxy.js';
 import { freePort, startIris, type IrisProcess } from './iris-server.js';
@@ -74,6 +75,39 @@ export interface IrisCluster {
   stop(): Promise<void>;
 }
 
+/** PostgreSQL or HAProxy could not be started (not installed, not runnable here): a skip outside CI. */
+export class ClusterDependencyError extends Error {}
+
+/**
+ * startIrisCluster, or `{ skip }` with the reason printed LOUDLY when PostgreSQL or HAProxy
+ * cannot be started and CI is not set; with CI=true that failure propagates. A node that
+ * fails to start always fails.
+ *
+ * @example
+ *   before(async () => { started = await startClusterOrSkip({ nodes: 3 }); });
+ *   test('x', async (t) => { const cluster = clusterOrSkip(t, started); if (cluster === undefined) return; … });
+ */
+export async function startClusterOrSkip(opts: ClusterOptions = {}): Promise<IrisCluster | { readonly skip: string }> {
+  try {
+    return await startIrisCluster(opts);
+  } catch (err) {
+    if (!(err instanceof ClusterDependencyError) || process.env.CI === 'true') throw err;
+    const skip = `SKIP: ${err.message}`;
+    console.error(`\n*** ${skip} ***\n`);
+    return { skip };
+  }
+}
+
+/** The started cluster, or undefined after marking test `t` skipped with the reason. */
+export function clusterOrSkip(t: TestContext, started: IrisCluster | { readonly skip: string } | undefined): IrisCluster | undefined {
+  if (started === undefined) throw new Error('the cluster was not started (before() failed)');
+  if ('skip' in started) {
+    t.skip(started.skip);
+    return undefined;
+  }
+  return started;
+}
+
 /** One node's config file: the shared database, store and staging directory. */
 export function nodeConfig(opts: { databaseUrl: string; storeDir: string; stagingDir: string; disableFile: string; extra?: string }): string {
   return [
@@ -127,7 +161,9 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
   const logs = (): string =>
     [`--- haproxy ---\n${lb?.logs().slice(-3000) ?? ''}`, ...nodes.map((n) => `--- ${n.name} (${n.iris.baseUrl}) ---\n${n.iris.logs().slice(-4000)}`)].join('\n');
   try {
-    db ??= await startPostgres();
+    db ??= await startPostgres().catch((err: unknown) => {
+      throw new ClusterDependencyError(`PostgreSQL cannot start: ${(err as Error).message}`, { cause: err });
+    });
     const sql = db;
     // In parallel, as nodes come up in a deployment (the migrations take a database lock).
     const started = await Promise.allSettled(
@@ -163,12 +199,16 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     nodes.sort((a, b) => a.name.localeCompare(b.name));
-    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls });
+    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls }).catch(
+      (err: unknown) => {
+        throw new ClusterDependencyError(`HAProxy cannot start: ${(err as Error).message}`, { cause: err });
+      },
+    );
     for (const n of nodes) await lb.waitForState(n.name, 'UP');
   } catch (err) {
-    const message = `${(err as Error).message}\n${logs()}`;
     await stop();
-    throw new Error(message, { cause: err });
+    if (err instanceof ClusterDependencyError) throw err;
+    throw new Error(`${(err as Error).message}\n${logs()}`, { cause: err });
   }
   const balancer = lb;
   const database = db;
