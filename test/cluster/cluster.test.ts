@@ -2,8 +2,10 @@
  * Issue 17's proof that several Iris nodes behave as one service: PostgreSQL, three Iris nodes
  * sharing it, one filesystem store directory and one staging directory, HAProxy in front
  * (test/helpers/iris-cluster.ts). Through HAProxy: the glanceclient lifecycle, links that name
- * the balancer, 20 uploads racing to one image from every node (one 204, the rest 409, no
- * orphan file); around it: an image staged on one node and imported through another.
+ * the balancer (https behind its TLS port, whatever proxy headers the client sends), 20 uploads
+ * racing to one image from every node (one 204, the rest 409, no orphan file); node by node: an
+ * image staged on one node and imported through another, and one import asked of two nodes at
+ * once (one task).
  *
  * Without haproxy, postgres or glance the tests SKIP loudly; with CI=true they fail.
  */
