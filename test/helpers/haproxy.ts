@@ -3,8 +3,9 @@
  * config and an admin stats socket, one HTTP frontend on 127.0.0.1 and a free port, one
  * roundrobin backend whose servers are health-checked with `HEAD /healthcheck` (Glance's
  * oslo.middleware check, which Iris serves). Every answer carries `X-Served-By: <server name>`
- * so a test can see which node served it. stop() kills HAProxy's process group and removes
- * the dir.
+ * so a test can see which node served it. HAProxy sets `X-Forwarded-Proto` and drops the proxy
+ * headers a client sends; with `tls` it also terminates TLS on a second port (self-signed
+ * certificate for localhost). stop() kills HAProxy's process group and removes the dir.
  *
  * @example
  *   if (!requireHaproxy()) return;                      // loud SKIP locally, failure with CI=true
