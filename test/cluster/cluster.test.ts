@@ -20,7 +20,7 @@ import { glanceAgainst, makeHome, runLifecycle } from '../clients/glance-lifecyc
 import { requireHaproxy, SERVED_BY } from '../helpers/haproxy.js';
 import { describe, getBytes, json, putBytes } from '../helpers/http.js';
 import { clusterOrSkip, startClusterOrSkip, type IrisCluster } from '../helpers/iris-cluster.js';
-import { until } from '../helpers/store-files.js';
+import { files, partials, until } from '../helpers/store-files.js';
 import { GLANCE, requireTool } from '../helpers/tools.js';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
@@ -176,7 +176,7 @@ suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not in
   test('20 uploads racing to one image through HAProxy: one 204, nineteen 409, no orphan in the store', async (t) => {
     if (!ready(t)) return;
     const id = await newImage(cluster.baseUrl, 'race');
-    const before = readdirSync(cluster.storeDir).sort();
+    const before = files(cluster.storeDir);
     const bodies = Array.from({ length: 20 }, () => randomBytes(1024 * 1024 + 3));
     const answers = await Promise.all(bodies.map((b) => putBytes(`${cluster.baseUrl}/v2/images/${id}/file`, b, cluster.headers)));
     const statuses = answers.map((r) => r.status);
@@ -192,10 +192,9 @@ suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not in
       assert.equal(image.checksum, md5(winner), `${n.name}: the winner's checksum`);
     }
     // Exactly one new file (the winner's), and no partial write left by the losers.
-    const added = readdirSync(cluster.storeDir).filter((f) => !before.includes(f));
+    const added = files(cluster.storeDir).filter((f) => !before.includes(f));
     assert.deepEqual(added, [id], `store dir: ${readdirSync(cluster.storeDir).join(', ')}`);
-    const tmp = join(cluster.storeDir, '.tmp');
-    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no partial writes left');
+    assert.deepEqual(partials(cluster.storeDir), [], 'no partial writes left');
     const got = await getBytes(`${cluster.baseUrl}/v2/images/${id}/file`, cluster.headers);
     assert.equal(md5(got.bytes), md5(winner));
   });
