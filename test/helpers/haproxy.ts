@@ -3,8 +3,9 @@
  * config and an admin stats socket, one HTTP frontend on 127.0.0.1 and a free port, one
  * roundrobin backend whose servers are health-checked with `HEAD /healthcheck` (Glance's
  * oslo.middleware check, which Iris serves). Every answer carries `X-Served-By: <server name>`
- * so a test can see which node served it. stop() kills HAProxy's process group and removes
- * the dir.
+ * so a test can see which node served it. HAProxy sets `X-Forwarded-Proto` and drops the proxy
+ * headers a client sends; with `tls` it also terminates TLS on a second port (self-signed
+ * certificate for localhost). stop() kills HAProxy's process group and removes the dir.
  *
  * @example
  *   if (!requireHaproxy()) return;                      // loud SKIP locally, failure with CI=true
@@ -93,10 +94,10 @@ const SERVER_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /**
  * The configuration: per-request roundrobin, `HEAD /healthcheck` every 500 ms (down after 2
- * failures, up after 1 success), a connection a server refuses retried on another one
- * (`option redispatch`), and no kept-alive server connections (`http-server-close`): each
- * request opens its own, so a node that stops listening (draining) is never handed a request
- * over an old connection. The proxy headers the nodes trust (enable_proxy_headers_parsing) are
+ * failures, up after 1 success), a connection a server refuses retried at once on another one
+ * (`option redispatch 1`: every retry, not only the last), and no kept-alive server connections
+ * (`http-server-close`): each request opens its own, so a node that stops listening (draining)
+ * is never handed a request over an old connection. The proxy headers the nodes trust (enable_proxy_headers_parsing) are
  * set here and never taken from the client.
  */
 export function haproxyConfig(opts: {
@@ -115,7 +116,7 @@ export function haproxyConfig(opts: {
     'defaults',
     '    mode http',
     '    option http-server-close',
-    '    option redispatch',
+    '    option redispatch 1',
     '    retries 3',
     '    timeout connect 5s',
     // Image transfers are long; a check under load may be slow.

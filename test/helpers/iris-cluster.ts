@@ -12,9 +12,10 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { startHaproxy, type Haproxy } from './haproxy.js';
-import { startIris, type IrisProcess } from './iris-server.js';
+import { freePort, startIris, type IrisProcess } from './iris-server.js';
 import { startPostgres } from './postgres-server.js';
 import type { SqlServer } from './sql-server.js';
 
@@ -30,6 +31,16 @@ export interface ClusterOptions {
   readonly frontendLines?: readonly string[];
   /** HAProxy also terminates TLS (lb.tlsBaseUrl). */
   readonly tls?: boolean;
+  /**
+   * Each node stages glance-direct data in its own directory (under its data dir) instead of the
+   * shared one: the node-local staging of `[DEFAULT] worker_self_reference_url`.
+   */
+  readonly localStaging?: boolean;
+  /**
+   * Extra INI text for one node, given its name and URL (e.g. `worker_self_reference_url`). When
+   * set, each node's port is chosen before it starts (racy: a taken port is retried).
+   */
+  readonly perNodeConfig?: (node: { readonly name: string; readonly url: string }) => string;
   /** An already running database to use (not stopped by stop()); default a new PostgreSQL. */
   readonly database?: SqlServer;
 }
@@ -40,6 +51,8 @@ export interface ClusterNode {
   readonly iris: IrisProcess;
   /** Its `[healthcheck] disable_by_file_path`: while this file exists its health check answers 503. */
   readonly disableFile: string;
+  /** Its staging directory: the shared one, or its own with localStaging. */
+  readonly stagingDir: string;
 }
 
 export interface IrisCluster {
@@ -50,7 +63,7 @@ export interface IrisCluster {
   readonly db: SqlServer;
   /** The shared filesystem store ([glance_store] filesystem_store_datadir of every node). */
   readonly storeDir: string;
-  /** The shared staging directory ([DEFAULT] node_staging_uri of every node). */
+  /** The shared staging directory ([DEFAULT] node_staging_uri of every node; unused with localStaging). */
   readonly stagingDir: string;
   /** Headers that authenticate as CLUSTER_TOKEN. */
   readonly headers: Readonly<Record<string, string>>;
@@ -60,6 +73,39 @@ export interface IrisCluster {
   logs(): string;
   /** Stops HAProxy, the nodes (SIGTERM) and the database it started; removes the shared dirs. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** PostgreSQL or HAProxy could not be started (not installed, not runnable here): a skip outside CI. */
+export class ClusterDependencyError extends Error {}
+
+/**
+ * startIrisCluster, or `{ skip }` with the reason printed LOUDLY when PostgreSQL or HAProxy
+ * cannot be started and CI is not set; with CI=true that failure propagates. A node that
+ * fails to start always fails.
+ *
+ * @example
+ *   before(async () => { started = await startClusterOrSkip({ nodes: 3 }); });
+ *   test('x', async (t) => { const cluster = clusterOrSkip(t, started); if (cluster === undefined) return; … });
+ */
+export async function startClusterOrSkip(opts: ClusterOptions = {}): Promise<IrisCluster | { readonly skip: string }> {
+  try {
+    return await startIrisCluster(opts);
+  } catch (err) {
+    if (!(err instanceof ClusterDependencyError) || process.env.CI === 'true') throw err;
+    const skip = `SKIP: ${err.message}`;
+    console.error(`\n*** ${skip} ***\n`);
+    return { skip };
+  }
+}
+
+/** The started cluster, or undefined after marking test `t` skipped with the reason. */
+export function clusterOrSkip(t: TestContext, started: IrisCluster | { readonly skip: string } | undefined): IrisCluster | undefined {
+  if (started === undefined) throw new Error('the cluster was not started (before() failed)');
+  if ('skip' in started) {
+    t.skip(started.skip);
+    return undefined;
+  }
+  return started;
 }
 
 /** One node's config file: the shared database, store and staging directory. */
@@ -115,7 +161,9 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
   const logs = (): string =>
     [`--- haproxy ---\n${lb?.logs().slice(-3000) ?? ''}`, ...nodes.map((n) => `--- ${n.name} (${n.iris.baseUrl}) ---\n${n.iris.logs().slice(-4000)}`)].join('\n');
   try {
-    db ??= await startPostgres();
+    db ??= await startPostgres().catch((err: unknown) => {
+      throw new ClusterDependencyError(`PostgreSQL cannot start: ${(err as Error).message}`, { cause: err });
+    });
     const sql = db;
     // In parallel, as nodes come up in a deployment (the migrations take a database lock).
     const started = await Promise.allSettled(
@@ -125,9 +173,25 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
         mkdirSync(dataDir);
         const file = join(root, `${name}.conf`);
         const disableFile = join(dataDir, 'healthcheck-disabled');
-        writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir, disableFile, extra: opts.extraConfig }));
-        const iris = await startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000 });
-        nodes.push({ name, iris, disableFile });
+        const staging = opts.localStaging === true ? join(dataDir, 'staging') : stagingDir;
+        const start = async (port: number): Promise<IrisProcess> => {
+          const extra = [opts.extraConfig ?? '', opts.perNodeConfig?.({ name, url: `http://127.0.0.1:${port}` }) ?? ''].join('\n');
+          writeFileSync(file, nodeConfig({ databaseUrl: sql.url, storeDir, stagingDir: staging, disableFile, extra }));
+          return startIris({ dataDir, args: ['--config-file', file], readyTimeoutMs: 180_000, env: { IRIS_PORT: String(port) } });
+        };
+        let iris: IrisProcess;
+        if (opts.perNodeConfig === undefined) iris = await start(0);
+        else {
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              iris = await start(await freePort());
+              break;
+            } catch (err) {
+              if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+            }
+          }
+        }
+        nodes.push({ name, iris, disableFile, stagingDir: staging });
         // A misspelt option would leave the node on a default the tests do not expect.
         if (iris.logs().includes('unknown config option')) throw new Error(`${name}: unknown option in its config:\n${iris.logs()}`);
       }),
@@ -135,12 +199,16 @@ export async function startIrisCluster(opts: ClusterOptions = {}): Promise<IrisC
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     nodes.sort((a, b) => a.name.localeCompare(b.name));
-    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls });
+    lb = await startHaproxy({ servers: nodes.map((n) => ({ name: n.name, port: n.iris.port })), frontendLines: opts.frontendLines, tls: opts.tls }).catch(
+      (err: unknown) => {
+        throw new ClusterDependencyError(`HAProxy cannot start: ${(err as Error).message}`, { cause: err });
+      },
+    );
     for (const n of nodes) await lb.waitForState(n.name, 'UP');
   } catch (err) {
-    const message = `${(err as Error).message}\n${logs()}`;
     await stop();
-    throw new Error(message, { cause: err });
+    if (err instanceof ClusterDependencyError) throw err;
+    throw new Error(`${(err as Error).message}\n${logs()}`, { cause: err });
   }
   const balancer = lb;
   const database = db;
