@@ -304,6 +304,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks,
     taskTimeToLiveHours: config.task.task_time_to_live,
+    selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
     taskLease: {
       ...taskLeaseOptions(config),
       onTakeOver: (reason, failed, recovered) =>
