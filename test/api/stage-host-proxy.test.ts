@@ -5,7 +5,9 @@
  *   bytes), A runs it, the image becomes active; the stage host never shows in the image;
  * - a stage host that answers an error: B relays its status, having sent the same path and
  *   body with the caller's credentials;
- * - a stage host that cannot be reached: 504 "Stage host is unavailable", as Glance 25.1.0.
+ * - a stage host that cannot be reached: 504 "Stage host is unavailable", as Glance 25.1.0;
+ * - a node starting leaves alone an image staged on another node (its start-up stage recovery
+ *   finds no staged data of its own for it, and must not take it back to queued).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -151,4 +153,25 @@ test('a stage host that cannot be reached: 504 Stage host is unavailable', { tim
   assert.match(answer.body.message, /Stage host is unavailable/);
   const image = (await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
   assert.equal(image.status, 'uploading');
+});
+
+test('a node starting leaves an image staged on another node as it is', { timeout: 120_000 }, async () => {
+  const data = randomBytes(4096);
+  const id = await stagedOnA(data);
+  const { iris: c } = await node('c');
+  const image = (await json('GET', `${c.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
+  assert.equal(image.status, 'uploading', JSON.stringify(image));
+  assert.equal(image.size, data.length);
+  // And it can still be imported, through the new node.
+  const accepted = await json('POST', `${c.baseUrl}/v2/images/${id}/import`, { method: { name: 'glance-direct' } }, ADMIN);
+  assert.equal(accepted.status, 202, describe(accepted));
+  const done = await until(
+    'the import to finish',
+    async () => {
+      const r = (await json('GET', `${c.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
+      return r.status === 'active' || r.status === 'queued' ? r : undefined;
+    },
+    60_000,
+  );
+  assert.equal(done.status, 'active', JSON.stringify(done));
 });
