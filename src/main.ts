@@ -172,6 +172,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     const unstaged = await recoverInterruptedStages({
       images,
       staging,
+      selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
       stagingLocation: (id) => `file://${config.staging_dir}/${id}`,
       clock: { now: () => new Date() },
       onError: (message, err, extra) => logger.error({ err, ...extra }, message),
@@ -304,6 +305,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks,
     taskTimeToLiveHours: config.task.task_time_to_live,
+    selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
     taskLease: {
       ...taskLeaseOptions(config),
       onTakeOver: (reason, failed, recovered) =>

@@ -368,8 +368,10 @@ export interface TaskListQuery {
 
 /** Which unfinished tasks `failAbandoned` fails: those matching any of the given criteria. */
 export interface AbandonedTasks {
-  /** Tasks whose lease ended at or before this time, and tasks without a lease. */
+  /** Tasks whose lease ended at or before this time. */
   readonly leaseEndedBy?: Date;
+  /** Tasks without a lease (from before leases, or recorded by a tool): no live node renews them. */
+  readonly unleased?: boolean;
   /** Tasks leased by these owners (processes known to be gone), whatever their lease says. */
   readonly owners?: readonly string[];
   /** Restricts the above to this one task. */

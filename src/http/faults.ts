@@ -35,7 +35,9 @@ const TITLES: Readonly<Record<number, string>> = {
   415: 'Unsupported Media Type',
   416: 'Request Range Not Satisfiable',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const DEFAULT_EXPLANATIONS: Readonly<Record<number, string>> = {
@@ -50,7 +52,9 @@ const DEFAULT_EXPLANATIONS: Readonly<Record<number, string>> = {
   413: 'The body of your request was too large for this server.',
   416: 'The Range requested is not available.',
   500: 'The server has either erred or is incapable of performing the requested operation.',
+  502: 'Bad gateway.',
   503: 'The server is currently unavailable. Please try again at a later time.',
+  504: 'The gateway has timed out.',
 };
 
 const STATUS_OF: Readonly<Record<IrisErrorCode, number>> = {
@@ -69,8 +73,20 @@ const STATUS_OF: Readonly<Record<IrisErrorCode, number>> = {
   ClientTimeout: 408,
 };
 
+/**
+ * A fault decided in the HTTP layer itself, not by the domain: the answer of a node a request
+ * was proxied to, or that node being unreachable (stage-host-proxy.ts).
+ */
+export class HttpFault extends Error {
+  constructor(readonly fault: Fault, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HttpFault';
+  }
+}
+
 /** Maps a domain error (or anything thrown) to a fault. Unknown errors are 500 without details. */
 export function faultFor(error: unknown): Fault {
+  if (error instanceof HttpFault) return error.fault;
   if (error instanceof IrisError) {
     const status = STATUS_OF[error.code];
     if (status === 416) {

@@ -260,10 +260,8 @@ export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly 
       const owners = which.owners ?? [];
       const abandoned = (eb: Eb): Expression<SqlBool> => {
         const arms: Expression<SqlBool>[] = [];
-        if (which.leaseEndedBy !== undefined) {
-          // No lease at all: a task from before leases, or one created without (never a live node's).
-          arms.push(eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', toDbTime(which.leaseEndedBy)));
-        }
+        if (which.leaseEndedBy !== undefined) arms.push(eb('lease_expires_at', '<=', toDbTime(which.leaseEndedBy)));
+        if (which.unleased === true) arms.push(eb('lease_expires_at', 'is', null));
         if (owners.length > 0) arms.push(eb('lease_owner', 'in', owners));
         const unfinished = [eb('deleted', '=', LIVE), eb('status', 'in', [...FAIL_UNFINISHED.from]), eb.or(arms)];
         if (which.id !== undefined) unfinished.push(eb('id', '=', which.id));

@@ -25,6 +25,7 @@ import { createTaskLeases, type TaskLeaseDeps } from './import/task-lease.js';
 export { IMPORT_METHODS, type ImportMethod } from '../domain/import-method.js';
 export type { ImportPlugin, ImportPluginContext, ImportPluginResult, WebSource } from '../domain/ports.js';
 export type { ImportRequest } from './import/import-runner.js';
+export type { ImportDecision } from './import/import-request.js';
 export { recoverInterruptedImports, recoverInterruptedStages } from './import/import-recovery.js';
 export { createTaskLeases, type TaskLeases } from './import/task-lease.js';
 
@@ -68,6 +69,11 @@ export interface ImageImportDeps {
     readonly isDeadOwner: (owner: string) => boolean;
     readonly onTakeOver?: TaskLeaseDeps['onTakeOver'];
   };
+  /**
+   * This node's URL for the others (worker_self_reference_url, else public_endpoint), or null.
+   * Recorded on images staged here; a glance-direct import of one staged elsewhere is proxied.
+   */
+  readonly selfUrl?: string | null;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }

@@ -95,10 +95,10 @@ export function createTaskService(deps: TaskServiceDeps) {
     return task.expires_at === null || task.expires_at.getTime() > now.getTime();
   }
 
-  /** Fails a task the API created but nothing will run, with the reason Glance's executor would give. */
-  async function failUnrun(task: Task): Promise<void> {
+  /** A task the API created but nothing will run, failed with the reason Glance's executor would give. */
+  function unrun(task: Task): Task {
     const now = clock.now();
-    await tasks.save(finishTask(task, 'failure', { now, timeToLiveMs: ttlMs, message: unrunReason(task) }), { fromStatus: 'pending' });
+    return finishTask(task, 'failure', { now, timeToLiveMs: ttlMs, message: unrunReason(task) });
   }
 
   return {
@@ -192,10 +192,10 @@ export function createTaskService(deps: TaskServiceDeps) {
         created_at: now,
         input,
       });
-      await tasks.add(task);
-      // Iris has no executor for these: the task fails at once with the reason Glance's
-      // executor gives for a bad input, or with NOT_RUN_MESSAGE.
-      await failUnrun(task);
+      // Iris has no executor for these: the task is stored failed at once with the reason
+      // Glance's executor gives for a bad input, or with NOT_RUN_MESSAGE. One write: a pending
+      // row without a lease would be another node's to fail (task-lease.ts).
+      await tasks.add(unrun(task));
       // Glance answers with the task as created; its executor runs afterwards.
       return task;
     },

@@ -192,7 +192,7 @@ for (const engine of await testEngines()) {
       assert.deepEqual(await tasks.listForImage('none'), []);
     });
 
-    test('failAbandoned fails unfinished tasks whose lease ended, or that have none, or of the given owners, and returns them', async () => {
+    test('failAbandoned fails unfinished tasks whose lease ended, that have none, or of the given owners, and returns them', async () => {
       const lease = (owner: string, minutes: number) => ({ owner, expires_at: new Date(NOW.getTime() + minutes * 60_000) });
       const unleased = makeTask({ status: 'pending' });
       const ended = makeTask({ status: 'processing', message: 'Copied 10 MiB', lease: lease('aaaaaaaaaaaa-1', 0) });
@@ -206,15 +206,16 @@ for (const engine of await testEngines()) {
       assert.deepEqual(await tasks.failAbandoned({}, 'nothing asked', NOW, expiresAt), []);
       assert.deepEqual(await tasks.failAbandoned({ owners: ['aaaaaaaaaaaa-3'] }, 'restart', NOW, expiresAt), [expect(liveOfDead, 'restart')]);
       assert.deepEqual(await tasks.failAbandoned({ id: live.id, leaseEndedBy: NOW }, 'one', NOW, expiresAt), [], 'a live lease is kept');
-      const failed = await tasks.failAbandoned({ leaseEndedBy: NOW }, 'lease ended', NOW, expiresAt);
+      assert.deepEqual(await tasks.failAbandoned({ leaseEndedBy: NOW }, 'leased only', NOW, expiresAt).then((f) => f.map((t) => t.id)), [ended.id]);
+      const failed = await tasks.failAbandoned({ leaseEndedBy: NOW, unleased: true }, 'lease ended', NOW, expiresAt);
       assert.deepEqual(
         [...failed].sort((a, b) => a.id.localeCompare(b.id)),
-        [expect(unleased, 'lease ended'), expect(ended, 'lease ended')].sort((a, b) => a.id.localeCompare(b.id)),
+        [expect(unleased, 'lease ended')],
       );
-      assert.deepEqual(await tasks.get(ended.id), expect(ended, 'lease ended'));
+      assert.deepEqual(await tasks.get(ended.id), expect(ended, 'leased only'));
       assert.deepEqual(await tasks.get(live.id), live);
       assert.deepEqual(await tasks.get(done.id), done);
-      assert.deepEqual(await tasks.failAbandoned({ leaseEndedBy: NOW }, 'again', NOW, expiresAt), []);
+      assert.deepEqual(await tasks.failAbandoned({ leaseEndedBy: NOW, unleased: true }, 'again', NOW, expiresAt), []);
       assert.deepEqual(await tasks.leaseOwners(), ['aaaaaaaaaaaa-2']);
     });
 

@@ -9,6 +9,7 @@ import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.j
 import { declaredLength, withBodyStream } from '../body-abort.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
+import { proxyToStageHost } from '../stage-host-proxy.js';
 
 type IdParams = { id: string };
 type StoreParams = { store: string; id: string };
@@ -95,9 +96,12 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const header = req.headers['x-image-meta-store'];
-          await deps.imports.importImage(ctx, id, await readJsonBody(req), {
+          const body = await readJsonBody(req);
+          const decision = await deps.imports.importImage(ctx, id, body, {
             headerStore: typeof header === 'string' ? header : undefined,
           });
+          // Staged on another node: that node runs the import (Glance's stage-host proxy).
+          if (decision.stageHost !== undefined) return proxyToStageHost(req, reply, decision.stageHost, body);
           return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
         },
       },

@@ -42,7 +42,7 @@ export function createImportLock(deps: ImportLockDeps) {
         const now = clock.now();
         if (task.lease !== undefined && task.lease.expires_at > now) throw new Conflict('Image has active task');
         // Its node stopped renewing: fail it and recover the image as any node's sweep would.
-        const [failed] = await deps.leases.takeOver({ id: task.id, leaseEndedBy: now }, PREEMPTED_MESSAGE);
+        const [failed] = await deps.leases.takeOver({ id: task.id, leaseEndedBy: now, unleased: true }, PREEMPTED_MESSAGE);
         // Renewed meanwhile, or another node took it over first: as Glance when it loses that race.
         if (failed === undefined) throw new Conflict('Image has active task');
         return failed;

@@ -6,7 +6,7 @@ import { NotFound } from '../../domain/errors.js';
 import { storeOf, transition, type Image } from '../../domain/image.js';
 import type { BlobStore, Clock, ImageRepository } from '../../domain/ports.js';
 import type { Task } from '../../domain/task.js';
-import { addTo, FAILED, IMPORTING, listProp, LOCK, removeFrom } from './import-image-properties.js';
+import { addTo, FAILED, IMPORTING, listProp, LOCK, removeFrom, STAGE_HOST } from './import-image-properties.js';
 
 export interface ImportRecoveryDeps {
   readonly images: ImageRepository;
@@ -71,17 +71,23 @@ export async function recoverInterruptedImports(
  * object is missing or not of the recorded size was cut off mid-stage: it returns to `queued`
  * (staged leftovers dropped) so it can be staged again. One whose data is complete stays
  * `uploading`, as in Glance, waiting for its import call. Images held by an import lock are
- * left to `recoverInterruptedImports`.
+ * left to `recoverInterruptedImports`, images staged on another node (os_glance_stage_host)
+ * to that node.
  *
  * @returns the ids of the images returned to `queued`.
  */
 export async function recoverInterruptedStages(
-  deps: Pick<ImportRecoveryDeps, 'images' | 'staging' | 'stagingLocation' | 'clock' | 'onError'>,
+  deps: Pick<ImportRecoveryDeps, 'images' | 'staging' | 'stagingLocation' | 'clock' | 'onError'> & {
+    /** This node's URL (worker_self_reference_url): data another node staged is not in our staging. */
+    readonly selfUrl?: string | null;
+  },
 ): Promise<string[]> {
   const { images, staging, clock } = deps;
   const recovered: string[] = [];
   for (const image of await images.withStatus('uploading')) {
     if (image.properties[LOCK] !== undefined) continue;
+    const stageHost = image.properties[STAGE_HOST];
+    if (stageHost !== undefined && stageHost !== (deps.selfUrl ?? null)) continue;
     const location = deps.stagingLocation(image.id);
     let staged: number | null = null;
     try {

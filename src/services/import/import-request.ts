@@ -13,7 +13,7 @@ import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, We
 import { pyStr } from '../../domain/py-format.js';
 import { newTask, type Task } from '../../domain/task.js';
 import type { ImageService } from '../images.js';
-import { FAILED, IMPORTING, removeFrom, updateImage } from './import-image-properties.js';
+import { FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportRequest, ImportRunner } from './import-runner.js';
 import type { TaskLeases } from './task-lease.js';
@@ -33,7 +33,18 @@ export interface ImportRequestDeps {
   readonly lock: Pick<ImportLock, 'checkFree' | 'acquire' | 'undo'>;
   readonly runner: Pick<ImportRunner, 'start'>;
   readonly leases: Pick<TaskLeases, 'leaseFrom'>;
+  /**
+   * This node's URL for the others (worker_self_reference_url, else public_endpoint), or null:
+   * a glance-direct import of an image another node staged is proxied to that node.
+   */
+  readonly selfUrl?: string | null;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
+}
+
+/** What became of an import request: started here, or to be proxied to the node that staged the data. */
+export interface ImportDecision {
+  /** The URL of the node holding the staged data (os_glance_stage_host), when not this one. */
+  readonly stageHost?: string;
 }
 
 /** The request body's own checks (Glance's deserializer), before anything is looked up. */
@@ -114,8 +125,13 @@ export function createImportRequests(deps: ImportRequestDeps) {
   }
 
   return {
-    /** Checks the request, records the task under the lock and starts it (the caller answers 202). */
-    async importImage(ctx: RequestContext, id: string, body: unknown, opts: { headerStore?: string } = {}): Promise<void> {
+    /**
+     * Checks the request, records the task under the lock and starts it (the caller answers
+     * 202). When the image's data is staged on another node (glance-direct with node-local
+     * staging), nothing is recorded here: the answer names that node (`stageHost`) and the
+     * caller replays the request there with the caller's credentials, as Glance does.
+     */
+    async importImage(ctx: RequestContext, id: string, body: unknown, opts: { headerStore?: string } = {}): Promise<ImportDecision> {
       const { method, uri, raw } = parseImportBody(body, deps.methods);
       const allStoresMustSucceed = raw.all_stores_must_succeed !== false;
       const image = await deps.imageService.findVisible(ctx, id);
@@ -129,7 +145,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         const present = image.locations.map(storeOf);
         if (raw.all_stores === true) {
           stores = stores.filter((s) => !present.includes(s));
-          if (stores.length === 0) return; // already everywhere: nothing to do, still 202
+          if (stores.length === 0) return {}; // already everywhere: nothing to do, still 202
         } else {
           const already = stores.find((s) => present.includes(s));
           if (already !== undefined) throw new Invalid(`Image is already present at store '${already}'`);
@@ -138,6 +154,9 @@ export function createImportRequests(deps: ImportRequestDeps) {
       if (!allStoresMustSucceed && !deps.multiStore) {
         throw new Invalid(`All_stores_must_succeed can only be set with enabled_backends ${pyStr(uri)}`);
       }
+      // Glance's is_proxyable, at the same point of its checks.
+      const stageHost = image.properties[STAGE_HOST];
+      if (method === 'glance-direct' && stageHost !== undefined && stageHost !== (deps.selfUrl ?? null)) return { stageHost };
       if (method === 'web-download' && (typeof uri !== 'string' || !deps.web.passesFilter(uri))) {
         throw new Invalid(`URI for web-download does not pass filtering: ${pyStr(uri)}`);
       }
@@ -178,6 +197,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         roles: ctx.roles,
       };
       deps.runner.start(task, request);
+      return {};
     },
   };
 }

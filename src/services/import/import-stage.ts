@@ -10,6 +10,7 @@ import { transition, type Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
 import type { ImageService } from '../images.js';
+import { STAGE_HOST } from './import-image-properties.js';
 
 export interface ImportStageDeps {
   readonly images: ImageRepository;
@@ -20,6 +21,8 @@ export interface ImportStageDeps {
   readonly imageSizeCap: number;
   readonly hashingAlgorithm: string;
   readonly dropStaging: (imageId: string) => Promise<void>;
+  /** This node's URL for the others, recorded as the stage host (Glance's os_glance_stage_host); null: none. */
+  readonly selfUrl?: string | null;
 }
 
 export function createImportStage(deps: ImportStageDeps) {
@@ -65,7 +68,9 @@ export function createImportStage(deps: ImportStageDeps) {
           throw e;
         }
         try {
-          await images.save({ ...uploading, size: blob.size, updated_at: clock.now() }, { fromStatus: 'uploading' });
+          // Record which node holds the staged data, so an import landing elsewhere is proxied here.
+          const properties = deps.selfUrl ? { ...uploading.properties, [STAGE_HOST]: deps.selfUrl } : uploading.properties;
+          await images.save({ ...uploading, size: blob.size, properties, updated_at: clock.now() }, { fromStatus: 'uploading', previous: uploading });
         } catch (e) {
           // Deleted meanwhile: the staged data must not outlive it.
           await deps.dropStaging(id);

@@ -61,7 +61,7 @@ export function createTaskLeases(deps: TaskLeaseDeps) {
     return failed;
   }
 
-  const sweep = (): Promise<Task[]> => takeOver({ leaseEndedBy: clock.now() }, LEASE_MESSAGE);
+  const sweep = (): Promise<Task[]> => takeOver({ leaseEndedBy: clock.now(), unleased: true }, LEASE_MESSAGE);
   let sweeping: Promise<unknown> | undefined;
 
   return {
@@ -97,11 +97,13 @@ export function createTaskLeases(deps: TaskLeaseDeps) {
 
     /**
      * Start-up: fails the tasks of this host's processes that are gone (a restart, a crashed
-     * worker) and every task whose lease ended, and recovers their images.
+     * worker) and those without a lease, then every task whose lease ended, and recovers
+     * their images.
      */
     async recoverAtStart(): Promise<Task[]> {
       const dead = (await tasks.leaseOwners()).filter((o) => o !== owner && deps.isDeadOwner(o));
-      const restarted = dead.length > 0 ? await takeOver({ owners: dead }, RESTART_MESSAGE) : [];
+      // Tasks without a lease were left by a release without leases: a restart interrupted them too.
+      const restarted = await takeOver({ owners: dead, unleased: true }, RESTART_MESSAGE);
       const expired = await takeOver({ leaseEndedBy: clock.now() }, LEASE_MESSAGE);
       return [...restarted, ...expired];
     },
