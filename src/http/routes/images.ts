@@ -1,6 +1,6 @@
 /** /v2/images: create, list, show, update, delete, tags and actions. Thin: parse, call, render. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
-import { parseListRequest } from '../../services/list-request.js';
+import { parseListRequest } from '../image-list-query.js';
 import { imageView } from '../image-view.js';
 import { ACCEPT_PATCH, patchDialectOf } from '../patch-media-type.js';
 import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
