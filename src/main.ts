@@ -286,7 +286,6 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     ids: { uuid: randomUUID },
     notifier,
     imageService,
-    methods: config.DEFAULT.enabled_import_methods,
     multiStore: config.multi_store,
     imageSizeCap: config.DEFAULT.image_size_cap,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,

@@ -7,6 +7,7 @@ import type { BackendConfig } from '../../config/config.js';
 import { isReadOnlyStore, storeProperties } from '../../blob/store-registry.js';
 import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength, withBodyStream } from '../body-abort.js';
+import { parseImportBody } from '../import-body.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -95,9 +96,8 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const header = req.headers['x-image-meta-store'];
-          await deps.imports.importImage(ctx, id, await readJsonBody(req), {
-            headerStore: typeof header === 'string' ? header : undefined,
-          });
+          const call = parseImportBody(await readJsonBody(req), methods, typeof header === 'string' ? header : undefined);
+          await deps.imports.importImage(ctx, id, call);
           return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
         },
       },
