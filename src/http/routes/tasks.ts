@@ -127,7 +127,7 @@ export function taskRoutes(deps: HttpDeps): RouteTable {
           return sendJson(reply, 200, body);
         },
         POST: async (req, reply) => {
-          const task = await tasks.create(deps.contextOf(req), () => readJsonBody(req));
+          const task = await tasks.create(deps.contextOf(req), () => readJsonBody(deps.bodies, req));
           reply.header('location', `${baseUrl(deps.config, req)}/v2/tasks/${task.id}`);
           return sendJson(reply, 201, taskView(task));
         },
