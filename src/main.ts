@@ -18,6 +18,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Config } from './config/config.js';
 import { loadConfig } from './config/load-config.js';
+import { createBodyAborts } from './http/body-abort.js';
 import { authenticatedContext } from './http/http-context.js';
 import { handlersIdle } from './http/handler-tracker.js';
 import { buildServer } from './http/server.js';
@@ -299,7 +300,6 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     ids: { uuid: randomUUID },
     notifier,
     imageService,
-    methods: config.DEFAULT.enabled_import_methods,
     multiStore: config.multi_store,
     imageSizeCap: config.DEFAULT.image_size_cap,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
@@ -347,6 +347,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       ruleAllows,
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
+      bodies: createBodyAborts(),
     },
     logger,
   );

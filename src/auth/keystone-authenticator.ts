@@ -25,7 +25,6 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../domain/context.js';
 import { ServiceUnavailable, Unauthorized } from '../domain/errors.js';
-import { asGlanceDetail } from '../domain/image-validation.js';
 import { firstHeader, userToken, type Authenticator, type AuthRequest } from './authenticator.js';
 import { KeystoneRefusedError, type KeystoneClient, type PasswordCredentials } from './keystone-client.js';
 import { contextFromIdentity, parseTokenBody, type KeystoneIdentity } from './keystone-token.js';
@@ -133,7 +132,7 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
           ? `Unable to validate token: Keystone did not answer within ${options.timeoutMs} ms`
           : `Unable to validate token: ${error instanceof Error ? error.message : String(error)}`,
       );
-      throw asGlanceDetail(new ServiceUnavailable(UNAVAILABLE, { cause: error }));
+      throw new ServiceUnavailable(UNAVAILABLE, { cause: error, check: 'keystone-unavailable' });
     }
   };
 

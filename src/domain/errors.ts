@@ -17,11 +17,41 @@ export type IrisErrorCode =
   | 'ServiceUnavailable'
   | 'ClientTimeout';
 
+/**
+ * Which of Glance's request checks refused the request, named where the same refusal can come
+ * out of Glance in more than one wire form: the HTTP layer keeps Glance's form for each
+ * (src/http/glance-fault-style.ts). Most errors name none.
+ */
+export type GlanceCheck =
+  /** RequestDeserializer.create: a reserved attribute or namespace in the body. */
+  | 'create-reserved-attribute'
+  /** ImagesController.update, _do_replace of /locations with []. */
+  | 'patch-empty-locations'
+  /** ImagesController.update, replace of /owner by a non-admin. */
+  | 'patch-owner-by-non-admin'
+  /** _do_replace / _do_remove of a property the image does not have. */
+  | 'patch-missing-property'
+  /** _do_add (v2.0 dialect) of a property the image already has. */
+  | 'patch-existing-property'
+  /** _do_remove of a core attribute. */
+  | 'patch-core-attribute-removal'
+  /** keystonemiddleware could not reach Keystone to validate the token. */
+  | 'keystone-unavailable';
+
+export interface IrisErrorOptions {
+  readonly cause?: unknown;
+  readonly check?: GlanceCheck;
+}
+
 export abstract class IrisError extends Error {
   abstract readonly code: IrisErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The Glance check that refused the request, when its wire form depends on it. */
+  declare readonly check: GlanceCheck | undefined;
+  constructor(message: string, options?: IrisErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+    // Not enumerable: logs and serialised errors stay as they were.
+    Object.defineProperty(this, 'check', { value: options?.check, enumerable: false });
   }
 }
 

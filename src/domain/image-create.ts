@@ -12,7 +12,7 @@ import { Forbidden, Invalid } from './errors.js';
 import type { Visibility } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions } from './image-schemas.js';
-import { asGlanceDetail, checkDbIntegers, validateImage } from './image-validation.js';
+import { checkDbIntegers, validateImage } from './image-validation.js';
 
 /** What the caller asked for; a key is present only when the body had it. */
 export interface CreateImageRequest {
@@ -129,7 +129,7 @@ export function parseCreateRequest(body: unknown, opts: CreateOptions): CreateIm
       throw new Invalid(`Custom property should not be greater than ${MAX_PROPERTY_KEY} characters.`);
     }
     if (RESERVED.has(key) || key.startsWith(RESERVED_PREFIX)) {
-      throw asGlanceDetail(new Forbidden(`Attribute '${key}' is reserved.`));
+      throw new Forbidden(`Attribute '${key}' is reserved.`, { check: 'create-reserved-attribute' });
     }
   }
 

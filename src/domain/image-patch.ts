@@ -18,7 +18,7 @@ import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
 import type { Image } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions, JsonObject } from './image-schemas.js';
-import { asGlanceDetail, checkDbIntegers, validateImage } from './image-validation.js';
+import { checkDbIntegers, validateImage } from './image-validation.js';
 import { pyStr } from './py-format.js';
 
 /**
@@ -319,7 +319,7 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
       continue;
     }
     if (op.op === 'replace' && name === 'owner' && !opts.isAdmin) {
-      throw asGlanceDetail(new Forbidden("Owner can't be updated by non admin."));
+      throw new Forbidden("Owner can't be updated by non admin.", { check: 'patch-owner-by-non-admin' });
     }
     authorize(op.op === 'remove' ? { kind: 'property', name } : { kind: 'property', name, value: op.value });
     changed.add(name);
@@ -337,11 +337,11 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
         else if (isProperty) {
           protect('update');
           setProperty(next, name, op.value);
-        } else throw asGlanceDetail(new Conflict(`Property ${name} does not exist.`));
+        } else throw new Conflict(`Property ${name} does not exist.`, { check: 'patch-missing-property' });
         break;
       case 'add':
         if (op.jsonSchemaVersion === 4 && (isAttribute || isProperty)) {
-          throw asGlanceDetail(new Conflict(`Property ${name} already present.`));
+          throw new Conflict(`Property ${name} already present.`, { check: 'patch-existing-property' });
         }
         if (isAttribute) setAttribute(next, name, op.value);
         else {
@@ -350,8 +350,8 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
         }
         break;
       case 'remove':
-        if (isAttribute) throw asGlanceDetail(new Forbidden(`Property ${name} may not be removed.`));
-        if (!isProperty) throw asGlanceDetail(new Conflict(`Property ${name} does not exist.`));
+        if (isAttribute) throw new Forbidden(`Property ${name} may not be removed.`, { check: 'patch-core-attribute-removal' });
+        if (!isProperty) throw new Conflict(`Property ${name} does not exist.`, { check: 'patch-missing-property' });
         protect('delete');
         delete next.properties[name];
         break;
@@ -368,7 +368,7 @@ function refuseLocations(op: PatchOp, authorize: (check: PatchAuthorization) => 
     case 'replace':
       // Checked before policy and before the "invisible" refusal.
       if (Array.isArray(op.value) && op.value.length === 0) {
-        throw asGlanceDetail(new Forbidden('Cannot set locations to empty list.'));
+        throw new Forbidden('Cannot set locations to empty list.', { check: 'patch-empty-locations' });
       }
       authorize({ kind: 'set_locations' });
       throw new Forbidden("It's not allowed to update locations if locations are invisible.");

@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { Forbidden, Invalid } from './errors.js';
 import { DEFAULT_CONTAINER_FORMATS, DEFAULT_DISK_FORMATS, imageSchema, memberSchema } from './image-schemas.js';
 import {
-  asGlanceDetail,
-  isGlanceDetail,
   validateAgainstSchema,
   validateImage,
 } from './image-validation.js';
@@ -175,11 +173,3 @@ test('validateAgainstSchema names the schema in the message', () => {
   );
 });
 
-test('asGlanceDetail flags an error without changing it', () => {
-  const error = new Forbidden("Attribute 'deleted' is reserved.");
-  assert.equal(isGlanceDetail(error), false);
-  assert.equal(asGlanceDetail(error), error);
-  assert.equal(isGlanceDetail(error), true);
-  assert.equal(error.message, "Attribute 'deleted' is reserved.");
-  assert.equal(isGlanceDetail(new Forbidden('x')), false);
-});

@@ -15,32 +15,7 @@
  */
 import { Invalid } from './errors.js';
 import { compareCodePoints, pyLen, pyPformat, pyRepr } from './py-format.js';
-import type { IrisError } from './errors.js';
 import type { JsonObject } from './image-schemas.js';
-
-// ------------------------------------------------------------ Glance fault styles --
-
-/** An error whose message Glance shows as webob's "detail" (see `asGlanceDetail`). */
-export type GlanceDetailError<E extends IrisError = IrisError> = E & { readonly glanceDetail: true };
-
-/**
- * Marks an error that Glance raises as `HTTPxxx(msg)` rather than `HTTPxxx(explanation=msg)`.
- * webob then prints the status's stock explanation first and the message after it
- * (`403 Forbidden\n\nAccess was denied to this resource.\n\n Attribute 'deleted' is
- * reserved.  `), so the fault layer needs the flag to reproduce Glance's body exactly.
- * Unmarked errors are "explanation" style (`403 Forbidden\n\n<message>\n\n   `).
- *
- * @returns the same error object, flagged.
- */
-export function asGlanceDetail<E extends IrisError>(error: E): GlanceDetailError<E> {
-  Object.defineProperty(error, 'glanceDetail', { value: true, enumerable: false });
-  return error as GlanceDetailError<E>;
-}
-
-/** True when `asGlanceDetail` flagged the error. */
-export function isGlanceDetail(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { glanceDetail?: unknown }).glanceDetail === true;
-}
 
 // ------------------------------------------------------------------ public API --
 

@@ -4,7 +4,7 @@
  * wildcard → HTML, application/json → `{"message", "code", "title"}`).
  */
 import { IrisError, type IrisErrorCode, type Unauthorized } from '../domain/errors.js';
-import { isGlanceDetail } from '../domain/image-validation.js';
+import { isDetailStyle } from './glance-fault-style.js';
 import { acceptQuality } from './accept.js';
 import { pyJson } from './py-json.js';
 
@@ -102,7 +102,7 @@ export function faultFor(error: unknown): Fault {
     // Glance's 401 is webob's stock page: the reason stays in the logs.
     if (status === 401) return unauthorized(error as Unauthorized);
     // Some Glance errors keep webob's stock explanation and carry their text as the detail.
-    if (isGlanceDetail(error)) return { status, detail: error.message };
+    if (isDetailStyle(error)) return { status, detail: error.message };
     return { status, explanation: error.message };
   }
   return { status: 500 };

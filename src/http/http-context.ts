@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { RequestContext } from '../domain/context.js';
 import { Invalid } from '../domain/errors.js';
-import { readBody } from './body-abort.js';
+import type { BodyAborts } from './body-abort.js';
 import { forwardedOrigin } from './forwarded.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
@@ -31,6 +31,8 @@ export interface HttpDeps {
   readonly authenticate: (request: FastifyRequest) => Promise<RequestContext>;
   /** The caller's context, as `authenticate` made it for this request (see `authenticatedContext`). */
   readonly contextOf: (request: FastifyRequest) => RequestContext;
+  /** How the connection tells a body's reader that the body will never complete (main.ts makes one). */
+  readonly bodies: BodyAborts;
 }
 
 declare module 'fastify' {
@@ -105,8 +107,8 @@ function jsonDepth(value: unknown): number {
  * Reads and parses a JSON request body, bounded in size and nesting. Glance's messages for the
  * errors; bytes that are not UTF-8 are malformed JSON (as in Glance), not replaced silently.
  */
-export async function readJsonBody(request: FastifyRequest): Promise<unknown> {
-  const body = await readBody(request.raw, MAX_JSON_BODY, 'The body of your request was too large for this server.');
+export async function readJsonBody(bodies: Pick<BodyAborts, 'readBody'>, request: FastifyRequest): Promise<unknown> {
+  const body = await bodies.readBody(request.raw, MAX_JSON_BODY, 'The body of your request was too large for this server.');
   if (body.length === 0) throw new Invalid('Body expected in request.');
   let parsed: unknown;
   try {

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
-import { abortBody, bodyTimeout } from './body-abort.js';
+import { bodyTimeout, type BodyAborts } from './body-abort.js';
 import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
@@ -75,13 +75,13 @@ function parseFailure(error: Error & { code?: string }): Error {
  * and the connection closes after that answer; otherwise a plain 400 goes out directly. Either
  * way the socket is gone within a bounded time: a bad request never holds a connection.
  */
-function onClientError(error: Error & { code?: string }, socket: Socket): void {
+function onClientError(bodies: BodyAborts, error: Error & { code?: string }, socket: Socket): void {
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   if (inFlight?.req && !inFlight.writableFinished) {
     inFlight.shouldKeepAlive = false;
     // An answer already under way (a download) ends on its own, and the connection with it.
     if (inFlight.headersSent) return;
-    if (!inFlight.req.complete) abortBody(inFlight.req, parseFailure(error));
+    if (!inFlight.req.complete) bodies.abortBody(inFlight.req, parseFailure(error));
     destroyLater(socket, BAD_CONNECTION_GRACE_MS);
     return;
   }
@@ -101,7 +101,7 @@ function onClientError(error: Error & { code?: string }, socket: Socket): void {
  * aborted (an upload goes back to queued) and the caller gets 408; the connection then closes.
  * Once the body is in, the connection's idle timeout is `idleMs` again (client_socket_timeout).
  */
-function watchBodyProgress(request: IncomingMessage, response: ServerResponse, seconds: number, idleMs: number): void {
+function watchBodyProgress(bodies: BodyAborts, request: IncomingMessage, response: ServerResponse, seconds: number, idleMs: number): void {
   const chunked = request.headers['transfer-encoding'] !== undefined;
   if (seconds <= 0 || request.complete || (!chunked && !(Number(request.headers['content-length']) > 0))) return;
   const socket = request.socket;
@@ -110,7 +110,7 @@ function watchBodyProgress(request: IncomingMessage, response: ServerResponse, s
   const onTimeout = () => {
     request.off('timeout', onTimeout);
     response.shouldKeepAlive = false;
-    abortBody(request, bodyTimeout(limitMs / 1000));
+    bodies.abortBody(request, bodyTimeout(limitMs / 1000));
     destroyLater(socket, BAD_CONNECTION_GRACE_MS);
   };
   const restore = () => {
@@ -154,7 +154,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     return503OnClosing: true,
-    clientErrorHandler: onClientError,
+    clientErrorHandler: (error, socket) => onClientError(deps.bodies, error, socket),
     // Glance's client_socket_timeout: a connection idle this long is closed (0 = never).
     connectionTimeout: idleMs,
     // Glance's version negotiation: /v2.9/images, //v2//images, /versions/… (see versions.ts).
@@ -186,7 +186,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
-    watchBodyProgress(request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
+    watchBodyProgress(deps.bodies, request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
   });
   // Before authentication: a browser's preflight carries no token.
   app.addHook('onRequest', corsHook(deps.config.cors));

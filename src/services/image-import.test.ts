@@ -22,6 +22,7 @@ import { Conflict, NotFound } from '../domain/errors.js';
 import type { Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { ImageRepository } from '../domain/ports.js';
+import { parseImportBody } from '../http/import-body.js';
 import { openDatabase } from '../persistence/database.js';
 import { createSqliteImageRepository } from '../persistence/image-repository.js';
 import { migrateToLatest } from '../persistence/migrator.js';
@@ -32,7 +33,7 @@ import { createTransferWatches } from './transfer-watch.js';
 const HOUR = 3600_000;
 const LEASE_MS = 5 * 60_000;
 const ctx = { projectId: 'p', userId: 'u', roles: ['admin'], isAdmin: true, requestId: 'req-1' } as RequestContext;
-const copyToB = { method: { name: 'copy-image' }, stores: ['b'] };
+const copyToB = parseImportBody({ method: { name: 'copy-image' }, stores: ['b'] }, ['copy-image']);
 let root: string;
 const closers: (() => Promise<void>)[] = [];
 before(async () => {
@@ -93,7 +94,6 @@ async function setup(name: string, faults: { stagingDelete?: boolean; lockReleas
       },
       watchTransfer: createTransferWatches().watch,
     },
-    methods: ['copy-image'],
     multiStore: true,
     imageSizeCap: 1 << 30,
     hashingAlgorithm: 'sha512',

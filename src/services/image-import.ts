@@ -43,7 +43,6 @@ export interface ImageImportDeps {
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
   readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
-  readonly methods: readonly string[];
   readonly multiStore: boolean;
   readonly imageSizeCap: number;
   readonly hashingAlgorithm: string;

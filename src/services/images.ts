@@ -5,12 +5,21 @@
  */
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
-import { newImage, storeOf, transition, type Image } from '../domain/image.js';
+import { newImage, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
-import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier } from '../domain/ports.js';
-import type { ListRequest } from './list-request.js';
+import type {
+  BlobStore,
+  Clock,
+  IdGenerator,
+  ImageFilters,
+  ImageRepository,
+  MemberStatus,
+  Notifier,
+  SortDir,
+  SortKey,
+} from '../domain/ports.js';
 import { createTransferWatches } from './transfer-watch.js';
 
 export interface ImageServiceDeps {
@@ -28,6 +37,16 @@ export interface ImageServiceDeps {
   readonly dropStaging?: (imageId: string) => Promise<void>;
   /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
   readonly onOrphan?: (location: string, error: unknown) => void;
+}
+
+/** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
+export interface ListRequest {
+  readonly limit?: number;
+  readonly marker?: string;
+  readonly memberStatus: MemberStatus | 'all';
+  readonly visibility?: Visibility | 'all';
+  readonly filters: ImageFilters;
+  readonly sort: readonly { readonly key: SortKey; readonly dir: SortDir }[];
 }
 
 export interface ImageListResult {

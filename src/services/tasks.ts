@@ -21,18 +21,14 @@ import { validateAgainstSchema } from '../domain/image-validation.js';
 import { pyStr } from '../domain/py-format.js';
 import {
   TASK_SORT_KEYS,
-  TASK_TEXT_FILTER_KEYS,
-  TASK_TIME_FILTER_KEYS,
   type Clock,
   type IdGenerator,
   type SortDir,
   type TaskFilters,
   type TaskRepository,
   type TaskSortKey,
-  type TaskTextFilterKey,
-  type TaskTimeFilterKey,
 } from '../domain/ports.js';
-import { finishTask, newTask, TASK_STATUSES, type Task, type TaskType } from '../domain/task.js';
+import { finishTask, newTask, type Task, type TaskType } from '../domain/task.js';
 import type { ImageService } from './images.js';
 
 /** The tasks API's one policy rule. */
@@ -103,13 +99,14 @@ export function createTaskService(deps: TaskServiceDeps) {
 
   return {
     /**
-     * GET /v2/tasks. `query` is the query string as ordered pairs, repeats kept.
+     * GET /v2/tasks. `readQuery` parses the query string; it is called only once the caller
+     * passed tasks_api_access, as Glance answers 403 before any 400 of the query.
      * @throws Forbidden (tasks_api_access), Invalid (bad sort_dir, status, type, marker,
      *   limit, sort key; unknown marker), Forbidden (marker of another project's task).
      */
-    async list(ctx: RequestContext, query: readonly (readonly [string, string])[]): Promise<TaskListResult> {
+    async list(ctx: RequestContext, readQuery: () => TaskListRequest): Promise<TaskListResult> {
       enforceAccess(ctx);
-      const req = parseTaskListQuery(query);
+      const req = readQuery();
       const limit = Math.min(deps.limits.apiLimitMax, req.limit ?? deps.limits.limitParamDefault);
       const now = clock.now();
       // Glance's task_get_all scopes non-admins with a project to that project.
@@ -224,8 +221,7 @@ function ownerOf(ctx: RequestContext): string {
   return ctx.projectId;
 }
 
-// ---------------------------------------------------------------- parsing --
-
+/** GET /v2/tasks as the HTTP layer parsed it (src/http/task-list-query.ts). */
 export interface TaskListRequest {
   readonly limit?: number;
   readonly marker?: string;
@@ -233,80 +229,6 @@ export interface TaskListRequest {
   readonly sortKey: string;
   readonly sortDir: SortDir;
   readonly filters: TaskFilters;
-}
-
-const TEXT_KEYS: ReadonlySet<string> = new Set(TASK_TEXT_FILTER_KEYS);
-const TIME_KEYS: ReadonlySet<string> = new Set(TASK_TIME_FILTER_KEYS);
-
-/**
- * Glance's RequestDeserializer.index on webob's MultiDict: limit, marker, sort_dir and
- * sort_key take their first value; status and type are validated on their last value (what
- * `MultiDict.get` returns) when non-empty; every value of a tasks column becomes an equality
- * filter (other parameters are ignored, `deleted` is forced to false by the controller).
- * Checks in Glance's order: sort_dir, status, type, marker, limit.
- *
- * @throws Invalid with Glance's messages.
- */
-export function parseTaskListQuery(pairs: readonly (readonly [string, string])[]): TaskListRequest {
-  const first = (key: string) => pairs.find(([k]) => k === key)?.[1];
-  const last = (key: string) => [...pairs].reverse().find(([k]) => k === key)?.[1];
-  const popped = new Set(['limit', 'marker', 'sort_dir', 'sort_key']);
-
-  const sortKey = first('sort_key') ?? 'created_at';
-  const sortDir = first('sort_dir') ?? 'desc';
-  if (sortDir !== 'asc' && sortDir !== 'desc') throw new Invalid(`Invalid sort direction: ${sortDir}`);
-
-  const status = last('status');
-  if (status && !(TASK_STATUSES as readonly string[]).includes(status)) throw new Invalid(`Invalid status value: ${status}`);
-  // Only the legacy type is accepted here, though tasks are api_image_import (Glance's check).
-  const type = last('type');
-  if (type && type !== 'import') throw new Invalid(`Invalid type value: ${type}`);
-
-  const marker = first('marker');
-  if (marker && !isUuidLike(marker)) throw new Invalid('Invalid marker format');
-
-  const rawLimit = first('limit');
-  let limit: number | undefined;
-  if (rawLimit !== undefined) {
-    limit = pyInt(rawLimit);
-    if (limit === undefined) throw new Invalid('limit param must be an integer');
-    if (limit < 0) throw new Invalid('limit param must be positive');
-  }
-
-  const text: Partial<Record<TaskTextFilterKey, string[]>> = {};
-  const times: Partial<Record<TaskTimeFilterKey, (Date | null)[]>> = {};
-  for (const [key, value] of pairs) {
-    if (popped.has(key)) continue;
-    if (TEXT_KEYS.has(key)) (text[key as TaskTextFilterKey] ??= []).push(value);
-    else if (TIME_KEYS.has(key)) (times[key as TaskTimeFilterKey] ??= []).push(glanceDbTime(value));
-  }
-  return { limit, marker: marker === undefined ? undefined : marker, sortKey, sortDir, filters: { ...text, ...times } };
-}
-
-/** oslo's is_uuid_like: 32 hex digits once `urn:`, `uuid:`, braces and hyphens are dropped. */
-export function isUuidLike(value: string): boolean {
-  const hex = value.replace(/urn:/g, '').replace(/uuid:/g, '').replace(/^[{}]+|[{}]+$/g, '').replace(/-/g, '');
-  return /^[0-9a-fA-F]{32}$/.test(hex);
-}
-
-/** Python's int(str): optional whitespace and sign, digits with single underscores between. */
-function pyInt(value: string): number | undefined {
-  const m = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(value);
-  if (m === null) return undefined;
-  const n = Number(m[2]!.replace(/_/g, ''));
-  return m[1] === '-' ? -n : n;
-}
-
-/**
- * A time filter compares the parameter with the stored DATETIME text, so only Glance's storage
- * form (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC) can ever match; anything else matches nothing.
- */
-function glanceDbTime(value: string): Date | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})000$/.exec(value);
-  if (m === null) return null;
-  const [, y, mo, d, h, mi, s, ms] = m;
-  const date = new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!, +ms!));
-  return date.toISOString().replace('T', ' ').replace('Z', '000') === value ? date : null;
 }
 
 // ----------------------------------------------------------------- create --

@@ -1,7 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { contentRange } from '../../blob/range.js';
-import { declaredLength, withBodyStream } from '../body-abort.js';
+import { declaredLength } from '../body-abort.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -47,7 +47,7 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           // without enabled_backends Glance ignores the header.
           const header = req.headers['x-image-meta-store'];
           const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
-          await withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
+          await deps.bodies.withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imageData.upload(ctx, id, req.raw, { contentLength, signal, store }),
           );
           return sendNoContent(reply);

@@ -6,7 +6,8 @@
 import type { BackendConfig } from '../../config/config.js';
 import { isReadOnlyStore, storeProperties } from '../../blob/store-registry.js';
 import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
-import { declaredLength, withBodyStream } from '../body-abort.js';
+import { declaredLength } from '../body-abort.js';
+import { parseImportBody } from '../import-body.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 import { proxyToStageHost } from '../stage-host-proxy.js';
@@ -82,7 +83,7 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const contentLength = declaredLength(req.headers['content-length']);
-          await withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
+          await deps.bodies.withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imports.stage(ctx, id, req.raw, { contentLength, signal }),
           );
           return sendNoContent(reply);
@@ -96,10 +97,9 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const header = req.headers['x-image-meta-store'];
-          const body = await readJsonBody(req);
-          const decision = await deps.imports.importImage(ctx, id, body, {
-            headerStore: typeof header === 'string' ? header : undefined,
-          });
+          const body = await readJsonBody(deps.bodies, req);
+          const call = parseImportBody(body, methods, typeof header === 'string' ? header : undefined);
+          const decision = await deps.imports.importImage(ctx, id, call);
           // Staged on another node: that node runs the import (Glance's stage-host proxy).
           if (decision.stageHost !== undefined) return proxyToStageHost(req, reply, decision.stageHost, body);
           return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();

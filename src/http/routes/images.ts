@@ -1,6 +1,6 @@
 /** /v2/images: create, list, show, update, delete, tags and actions. Thin: parse, call, render. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
-import { parseListRequest } from '../../services/list-request.js';
+import { parseListRequest } from '../image-list-query.js';
 import { imageView } from '../image-view.js';
 import { ACCEPT_PATCH, patchDialectOf } from '../patch-media-type.js';
 import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
@@ -51,7 +51,7 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
         POST: async (req, reply) => {
           const ctx = deps.contextOf(req);
           // Glance ignores the request Content-Type on create (text/plain works).
-          const image = await images.create(ctx, await readJsonBody(req));
+          const image = await images.create(ctx, await readJsonBody(deps.bodies, req));
           reply.header('location', `${baseUrl(deps.config, req)}/v2/images/${image.id}`);
           // Clients (openstack image create --import) discover the import setup from these.
           if (importMethods !== '') reply.header('openstack-image-import-methods', importMethods);
@@ -76,7 +76,7 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
             reply.header('accept-patch', ACCEPT_PATCH);
             throw new UnsupportedMediaType(req.headers['content-type'] ?? 'None');
           }
-          const image = await images.update(ctx, id, dialect, await readJsonBody(req));
+          const image = await images.update(ctx, id, dialect, await readJsonBody(deps.bodies, req));
           return sendJson(reply, 200, imageView(image, viewOpts(ctx)));
         },
         DELETE: async (req, reply) => {

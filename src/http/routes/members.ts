@@ -35,7 +35,7 @@ export function memberRoutes(deps: HttpDeps): RouteTable {
           const { id } = req.params as ImageParams;
           const ctx = deps.contextOf(req);
           // Glance answers a new membership with 200, not 201, and no Location.
-          return sendJson(reply, 200, memberView(await members.add(ctx, id, await readJsonBody(req))));
+          return sendJson(reply, 200, memberView(await members.add(ctx, id, await readJsonBody(deps.bodies, req))));
         },
       },
     },
@@ -49,7 +49,7 @@ export function memberRoutes(deps: HttpDeps): RouteTable {
         PUT: async (req, reply) => {
           const { id, member_id } = req.params as MemberParams;
           const ctx = deps.contextOf(req);
-          const member = await members.updateStatus(ctx, id, member_id, await readJsonBody(req));
+          const member = await members.updateStatus(ctx, id, member_id, await readJsonBody(deps.bodies, req));
           return sendJson(reply, 200, memberView(member));
         },
         DELETE: async (req, reply) => {

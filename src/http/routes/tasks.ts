@@ -5,6 +5,7 @@
 import { NotFound } from '../../domain/errors.js';
 import type { Task } from '../../domain/task.js';
 import { renderFault } from '../faults.js';
+import { parseTaskListQuery } from '../task-list-query.js';
 import { isoTime } from '../image-view.js';
 import { baseUrl, queryPairs, readJsonBody, sendJson, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
@@ -108,7 +109,7 @@ export function taskRoutes(deps: HttpDeps): RouteTable {
       methods: {
         GET: async (req, reply) => {
           const pairs = queryPairs(req);
-          const result = await tasks.list(deps.contextOf(req), pairs);
+          const result = await tasks.list(deps.contextOf(req), () => parseTaskListQuery(pairs));
           // Links as Glance builds them: dict(params) keeps each key once, where it first
           // appears, with its last value; the marker goes last.
           const params = new Map<string, string>();
@@ -126,7 +127,7 @@ export function taskRoutes(deps: HttpDeps): RouteTable {
           return sendJson(reply, 200, body);
         },
         POST: async (req, reply) => {
-          const task = await tasks.create(deps.contextOf(req), () => readJsonBody(req));
+          const task = await tasks.create(deps.contextOf(req), () => readJsonBody(deps.bodies, req));
           reply.header('location', `${baseUrl(deps.config, req)}/v2/tasks/${task.id}`);
           return sendJson(reply, 201, taskView(task));
         },

@@ -26,8 +26,6 @@ export interface ImportRequestDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly imageService: Pick<ImageService, 'findVisible'>;
-  /** The enabled import methods (enabled_import_methods). */
-  readonly methods: readonly string[];
   readonly multiStore: boolean;
   readonly web: Pick<WebSource, 'passesFilter'>;
   readonly lock: Pick<ImportLock, 'checkFree' | 'acquire' | 'undo'>;
@@ -47,31 +45,22 @@ export interface ImportDecision {
   readonly stageHost?: string;
 }
 
-/** The request body's own checks (Glance's deserializer), before anything is looked up. */
-export function parseImportBody(
-  body: unknown,
-  methods: readonly string[],
-): { method: ImportMethod; uri: unknown; raw: Record<string, unknown> } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('method' in body)) {
-    throw new Invalid("Import request requires a 'method' field.");
-  }
-  const raw = body as Record<string, unknown>;
-  const method = raw.method;
-  if (typeof method !== 'object' || method === null || !('name' in method)) {
-    throw new Invalid("Import request requires a 'name' field.");
-  }
-  const name = (method as Record<string, unknown>).name;
-  if (typeof name !== 'string' || !methods.includes(name)) {
-    throw new Invalid(`Unknown import method name '${pyStr(name)}'.`);
-  }
-  if ('all_stores_must_succeed' in raw && typeof raw.all_stores_must_succeed !== 'boolean') {
-    throw new Invalid("'all_stores_must_succeed' must be boolean value only");
-  }
-  if ('all_stores' in raw && typeof raw.all_stores !== 'boolean') {
-    throw new Invalid("'all_stores' must be boolean value only");
-  }
-  // The enabled methods are a subset of IMPORT_METHODS (config checks them).
-  return { method: name as ImportMethod, uri: (method as Record<string, unknown>).uri, raw };
+/**
+ * POST /v2/images/{id}/import as the HTTP layer checked it (src/http/import-body.ts). What
+ * Glance checks only later (the stores, the uri) is kept as sent, to be checked in its order.
+ */
+export interface ImportCall {
+  readonly method: ImportMethod;
+  /** `method.uri` as sent (web-download). */
+  readonly uri: unknown;
+  readonly allStores: boolean;
+  readonly allStoresMustSucceed: boolean;
+  /** The `stores` member as sent, when the body has one. */
+  readonly stores?: { readonly value: unknown };
+  /** The x-image-meta-store header. */
+  readonly headerStore?: string;
+  /** The body as sent: the task records it as `import_req`. */
+  readonly body: Record<string, unknown>;
 }
 
 /** Whether the image can be the target of `method` now (Glance's order of checks). */
@@ -93,16 +82,17 @@ export function checkImportTarget(image: Image, method: ImportMethod): void {
 }
 
 /** Glance's get_stores_from_request. */
-export function storesOfRequest(blobs: BlobStore, raw: Record<string, unknown>, headerStore: string | undefined): string[] {
+export function storesOfRequest(blobs: BlobStore, call: ImportCall): string[] {
+  const { headerStore } = call;
   let stores: unknown;
-  if (raw.all_stores === true) {
-    if ('stores' in raw || headerStore !== undefined) {
+  if (call.allStores) {
+    if (call.stores !== undefined || headerStore !== undefined) {
       throw new Invalid("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
     }
     stores = [...blobs.stores];
-  } else if ('stores' in raw) {
+  } else if (call.stores !== undefined) {
     if (headerStore !== undefined) throw new Invalid("Stores parameter and x-image-meta-store header can't be both specified");
-    stores = raw.stores;
+    stores = call.stores.value;
   } else {
     stores = [headerStore ?? blobs.defaultStore];
   }
@@ -131,19 +121,18 @@ export function createImportRequests(deps: ImportRequestDeps) {
      * staging), nothing is recorded here: the answer names that node (`stageHost`) and the
      * caller replays the request there with the caller's credentials, as Glance does.
      */
-    async importImage(ctx: RequestContext, id: string, body: unknown, opts: { headerStore?: string } = {}): Promise<ImportDecision> {
-      const { method, uri, raw } = parseImportBody(body, deps.methods);
-      const allStoresMustSucceed = raw.all_stores_must_succeed !== false;
+    async importImage(ctx: RequestContext, id: string, call: ImportCall): Promise<ImportDecision> {
+      const { method, uri, allStoresMustSucceed, body: raw } = call;
       const image = await deps.imageService.findVisible(ctx, id);
       checkImportTarget(image, method);
       policy.enforce(ctx, method === 'copy-image' ? 'copy_image' : 'modify_image', image);
       const stolenFrom = await lock.checkFree(image);
 
       let stores: (string | null)[] = [null];
-      if (deps.multiStore) stores = storesOfRequest(deps.blobs, raw, opts.headerStore);
+      if (deps.multiStore) stores = storesOfRequest(deps.blobs, call);
       if (method === 'copy-image') {
         const present = image.locations.map(storeOf);
-        if (raw.all_stores === true) {
+        if (call.allStores) {
           stores = stores.filter((s) => !present.includes(s));
           if (stores.length === 0) return {}; // already everywhere: nothing to do, still 202
         } else {

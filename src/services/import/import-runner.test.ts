@@ -25,6 +25,7 @@ import { NotFound, StorageFull } from '../../domain/errors.js';
 import type { Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
 import type { Task } from '../../domain/task.js';
+import { parseImportBody } from '../../http/import-body.js';
 import { openDatabase } from '../../persistence/database.js';
 import { createSqliteImageRepository } from '../../persistence/image-repository.js';
 import { migrateToLatest } from '../../persistence/migrator.js';
@@ -111,7 +112,6 @@ async function setup(name: string) {
       },
       watchTransfer: createTransferWatches().watch,
     },
-    methods: ['glance-direct', 'web-download', 'copy-image'],
     multiStore: true,
     imageSizeCap: 1 << 30,
     hashingAlgorithm: 'sha512',
@@ -134,7 +134,8 @@ async function setup(name: string) {
 
   /** Imports the staged data into a, b, c and waits for the task to end and the lock to go. */
   async function importToAll(allStoresMustSucceed: boolean): Promise<{ task: Task; image: Image }> {
-    await imports.importImage(ctx, id, { method: { name: 'glance-direct' }, stores: ['a', 'b', 'c'], all_stores_must_succeed: allStoresMustSucceed });
+    const body = { method: { name: 'glance-direct' }, stores: ['a', 'b', 'c'], all_stores_must_succeed: allStoresMustSucceed };
+    await imports.importImage(ctx, id, parseImportBody(body, ['glance-direct']));
     const taskId = taskIds.at(-1)!;
     while ((await tasks.get(taskId))?.status !== 'success' && (await tasks.get(taskId))?.status !== 'failure') await tick();
     while (imports.runningCount > 0) await tick();

@@ -1,5 +1,5 @@
 /**
- * Parsing of `GET /v2/images` query parameters into a typed list request, with Glance's
+ * Parsing of `GET /v2/images` query parameters into the image service's typed list request, with Glance's
  * validation rules and messages (glance/api/v2/images.py RequestDeserializer.index and
  * glance/db/sqlalchemy/api.py _make_conditions_from_filters).
  */
@@ -15,15 +15,7 @@ import {
   type SortKey,
   type TimeFilter,
 } from '../domain/ports.js';
-
-export interface ListRequest {
-  readonly limit?: number;
-  readonly marker?: string;
-  readonly memberStatus: MemberStatus | 'all';
-  readonly visibility?: Visibility | 'all';
-  readonly filters: ImageFilters;
-  readonly sort: readonly { readonly key: SortKey; readonly dir: SortDir }[];
-}
+import type { ListRequest } from '../services/images.js';
 
 const COMPARISON_OPS: readonly string[] = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte'];
 const CORE_COLUMNS = new Set([

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Invalid } from '../domain/errors.js';
-import { parseListRequest, splitInList } from './list-request.js';
+import { parseListRequest, splitInList } from './image-list-query.js';
 
 const q = (s: string) => parseListRequest([...new URLSearchParams(s)]);
 
