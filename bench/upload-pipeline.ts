@@ -60,7 +60,10 @@ function body(data: Buffer, bytes: number): Readable {
       }
       const n = Math.min(BODY_CHUNK, bytes - sent);
       const at = sent % (data.length - n);
-      this.push(Buffer.from(data.subarray(at, at + n)));
+      // Not zero-filled, as the parser's copies are not.
+      const chunk = Buffer.allocUnsafe(n);
+      data.copy(chunk, 0, at, at + n);
+      this.push(chunk);
       sent += n;
     },
   });
