@@ -18,7 +18,7 @@ import { finished } from 'node:stream';
 import type { Readable } from 'node:stream';
 
 export interface FlushingWriteOptions {
-  /** Bytes per `writev`. */
+  /** Bytes per `write` (each of the two batch buffers holds this many). */
   readonly batchBytes: number;
   /** Bytes between two data flushes; 0 flushes only at the end. */
   readonly flushBytes: number;
