@@ -108,6 +108,8 @@ async function measured(server: Server, classifier: ThreadClassifier, bytes: num
   await body();
   const seconds = (performance.now() - started) / 1000;
   const after = snapshot(server.pid);
+  // Threads started during the step (a hashing thread's first job) are told apart now, idle.
+  classifier.classify();
   return { mibps: bytes / MIB / seconds, cpu: cpuBetween(before, after, classifier), bytes };
 }
 

@@ -77,7 +77,9 @@ export async function startIris(opts: {
   try {
     // BENCH_NO_FLUSH=1 (bench only, see bench/no-flush.ts): the same code without fsync.
     const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
-    child = spawn(process.execPath, ['--import', 'tsx', ...noFlush, 'src/main.ts'], {
+    // BENCH_IRIS_NODE_ARGS: node flags for the Iris processes (e.g. `--trace-gc`, not allowed in NODE_OPTIONS).
+    const nodeArgs = (process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...noFlush, 'src/main.ts'], {
       cwd: opts.root ?? REPO_ROOT,
       env: {
         ...process.env,

@@ -9,7 +9,8 @@
  *
  * `node --import tsx bench/upload-pipeline.ts`. Environment: BENCH_PIPE_MB [256],
  * BENCH_PIPE_REPS [3] (median), BENCH_PIPE_VARIANTS [all] (comma-separated names below),
- * BENCH_PIPE_BEFORE [none] (another checkout: adds a variant hashing with that checkout's pool).
+ * BENCH_PIPE_BEFORE [none] (another checkout: adds a variant with that checkout's pool and driver),
+ * BENCH_PIPE_OTHER [none] (`label=/path`: a variant with that checkout's driver and this pool).
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +39,8 @@ interface Variant {
   readonly batchBytes: number;
   /** Another checkout whose hashing pool to use (a before/after in one process). */
   readonly poolFrom?: string;
+  /** Another checkout whose filesystem driver to use. */
+  readonly driverFrom?: string;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -60,14 +63,25 @@ function body(data: Buffer, bytes: number): Readable {
       }
       const n = Math.min(BODY_CHUNK, bytes - sent);
       const at = sent % (data.length - n);
-      this.push(Buffer.from(data.subarray(at, at + n)));
+      // Not zero-filled, as the parser's copies are not.
+      const chunk = Buffer.allocUnsafe(n);
+      data.copy(chunk, 0, at, at + n);
+      this.push(chunk);
       sent += n;
     },
   });
 }
 
+type CreateDriver = typeof createFilesystemDriver;
+const drivers = new Map<string, CreateDriver>();
+
 async function once(v: Variant, pool: HashWorkerPool, data: Buffer, bytes: number, dir: string, key: string): Promise<void> {
-  const driver = createFilesystemDriver({ dir, chunkSize: v.batchBytes });
+  let create = createFilesystemDriver;
+  if (v.driverFrom) {
+    create = drivers.get(v.driverFrom) ?? ((await import(join(v.driverFrom, 'src/blob/drivers/filesystem-driver.ts'))) as { createFilesystemDriver: CreateDriver }).createFilesystemDriver;
+    drivers.set(v.driverFrom, create);
+  }
+  const driver = create({ dir, chunkSize: v.batchBytes });
   const digester = createDigester('sha512', { pool, ring: { slotBytes: v.slotBytes, slots: v.slots } });
   const hasher = new HashingStream({ hashAlgo: 'sha512', sizeCap: Number.MAX_SAFE_INTEGER, expectedSize: bytes }, digester);
   const source = body(data, bytes);
@@ -143,8 +157,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const wanted = process.env.BENCH_PIPE_VARIANTS?.split(',');
   const before = process.env.BENCH_PIPE_BEFORE;
   const all = before
-    ? [{ name: 'before', threadsPerJob: 2, slotBytes: 256 * 1024, slots: 8, batchBytes: MIB, poolFrom: before }, ...VARIANTS]
-    : VARIANTS;
+    ? [{ name: 'before', threadsPerJob: 2, slotBytes: 256 * 1024, slots: 8, batchBytes: MIB, poolFrom: before, driverFrom: before }, ...VARIANTS]
+    : [...VARIANTS];
+  const other = process.env.BENCH_PIPE_OTHER?.split('=');
+  if (other?.length === 2) all.push({ ...VARIANTS[0]!, name: other[0]!, driverFrom: other[1]! });
   const variants = wanted ? all.filter((v) => wanted.includes(v.name)) : all;
   const report = await runUploadPipelineBench({
     mib: Number(process.env.BENCH_PIPE_MB ?? 256),

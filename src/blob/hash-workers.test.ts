@@ -45,17 +45,21 @@ test('hash workers: digests equal node crypto for any chunking, ring size and th
 });
 
 test('hash workers: concurrent jobs share the threads without mixing data', async () => {
-  const pool = createHashWorkerPool({ threadsPerJob: 2 });
-  try {
-    const a = randomBytes(200_000);
-    const b = randomBytes(300_000);
-    const jobA = pool.start(['md5', 'sha512'], { slotBytes: 8192, slots: 2 });
-    const jobB = pool.start(['md5', 'sha512'], { slotBytes: 8192, slots: 2 });
-    await Promise.all([feed(jobA, a, 5000), feed(jobB, b, 7000)]);
-    assert.deepEqual(await jobA.digest(), [hex('md5', a), hex('sha512', a)]);
-    assert.deepEqual(await jobB.digest(), [hex('md5', b), hex('sha512', b)]);
-  } finally {
-    await pool.close();
+  // Jobs take turns over the pool: with more threads than a job uses, they land on different ones.
+  for (const opts of [{ threadsPerJob: 2 }, { threadsPerJob: 1, threads: 2 }, { threadsPerJob: 1, threads: 1 }]) {
+    const pool = createHashWorkerPool(opts);
+    try {
+      const a = randomBytes(200_000);
+      const b = randomBytes(300_000);
+      const c = randomBytes(100_000);
+      const jobs = [a, b, c].map(() => pool.start(['md5', 'sha512'], { slotBytes: 8192, slots: 2 }));
+      await Promise.all([feed(jobs[0]!, a, 5000), feed(jobs[1]!, b, 7000), feed(jobs[2]!, c, 9000)]);
+      for (const [i, data] of [a, b, c].entries()) {
+        assert.deepEqual(await jobs[i]!.digest(), [hex('md5', data), hex('sha512', data)], `${JSON.stringify(opts)} job ${i}`);
+      }
+    } finally {
+      await pool.close();
+    }
   }
 });
 

@@ -62,6 +62,11 @@ export interface HashWorkerPoolOptions {
    * algorithms over the same slot. Default from the cores available (`defaultThreadsPerJob`).
    */
   readonly threadsPerJob?: number;
+  /**
+   * Threads in the pool; jobs take turns over them, so concurrent uploads spread over the cores.
+   * Default: the cores available, at least `threadsPerJob`, at most 4.
+   */
+  readonly threads?: number;
 }
 
 /** A set of hashing threads shared by concurrent jobs. */
@@ -94,6 +99,8 @@ const DEFAULT_SLOTS = 8;
 const YOUNG_GENERATION_MB = 1;
 /** Idle rings kept for reuse; more concurrent uploads than this allocate and later free theirs. */
 const MAX_IDLE_RINGS = 4;
+/** Default ceiling on the pool's threads. */
+const MAX_POOL_THREADS = 4;
 /** Most threads one job can use (one consumed counter each in the ring's header). */
 const MAX_THREADS_PER_JOB = 8;
 /**
@@ -241,6 +248,9 @@ function ring(t: Thread): void {
  */
 export function createHashWorkerPool(poolOpts: HashWorkerPoolOptions = {}): HashWorkerPool {
   const threadsPerJob = Math.max(1, Math.min(MAX_THREADS_PER_JOB, poolOpts.threadsPerJob ?? defaultThreadsPerJob()));
+  const poolSize = Math.max(threadsPerJob, poolOpts.threads ?? Math.min(availableParallelism(), MAX_POOL_THREADS));
+  /** Where the next job's threads start: jobs take turns over the pool. */
+  let nextFirst = 0;
   const threads: (Thread | undefined)[] = [];
   const idleRings: Ring[] = [];
   let nextJob = 1;
@@ -326,7 +336,9 @@ export function createHashWorkerPool(poolOpts: HashWorkerPoolOptions = {}): Hash
     const n = Math.max(1, Math.min(threadsPerJob, algorithms.length));
     const groups = Array.from({ length: n }, (_, t) => algorithms.map((_a, i) => i).filter((i) => i % n === t));
     // Threads first: if one cannot be started, nothing has been taken yet.
-    const mine = groups.map((_, t) => thread(t));
+    const first = nextFirst;
+    const mine = groups.map((_, t) => thread((first + t) % poolSize));
+    nextFirst = (first + n) % poolSize;
     const r = takeRing(ringOpts.slotBytes ?? DEFAULT_SLOT_BYTES, ringOpts.slots ?? DEFAULT_SLOTS);
     const { slotBytes, slots, bytes, words } = r;
     // The ring is free (every thread of its last job let go): counters start again from 0.
@@ -497,7 +509,7 @@ export function createHashWorkerPool(poolOpts: HashWorkerPoolOptions = {}): Hash
   }
 
   function hold(on: boolean): void {
-    for (let t = 0; t < threadsPerJob; t++) {
+    for (let t = 0; t < poolSize; t++) {
       const th = thread(t);
       Atomics.store(th.control, 2, on ? 1 : 0);
       ring(th);

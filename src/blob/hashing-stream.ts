@@ -4,8 +4,9 @@
  * multihash (`os_hash_value`) together. It fails before its readable side ends, so a driver
  * reading from it never commits data that broke a rule.
  *
- * The hashing itself runs on the process's hashing threads (`hash-workers.ts`), md5 and the
- * multihash each on its own core; bodies too small to be worth a round trip are hashed inline.
+ * The hashing itself runs on the process's hashing threads (`hash-workers.ts`): md5 and the
+ * multihash each on its own thread when the machine has cores to spare, both on one thread
+ * otherwise; bodies too small to be worth a round trip are hashed inline.
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';

@@ -37,9 +37,9 @@ function counting(handle: FileHandle): { handle: FileHandle; datasyncs: () => nu
   let firstFlushAt: number | undefined;
   const proxy = new Proxy(handle, {
     get(target, prop, receiver) {
-      if (prop === 'writev') {
-        return async (buffers: Buffer[], position: number) => {
-          const result = await target.writev(buffers, position);
+      if (prop === 'write') {
+        return async (buffer: Buffer, offset: number, length: number, position: number) => {
+          const result = await target.write(buffer, offset, length, position);
           written += result.bytesWritten;
           return result;
         };
@@ -77,6 +77,20 @@ test('writes every byte in order with batches that split chunks, flushing as it 
   const first = c.firstFlushAt();
   assert.ok(first !== undefined && first >= 10_000 && first < data.length, `first fdatasync after ${first} of ${data.length} bytes`);
   assert.equal(c.syncs(), 1, 'one fsync at the end');
+});
+
+test('chunks larger than both batch buffers together arrive whole and in order', async () => {
+  const data = randomBytes(200_003);
+  const path = join(root, 'big-chunks.bin');
+  const real = await open(path, 'wx');
+  try {
+    // 10 KB chunks into 1 KiB batches: each chunk waits for several writes before it is all taken.
+    const bytes = await writeAndFlush(real, chunked(data, [10_000, 17, 33_333]), { batchBytes: 1024, flushBytes: 0 });
+    assert.equal(bytes, data.length);
+  } finally {
+    await real.close();
+  }
+  assert.ok(readFileSync(path).equals(data), 'file content equals the source');
 });
 
 test('flushBytes 0 flushes once, at the end', async () => {

@@ -1,9 +1,9 @@
 /**
  * Writes a stream into an open file durably, with the flush overlapped with the data.
  *
- * The chunks of the source (64 KiB each from an HTTP body) are gathered by reference, no copy,
- * into batches of `batchBytes` and written with one `writev` each, at offsets that are multiples
- * of the batch size, while the next batch gathers. Every `flushBytes` a `fdatasync` starts on the
+ * The chunks of the source (64 KiB each from an HTTP body) are copied into two reused buffers
+ * of `batchBytes`, each written with one `write` at offsets that are multiples of the batch size
+ * while the other fills. Every `flushBytes` a `fdatasync` starts on the
  * libuv pool and the writing goes on meanwhile, so that when the last byte arrives only the dirty
  * tail (at most about two flush intervals) is left to flush before the caller may answer; with a
  * single fsync at the end the whole image is flushed after the last byte (measured in the issue:
@@ -18,7 +18,7 @@ import { finished } from 'node:stream';
 import type { Readable } from 'node:stream';
 
 export interface FlushingWriteOptions {
-  /** Bytes per `writev`. */
+  /** Bytes per `write` (each of the two batch buffers holds this many). */
   readonly batchBytes: number;
   /** Bytes between two data flushes; 0 flushes only at the end. */
   readonly flushBytes: number;
@@ -38,10 +38,14 @@ export async function writeAndFlush(handle: FileHandle, source: Readable, opts: 
   let flushing: Promise<void> | undefined;
   /** The first failed write or flush, or the source's error. */
   let failure: unknown;
-  let batch: Buffer[] = [];
-  let batchLength = 0;
-  /** Full batches waiting for the write in flight (one write at a time keeps offsets in order). */
-  const ready: { buffers: Buffer[]; length: number }[] = [];
+  /** The two batch buffers: one filling while the other is written. */
+  const free: Buffer[] = [Buffer.allocUnsafeSlow(opts.batchBytes), Buffer.allocUnsafeSlow(opts.batchBytes)];
+  let filling: Buffer | undefined;
+  let filled = 0;
+  /** A full batch waiting for the write in flight (one write at a time keeps offsets in order). */
+  let ready: { buffer: Buffer; length: number } | undefined;
+  /** The part of a chunk that found no free buffer; the source is paused meanwhile. */
+  let leftover: Buffer | undefined;
   let ended = false;
   let settle!: { resolve(): void; reject(err: unknown): void };
   const consumed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -71,22 +75,38 @@ export async function writeAndFlush(handle: FileHandle, source: Readable, opts: 
     settle.reject(err);
   }
 
-  /** Writes the next ready batch when none is being written; resumes the source when all are out. */
+  /**
+   * Writes the ready batch when nothing is being written (once the data has ended, the last,
+   * partial batch too); takes up the leftover once a buffer is free.
+   */
   function pump(): void {
     if (writing || failure !== undefined) return;
-    const next = ready.shift();
-    if (next === undefined) {
-      if (ended) settle.resolve();
-      else if (source.isPaused()) source.resume();
+    if (ready === undefined && ended && leftover === undefined && filling !== undefined && filled > 0) {
+      ready = { buffer: filling, length: filled };
+      filling = undefined;
+      filled = 0;
+    }
+    if (ready === undefined) {
+      if (ended && leftover === undefined) settle.resolve();
       return;
     }
+    const { buffer, length } = ready;
+    ready = undefined;
     const at = position;
-    position += next.length;
-    writing = writeFully(handle, next.buffers, next.length, at).then(
+    position += length;
+    writing = writeFully(handle, buffer, length, at).then(
       () => {
         writing = undefined;
+        free.push(buffer);
         maybeFlush();
+        // The batch waiting goes first; the freed buffer then takes the leftover.
         pump();
+        if (leftover !== undefined) {
+          const rest = leftover;
+          leftover = undefined;
+          take(rest);
+          if (leftover === undefined) source.resume();
+        }
       },
       (err: unknown) => {
         writing = undefined;
@@ -95,34 +115,45 @@ export async function writeAndFlush(handle: FileHandle, source: Readable, opts: 
     );
   }
 
+  /**
+   * Copies `chunk` into the batch buffers, handing each full one to `pump`. What finds no free
+   * buffer is kept as the leftover. The chunks are copied, not kept: a chunk that dies at once
+   * is the cheapest garbage there is, while chunks held until their batch was written lived long
+   * enough to reach V8's old generation, whose collection then cost the GC threads up to
+   * 2 CPU s/GiB (bench/RESULTS.md, issue 22).
+   */
+  function take(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (filling === undefined) {
+        filling = free.pop();
+        if (filling === undefined) {
+          leftover = chunk.subarray(at);
+          return;
+        }
+      }
+      const n = Math.min(opts.batchBytes - filled, chunk.length - at);
+      chunk.copy(filling, filled, at, at + n);
+      filled += n;
+      at += n;
+      if (filled === opts.batchBytes) {
+        ready = { buffer: filling, length: filled };
+        filling = undefined;
+        filled = 0;
+        pump();
+      }
+    }
+  }
+
   // Flowing mode hands over the chunks one by one, as they came; an async iterator would call
-  // read(), which concatenates everything buffered into a new Buffer (a copy of every byte, and
-  // a 1 MiB allocation per read: measured 0.5 s of a 1 GiB upload's event-loop profile).
+  // read(), which concatenates everything buffered into a new Buffer each time.
   const onData = (chunk: Buffer) => {
-    let rest = chunk;
-    // Batches end exactly at multiples of batchBytes (the chunk is split by reference).
-    while (batchLength + rest.length >= opts.batchBytes) {
-      const take = opts.batchBytes - batchLength;
-      batch.push(rest.subarray(0, take));
-      rest = rest.subarray(take);
-      ready.push({ buffers: batch, length: opts.batchBytes });
-      batch = [];
-      batchLength = 0;
-    }
-    if (rest.length > 0) {
-      batch.push(rest);
-      batchLength += rest.length;
-    }
-    if (ready.length > 0) {
-      pump();
-      // A full batch waits for the write in flight: stop the source until it is out.
-      if (ready.length > 0) source.pause();
-    }
+    take(chunk);
+    // Both buffers busy: stop the source until a write is out.
+    if (leftover !== undefined) source.pause();
   };
   const onEnd = () => {
     ended = true;
-    if (batchLength > 0) ready.push({ buffers: batch, length: batchLength });
-    batch = [];
     pump();
   };
   const stopWatching = finished(source, { writable: false }, (err) => {
@@ -162,29 +193,12 @@ function abortOn(signal: AbortSignal, source: Readable): () => void {
   return () => signal.removeEventListener('abort', onAbort);
 }
 
-/** writev until all `length` bytes are in the file (a short write is retried with the rest). */
-async function writeFully(handle: FileHandle, buffers: Buffer[], length: number, at: number): Promise<void> {
+/** Writes `buffer[0..length)` at `at` until all of it is in the file (a short write is retried with the rest). */
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number, at: number): Promise<void> {
   let done = 0;
-  let pending = buffers;
-  for (;;) {
-    const { bytesWritten } = await handle.writev(pending, at + done);
-    done += bytesWritten;
-    if (done >= length) return;
+  while (done < length) {
+    const { bytesWritten } = await handle.write(buffer, done, length - done, at + done);
     if (bytesWritten === 0) throw new Error('The disk accepted no bytes of a write');
-    pending = dropBytes(pending, bytesWritten);
+    done += bytesWritten;
   }
-}
-
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  let skip = count;
-  const out: Buffer[] = [];
-  for (const b of buffers) {
-    if (skip >= b.length) {
-      skip -= b.length;
-      continue;
-    }
-    out.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return out;
 }
