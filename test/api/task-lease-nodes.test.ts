@@ -84,11 +84,14 @@ async function killedNodeIsTakenOver(database: Record<string, string>): Promise<
   assert.ok(['pending', 'processing'].includes(running.body.tasks[0].status), describe(running));
   await a.kill('SIGKILL');
 
+  // B fails the task, then recovers the image (two writes): wait for both.
   const task = await until(
-    'node B to fail the task of the killed node',
+    'node B to fail the task of the killed node and recover its image',
     async () => {
       const r = await json('GET', `${b.baseUrl}/v2/tasks/${taskId}`, undefined, ADMIN);
-      return r.body.status === 'failure' ? r.body : undefined;
+      if (r.body.status !== 'failure') return undefined;
+      const img = await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN);
+      return img.body.os_glance_import_task === undefined ? r.body : undefined;
     },
     120_000,
   );
