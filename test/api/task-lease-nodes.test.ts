@@ -1,5 +1,6 @@
 /**
- * Two Iris nodes on one database and one store (the same data dir: one SQLite file): node A
+ * Two Iris nodes on one database and one store (the same data dir; one SQLite file there, or
+ * a throwaway PostgreSQL server, skipped loudly when it cannot start outside CI): node A
  * runs a web-download and is killed with SIGKILL mid-import; node B, which stays up and never
  * restarts, fails A's task once A's lease has ended (a short [iris] task_lease_seconds here)
  * and returns the image to queued with its store marked failed and its lock dropped, as a
@@ -15,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIris } from '../helpers/iris-server.js';
 import { describe, json } from '../helpers/http.js';
+import { startPostgres } from '../helpers/postgres-server.js';
+import { startOrSkip } from '../helpers/sql-server.js';
 import { partials, until } from '../helpers/store-files.js';
 
 const ADMIN = { 'X-Project-Id': 'project-a', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'user-a' };
@@ -47,7 +50,8 @@ function stallingServer(): Promise<{ server: Server; port: number; served: () =>
   );
 }
 
-test('node A killed mid-import: node B fails its task after the lease and the image is back to queued', { timeout: 180_000 }, async () => {
+/** Starts A and B on `database` (extra env), kills A mid-import and checks B's take-over. */
+async function killedNodeIsTakenOver(database: Record<string, string>): Promise<void> {
   const { server, port, served } = await stallingServer();
   cleanups.push(() => void server.closeAllConnections());
   cleanups.push(() => void server.close());
@@ -59,6 +63,7 @@ test('node A killed mid-import: node B fails its task after the lease and the im
     IRIS__IRIS__TASK_LEASE_SECONDS: String(LEASE_SECONDS),
     IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: String(port),
     IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
+    ...database,
   };
   const a = await startIris({ dataDir, env });
   cleanups.push(() => a.stop());
@@ -79,11 +84,14 @@ test('node A killed mid-import: node B fails its task after the lease and the im
   assert.ok(['pending', 'processing'].includes(running.body.tasks[0].status), describe(running));
   await a.kill('SIGKILL');
 
+  // B fails the task, then recovers the image (two writes): wait for both.
   const task = await until(
-    'node B to fail the task of the killed node',
+    'node B to fail the task of the killed node and recover its image',
     async () => {
       const r = await json('GET', `${b.baseUrl}/v2/tasks/${taskId}`, undefined, ADMIN);
-      return r.body.status === 'failure' ? r.body : undefined;
+      if (r.body.status !== 'failure') return undefined;
+      const img = await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN);
+      return img.body.os_glance_import_task === undefined ? r.body : undefined;
     },
     120_000,
   );
@@ -97,4 +105,15 @@ test('node A killed mid-import: node B fails its task after the lease and the im
   // The image can be imported again through B (judged on its own merits: here port filtering).
   const again = await json('POST', `${b.baseUrl}/v2/images/${id}/import`, { method: { name: 'web-download', uri: 'http://127.0.0.1:1/x' } }, ADMIN);
   assert.equal(again.status, 400, describe(again));
+}
+
+test('node A killed mid-import: node B fails its task after the lease and the image is back to queued (SQLite)', { timeout: 180_000 }, async () => {
+  await killedNodeIsTakenOver({});
+});
+
+test('node A killed mid-import: node B fails its task after the lease and the image is back to queued (PostgreSQL)', { timeout: 240_000 }, async (t) => {
+  const pg = await startOrSkip(t, startPostgres);
+  if (pg === undefined) return;
+  cleanups.push(() => pg.stop());
+  await killedNodeIsTakenOver({ IRIS__DATABASE__CONNECTION: pg.url });
 });

@@ -71,7 +71,11 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
     // Another node took the task over (this one looked dead): stop moving bytes for it.
-    const stopHeartbeat = deps.lock.keepAlive(task, () => abort.abort(new Invalid('Import task lease lost: another node took the task over')));
+    let taken = false;
+    const stopHeartbeat = deps.lock.keepAlive(task, () => {
+      taken = true;
+      abort.abort(new Invalid('Import task lease lost: another node took the task over'));
+    });
     try {
       await tasks.save(beginProcessing(task, clock.now()), { fromStatus: 'pending' });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
@@ -174,7 +178,13 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       await progress.finish(task, 'success', `Copied ${Math.floor(copied / MIB)} MiB`, { image_id: id });
       deps.notifier.emit('image.import', { id, task: task.id });
     } catch (e) {
-      await revert(task, req, added, e);
+      if (taken) {
+        // The node that took the task over failed it and recovered the image; reverting here
+        // too could undo what happened since (a new stage, a new import).
+        deps.onError('import stopped: its task was taken over by another node, which recovered the image', e, { task: task.id, image: id });
+      } else {
+        await revert(task, req, added, e);
+      }
     } finally {
       stopHeartbeat();
       running.delete(task.id);
