@@ -7,9 +7,10 @@
  * transferred). Filling a slot costs no message: the main thread bumps the ring's published
  * count and rings the thread's doorbell (an Atomics.notify on a word the idle thread waits on);
  * a thread records each slot it has hashed in its own counter in the ring, which the main thread
- * reads when it needs a slot. Only when the ring is full does the main thread wait, with
- * Atomics.waitAsync on the slowest thread's counter: that is where backpressure comes from.
- * Messages are left for the rare events (a job opens, ends, is dropped; a digest, an error):
+ * reads when it needs a slot. Only when the ring is full does the main thread wait: it sets a
+ * flag in the ring, and the thread that frees the next slot clears it and posts one message.
+ * That is where backpressure comes from.
+ * Other messages are left for the rare events (a job opens, ends, is dropped; a digest, an error):
  * the per-slot postMessage and its acknowledgement cost the event loop ~1 CPU s/GiB
  * (bench/RESULTS.md, issue 22).
  *
@@ -109,7 +110,9 @@ const MAX_THREADS_PER_JOB = 8;
  */
 const W_PUBLISHED = 0;
 const W_CONSUMED = 1;
-const W_LENGTHS = W_CONSUMED + MAX_THREADS_PER_JOB;
+/** Set by the main thread when it waits for room; the thread that frees a slot clears it and says so. */
+const W_WAITING = W_CONSUMED + MAX_THREADS_PER_JOB;
+const W_LENGTHS = W_WAITING + 1;
 /** A thread's control words: [0] doorbell (bumped when there is news), [1] stop, [2] hold. */
 const CONTROL_WORDS = 3;
 
@@ -127,14 +130,14 @@ export function defaultThreadsPerJob(): number {
  * The thread's program. Plain JavaScript evaluated by the Worker, so that it runs the same under
  * tsx, compiled output or the `iris-api` launcher (whose TypeScript loader threads do not inherit).
  * Messages in: ring {ring, sab, slotBytes, slots}, forget {ring}, open {job, algos, ring, index},
- * end {job, count}, drop {job}. Messages out: digest {job, hex[]}, dropped {job}, error {job, message}.
+ * end {job, count}, drop {job}. Messages out: room {job}, digest {job, hex[]}, dropped {job}, error {job, message}.
  */
 const THREAD_SOURCE = `
 'use strict';
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const control = new Int32Array(workerData.control);
-const PUBLISHED = ${W_PUBLISHED}, CONSUMED = ${W_CONSUMED}, LENGTHS = ${W_LENGTHS};
+const PUBLISHED = ${W_PUBLISHED}, CONSUMED = ${W_CONSUMED}, WAITING = ${W_WAITING}, LENGTHS = ${W_LENGTHS};
 const rings = new Map();
 const jobs = new Map();
 function fail(id, err) {
@@ -177,7 +180,7 @@ function step(id, job) {
       for (const hash of job.hashes) hash.update(bytes);
       job.done += 1;
       Atomics.store(ring.words, CONSUMED + job.index, job.done);
-      Atomics.notify(ring.words, CONSUMED + job.index);
+      if (Atomics.compareExchange(ring.words, WAITING, 1, 0) === 1) parentPort.postMessage({ t: 'room', job: id });
       worked = true;
     }
     if (job.done === job.end) {
@@ -202,6 +205,7 @@ for (;;) {
 `;
 
 type ThreadMessage =
+  | { readonly t: 'room'; readonly job: number }
   | { readonly t: 'digest'; readonly job: number; readonly hex: string[] }
   | { readonly t: 'dropped'; readonly job: number }
   | { readonly t: 'error'; readonly job: number; readonly message: string };
@@ -230,11 +234,6 @@ interface Ring {
   readonly slotBytes: number;
   readonly slots: number;
 }
-
-/** Atomics.waitAsync (Node 16+; not in TypeScript's ES2022 library). */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
 
 /** Tells a thread there is news (a message, a published slot), waking it if it sleeps. */
 function ring(t: Thread): void {
@@ -373,7 +372,9 @@ export function createHashWorkerPool(poolOpts: HashWorkerPoolOptions = {}): Hash
     mine.forEach((t, index) => {
       t.jobs.set(id, {
         onMessage(msg) {
-          if (msg.t === 'digest') {
+          if (msg.t === 'room') {
+            waitForRoom();
+          } else if (msg.t === 'digest') {
             groups[index]!.forEach((algo, k) => (digests[algo] = msg.hex[k]));
             release(index);
             digestsIn += 1;
@@ -443,16 +444,20 @@ export function createHashWorkerPool(poolOpts: HashWorkerPoolOptions = {}): Hash
     /** Resolves `slotWaiter` once the slowest thread has freed a slot. */
     function waitForRoom(): void {
       if (finished || slotWaiter === undefined) return;
-      const { index, done } = slowest();
+      const { done } = slowest();
       if (published - done < slots) {
         const waiter = slotWaiter;
         slotWaiter = undefined;
         waiter.resolve();
         return;
       }
-      const waited = waitAsync(words, W_CONSUMED + index, done);
-      if (waited.async) waited.value.then(waitForRoom, waitForRoom);
-      else waitForRoom();
+      // Ask for a message once a slot is freed, then look again: a slot freed in between is seen
+      // here, or by the thread, which then finds the flag set (both sides are sequentially consistent).
+      Atomics.store(words, W_WAITING, 1);
+      if (published - slowest().done < slots) {
+        Atomics.store(words, W_WAITING, 0);
+        waitForRoom();
+      }
     }
 
     function update(chunk: Uint8Array): Promise<void> | undefined {
