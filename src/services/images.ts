@@ -85,9 +85,13 @@ export function createImageService(deps: ImageServiceDeps) {
     return { ...image, properties };
   }
 
-  async function saveChanged(image: Image, fromStatus = image.status): Promise<Image> {
+  /**
+   * Saves `image` changed from `previous` (as loaded): only what changed is written, so a property
+   * another node set meanwhile (the import lock) is kept.
+   */
+  async function saveChanged(image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
     const updated: Image = { ...image, updated_at: clock.now() };
-    await images.save(updated, { fromStatus });
+    await images.save(updated, { fromStatus, previous });
     return updated;
   }
 
@@ -194,7 +198,7 @@ export function createImageService(deps: ImageServiceDeps) {
         throw new Forbidden(`Forbidding request, image ${id} not visible`);
       }
       if (changed.size === 0) return view;
-      return readable(ctx, await saveChanged(patched, image.status));
+      return readable(ctx, await saveChanged(patched, image));
     },
 
     async delete(ctx: RequestContext, id: string): Promise<void> {
@@ -249,7 +253,7 @@ export function createImageService(deps: ImageServiceDeps) {
         }
         throw e;
       }
-      await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, 'active');
+      await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, image, 'active');
     },
 
     async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
@@ -257,14 +261,14 @@ export function createImageService(deps: ImageServiceDeps) {
       policy.enforce(ctx, 'modify_image', image);
       if (tag.length > 255) throw new Invalid(`Tag '${tag.slice(0, 20)}…' is longer than 255 characters.`);
       if (image.tags.includes(tag)) return;
-      await saveChanged({ ...image, tags: [...image.tags, tag] });
+      await saveChanged({ ...image, tags: [...image.tags, tag] }, image);
     },
 
     async deleteTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (!image.tags.includes(tag)) throw new NotFound('The resource could not be found.');
-      await saveChanged({ ...image, tags: image.tags.filter((t) => t !== tag) });
+      await saveChanged({ ...image, tags: image.tags.filter((t) => t !== tag) }, image);
     },
 
     async deactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -274,7 +278,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'active') {
         throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'deactivated'), 'active');
+      await saveChanged(transition(image, 'deactivated'), image);
     },
 
     async reactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -284,7 +288,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'deactivated') {
         throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'active'), 'deactivated');
+      await saveChanged(transition(image, 'active'), image);
     },
   };
 }
