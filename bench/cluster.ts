@@ -14,48 +14,22 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { openDatabase } from '../src/persistence/database.js';
+import { runLoad, type LoadResult } from './request-load.js';
 import { startIrisCluster, type IrisCluster } from '../test/helpers/iris-cluster.js';
 import { seedImages } from './seed-images.js';
 
 const SECONDS = Number(process.env.BENCH_CLUSTER_SECONDS ?? 5);
 const CONNS = Number(process.env.BENCH_CLUSTER_CONNS ?? 8);
+/** `CONNS` fetch loops for SECONDS (bench/request-load.ts). */
+const load = (request: () => Promise<Response>): Promise<LoadResult> => runLoad(request, CONNS, SECONDS);
 const NODES = (process.env.BENCH_CLUSTER_NODES ?? '1,2,3').split(',').map(Number);
 const IMAGES = 1000;
 const UPLOADS = Number(process.env.BENCH_CLUSTER_UPLOADS ?? 6);
 const UPLOAD_MIB = Number(process.env.BENCH_CLUSTER_UPLOAD_MIB ?? 64);
 
-interface Rate {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
-}
-
-/** `CONNS` loops sending `request()` for SECONDS; req/s and latency percentiles (ms). */
-async function load(request: () => Promise<Response>): Promise<Rate> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const loop = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const start = performance.now();
-      const res = await request();
-      await res.arrayBuffer();
-      if (res.status >= 400) errors += 1;
-      latencies.push(performance.now() - start);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONNS }, loop));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
-}
-
 interface Row {
-  readonly show: Rate;
-  readonly list: Rate;
+  readonly show: LoadResult;
+  readonly list: LoadResult;
   /** Aggregate MiB/s of UPLOADS concurrent uploads, and how many did not end 204 with the right checksum. */
   readonly upload: { readonly mibs: number; readonly failed: number };
 }
@@ -136,7 +110,7 @@ for (const count of NODES) {
 }
 const after = loadavg().map((n) => n.toFixed(2)).join(' ');
 
-const rate = (r: Rate): string => `${r.rps.toFixed(0)}${r.errors > 0 ? ` (${r.errors} errors)` : ''} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`;
+const rate = (r: LoadResult): string => `${r.rps.toFixed(0)}${r.errors > 0 ? ` (${r.errors} errors)` : ''} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)}`;
 const lines = [
   `# N nodes behind HAProxy: ${new Date().toISOString()}`,
   '',

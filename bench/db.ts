@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../src/persistence/database.js';
 import { migrateToLatest } from '../src/persistence/migrator.js';
+import { runLoad, type LoadResult } from './request-load.js';
 import { startIris } from '../test/helpers/iris-server.js';
 import { startMariadb } from '../test/helpers/mariadb-server.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
@@ -22,44 +23,16 @@ import { seedImages } from './seed-images.js';
 
 const SECONDS = Number(process.env.BENCH_DB_SECONDS ?? 5);
 const CONNS = Number(process.env.BENCH_DB_CONNS ?? 8);
+/** `CONNS` fetch loops for SECONDS (bench/request-load.ts). */
+const load = (request: () => Promise<Response>): Promise<LoadResult> => runLoad(request, CONNS, SECONDS);
 const SMALL = 1000;
 const BIG = Number(process.env.BENCH_DB_BIG ?? 100_000);
 const ENGINES = (process.env.BENCH_DB_ENGINES ?? 'sqlite,postgresql,mariadb').split(',');
 
-interface Result {
-  readonly reqs: number;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
-}
-
-/** `CONNS` loops sending `request()` for SECONDS; req/s and latency percentiles (ms). */
-async function load(request: () => Promise<Response>): Promise<Result> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const loop = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const start = performance.now();
-      const res = await request();
-      await res.arrayBuffer();
-      if (res.status >= 400) errors += 1;
-      latencies.push(performance.now() - start);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONNS }, loop));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { reqs: latencies.length, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
-}
-
 const ADMIN = { 'X-Roles': 'admin', 'X-Project-Id': 'bench', Accept: 'application/json' };
 
-async function benchEngine(name: string): Promise<Map<string, Result>> {
-  const results = new Map<string, Result>();
+async function benchEngine(name: string): Promise<Map<string, LoadResult>> {
+  const results = new Map<string, LoadResult>();
   const dir = await mkdtemp(join(tmpdir(), 'iris-bench-db-'));
   let server: SqlServer | undefined;
   try {
@@ -118,14 +91,14 @@ function cpuModel(): string {
 }
 
 const before = loadavg().map((n) => n.toFixed(2)).join(' ');
-const all = new Map<string, Map<string, Result>>();
+const all = new Map<string, Map<string, LoadResult>>();
 for (const engine of ENGINES) {
   process.stderr.write(`${engine}…\n`);
   all.set(engine, await benchEngine(engine));
 }
 const after = loadavg().map((n) => n.toFixed(2)).join(' ');
 
-const rows = [...(all.values().next().value ?? new Map<string, Result>()).keys()];
+const rows = [...(all.values().next().value ?? new Map<string, LoadResult>()).keys()];
 const lines = [
   `# SQL engines: ${new Date().toISOString()}`,
   '',

@@ -12,7 +12,8 @@ import { Unauthorized } from '../domain/errors.js';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
-const IDENTITY_HEADERS = [
+/** The identity headers of the header flavors (hybrid, noauth), as keystonemiddleware sets them. */
+export const IDENTITY_HEADERS = [
   'x-identity-status',
   'x-project-id',
   'x-tenant-id',

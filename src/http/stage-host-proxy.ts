@@ -9,6 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { request } from 'undici';
 import { HttpFault } from './faults.js';
+import { IDENTITY_HEADERS } from '../auth/request-context.js';
 
 /** Glance's timeout=60 on the proxied call. */
 const PROXY_TIMEOUT_MS = 60_000;
@@ -17,17 +18,7 @@ const PROXY_TIMEOUT_MS = 60_000;
  * The caller's credentials: the token (Keystone, API keys) and the identity headers the header
  * flavors read (hybrid, noauth). A Keystone node ignores the latter, as keystonemiddleware does.
  */
-const CREDENTIAL_HEADERS = [
-  'x-auth-token',
-  'x-identity-status',
-  'x-project-id',
-  'x-tenant-id',
-  'x-tenant',
-  'x-roles',
-  'x-role',
-  'x-user-id',
-  'x-user',
-] as const;
+const CREDENTIAL_HEADERS = ['x-auth-token', ...IDENTITY_HEADERS] as const;
 
 /** Errors of the connection itself (requests' ConnectionError / ConnectTimeout): 504. */
 function isConnectionError(err: unknown): boolean {
