@@ -12,7 +12,6 @@ import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
 import { createStoreDriver } from './blob/store-registry.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
-import { parseRange, parseRequestContentRange } from './blob/range.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Config } from './config/config.js';
@@ -263,8 +262,6 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       requireImageFormatMatch: config.image_format.require_image_format_match,
       gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
     },
-    parseRange,
-    parseRequestContentRange,
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const formatChecks = {
