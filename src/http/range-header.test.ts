@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveRange } from '../domain/byte-range.js';
+import { resolveRange } from '../blob/range.js';
 import { Invalid, RangeNotSatisfiable } from '../domain/errors.js';
 import type { ByteRange } from '../domain/ports.js';
 import { contentRange, parseContentRangeHeader, parseRangeHeader, rangeLength, rangeRequestOf } from './range-header.js';

@@ -1,10 +1,10 @@
 /**
  * The Range and Content-Range headers of GET /v2/images/{id}/file read into the service's
- * RangeRequest (src/domain/byte-range.ts resolves it against the image), and the 206's
+ * RangeRequest (src/blob/range.ts resolves it against the image), and the 206's
  * Content-Range. Parsing never throws: Glance answers a bad header only after finding the
  * image, so a refusal travels as data.
  */
-import type { RangeRequest } from '../domain/byte-range.js';
+import type { RangeRequest } from '../blob/range.js';
 import type { ByteRange } from '../domain/ports.js';
 
 // webob's pattern: `bytes`, any case, then spaces allowed around `=` and `-`. It is anchored at

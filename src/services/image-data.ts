@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
-import { resolveRange, type RangeRequest } from '../domain/byte-range.js';
+import { resolveRange, type RangeRequest } from '../blob/range.js';
 import { assertReadyForData, locationOf, storeOf, transition, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';

@@ -7,8 +7,8 @@
  * Where Glance fails with a 500 on a malformed header, Iris answers 416; each such place is
  * marked in range-header.ts.
  */
-import { Invalid, RangeNotSatisfiable } from './errors.js';
-import type { ByteRange } from './ports.js';
+import { Invalid, RangeNotSatisfiable } from '../domain/errors.js';
+import type { ByteRange } from '../domain/ports.js';
 
 export type RangeRequest =
   /** `bytes=a-b` (end null for `bytes=a-`); `end >= start` already checked. */
