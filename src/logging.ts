@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { destination, multistream, pino, type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import type { Config } from './config/config.js';
-import { syslogFacility } from './config/config-options.js';
+import { syslogFacility } from './config/option-values.js';
 
 /** The options of Config the log depends on. */
 export type LoggingConfig = Pick<Config, 'log_format' | 'syslog_socket' | 'syslog_format'> & {

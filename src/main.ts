@@ -5,7 +5,6 @@
  */
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
@@ -13,7 +12,6 @@ import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
 import { createStoreDriver } from './blob/store-registry.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
-import { parseRange, parseRequestContentRange } from './blob/range.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
 import type { Config } from './config/config.js';
@@ -87,13 +85,21 @@ function blobTrace(logger: Logger): (fields: BlobTrace, message: string) => void
   return (fields, message) => logger.debug(fields, message);
 }
 
-/** The staging area for glance-direct and web-download (os_glance_staging_store). */
-function stagingStore(config: Config, onCleanupError: CleanupReporter): BlobStore {
-  return createBlobStore({
-    backends: [{ id: 'os_glance_staging_store', driver: createFilesystemDriver({ dir: config.staging_dir, onCleanupError }) }],
+/**
+ * The staging area for glance-direct and web-download (os_glance_staging_store), keyed by image
+ * id; its driver says where an image's staged object lives.
+ */
+function stagingStore(
+  config: Config,
+  onCleanupError: CleanupReporter,
+): { readonly store: BlobStore; readonly locationOf: (imageId: string) => string; readonly fileOf: (imageId: string) => string } {
+  const driver = createFilesystemDriver({ dir: config.staging_dir, onCleanupError });
+  const store = createBlobStore({
+    backends: [{ id: 'os_glance_staging_store', driver }],
     onCleanupError,
     partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
   });
+  return { store, locationOf: driver.locationOf, fileOf: driver.fileOf };
 }
 
 /** Clean-up failures of the blob layer go to the log with the image id (never swallowed). */
@@ -151,7 +157,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     const reset = await images.resetSaving();
     if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
     const blobs = imageStores(config, logger);
-    const staging = stagingStore(config, cleanupReporter(logger));
+    const { store: staging, locationOf: stagingLocation } = stagingStore(config, cleanupReporter(logger));
     // Imports this host's earlier processes were running will never finish, nor those whose
     // node stopped renewing their lease: fail their tasks, then put their images back in a
     // consistent state and drop their staged data. A live node's tasks are left alone.
@@ -164,7 +170,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
       blobs,
       clock: { now: () => new Date() },
       taskTimeToLiveHours: config.task.task_time_to_live,
-      dropStaging: (id) => staging.delete(`file://${config.staging_dir}/${id}`),
+      dropStaging: (id) => staging.delete(stagingLocation(id)),
       onError: (message, err, extra) => logger.error({ err, ...extra }, message),
     }).recoverAtStart();
     if (interrupted.length > 0) {
@@ -174,7 +180,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
       images,
       staging,
       selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
-      stagingLocation: (id) => `file://${config.staging_dir}/${id}`,
+      stagingLocation,
       clock: { now: () => new Date() },
       onError: (message, err, extra) => logger.error({ err, ...extra }, message),
     });
@@ -229,10 +235,8 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const database = await openConfiguredDatabase(config, logger);
   const images = createSqliteImageRepository(database.db, { engine: database.engine });
   const blobs = imageStores(config, logger);
-  const staging = stagingStore(config, cleanupReporter(logger));
+  const { store: staging, locationOf: stagingLocation, fileOf: stagingPath } = stagingStore(config, cleanupReporter(logger));
   const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
-  // The staging store keys objects by image id, like every filesystem store.
-  const stagingLocation = (imageId: string) => `file://${config.staging_dir}/${imageId}`;
   const policySetup = startPolicy(config, logger);
   const { policy } = policySetup;
   // Rules checked at the edge without an image (tasks API, store details), by name.
@@ -271,8 +275,6 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       requireImageFormatMatch: config.image_format.require_image_format_match,
       gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
     },
-    parseRange,
-    parseRequestContentRange,
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const formatChecks = {
@@ -294,7 +296,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     blobs,
     staging,
     stagingLocation,
-    stagingPath: (id) => join(config.staging_dir, id),
+    stagingPath,
     policy,
     clock,
     ids: { uuid: randomUUID },

@@ -6,13 +6,29 @@
  *
  * Placement in Config: an option in section `s` named `n` becomes `config[s][n]`, except
  * the Iris-only section `[iris]`, whose options are top-level fields (`config.data_dir`).
+ * The converters the rows name live apart: option-values.ts (value syntaxes and checks) and
+ * store-ids.ts (the enabled_backends grammar).
  */
 import { getHashes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { IMPORT_METHODS } from '../domain/import-method.js';
 import { parseDatabaseUrl } from '../persistence/database-url.js';
-import { GLANCE_STORE_TYPES, IRIS_STORE_TYPES, storeTypeRows, type IrisStoreType } from './store-type-options.js';
+import {
+  hostList,
+  httpUrl,
+  namesFrom,
+  parseBoolean,
+  parseInjectedProperties,
+  parseInteger,
+  parseList,
+  parseSize,
+  portList,
+  schemeList,
+  stagingPathFromUri,
+  syslogFacility,
+} from './option-values.js';
+import { checkStoreType, parseEnabledBackends } from './store-ids.js';
+import { storeTypeRows } from './store-type-options.js';
 
 export type OptionType = 'string' | 'integer' | 'boolean' | 'list' | 'size' | 'path';
 
@@ -91,185 +107,13 @@ function ignoredKeystone(name: string): ConfigOption {
   };
 }
 
-/** An http:// or https:// URL, as given. */
-function httpUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`${JSON.stringify(value)} must be an http:// or https:// URL`);
-  }
-  return value;
-}
-
 const SUPPORTED_FLAVORS = new Set(['', 'hybrid', 'noauth', 'keystone', 'apikey']);
-
-const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
-};
-
-/** The facility number of `LOG_LOCAL0` or `local0` (oslo.log accepts both); throws an Error naming the choices. */
-export function syslogFacility(name: string): number {
-  const key = name.trim().toLowerCase().replace(/^log_/, '');
-  const code = SYSLOG_FACILITIES[key];
-  if (code === undefined) {
-    throw new Error(`${JSON.stringify(name)} is not a syslog facility (LOG_USER, LOG_DAEMON, LOG_LOCAL0 … LOG_LOCAL7, …)`);
-  }
-  return code;
-}
-
-/**
- * Throws an Error (prefixed with `prefix`) unless `type` is a store type Iris has: a Glance type
- * Iris lacks is named as not available yet, so a configuration written for Glance does not
- * start without the store it asks for.
- */
-export function checkStoreType(type: string, prefix = ''): IrisStoreType {
-  if ((IRIS_STORE_TYPES as readonly string[]).includes(type)) return type as IrisStoreType;
-  const have = IRIS_STORE_TYPES.join(', ');
-  if (GLANCE_STORE_TYPES.includes(type)) {
-    throw new Error(`${prefix}store type "${type}" is not available in Iris yet; Iris has ${have}`);
-  }
-  throw new Error(`${prefix}"${type}" is not a store type (Glance's are ${GLANCE_STORE_TYPES.join(', ')}; Iris has ${have})`);
-}
-
-
-/** Store ids starting with this are Glance's own (os_glance_staging_store, os_glance_tasks_store). */
-export const RESERVED_STORE_PREFIX = 'os_glance_';
 
 /** Glance's import plugins ([image_import_opts] image_import_plugins); no_op is its sample default. */
 export const IMPORT_PLUGINS: readonly string[] = ['image_conversion', 'image_decompression', 'inject_image_metadata', 'no_op'];
 
 /** [image_conversion] output_format: Glance's choices. */
 export const CONVERSION_OUTPUT_FORMATS: readonly string[] = ['raw', 'qcow2', 'vmdk'];
-
-/** Image attributes and API fields an injected property must not shadow. */
-const NOT_INJECTABLE = new Set([
-  'checksum', 'container_format', 'created_at', 'deleted', 'deleted_at', 'direct_url', 'disk_format', 'file', 'id',
-  'location', 'locations', 'min_disk', 'min_ram', 'name', 'os_hash_algo', 'os_hash_value', 'os_hidden', 'owner',
-  'protected', 'schema', 'self', 'size', 'status', 'stores', 'tags', 'updated_at', 'virtual_size', 'visibility',
-]);
-
-/**
- * oslo.config's DictOpt syntax: `key:value` pairs separated by commas, each key and value
- * trimmed, the value everything after the first colon (it may be empty); '' is the empty dict.
- * Throws an Error whose message is the reason: a pair without a colon, an empty or duplicate
- * key (as oslo.config), a key over 255 characters or naming an image attribute (Iris).
- */
-export function parseInjectedProperties(raw: string): Readonly<Record<string, string>> {
-  const out: Record<string, string> = {};
-  if (raw.trim() === '') return out;
-  for (const pair of raw.split(',')) {
-    const colon = pair.indexOf(':');
-    if (colon < 0) throw new Error(`${JSON.stringify(pair.trim())} is not key:value (write k1:v1,k2:v2)`);
-    const key = pair.slice(0, colon).trim();
-    const value = pair.slice(colon + 1).trim();
-    if (key === '') throw new Error(`${JSON.stringify(pair.trim())} has an empty key`);
-    if (Object.hasOwn(out, key)) throw new Error(`key ${JSON.stringify(key)} is given twice`);
-    if (key.length > 255) throw new Error(`key ${JSON.stringify(key.slice(0, 20))}... is longer than 255 characters`);
-    if (NOT_INJECTABLE.has(key)) throw new Error(`key ${JSON.stringify(key)} is an image attribute, not a property`);
-    out[key] = value;
-  }
-  return out;
-}
-
-/** One `id:type` entry of [DEFAULT] enabled_backends. */
-export interface EnabledBackend {
-  readonly id: string;
-  readonly type: IrisStoreType;
-}
-
-/** Store ids become section names and IRIS__<ID>__… variable names. */
-const STORE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-/**
- * Parses [DEFAULT] enabled_backends (oslo.config dict syntax, `id:type[,id:type…]`), in the
- * order given; '' is the empty list (single store). Throws an Error whose message is the reason:
- * an entry without a type, a type Iris lacks, an empty, malformed, duplicate or reserved id.
- */
-export function parseEnabledBackends(raw: string): EnabledBackend[] {
-  const backends: EnabledBackend[] = [];
-  const byFolded = new Map<string, string>();
-  const ownSections = new Set(['default', ...CONFIG_OPTIONS.map((o) => o.section.toLowerCase())]);
-  for (const item of raw.split(',')) {
-    const entry = item.trim();
-    if (entry === '') continue;
-    const colon = entry.indexOf(':');
-    if (colon < 0) throw new Error(`${JSON.stringify(entry)} is not id:type (for example local:file)`);
-    const id = unquoteItem(entry.slice(0, colon).trim());
-    const type = unquoteItem(entry.slice(colon + 1).trim());
-    if (id === '') throw new Error(`${JSON.stringify(entry)} has an empty store id`);
-    if (id.toLowerCase().startsWith(RESERVED_STORE_PREFIX)) {
-      throw new Error(`store id ${JSON.stringify(id)} is reserved: the prefix ${RESERVED_STORE_PREFIX} is for Glance's internal stores`);
-    }
-    if (!STORE_ID.test(id)) {
-      throw new Error(
-        `store id ${JSON.stringify(id)} is not valid: use letters, digits, "_", "-" and "." (starting with a letter or digit)`,
-      );
-    }
-    if (ownSections.has(id.toLowerCase())) {
-      throw new Error(`store id ${JSON.stringify(id)} is the name of one of Iris's own sections; choose another id`);
-    }
-    const previous = byFolded.get(id.toLowerCase());
-    if (previous !== undefined) {
-      throw new Error(
-        previous === id
-          ? `store id ${JSON.stringify(id)} is given twice`
-          : `store ids ${JSON.stringify(previous)} and ${JSON.stringify(id)} differ only in case and would share the section [${id.toLowerCase()}]`,
-      );
-    }
-    if (type === '') throw new Error(`store ${JSON.stringify(id)} has no type (write ${id}:file)`);
-    const known = checkStoreType(type, `store ${JSON.stringify(id)}: `);
-    byFolded.set(id.toLowerCase(), id);
-    backends.push({ id, type: known });
-  }
-  return backends;
-}
-
-/** The directory of a `file://` staging URI ([DEFAULT] node_staging_uri); throws an Error with the reason. */
-export function stagingPathFromUri(uri: string): string {
-  if (!uri.startsWith('file://')) {
-    throw new Error(`${JSON.stringify(uri)} must start with file:// (for example file:///var/lib/iris/staging)`);
-  }
-  const path = uri.slice('file://'.length);
-  if (!path.startsWith('/')) {
-    throw new Error(`${JSON.stringify(uri)} must be file:// followed by an absolute path (for example file:///var/lib/iris/staging)`);
-  }
-  return resolve(path);
-}
-
-/** A list of TCP port numbers (1-65535, as Glance's import filtering accepts). */
-function portList(value: readonly string[]): number[] {
-  return value.map((item) => {
-    try {
-      return parseInteger(item, 1, 65535);
-    } catch (error) {
-      throw new Error(`port ${JSON.stringify(item)}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  });
-}
-
-/** URL schemes, lower-cased (as URL parsers report them). */
-function schemeList(value: readonly string[]): string[] {
-  return value.map((item) => {
-    if (!/^[A-Za-z][A-Za-z0-9+.-]*$/.test(item)) throw new Error(`${JSON.stringify(item)} is not a URL scheme`);
-    return item.toLowerCase();
-  });
-}
-
-/** Host names or IP addresses, lower-cased; IPv6 addresses without brackets. */
-function hostList(value: readonly string[]): string[] {
-  return value.map((item) => {
-    const host = item.startsWith('[') && item.endsWith(']') ? item.slice(1, -1) : item;
-    if (isIP(host) === 0 && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/.test(host)) {
-      throw new Error(`${JSON.stringify(item)} is not a host name or IP address (give no scheme, port or path)`);
-    }
-    return host.toLowerCase();
-  });
-}
 
 /** Every option Iris knows, in the order of the sample file. */
 export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
@@ -432,7 +276,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'after its id (see the per-store sections below), and [glance_store] default_backend must name one of ' +
       'them. Unset means a single store configured by [glance_store].',
     convert: (value: string) => {
-      parseEnabledBackends(value);
+      parseEnabledBackends(value, ownSections());
       return value;
     },
   },
@@ -1295,13 +1139,9 @@ export const BACKEND_OPTIONS: readonly ConfigOption[] = Object.freeze([
 ] satisfies ConfigOption[]);
 
 /** Where an option's value lives: `[iris]` options are top-level fields of Config. */
-/** A list option's convert: every name must be one of `known`; duplicates are dropped. */
-function namesFrom(what: string, plural: string, known: readonly string[]): (value: readonly string[]) => string[] {
-  return (value) => {
-    const unknown = value.filter((name) => !known.includes(name));
-    if (unknown.length > 0) throw new Error(`unknown ${what} ${unknown.join(', ')} (the ${plural} are ${known.join(', ')})`);
-    return [...new Set(value)];
-  };
+/** The sections Iris reads itself, lower-case: no store id may take one of their names. */
+export function ownSections(): ReadonlySet<string> {
+  return new Set(['default', ...CONFIG_OPTIONS.map((o) => o.section.toLowerCase())]);
 }
 
 export function isTopLevel(option: Pick<ConfigOption, 'section'>): boolean {
@@ -1356,59 +1196,4 @@ function parseByType(option: ConfigOption, raw: string, ctx: OptionContext): unk
       if (raw === '') throw new Error('must not be empty');
       return resolve(ctx.cwd, raw);
   }
-}
-
-const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
-const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
-
-/** oslo.config booleans: true/false, yes/no, on/off, 1/0, any case. */
-export function parseBoolean(raw: string): boolean {
-  const word = raw.trim().toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  throw new Error(`${JSON.stringify(raw)} is not a boolean (use true/false, yes/no, on/off or 1/0)`);
-}
-
-/** Strict integers: optional sign and decimal digits only, within the safe range and the bounds. */
-export function parseInteger(raw: string, min?: number, max?: number): number {
-  const text = raw.trim();
-  if (!/^[+-]?\d+$/.test(text)) throw new Error(`${JSON.stringify(raw)} is not an integer`);
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new Error(`${text} is too large`);
-  if (min !== undefined && value < min) throw new Error(`${value} is less than the minimum ${min}`);
-  if (max !== undefined && value > max) throw new Error(`${value} is more than the maximum ${max}`);
-  return value;
-}
-
-/**
- * Comma-separated list, items trimmed, empty items dropped (so "" is the empty list). As in
- * oslo.config's bracketed lists, one pair of surrounding brackets is removed
- * (`[glance-direct,web-download]`), and one pair of matching quotes around an item.
- */
-export function parseList(raw: string): string[] {
-  let text = raw.trim();
-  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
-  return text
-    .split(',')
-    .map((item) => unquoteItem(item.trim()))
-    .filter((item) => item !== '');
-}
-
-function unquoteItem(item: string): string {
-  if (item.length >= 2 && (item[0] === '"' || item[0] === "'") && item.at(-1) === item[0]) return item.slice(1, -1).trim();
-  return item;
-}
-
-const SIZE_UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
-/** Glance's user_storage_quota syntax: digits with an optional 1024-based unit, to bytes. */
-export function parseSize(raw: string): number {
-  const match = /^(\d+)\s*([KMGT]?B)?$/i.exec(raw.trim());
-  if (match === null) {
-    throw new Error(`${JSON.stringify(raw)} is not a size (a number of bytes, optionally with unit B, KB, MB, GB or TB)`);
-  }
-  // The pattern admits only the units SIZE_UNITS lists.
-  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'B').toUpperCase()]!;
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${JSON.stringify(raw)} is too large`);
-  return bytes;
 }

@@ -23,13 +23,14 @@ import {
   CONFIG_OPTIONS,
   envNameOf,
   isTopLevel,
-  parseEnabledBackends,
+  ownSections,
   parseOptionValue,
-  stagingPathFromUri,
   type ConfigOption,
   type OptionContext,
 } from './config-options.js';
 import { IniSyntaxError, parseIniEntries } from './ini.js';
+import { stagingPathFromUri } from './option-values.js';
+import { parseEnabledBackends } from './store-ids.js';
 import { parseDatabaseUrl } from '../persistence/database-url.js';
 import { isStoreTypeOption, storeTypeOptionNames, storeTypeProblem, type IrisStoreType } from './store-type-options.js';
 
@@ -231,7 +232,7 @@ function deriveStores(
   consumed: Set<Extra>,
   originOf: (section: string, name: string) => string,
 ): Pick<Config, 'backends' | 'multi_store' | 'default_backend_id' | 'staging_dir'> {
-  const enabled = parseEnabledBackends(sectionOf(sections, 'DEFAULT').enabled_backends as string);
+  const enabled = parseEnabledBackends(sectionOf(sections, 'DEFAULT').enabled_backends as string, ownSections());
   const multiStore = enabled.length > 0;
   const tasksDir = sectionOf(sections, 'os_glance_tasks_store').filesystem_store_datadir as string;
   let backends: BackendConfig[];

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooLarge } from '../domain/errors.js';
+import { resolveRange, type RangeRequest } from '../blob/range.js';
 import { assertReadyForData, locationOf, storeOf, transition, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
 import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
@@ -30,10 +31,6 @@ export interface ImageDataDeps {
   readonly hashingAlgorithm: string;
   /** How uploaded data is checked against its declared format ([image_format] options). */
   readonly formatChecks: FormatCheckOptions;
-  /** Range parser (Glance's rules); returns null for "no usable range header". */
-  readonly parseRange: (header: string | undefined, size: number) => ByteRange | null;
-  /** Glance also serves a range named by a request's Content-Range header when Range is absent. */
-  readonly parseRequestContentRange: (header: string | undefined, size: number) => ByteRange | null;
   /** Failures that must not replace the error being answered (an orphan blob left behind). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
@@ -187,9 +184,9 @@ export function createImageDataService(deps: ImageDataDeps) {
     async download(
       ctx: RequestContext,
       id: string,
-      headers: { readonly range?: string; readonly contentRange?: string } = {},
+      /** The range asked for (Range, else Content-Range), resolved once the image is known. */
+      requested?: RangeRequest,
     ): Promise<DownloadResult> {
-      const rangeHeader = headers.range;
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'download_image', image);
       if (image.status === 'deactivated' && !ctx.isAdmin) {
@@ -199,13 +196,10 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (active.length === 0 || image.size === null) {
         // Glance answers 204 for an image without data, and 500 when a Range is asked of it;
         // a range of nothing is simply unsatisfiable.
-        if (rangeHeader !== undefined) throw new RangeNotSatisfiable('The image has no data.', 0);
+        if (requested?.header === 'Range') throw new RangeNotSatisfiable('The image has no data.', 0);
         return { kind: 'no-data' };
       }
-      const range =
-        rangeHeader !== undefined
-          ? deps.parseRange(rangeHeader, image.size)
-          : deps.parseRequestContentRange(headers.contentRange, image.size);
+      const range = requested === undefined ? null : resolveRange(requested, image.size);
       // As Glance: each active location in turn (any store type), the next one tried on any
       // failure to open, the last failure answered when none opens.
       let failure: unknown;

@@ -62,13 +62,24 @@ const DEFAULT_CHUNK = 1024 * 1024;
 const DEFAULT_FLUSH = 16 * 1024 * 1024;
 
 /**
+ * A filesystem driver also says where a key lives, for the callers that keep objects under
+ * known keys (the staging store keys by image id; import plugins read the staged file).
+ */
+export interface FilesystemDriver extends BlobDriver {
+  /** The location `write(key)` returns. */
+  locationOf(key: string): string;
+  /** The file a key's object is at once written. */
+  fileOf(key: string): string;
+}
+
+/**
  * Creates a driver storing blobs as files in `opts.dir` (made absolute against the current
  * directory).
  *
  * @example
  * const driver = createFilesystemDriver({ dir: config.glance_store.filesystem_store_datadir });
  */
-export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDriver {
+export function createFilesystemDriver(opts: FilesystemDriverOptions): FilesystemDriver {
   const dir = resolve(opts.dir);
   const stagingDir = `${dir}/${STAGING}`;
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
@@ -204,6 +215,8 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): BlobDrive
   }
 
   return {
+    locationOf,
+    fileOf: (key) => pathOf(locationOf(key)),
     scheme: SCHEME,
     capabilities: { writable: true, rangedReads: true },
     write,

@@ -1,7 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
-import { contentRange } from '../../blob/range.js';
 import { declaredLength } from '../body-abort.js';
+import { contentRange, rangeLength, rangeRequestOf } from '../range-header.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
 
@@ -15,10 +15,7 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
         GET: async (req, reply) => {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
-          const result = await deps.imageData.download(ctx, id, {
-            range: req.headers.range,
-            contentRange: req.headers['content-range'],
-          });
+          const result = await deps.imageData.download(ctx, id, rangeRequestOf(req.headers));
           if (result.kind === 'no-data') return reply.code(204).header('content-length', '0').send();
           const { image, stream, size, range } = result;
           reply.header('content-type', 'application/octet-stream');
@@ -26,7 +23,7 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           if (range) {
             reply.code(206);
             reply.header('content-range', contentRange(range, size));
-            reply.header('content-length', String(range.end - range.start + 1));
+            reply.header('content-length', String(rangeLength(range)));
           } else {
             reply.code(200);
             reply.header('content-length', String(size));

@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentRange, parseRange, parseRequestContentRange, rangeLength } from './range.js';
+import { resolveRange } from '../blob/range.js';
 import { Invalid, RangeNotSatisfiable } from '../domain/errors.js';
+import type { ByteRange } from '../domain/ports.js';
+import { contentRange, parseContentRangeHeader, parseRangeHeader, rangeLength, rangeRequestOf } from './range-header.js';
+
+// The header as read here, then resolved against the image as the image-data service does.
+function parseRange(header: string | undefined, size: number): ByteRange | null {
+  return header === undefined ? null : resolveRange(parseRangeHeader(header), size);
+}
+function parseRequestContentRange(header: string | undefined, size: number): ByteRange | null {
+  return header === undefined ? null : resolveRange(parseContentRangeHeader(header), size);
+}
 
 function unsatisfiable(size: number) {
   return (err: unknown) => {
@@ -124,4 +134,13 @@ test('contentRange and rangeLength', () => {
   assert.equal(contentRange({ start: 9, end: 9 }, 10), 'bytes 9-9/10');
   assert.equal(rangeLength({ start: 0, end: 4 }), 5);
   assert.equal(rangeLength({ start: 9, end: 9 }), 1);
+});
+
+test('Range wins over Content-Range; neither means the whole image; reading never throws', () => {
+  assert.equal(rangeRequestOf({}), undefined);
+  assert.deepEqual(rangeRequestOf({ range: 'bytes=1-2', 'content-range': 'bytes 5-6/*' }), { header: 'Range', kind: 'from', start: 1, end: 2 });
+  assert.deepEqual(rangeRequestOf({ 'content-range': 'bytes 5-6/*' }), { header: 'Content-Range', kind: 'span', start: 5, end: 6, length: null });
+  // Refusals are data until the image is known (Glance answers 404/403 before a bad range).
+  assert.deepEqual(parseRangeHeader('bytes=0-1,3-4'), { header: 'Range', kind: 'multiple' });
+  assert.deepEqual(parseRangeHeader('lines=1-2'), { header: 'Range', kind: 'unsatisfiable', message: 'Invalid Range header: lines=1-2' });
 });
