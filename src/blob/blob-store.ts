@@ -141,7 +141,8 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
         ...(putOpts.expectedSize !== undefined ? { sizeHint: putOpts.expectedSize } : {}),
       });
       location = written.location;
-      const { size, md5, multihash } = hasher.result;
+      // A driver may return once it has the declared bytes, before the last digest is out.
+      const { size, md5, multihash } = await hasher.finished();
       if (written.bytes !== size) {
         throw new Error(`Blob store ${storeId} stored ${written.bytes} bytes of ${size}`);
       }

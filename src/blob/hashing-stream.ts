@@ -145,6 +145,8 @@ export class HashingStream extends Transform {
   readonly #expectedSize: number | undefined;
   #bytes = 0;
   #result: HashedData | undefined;
+  readonly #finished: Promise<HashedData>;
+  #settle!: { resolve: (data: HashedData) => void; reject: (err: Error) => void };
 
   constructor(opts: HashingOptions, digester: Digester = createDigester(opts.hashAlgo)) {
     const highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
@@ -152,6 +154,18 @@ export class HashingStream extends Transform {
     this.#digester = digester;
     this.#sizeCap = opts.sizeCap;
     this.#expectedSize = opts.expectedSize;
+    this.#finished = new Promise<HashedData>((resolve, reject) => (this.#settle = { resolve, reject }));
+    // The stream's own 'error' reports a failure; this promise only serves `finished()` callers.
+    this.#finished.catch(() => undefined);
+  }
+
+  /**
+   * Size and digests once every byte has been hashed, which can be after a consumer has read the
+   * last byte (a store that stops at the declared length does not wait for the stream's end).
+   * Rejects when the stream fails or is destroyed first.
+   */
+  finished(): Promise<HashedData> {
+    return this.#finished;
   }
 
   /** Bytes seen so far. */
@@ -191,22 +205,31 @@ export class HashingStream extends Transform {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     // An upload that ends early must not leave the hashing threads working for it.
-    if (this.#result === undefined) this.#digester.destroy?.();
+    if (this.#result === undefined) {
+      this.#digester.destroy?.();
+      this.#settle.reject(err ?? new Error('HashingStream: destroyed before the data ended'));
+    }
     callback(err);
   }
 
   override _flush(callback: TransformCallback): void {
     if (this.#expectedSize !== undefined && this.#bytes < this.#expectedSize) {
-      callback(new Invalid('Image data is shorter than the declared Content-Length'));
+      const short = new Invalid('Image data is shorter than the declared Content-Length');
+      this.#settle.reject(short);
+      callback(short);
       return;
     }
     const size = this.#bytes;
     this.#digester.digest().then(
       ({ md5, multihash }) => {
         this.#result = { size, md5, multihash };
+        this.#settle.resolve(this.#result);
         callback();
       },
-      (err: unknown) => callback(err as Error),
+      (err: unknown) => {
+        this.#settle.reject(err as Error);
+        callback(err as Error);
+      },
     );
   }
 }
@@ -217,7 +240,7 @@ export class HashingStream extends Transform {
  * @example
  * const hasher = createHashingStream({ hashAlgo: 'sha512', sizeCap, expectedSize });
  * await pipeline(body, hasher, sink);
- * const { size, md5, multihash } = hasher.result;
+ * const { size, md5, multihash } = await hasher.finished();
  * @throws Error when `hashAlgo` is not a node crypto hash (checked here, before any data flows).
  */
 export function createHashingStream(opts: HashingOptions): HashingStream {

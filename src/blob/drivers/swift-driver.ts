@@ -350,6 +350,10 @@ export function createSwiftDriver(
       if (expectedSize !== undefined && expectedSize < opts.largeObjectSize) {
         // Glance's regular PUT: the size is known and small enough.
         bytes = await putObject(ownAuth, container, key, reader.take(Infinity), signal, { 'content-length': String(expectedSize) });
+        written.push(key);
+        // The PUT stops at the declared length; the source is still read to its end, so the
+        // stages before it (hashing, size checks) finish, and fail the write if there is more.
+        if (await reader.hasMore()) throw new Invalid('Image data is longer than the declared Content-Length');
         committed = true;
         await removeSegments(container, key, 0);
       } else {
