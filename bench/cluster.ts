@@ -10,10 +10,10 @@
  *   node --import tsx bench/cluster.ts
  *   BENCH_CLUSTER_NODES=1,3 BENCH_CLUSTER_SECONDS=10 node --import tsx bench/cluster.ts
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { openDatabase } from '../src/persistence/database.js';
+import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
 import { startIrisCluster, type IrisCluster } from '../test/helpers/iris-cluster.js';
 import { seedImages } from './seed-images.js';
@@ -89,17 +89,6 @@ async function benchNodes(count: number): Promise<Map<string, Row>> {
     await cluster.stop();
   }
   return rows;
-}
-
-function cpuModel(): string {
-  try {
-    const line = execFileSync('lscpu', { encoding: 'utf8' })
-      .split('\n')
-      .find((l) => l.startsWith('Model name:'));
-    return line?.replace('Model name:', '').trim() ?? 'unknown';
-  } catch {
-    return 'unknown (no lscpu)';
-  }
 }
 
 const before = loadavg().map((n) => n.toFixed(2)).join(' ');

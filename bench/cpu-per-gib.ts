@@ -18,12 +18,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, startIris, startPeer, type Server } from './servers.js';
 import { ThreadClassifier, cpuBetween, snapshot, type CpuByGroup } from './thread-cpu.js';
+import { processor } from './machine.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -61,11 +62,6 @@ export interface CpuBenchResult {
 
 function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
-
-function cpuModel(): string {
-  const m = /^Model name:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8').replace(/^model name\s*:/m, 'Model name:'));
-  return `${m?.[1]?.trim() ?? '?'}, ${availableParallelism()} CPUs available`;
 }
 
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -223,7 +219,7 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     reps: opts.reps,
     limits: [],
     servers: new Map(),
-    machine: cpuModel(),
+    machine: processor(),
     loadBefore: loadavg(),
     loadAfter: '',
   };

@@ -8,12 +8,12 @@
  *   node --import tsx bench/db.ts
  *   BENCH_DB_ENGINES=sqlite,postgresql BENCH_DB_BIG=20000 node --import tsx bench/db.ts
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../src/persistence/database.js';
 import { migrateToLatest } from '../src/persistence/migrator.js';
+import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
 import { startIris } from '../test/helpers/iris-server.js';
 import { startMariadb } from '../test/helpers/mariadb-server.js';
@@ -77,17 +77,6 @@ async function benchEngine(name: string): Promise<Map<string, LoadResult>> {
     await rm(dir, { recursive: true, force: true });
   }
   return results;
-}
-
-function cpuModel(): string {
-  try {
-    const line = execFileSync('lscpu', { encoding: 'utf8' })
-      .split('\n')
-      .find((l) => l.startsWith('Model name:'));
-    return line?.replace('Model name:', '').trim() ?? 'unknown';
-  } catch {
-    return 'unknown (no lscpu)';
-  }
 }
 
 const before = loadavg().map((n) => n.toFixed(2)).join(' ');

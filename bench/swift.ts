@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { createSwiftDriver } from '../src/blob/drivers/swift-driver.js';
 import { swiftOptions } from '../test/helpers/swift-driver-options.js';
 import { requireSwift, startSwift, type SwiftServer } from '../test/helpers/swift-server.js';
+import { cpuModel } from './machine.js';
 import { startIris, startPeer, type Server } from './servers.js';
 
 const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
         for (const server of servers) await server.stop();
       }
     }
-    const cpu = /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1]?.trim();
+    const cpu = cpuModel();
     console.log(`swift driver bench: ${FILE_MB} MiB, ${REPS} rounds, segments ${CHUNK_MB} MB; ${cpu}; load after: ${loadavg()}`);
     console.log('| transfer | median MiB/s | runs |');
     console.log('|---|---|---|');

@@ -24,6 +24,7 @@ import { createHashWorkerPool } from '../src/blob/hash-workers.js';
 import type { HashWorkerPool } from '../src/blob/hash-workers.js';
 import { HashingStream, createDigester } from '../src/blob/hashing-stream.js';
 import { ThreadClassifier, cpuBetween, snapshot, type CpuByGroup } from './thread-cpu.js';
+import { processor } from './machine.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -134,7 +135,7 @@ export async function runUploadPipelineBench(opts: { mib: number; reps: number; 
   const lines = [
     `## Upload pipeline alone (bench/upload-pipeline.ts, ${opts.mib} MiB, median of ${opts.reps})`,
     '',
-    `- processor: ${cpuModel()}; load average before ${loadBefore}, after ${load()}`,
+    `- processor: ${processor()}; load average before ${loadBefore}, after ${load()}`,
     '- CPU s/GiB by thread group (user + sys); no HTTP, no client: body chunks of 64 KiB made in process.',
     '',
     `| variant | total | ${groups.join(' | ')} |`,
@@ -146,11 +147,6 @@ export async function runUploadPipelineBench(opts: { mib: number; reps: number; 
     lines.push(`| ${v.name} | ${median(rs.map((r) => perGiB(r.total))).toFixed(2)} | ${groups.map(cell).join(' | ')} |`);
   }
   return lines.join('\n');
-}
-
-function cpuModel(): string {
-  const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-  return `${m?.[1]?.trim() ?? '?'}, ${availableParallelism()} CPUs available`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
