@@ -14,6 +14,7 @@ import { bodyTimeout, type BodyAborts } from './body-abort.js';
 import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
+import { lingerIfBodyUnread } from './lingering-close.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
@@ -186,6 +187,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
+    lingerIfBodyUnread(request.raw);
     watchBodyProgress(deps.bodies, request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
   });
   // Before authentication: a browser's preflight carries no token.
@@ -202,6 +204,14 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     if (needsAuthentication(request.url) || needsAuthentication(request.routeOptions.url ?? '')) {
       request.irisContext = await deps.authenticate(request);
     }
+  });
+
+  // An answer given before the body was read ends the connection: keep-alive would leave the
+  // rest of the body to be read as the next request, or (a reader that stopped) wedge the
+  // connection until it times out. The close lingers so the answer arrives (lingering-close.ts).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -177,10 +177,10 @@ suite('three Iris nodes behind HAProxy', { skip: !haveHaproxy && 'haproxy not in
     if (!ready(t)) return;
     const id = await newImage(cluster.baseUrl, 'race');
     const before = files(cluster.storeDir);
-    // Small bodies: a loser is answered 409 with `Connection: close` and its unread bytes make
-    // the close a reset (no lingering close yet, see docs/deployment.md); a body that arrives in
-    // one read is all read, so each client gets its answer and the race itself is what is tested.
-    const bodies = Array.from({ length: 20 }, () => randomBytes(8 * 1024 + 3));
+    // Bodies larger than one read: a loser is answered 409 before its body is read; the lingering
+    // close (src/http/lingering-close.ts, proven at the socket level in
+    // test/api/lingering-close.test.ts) keeps that answer from turning into a reset.
+    const bodies = Array.from({ length: 20 }, () => randomBytes(1024 * 1024 + 3));
     const answers = await Promise.all(bodies.map((b) => putBytes(`${cluster.baseUrl}/v2/images/${id}/file`, b, cluster.headers)));
     const statuses = answers.map((r) => r.status);
     const winners = statuses.flatMap((s, i) => (s === 204 ? [i] : []));
