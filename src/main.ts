@@ -29,6 +29,7 @@ import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
 import { Invalid } from './domain/errors.js';
 import type { Policy } from './domain/policy.js';
 import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
+import { createReloadingPolicy } from './policy/reloading-policy.js';
 import { credentialsOf } from './policy/rule-policy.js';
 import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
@@ -237,10 +238,14 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const blobs = imageStores(config, logger);
   const { store: staging, locationOf: stagingLocation, fileOf: stagingPath } = stagingStore(config, cleanupReporter(logger));
   const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
-  const policySetup = startPolicy(config, logger);
-  const { policy } = policySetup;
+  // Edits to the policy files apply within a second, on every node (oslo.policy rereads too).
+  const reloading = createReloadingPolicy(startPolicy(config, logger), () => createPolicyFromConfig(config), {
+    onReload: (setup) => logger.info({ files: setup.files }, 'policy files changed: rules reloaded'),
+    onError: (err, files) => logger.error({ err, files }, 'policy files changed but cannot be used; the rules read before stay in force'),
+  });
+  const { policy } = reloading;
   // Rules checked at the edge without an image (tasks API, store details), by name.
-  const ruleAllows = (ctx: RequestContext, rule: string) => policySetup.rules.check(rule, {}, credentialsOf(ctx));
+  const ruleAllows = (ctx: RequestContext, rule: string) => reloading.rules().check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({

@@ -979,7 +979,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'defaults; see docs/policy.md. A relative name is looked for in the directories of the configuration ' +
       'files read, then in the working directory. The default name is used only when such a file exists; a ' +
       'file named here explicitly must exist. Any error in the file stops the server at start (oslo.policy ' +
-      'would log it and refuse the rule, or ignore a missing file).',
+      'would log it and refuse the rule, or ignore a missing file). A running server rereads the file (and ' +
+      'the property protection file) within a second of a change, as oslo.policy does; a changed file that ' +
+      'no longer parses is logged and the rules read before stay in force.',
   },
   {
     section: 'oslo_policy',

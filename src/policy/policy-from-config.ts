@@ -25,6 +25,8 @@ export interface PolicySetup {
   readonly file: string | null;
   /** The property protections in force, or null when none. */
   readonly propertyProtections: PropertyProtections | null;
+  /** The files read (policy file, property protection file): a change to one means a reload. */
+  readonly files: readonly string[];
 }
 
 /**
@@ -63,12 +65,14 @@ export function createPolicyFromConfig(config: Config, cwd = process.cwd()): Pol
   const rules = loadPolicyRules({ enforceNewDefaults: options.enforce_new_defaults, policyFile: file });
   const protectionFile = config.DEFAULT.property_protection_file;
   let propertyProtections: PropertyProtections | null = null;
+  const files = file === null ? [] : [file];
   if (protectionFile !== null) {
     const path = findBesideConfig(protectionFile, config.sources, cwd);
     if (path === null) {
       throw new PropertyProtectionError(`property protection file ${protectionFile} ([DEFAULT] property_protection_file) was not found`);
     }
     propertyProtections = readPropertyProtections(path, config.DEFAULT.property_protection_rule_format, rules);
+    files.push(path);
   }
   const policy = createRulePolicy({
     rules,
@@ -76,5 +80,5 @@ export function createPolicyFromConfig(config: Config, cwd = process.cwd()): Pol
     enforceScope: options.enforce_scope,
     propertyProtections: propertyProtections ?? undefined,
   });
-  return { policy, rules, file, propertyProtections };
+  return { policy, rules, file, propertyProtections, files };
 }

@@ -39,3 +39,26 @@ test('tasks_api_access and stores_info_detail: admin-only by default, opened by 
     await open.stop();
   }
 });
+
+test('an edited policy file applies to a running server without a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'iris-edge-rules-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, '"tasks_api_access": "role:admin"\n');
+  const iris = await startIris({ env: { ...MULTI, IRIS__OSLO_POLICY__POLICY_FILE: file } });
+  try {
+    const before = await json('GET', `${iris.baseUrl}/v2/tasks`, undefined, MEMBER);
+    assert.equal(before.status, 403, describe(before));
+    writeFileSync(file, '"tasks_api_access": "role:member"\n');
+    // Applied within a second of a request (docs/configuration.md); polled, never slept on.
+    let status = 0;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      status = (await json('GET', `${iris.baseUrl}/v2/tasks`, undefined, MEMBER)).status;
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200, 'the edited rule is in force');
+  } finally {
+    await iris.stop();
+  }
+});
