@@ -36,13 +36,14 @@ import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
 import { createImageImportService, createTaskLeases, recoverInterruptedStages } from './services/image-import.js';
+import { createTransferLeases } from './services/transfer-leases.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
 import { createSqliteTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
 import { validateImportUri } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
-import type { BlobStore } from './domain/ports.js';
+import type { BlobStore, ImageRepository } from './domain/ports.js';
 import type { CleanupReporter } from './blob/cleanup-report.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -142,6 +143,27 @@ function taskLeaseOptions(config: Config) {
   };
 }
 
+/**
+ * Abandoned transfers (transfer-leases.ts) back to a consistent state: uploads to `queued`,
+ * stages cut off to `queued` with their partial data dropped. At start and by the sweep.
+ */
+async function recoverTransfers(
+  config: Config,
+  logger: Logger,
+  images: ImageRepository,
+  staging: BlobStore,
+  stagingLocation: (imageId: string) => string,
+): Promise<void> {
+  const onError = (message: string, err: unknown, extra: Record<string, unknown>) => logger.error({ err, ...extra }, message);
+  const clock = { now: () => new Date() };
+  const abandoned = await createTransferLeases({ ...taskLeaseOptions(config), images, clock, onError }).abandoned();
+  const reset = await images.resetSaving(abandoned);
+  if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
+  const selfUrl = config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint;
+  const unstaged = await recoverInterruptedStages({ images, staging, selfUrl, stagingLocation, clock, onError, abandoned });
+  if (unstaged.length > 0) logger.warn({ images: unstaged }, 'images left uploading by an interrupted stage returned to queued');
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
   const database = await openConfiguredDatabase(config, logger);
@@ -155,8 +177,6 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     }
     logger.info({ revision, database: describeDatabase(config.database) }, 'database ready');
     const images = createSqliteImageRepository(database.db, { engine: database.engine });
-    const reset = await images.resetSaving();
-    if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
     const blobs = imageStores(config, logger);
     const { store: staging, locationOf: stagingLocation } = stagingStore(config, cleanupReporter(logger));
     // Imports this host's earlier processes were running will never finish, nor those whose
@@ -177,15 +197,9 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     if (interrupted.length > 0) {
       logger.warn({ tasks: interrupted.map((t) => t.id), images: interrupted.map((t) => t.image_id) }, 'imports interrupted by a restart or an ended lease failed; images returned to a consistent state');
     }
-    const unstaged = await recoverInterruptedStages({
-      images,
-      staging,
-      selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
-      stagingLocation,
-      clock: { now: () => new Date() },
-      onError: (message, err, extra) => logger.error({ err, ...extra }, message),
-    });
-    if (unstaged.length > 0) logger.warn({ images: unstaged }, 'images left uploading by an interrupted stage returned to queued');
+    // Uploads and stages this host's earlier processes were receiving, or whose node stopped
+    // renewing their lease; another live node's transfers are left alone.
+    await recoverTransfers(config, logger, images, staging, stagingLocation);
     const purged = await tasks.purgeExpired(now);
     if (purged > 0) logger.info({ tasks: purged }, 'expired tasks removed');
     const swept = (await blobs.sweep()) + (await staging.sweep());
@@ -265,7 +279,14 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
   });
+  const transferLeases = createTransferLeases({
+    ...taskLeaseOptions(config),
+    images,
+    clock,
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
   const imageData = createImageDataService({
+    transferLeases,
     multiStore: config.multi_store,
     images,
     blobs,
@@ -296,6 +317,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     disallowedPorts: filtering.disallowed_ports,
   };
   const imports = createImageImportService({
+    transferLeases,
     images,
     tasks,
     blobs,
@@ -366,8 +388,12 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     logger.info({ address: bound.address, port: bound.port, url: `http://${host}:${bound.port}`, pid: process.pid }, `Iris listening on ${host}:${bound.port}`);
   }
 
-  // Every node fails the tasks of nodes that stopped renewing their leases.
+  // Every node fails the tasks of nodes that stopped renewing their leases, and returns the
+  // uploads and stages of such nodes to queued.
   const stopSweeping = imports.leases.startSweeping();
+  const stopTransferSweep = everyInterval(imports.leases.sweepMs, () => recoverTransfers(config, logger, images, staging, stagingLocation), (err) =>
+    logger.error({ err }, 'could not recover abandoned uploads and stages'),
+  );
 
   // Graceful stop: no new connections; imports aborted at once (they could run for hours; their
   // tasks fail and their images return to queued, as after a restart); requests in progress get
@@ -381,6 +407,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     logger.info({ signal, in_flight_imports: imports.runningCount, shutdown_timeout: config.shutdown_timeout }, 'shutting down');
     imports.abortAll();
     stopSweeping();
+    stopTransferSweep();
     const closed = app.close();
     if ((await settleWithin(closed, budgetMs)) === 'timeout') {
       logger.warn({ shutdown_timeout: config.shutdown_timeout }, 'requests still in progress after shutdown_timeout; closing their connections');
@@ -409,6 +436,22 @@ function stopBeforeServing(): void {
 const AFTER_CLOSE_MS = 2000;
 
 /** 'done' when `promise` settles within `ms`, else 'timeout' (the timer does not hold the process). */
+/** Runs `job` every `ms` (never two at once) until the returned function is called. */
+function everyInterval(ms: number, job: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    job()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {

@@ -442,7 +442,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'it four times per lease while bytes move). Every node looks for ended leases every half lease and ' +
       'fails those tasks, returning their images to a consistent state as a restart does, so a node killed ' +
       'mid-import leaves its task failed within one and a half leases; the image\'s import lock lasts as long ' +
-      'as the lease. All nodes sharing a database should use the same value.',
+      'as the lease. Uploads (saving) and stages (uploading) carry the same lease: a node returns another ' +
+      "node's transfer to queued only once its lease ended (or its process on this host is gone). All nodes " +
+      'sharing a database should use the same value.',
   },
   {
     section: 'iris',

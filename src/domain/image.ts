@@ -117,6 +117,27 @@ function statusChange(from: readonly ImageStatus[], to: ImageStatus): StatusChan
 /** Start-up reset of uploads a crash cut off (saving → queued, Glance's retry path). */
 export const RESET_INTERRUPTED_UPLOAD = statusChange(['saving'], 'queued');
 
+/** The statuses in which a process moves an image's data: an upload (saving), a stage (uploading). */
+export type TransferStatus = 'saving' | 'uploading';
+
+/** Who moves an image's data, and until when unless renewed. */
+export interface TransferLease {
+  /** The process, `<node>-<pid>` (blob/writer-identity.ts). */
+  readonly owner: string;
+  readonly expires_at: Date;
+}
+
+/**
+ * Which transfers are abandoned: those of `owners` (processes known to be gone), those whose
+ * lease ended by `leaseEndedBy`, and those without a lease (written by a release before leases,
+ * or cut off before the first renewal) last updated before `unleasedBefore`.
+ */
+export interface AbandonedTransfers {
+  readonly owners: readonly string[];
+  readonly leaseEndedBy: Date;
+  readonly unleasedBefore: Date;
+}
+
 /** Deleting an image: every live status may go to `deleted`. */
 export const DELETE_IMAGE = statusChange(
   IMAGE_STATUSES.filter((s) => s !== 'deleted'),

@@ -3,7 +3,7 @@
  * persistence/, blob/, policy/ and notify/; only main.ts wires them.
  */
 import type { Readable } from 'node:stream';
-import type { Image, ImageStatus, Visibility } from './image.js';
+import type { AbandonedTransfers, Image, ImageStatus, TransferLease, TransferStatus, Visibility } from './image.js';
 import type { RequestContext } from './context.js';
 import type { ImageMember } from './member.js';
 
@@ -106,8 +106,18 @@ export interface ImageRepository {
   save(image: Image, opts?: { fromStatus?: ImageStatus; previous?: Image }): Promise<void>;
   /** Soft-deletes (status `deleted`, deleted flag set); the id cannot be reused. */
   remove(id: string): Promise<void>;
-  /** Start recovery: images left in `saving` return to `queued`. Returns their ids. */
-  resetSaving(): Promise<string[]>;
+  /**
+   * Records (or, with null, clears) the lease of the process moving image `id`'s data while the
+   * image is in `status`; false when it is not in that status any more (finished, deleted, or
+   * reset by another node).
+   */
+  holdTransfer(id: string, status: TransferStatus, lease: TransferLease | null): Promise<boolean>;
+  /** The owners recorded on transfers in progress (saving, uploading). */
+  transferOwners(): Promise<string[]>;
+  /** Ids of the live images in `status` whose transfer `which` says is abandoned. */
+  abandonedTransfers(status: TransferStatus, which: AbandonedTransfers): Promise<string[]>;
+  /** Abandoned uploads (`which`) go from `saving` back to `queued`; returns their ids. */
+  resetSaving(which: AbandonedTransfers): Promise<string[]>;
   /** Every live image in `status` (start recovery looks at those a crash left `uploading`). */
   withStatus(status: ImageStatus): Promise<Image[]>;
   /** Sum of `size` over the owner's non-deleted images (user_storage_quota). */
@@ -272,6 +282,24 @@ export interface IdGenerator {
 }
 
 /** Notifications (Glance's image.create, image.upload…). Never throws. */
+/**
+ * Leases on transfers (uploads, stages) so that several nodes sharing the database never reset
+ * each other's transfers in progress (src/services/transfer-leases.ts).
+ */
+export interface TransferLeaseHolder {
+  /**
+   * Holds image `imageId`'s transfer in `status`, renewing the lease until `release()`. The
+   * signal aborts (409) when the image left that status meanwhile: another node found the lease
+   * ended and reset the image.
+   */
+  hold(imageId: string, status: TransferStatus): HeldTransfer;
+}
+
+export interface HeldTransfer {
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
 export interface Notifier {
   emit(type: string, payload: Record<string, unknown>): void;
 }

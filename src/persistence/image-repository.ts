@@ -3,8 +3,8 @@
  * PostgreSQL and MySQL/MariaDB through `opts.engine`, see sql-engine.ts).
  */
 import { sql } from 'kysely';
-import type { CompiledQuery, Kysely, Transaction } from 'kysely';
-import { DELETE_IMAGE, DELETED_LOCATION_STATUS, RESET_INTERRUPTED_UPLOAD, type Image, type ImageStatus } from '../domain/image.js';
+import type { CompiledQuery, ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import { DELETE_IMAGE, DELETED_LOCATION_STATUS, RESET_INTERRUPTED_UPLOAD, type AbandonedTransfers, type Image, type ImageStatus } from '../domain/image.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
 import type { Clock, ImageRepository, ListQuery, ListScope, MemberStatus } from '../domain/ports.js';
 import {
@@ -69,6 +69,18 @@ const systemClock: Clock = { now: () => new Date() };
  *
  * @example const { db, engine } = openDatabase({ url }); const images = createSqliteImageRepository(db, { engine });
  */
+/**
+ * The images whose transfer is abandoned (domain/image.ts AbandonedTransfers): a gone owner, an
+ * ended lease, or no lease and no update for a lease's length.
+ */
+function abandoned(eb: ExpressionBuilder<Schema, 'images'>, which: AbandonedTransfers) {
+  return eb.or([
+    ...(which.owners.length > 0 ? [eb('transfer_owner', 'in', [...which.owners])] : []),
+    eb('transfer_expires_at', '<', toDbTime(which.leaseEndedBy)),
+    eb.and([eb('transfer_owner', 'is', null), eb('updated_at', '<', toDbTime(which.unleasedBefore))]),
+  ]);
+}
+
 export function createSqliteImageRepository(
   db: Kysely<Schema>,
   opts: { readonly clock?: Clock; readonly engine?: SqlEngine } = {},
@@ -245,7 +257,9 @@ export function createSqliteImageRepository(
 
     async save(image, saveOpts) {
       const fromStatus: ImageStatus = saveOpts?.fromStatus ?? image.status;
-      const { id: _id, ...columns } = imageColumns(image);
+      const { id: _id, ...imageFields } = imageColumns(image);
+      // A status change ends any transfer lease: the next transfer records its own.
+      const columns = fromStatus === image.status ? imageFields : { ...imageFields, transfer_owner: null, transfer_expires_at: null };
       await transaction(async (trx) => {
         // Compare-and-swap on status, as Glance's _image_update(from_state=…).
         const result = await trx
@@ -327,14 +341,51 @@ export function createSqliteImageRepository(
       return result.numDeletedRows > 0n;
     },
 
-    async resetSaving() {
+    async holdTransfer(id, status, lease) {
+      const result = await db
+        .updateTable('images')
+        .set({ transfer_owner: lease?.owner ?? null, transfer_expires_at: lease ? toDbTime(lease.expires_at) : null })
+        .where('id', '=', id)
+        .where('status', '=', status)
+        .where('deleted', '=', 0)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async transferOwners() {
+      const rows = await db
+        .selectFrom('images')
+        .select('transfer_owner')
+        .distinct()
+        .where('deleted', '=', 0)
+        .where('status', 'in', ['saving', 'uploading'])
+        .where('transfer_owner', 'is not', null)
+        .execute();
+      return rows.map((r) => r.transfer_owner!).sort();
+    },
+
+    async abandonedTransfers(status, which) {
+      const rows = await db
+        .selectFrom('images')
+        .select('id')
+        .where('status', '=', status)
+        .where('deleted', '=', 0)
+        .where((eb) => abandoned(eb, which))
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    async resetSaving(which) {
       const now = toDbTime(clock.now());
+      const reset = { status: RESET_INTERRUPTED_UPLOAD.to, updated_at: now, transfer_owner: null, transfer_expires_at: null };
       if (engine.updateReturning) {
         const rows = await db
           .updateTable('images')
-          .set({ status: RESET_INTERRUPTED_UPLOAD.to, updated_at: now })
+          .set(reset)
           .where('status', 'in', RESET_INTERRUPTED_UPLOAD.from)
           .where('deleted', '=', 0)
+          .where((eb) => abandoned(eb, which))
           .returning('id')
           .execute();
         return rows.map((r) => r.id);
@@ -342,10 +393,17 @@ export function createSqliteImageRepository(
       // No UPDATE … RETURNING: lock the rows, then update exactly those.
       return transaction(async (trx) => {
         const ids = (
-          await trx.selectFrom('images').select('id').where('status', 'in', RESET_INTERRUPTED_UPLOAD.from).where('deleted', '=', 0).forUpdate().execute()
+          await trx
+            .selectFrom('images')
+            .select('id')
+            .where('status', 'in', RESET_INTERRUPTED_UPLOAD.from)
+            .where('deleted', '=', 0)
+            .where((eb) => abandoned(eb, which))
+            .forUpdate()
+            .execute()
         ).map((r) => r.id);
         for (const part of chunks(ids, IN_CHUNK)) {
-          await trx.updateTable('images').set({ status: RESET_INTERRUPTED_UPLOAD.to, updated_at: now }).where('id', 'in', part).execute();
+          await trx.updateTable('images').set(reset).where('id', 'in', part).execute();
         }
         return ids;
       });

@@ -32,6 +32,9 @@ export interface ImagesTable {
   readonly updated_at: number;
   readonly deleted_at: number | null;
   readonly deleted: Defaulted<number>;
+  /** The process moving the image's data (saving, uploading), `<node>-<pid>` (migration 008). */
+  readonly transfer_owner: Defaulted<string | null>;
+  readonly transfer_expires_at: Defaulted<number | null>;
 }
 
 export interface ImagePropertiesTable {

@@ -11,7 +11,7 @@ import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooL
 import { resolveRange, type RangeRequest } from '../blob/range.js';
 import { assertReadyForData, locationOf, storeOf, transition, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
-import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob } from '../domain/ports.js';
+import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob, TransferLeaseHolder } from '../domain/ports.js';
 import type { ImageService } from './images.js';
 import { createUploadCheck } from '../format/upload-check.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
@@ -33,6 +33,8 @@ export interface ImageDataDeps {
   readonly formatChecks: FormatCheckOptions;
   /** Failures that must not replace the error being answered (an orphan blob left behind). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
+  /** Leases on uploads in progress (several nodes); absent: one process, nothing to hold. */
+  readonly transferLeases?: TransferLeaseHolder;
 }
 
 export type DownloadResult =
@@ -174,8 +176,14 @@ export function createImageDataService(deps: ImageDataDeps) {
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
         await images.save(saving, { fromStatus: image.status });
-        const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
-        return await receive(saving, source, { ...opts, signal }, cap);
+        // Other nodes leave an upload alone while this process renews its lease.
+        const lease = deps.transferLeases?.hold(id, 'saving');
+        try {
+          const signals = [watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])];
+          return await receive(saving, source, { ...opts, signal: AbortSignal.any(signals) }, cap);
+        } finally {
+          lease?.release();
+        }
       } finally {
         watch.release();
       }

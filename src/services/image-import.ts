@@ -12,7 +12,7 @@
  * in a consistent state.
  */
 import type { Policy } from '../domain/policy.js';
-import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, WebSource } from '../domain/ports.js';
+import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, TransferLeaseHolder, WebSource } from '../domain/ports.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
 import type { ImageService } from './images.js';
 import { createImportLock } from './import/import-lock.js';
@@ -73,6 +73,8 @@ export interface ImageImportDeps {
    * Recorded on images staged here; a glance-direct import of one staged elsewhere is proxied.
    */
   readonly selfUrl?: string | null;
+  /** Leases on stages in progress (several nodes); absent: one process, nothing to hold. */
+  readonly transferLeases?: TransferLeaseHolder;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }

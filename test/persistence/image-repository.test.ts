@@ -175,7 +175,7 @@ for (const engine of await testEngines()) {
       });
     });
 
-    describe('resetSaving / usedStorage / memberStatus', () => {
+    describe('resetSaving / transfer leases / usedStorage / memberStatus', () => {
       let t: TestDb;
       before(async () => {
         t = await createTestDb(engine.server);
@@ -184,18 +184,48 @@ for (const engine of await testEngines()) {
         await t.cleanup();
       });
 
-      test('resetSaving returns images stuck in saving to queued', async () => {
-        const saving1 = makeImage({ status: 'saving' });
-        const saving2 = makeImage({ status: 'saving' });
-        const active = makeImage({ status: 'active' });
-        const removed = makeImage({ status: 'saving' });
-        for (const i of [saving1, saving2, active, removed]) await t.repo.add(i);
-        await t.repo.remove(removed.id);
-        assert.deepEqual((await t.repo.resetSaving()).sort(), [saving1.id, saving2.id].sort());
-        assert.equal((await t.repo.get(saving1.id))?.status, 'queued');
-        assert.deepEqual((await t.repo.get(saving1.id))?.updated_at, FIXED_NOW);
+      test('resetSaving returns only abandoned uploads to queued: gone owner, ended lease, or unleased and stale', async () => {
+        const minute = 60_000;
+        const at = (ms: number) => new Date(FIXED_NOW.getTime() + ms);
+        const old = at(-10 * minute);
+        const image = (updated_at: Date) => makeImage({ status: 'saving', updated_at });
+        const [goneOwner, live, ended, unleasedOld, unleasedNew, removed] = [old, old, old, old, at(-minute), old].map(image);
+        const active = makeImage({ status: 'active', updated_at: old });
+        for (const i of [goneOwner!, live!, ended!, unleasedOld!, unleasedNew!, removed!, active]) await t.repo.add(i);
+        assert.equal(await t.repo.holdTransfer(goneOwner!.id, 'saving', { owner: 'n-1', expires_at: at(minute) }), true);
+        assert.equal(await t.repo.holdTransfer(live!.id, 'saving', { owner: 'n-2', expires_at: at(minute) }), true);
+        assert.equal(await t.repo.holdTransfer(ended!.id, 'saving', { owner: 'n-3', expires_at: at(-minute) }), true);
+        assert.equal(await t.repo.holdTransfer(active.id, 'saving', { owner: 'n-4', expires_at: at(minute) }), false, 'not saving');
+        await t.repo.remove(removed!.id);
+        assert.deepEqual(await t.repo.transferOwners(), ['n-1', 'n-2', 'n-3']);
+
+        const which = { owners: ['n-1'], leaseEndedBy: FIXED_NOW, unleasedBefore: at(-5 * minute) };
+        const expected = [goneOwner!.id, ended!.id, unleasedOld!.id].sort();
+        assert.deepEqual(await t.repo.abandonedTransfers('saving', which), expected);
+        assert.deepEqual(await t.repo.abandonedTransfers('uploading', which), []);
+        assert.deepEqual((await t.repo.resetSaving(which)).sort(), expected);
+        assert.equal((await t.repo.get(goneOwner!.id))?.status, 'queued');
+        assert.deepEqual((await t.repo.get(goneOwner!.id))?.updated_at, FIXED_NOW);
+        for (const kept of [live!, unleasedNew!]) assert.equal((await t.repo.get(kept.id))?.status, 'saving');
         assert.equal((await t.repo.get(active.id))?.status, 'active');
-        assert.deepEqual(await t.repo.resetSaving(), []);
+        assert.deepEqual(await t.repo.transferOwners(), ['n-2'], 'a reset clears the lease');
+        assert.deepEqual(await t.repo.resetSaving(which), []);
+      });
+
+      test('a transfer lease holds only in its status; a status change clears it', async () => {
+        const queued = makeImage({ status: 'queued' });
+        await t.repo.add(queued);
+        const lease = { owner: 'n-9', expires_at: new Date(FIXED_NOW.getTime() + 60_000) };
+        assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), false);
+        const saving = { ...queued, status: 'saving' as const };
+        await t.repo.save(saving, { fromStatus: 'queued' });
+        assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), true);
+        assert.ok((await t.repo.transferOwners()).includes('n-9'));
+        await t.repo.save({ ...saving, name: 'renamed' });
+        assert.ok((await t.repo.transferOwners()).includes('n-9'), 'a save in the same status keeps the lease');
+        await t.repo.save({ ...saving, status: 'queued' }, { fromStatus: 'saving' });
+        assert.ok(!(await t.repo.transferOwners()).includes('n-9'), 'leaving saving ends the lease');
+        assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), false);
       });
 
       test('withStatus lists the live images in one status, with their properties', async () => {

@@ -3,7 +3,7 @@
  * in a consistent state (no half-imported image stays importing, no lock outlives its task).
  */
 import { NotFound } from '../../domain/errors.js';
-import { storeOf, transition, type Image } from '../../domain/image.js';
+import { storeOf, transition, type AbandonedTransfers, type Image } from '../../domain/image.js';
 import type { BlobStore, Clock, ImageRepository } from '../../domain/ports.js';
 import type { Task } from '../../domain/task.js';
 import { addTo, FAILED, IMPORTING, listProp, LOCK, removeFrom, STAGE_HOST } from './import-image-properties.js';
@@ -80,11 +80,15 @@ export async function recoverInterruptedStages(
   deps: Pick<ImportRecoveryDeps, 'images' | 'staging' | 'stagingLocation' | 'clock' | 'onError'> & {
     /** This node's URL (worker_self_reference_url): data another node staged is not in our staging. */
     readonly selfUrl?: string | null;
+    /** Which transfers are abandoned (transfer-leases.ts): a stage another live node runs is not. */
+    readonly abandoned: AbandonedTransfers;
   },
 ): Promise<string[]> {
   const { images, staging, clock } = deps;
   const recovered: string[] = [];
+  const abandoned = new Set(await images.abandonedTransfers('uploading', deps.abandoned));
   for (const image of await images.withStatus('uploading')) {
+    if (!abandoned.has(image.id)) continue;
     if (image.properties[LOCK] !== undefined) continue;
     const stageHost = image.properties[STAGE_HOST];
     if (stageHost !== undefined && stageHost !== (deps.selfUrl ?? null)) continue;

@@ -8,7 +8,7 @@ import type { RequestContext } from '../../domain/context.js';
 import { Conflict, Gone, NotFound, TooLarge } from '../../domain/errors.js';
 import { transition, type Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
-import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
+import type { BlobStore, Clock, ImageRepository, StoredBlob, TransferLeaseHolder } from '../../domain/ports.js';
 import type { ImageService } from '../images.js';
 import { STAGE_HOST } from './import-image-properties.js';
 
@@ -23,6 +23,8 @@ export interface ImportStageDeps {
   readonly dropStaging: (imageId: string) => Promise<void>;
   /** This node's URL for the others, recorded as the stage host (Glance's os_glance_stage_host); null: none. */
   readonly selfUrl?: string | null;
+  /** Leases on stages in progress (several nodes); absent: one process, nothing to hold. */
+  readonly transferLeases?: TransferLeaseHolder;
 }
 
 export function createImportStage(deps: ImportStageDeps) {
@@ -54,7 +56,9 @@ export function createImportStage(deps: ImportStageDeps) {
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
         await images.save(uploading, { fromStatus: 'queued' });
-        const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
+        // Other nodes leave a stage alone while this process renews its lease.
+        const lease = deps.transferLeases?.hold(id, 'uploading');
+        const signal = AbortSignal.any([watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])]);
         let blob: StoredBlob;
         try {
           blob = await staging.put(id, source, {
@@ -66,6 +70,9 @@ export function createImportStage(deps: ImportStageDeps) {
         } catch (e) {
           await backTo(uploading, 'uploading');
           throw e;
+        } finally {
+          // The data is in place (or not): the lease lapses; recovery judges a complete stage by its size.
+          lease?.release();
         }
         try {
           // Record which node holds the staged data, so an import landing elsewhere is proxied here.
