@@ -1,9 +1,11 @@
-// The Swift starter itself: it starts, authenticates both accounts, stores and returns an object,
-// forgets a revoked token, and stop() leaves no process and no directory behind.
+// The Swift starter itself: it starts, authenticates both accounts, stores and returns an object
+// (also over S3 with the colon-free alias key), forgets a revoked token, and stop() leaves no
+// process and no directory behind.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { requireSwift, startSwift, type SwiftServer } from './swift-server.js';
 
 function alive(pid: number): boolean {
@@ -53,6 +55,22 @@ test('swift starter: start, auth, PUT/GET, revoke, stop', async (t) => {
   const got = await fetch(`${storageUrl}/c1/hello`, { headers });
   assert.equal(got.status, 200);
   assert.equal(await got.text(), 'hello swift');
+  // Over S3, the colon-free alias key is the same user: what it writes is in that user's account.
+  const s3 = new S3Client({
+    endpoint: swift.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: swift.s3AccessKeyAlias, secretAccessKey: swift.s3SecretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'via-alias' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'via-alias', Key: 'hello', Body: 'hello s3' }));
+  } finally {
+    s3.destroy();
+  }
+  const viaAlias = await fetch(`${storageUrl}/via-alias/hello`, { headers });
+  assert.equal(await viaAlias.text(), 'hello s3');
   // The other account does not see it.
   const other = await fetch(`${second.storageUrl}/c1/hello`, { headers: { 'x-auth-token': second.token } });
   await other.arrayBuffer();

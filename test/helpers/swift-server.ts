@@ -47,6 +47,11 @@ export interface SwiftServer {
   /** s3api's credentials for the main account (tempauth's `account:user` and key). */
   readonly s3AccessKey: string;
   readonly s3SecretKey: string;
+  /**
+   * A colon-free S3 access key for the same user (secret `s3SecretKey`), for glance_store's S3
+   * driver, which splits the keys in its locations at the colon (test/helpers/swift/s3_key_alias.py).
+   */
+  readonly s3AccessKeyAlias: string;
   /** A second account (`test2:tester2`), for tests that need two tenants. */
   readonly second: SwiftAccount;
   readonly proxyPort: number;
@@ -269,6 +274,7 @@ async function startOnce(opts: SwiftOptions): Promise<SwiftServer> {
     ...main,
     s3AccessKey: main.user,
     s3SecretKey: main.key,
+    s3AccessKeyAlias: 'test-tester',
     second: { user: 'test2:tester2', key: 'testing2', account: 'AUTH_test2' },
     proxyPort,
     dir,

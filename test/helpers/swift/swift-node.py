@@ -46,7 +46,8 @@ use = egg:swift#healthcheck
 
 def proxy_conf(state, port, memcached_port, token_life):
     # s3api before the auth filter and slo after it, or s3api quietly turns multipart off;
-    # copy before slo/dlo. Two tempauth accounts: test (the default) and test2.
+    # copy before slo/dlo. Two tempauth accounts: test (the default) and test2. s3_key_alias
+    # (s3_key_alias.py, next to this file) gives each a colon-free S3 access key for glance_store.
     return f"""[DEFAULT]
 bind_ip = 127.0.0.1
 bind_port = {port}
@@ -56,7 +57,7 @@ swift_dir = {state}/etc
 log_level = INFO
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl s3api tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl s3api s3_key_alias tempauth copy slo dlo versioned_writes symlink proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -69,6 +70,10 @@ reseller_prefix = AUTH
 token_life = {token_life}
 user_test_tester = testing .admin
 user_test2_tester2 = testing2 .admin
+
+[filter:s3_key_alias]
+paste.filter_factory = s3_key_alias:filter_factory
+aliases = test-tester=test:tester test2-tester2=test2:tester2
 
 [filter:s3api]
 use = egg:swift#s3api
