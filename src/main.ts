@@ -256,6 +256,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     },
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     multiStore: config.multi_store,
+    delayedDelete: config.DEFAULT.delayed_delete,
     // Bound late: the import service is built below, on top of this one.
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
