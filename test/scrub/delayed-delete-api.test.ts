@@ -103,13 +103,16 @@ test('DELETE answers 204; the image is then 404 to GET and DELETE and listed to 
   const del = await json('DELETE', `${base}/v2/images/${id}`, undefined, P1);
   assert.equal(del.status, 204, describe(del));
   for (const who of [P1, ADMIN, {}]) {
-    assert.equal((await json('GET', `${base}/v2/images/${id}`, undefined, who)).status, 404);
+    const shown = await json('GET', `${base}/v2/images/${id}`, undefined, who);
+    assert.equal(shown.status, 404);
+    assert.equal(shown.body.message, `No image found with ID ${id}<br /><br />\n\n\n`);
     assert.equal((await json('GET', `${base}/v2/images?status=pending_delete`, undefined, who)).body.images.length, 0);
     const all = await json('GET', `${base}/v2/images`, undefined, who);
     assert.ok(!all.body.images.some((i: { id: string }) => i.id === id));
   }
   const again = await json('DELETE', `${base}/v2/images/${id}`, undefined, ADMIN);
   assert.equal(again.status, 404, describe(again));
+  assert.equal(again.body.message, `Failed to find image ${id} to delete<br /><br />\n\n\n`);
   assert.equal((await getBytes(`${base}/v2/images/${id}/file`, ADMIN)).status, 404);
   assert.equal(dataFiles(id).length, 2, 'data kept for the scrubber');
 });
@@ -149,8 +152,9 @@ test('an image without data is deleted at once; a deactivated one is refused wit
   assert.equal((await putBytes(`${base}/v2/images/${off}/file`, Buffer.from('abc'), P1)).status, 204);
   assert.equal((await json('POST', `${base}/v2/images/${off}/actions/deactivate`, undefined, ADMIN)).status, 204);
   const del = await json('DELETE', `${base}/v2/images/${off}`, undefined, ADMIN);
+  // The peer (Glance 25.1.0 with delayed_delete) answers exactly this.
   assert.equal(del.status, 400, describe(del));
-  assert.match(del.text, /Image status transition from deactivated to pending_delete is not allowed/);
+  assert.equal(del.body.message, 'Image status transition from deactivated to pending_delete is not allowed<br /><br />\n\n\n');
 });
 
 test("glance-scrubber's errors: unknown image, --restore with --daemon", async () => {
