@@ -52,6 +52,9 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
   for (const msg of config.deprecations) logger.warn(msg);
   const flavor = config.paste_deploy.flavor;
   logger.info({ flavor }, `authentication: ${flavor} (${authenticator.description})`);
+  if (config.DEFAULT.delayed_delete) {
+    logger.info({ scrub_time: config.DEFAULT.scrub_time }, 'delayed delete on: deleted images wait in pending_delete until iris-scrubber deletes their data');
+  }
   if ((flavor === 'hybrid' || flavor === 'noauth') && !LOOPBACK.test(config.DEFAULT.bind_host)) {
     logger.warn({ bind_host: config.DEFAULT.bind_host }, `flavor ${flavor} trusts every caller: bound beyond loopback, anyone who can reach this port is admin`);
   }
