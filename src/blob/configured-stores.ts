@@ -1,8 +1,7 @@
 /**
- * The image stores of a configuration as one BlobStore, for the tools besides iris-api that
- * reach image data (iris-scrubber): one driver per enabled backend (or the single legacy
- * store) from the store registry, clean-up failures logged. iris-api builds the same in
- * main.ts (imageStores), where a refused store option is a start error.
+ * The image stores of a configuration as one BlobStore, as iris-api and iris-scrubber both
+ * need them: one driver per enabled backend (or the single legacy store) from the store
+ * registry, clean-up failures logged with the image id, trace lines at debug level.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
