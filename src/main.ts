@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
-import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
-import { createStoreDriver } from './blob/store-registry.js';
+import { createBlobStore } from './blob/blob-store.js';
+import { configuredBlobStore, StoreConfigError } from './blob/configured-stores.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
@@ -26,7 +26,6 @@ import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
 import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
-import { Invalid } from './domain/errors.js';
 import type { Policy } from './domain/policy.js';
 import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
 import { createReloadingPolicy } from './policy/reloading-policy.js';
@@ -54,6 +53,9 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
   for (const msg of config.deprecations) logger.warn(msg);
   const flavor = config.paste_deploy.flavor;
   logger.info({ flavor }, `authentication: ${flavor} (${authenticator.description})`);
+  if (config.DEFAULT.delayed_delete) {
+    logger.info({ scrub_time: config.DEFAULT.scrub_time }, 'delayed delete on: deleted images wait in pending_delete until iris-scrubber deletes their data');
+  }
   if ((flavor === 'hybrid' || flavor === 'noauth') && !LOOPBACK.test(config.DEFAULT.bind_host)) {
     logger.warn({ bind_host: config.DEFAULT.bind_host }, `flavor ${flavor} trusts every caller: bound beyond loopback, anyone who can reach this port is admin`);
   }
@@ -61,30 +63,13 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
 
 /** The image stores of the configuration (one per enabled backend, or the single store). */
 function imageStores(config: Config, logger: Logger): BlobStore {
-  const onCleanupError = cleanupReporter(logger);
-  const filtering = config.import_filtering_opts;
-  const addressPolicy = { allowPrivateNetworks: filtering.allow_private_networks, allowLoopback: filtering.allow_loopback };
-  return createBlobStore({
-    backends: config.backends.map((b) => {
-      try {
-        return { id: b.id, driver: createStoreDriver(b, { storeId: b.id, onCleanupError, addressPolicy }) };
-      } catch (e) {
-        // A driver refusing its options is a configuration error: one line naming the store.
-        if (!(e instanceof Invalid)) throw e;
-        const where = b.legacy ? '[glance_store]' : `[${b.id}]`;
-        throw new StartError(`${where} ${b.type} store: ${e.message}`, { cause: e });
-      }
-    }),
-    defaultBackend: config.default_backend_id,
-    onCleanupError,
-    partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
-    trace: blobTrace(logger),
-  });
-}
-
-/** The blob store's trace lines, at debug level (image id, store, bytes, ms). */
-function blobTrace(logger: Logger): (fields: BlobTrace, message: string) => void {
-  return (fields, message) => logger.debug(fields, message);
+  try {
+    return configuredBlobStore(config, logger);
+  } catch (e) {
+    // A driver refusing its options is a configuration error: one line naming the store.
+    if (e instanceof StoreConfigError) throw new StartError(e.message, { cause: e });
+    throw e;
+  }
 }
 
 /**
@@ -275,6 +260,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     },
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     multiStore: config.multi_store,
+    delayedDelete: config.DEFAULT.delayed_delete,
     // Bound late: the import service is built below, on top of this one.
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),

@@ -234,6 +234,41 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
   },
   {
     section: 'DEFAULT',
+    name: 'delayed_delete',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Delayed delete: deleting an image that has data puts it in pending_delete and keeps its data; ' +
+      'iris-scrubber removes the data once scrub_time has passed and marks the image deleted, and until ' +
+      'then `iris-scrubber --restore <id>` undoes the delete. Run iris-scrubber (daemon or cron) when this ' +
+      'is on, or the stores fill up with the data of deleted images.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'scrub_time',
+    type: 'integer',
+    default: '0',
+    min: 0,
+    help: 'Seconds an image stays in pending_delete (restorable) before iris-scrubber may delete its data.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'scrub_pool_size',
+    type: 'integer',
+    default: '1',
+    min: 1,
+    help: 'How many images one iris-scrubber run deletes in parallel (1 = one after another).',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'wakeup_time',
+    type: 'integer',
+    default: '300',
+    min: 0,
+    help: 'Seconds between two runs of iris-scrubber as a daemon (without --once).',
+  },
+  {
+    section: 'DEFAULT',
     name: 'public_endpoint',
     type: 'string',
     default: '',
@@ -430,6 +465,18 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'segments, an S3 multipart upload) counts as abandoned and is removed at start. Younger ones may ' +
       'be uploads still running on another node sharing the store, and are kept. 0 removes them all ' +
       '(a store no other node writes to).',
+  },
+  {
+    section: 'iris',
+    name: 'scrub_claim_seconds',
+    type: 'integer',
+    default: '3600',
+    min: 1,
+    help:
+      'Iris only. Seconds a scrubber owns the image data it is deleting (a claim in the database, so ' +
+      'several scrubbers on one database never delete the same data twice). The claims of a scrubber ' +
+      'killed on this node are taken over at once by the next run here; those of another node only once ' +
+      'they have run out. Longer than the slowest single delete.',
   },
   {
     section: 'iris',

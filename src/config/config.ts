@@ -50,6 +50,14 @@ export interface Config {
     readonly user_storage_quota: number;
     /** Members per image; negative = unlimited. Glance default 128. */
     readonly image_member_quota: number;
+    /** Glance's delayed delete: DELETE leaves images with data in pending_delete for the scrubber. */
+    readonly delayed_delete: boolean;
+    /** Seconds a pending_delete image waits before the scrubber deletes its data. */
+    readonly scrub_time: number;
+    /** Images one scrubber run deletes in parallel. */
+    readonly scrub_pool_size: number;
+    /** Seconds between scrubber daemon runs. */
+    readonly wakeup_time: number;
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     /** This node's own URL for other nodes (stage host of node-local staging); null = public_endpoint. */
@@ -226,6 +234,8 @@ export interface Config {
   readonly body_idle_timeout: number;
   /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
   readonly task_lease_seconds: number;
+  /** Iris-only: seconds a scrubber's claim on image data lasts. */
+  readonly scrub_claim_seconds: number;
   /** Files read, in order, for the start log. */
   readonly sources: readonly string[];
   /** Options present in files/env that Iris does not know (logged once at start). */

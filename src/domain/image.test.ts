@@ -1,12 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Conflict } from './errors.js';
+import { Conflict, Invalid } from './errors.js';
 import {
   DELETE_IMAGE,
   IMAGE_STATUSES,
   RESET_INTERRUPTED_UPLOAD,
+  RESTORE_IMAGE,
+  SCRUB_IMAGE,
   canTransition,
+  deletionTarget,
   newImage,
+  scheduleDelete,
   transition,
   type Image,
   type ImageStatus,
@@ -84,4 +88,22 @@ test('the bulk changes the repository runs are allowed transitions', () => {
     [...DELETE_IMAGE.from].sort(),
     IMAGE_STATUSES.filter((s) => s !== 'deleted').sort(),
   );
+});
+
+test("delayed delete: only an image with data waits in pending_delete (Glance's Image.delete)", () => {
+  const loc = { url: 'file:///x/img', metadata: { store: 'a' }, status: 'active' as const };
+  const withData = { ...image('active'), locations: [loc] };
+  assert.equal(deletionTarget(withData, true), 'pending_delete');
+  assert.equal(deletionTarget(withData, false), 'deleted');
+  assert.equal(deletionTarget(image('queued'), true), 'deleted', 'no data: nothing to scrub');
+  const pending = scheduleDelete(withData, { updated_at: T1 });
+  assert.deepEqual([pending.status, pending.updated_at, pending.locations], ['pending_delete', T1, [{ ...loc, status: 'pending_delete' }]]);
+  assert.equal(withData.locations[0]?.status, 'active', 'the loaded image is left as it was');
+  // Glance answers InvalidImageStatusTransition on delete with 400, not 409.
+  assert.throws(
+    () => scheduleDelete({ ...image('deactivated'), locations: [loc] }),
+    (e: unknown) => e instanceof Invalid && e.message === 'Image status transition from deactivated to pending_delete is not allowed',
+  );
+  assert.deepEqual(SCRUB_IMAGE, { from: ['pending_delete'], to: 'deleted' });
+  assert.deepEqual(RESTORE_IMAGE, { from: ['pending_delete'], to: 'active' });
 });

@@ -147,6 +147,40 @@ export const DELETE_IMAGE = statusChange(
 /** The status of a location whose image is deleted (its row stays so a clean-up knows the data). */
 export const DELETED_LOCATION_STATUS: ImageLocation['status'] = 'deleted';
 
+/** The status of a location whose data serves the image. */
+export const ACTIVE_LOCATION_STATUS: ImageLocation['status'] = 'active';
+
+/** The status of a location whose data waits for the scrubber (delayed delete). */
+export const PENDING_DELETE_LOCATION_STATUS: ImageLocation['status'] = 'pending_delete';
+
+/** The scrubber's end of a delayed delete: every location's data is gone. */
+export const SCRUB_IMAGE = statusChange(['pending_delete'], 'deleted');
+
+/** `iris-scrubber --restore`: a pending_delete image back to active (glance-scrubber --restore). */
+export const RESTORE_IMAGE = statusChange(['pending_delete'], 'active');
+
+/**
+ * Where DELETE takes the image, as Glance's Image.delete: with delayed_delete an image that
+ * has data waits in `pending_delete` (its data kept, its locations marked for the scrubber);
+ * otherwise, and for an image without data, straight to `deleted`.
+ */
+export function deletionTarget(image: Image, delayedDelete: boolean): ImageStatus {
+  return delayedDelete && image.locations.length > 0 ? 'pending_delete' : 'deleted';
+}
+
+/**
+ * The image in `pending_delete`, its locations marked for the scrubber. Throws Invalid with
+ * Glance's wording when the image's status may not go there (a deactivated image: Glance
+ * answers its InvalidImageStatusTransition with 400).
+ */
+export function scheduleDelete(image: Image, changes: ImageChanges = {}): Image {
+  if (!canTransition(image.status, 'pending_delete')) {
+    throw new Invalid(`Image status transition from ${image.status} to pending_delete is not allowed`);
+  }
+  const scheduled = transition(image, 'pending_delete', changes);
+  return { ...scheduled, locations: image.locations.map((l) => ({ ...l, status: PENDING_DELETE_LOCATION_STATUS })) };
+}
+
 /** The fields every new image is created with; it starts `queued`, with no data. */
 export type NewImageFields = Omit<Image, 'status' | 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'size' | 'locations'>;
 
@@ -171,7 +205,7 @@ export function assertReadyForData(image: Image): void {
  * store of a legacy configuration leaves metadata empty, as Glance does.
  */
 export function locationOf(blob: { readonly location: string; readonly store: string }, multiStore: boolean): ImageLocation {
-  return { url: blob.location, metadata: multiStore ? { store: blob.store } : {}, status: 'active' };
+  return { url: blob.location, metadata: multiStore ? { store: blob.store } : {}, status: ACTIVE_LOCATION_STATUS };
 }
 
 /** The store id a location records, or null (legacy single store). */

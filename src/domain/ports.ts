@@ -118,6 +118,19 @@ export interface ImageRepository {
   abandonedTransfers(status: TransferStatus, which: AbandonedTransfers): Promise<string[]>;
   /** Abandoned uploads (`which`) go from `saving` back to `queued`; returns their ids. */
   resetSaving(which: AbandonedTransfers): Promise<string[]>;
+  /**
+   * Delayed delete: writes `image` (already moved to pending_delete by `scheduleDelete`, its
+   * locations marked) as hidden as a deleted image — get, list and save no longer see it,
+   * the id cannot be reused — but keeps its properties, tags, memberships and locations, so
+   * `ScrubQueue.restore` can undo it. Compare-and-swap on `fromStatus`: Conflict when the
+   * stored status changed, NotFound when the image is gone.
+   */
+  markPendingDelete(image: Image, opts: { fromStatus: ImageStatus }): Promise<void>;
+  /**
+   * Records that the data at `url` of the deleted image `imageId` is gone (an immediate
+   * delete that succeeded), so the scrubber's orphan sweep leaves that location alone.
+   */
+  recordDataDeleted(imageId: string, url: string): Promise<void>;
   /** Every live image in `status` (start recovery looks at those a crash left `uploading`). */
   withStatus(status: ImageStatus): Promise<Image[]>;
   /** Sum of `size` over the owner's non-deleted images (user_storage_quota). */
@@ -225,6 +238,80 @@ export interface BlobStore {
   readonly defaultStore: string;
   /** Releases every store's connections; called once, at shutdown, when nothing reads or writes. */
   close(): Promise<void>;
+}
+
+// ----------------------------------------------------------------- scrub --
+
+/**
+ * A location whose data the scrubber is to delete: one of a pending_delete image whose
+ * scrub_time has passed, or an orphan (a location marked deleted whose data may remain).
+ */
+export interface ScrubJob {
+  /** The location row (claims are per row). */
+  readonly locationId: number;
+  readonly imageId: string;
+  readonly url: string;
+  /** The location's store id (`metadata.store`), null in a single-store configuration. */
+  readonly store: string | null;
+  readonly kind: 'pending_delete' | 'orphan';
+}
+
+/** Who is asking, and the time: the scrubber's side of every claim. */
+export interface ScrubClaimer {
+  /** This scrubber process, `<node>-<pid>`. */
+  readonly owner: string;
+  readonly now: Date;
+  /** Owners whose claims may be taken over at once (processes known to be gone). */
+  readonly deadOwners?: readonly string[];
+}
+
+/**
+ * The scrubber's queue, kept in the database (Glance's ScrubDBQueue): which data waits for
+ * deletion, who is deleting it, and what is done. Every step is a compare-and-swap on one
+ * row, so scrubbers on several nodes share the work without deleting anything twice and a
+ * scrubber killed mid-run leaves a state the next run resumes from.
+ *
+ * @example
+ *   for (const job of await queue.due({ scrubBefore, limit: 1000 }, me))
+ *     if (await queue.claim(job, until, me)) { await blobs.delete(job.url, job.store); await queue.finish(job, me); }
+ */
+export interface ScrubQueue {
+  /**
+   * Up to `limit` jobs, oldest location first, after `afterLocationId`: the pending_delete
+   * locations of pending_delete images deleted at or before `scrubBefore` (with `orphans`,
+   * also locations marked deleted whose data was never found deleted), leaving out those
+   * under another scrubber's live claim.
+   */
+  due(
+    which: { readonly scrubBefore: Date; readonly orphans: boolean; readonly limit: number; readonly afterLocationId?: number },
+    claimer: ScrubClaimer,
+  ): Promise<ScrubJob[]>;
+  /**
+   * Takes the job until `until` if it is still to do and nobody else holds a live claim on
+   * it (a claim of a dead owner, or one that ran out, is taken over). False: leave it.
+   */
+  claim(job: ScrubJob, until: Date, claimer: ScrubClaimer): Promise<boolean>;
+  /**
+   * The job's data is gone: the location becomes deleted with `scrubbed_at`, the claim is
+   * released. False when the claim was lost meanwhile (ran out and taken over).
+   */
+  finish(job: ScrubJob, claimer: ScrubClaimer): Promise<boolean>;
+  /** Gives the claim up after a failed delete, so a later run retries the job. */
+  release(job: ScrubJob, claimer: ScrubClaimer): Promise<void>;
+  /**
+   * Marks deleted every pending_delete image none of whose locations waits any more, as the
+   * scrubber does once an image's data is gone everywhere; its properties and tags go and its
+   * memberships are soft-deleted, as for an immediate delete. Returns their ids.
+   */
+  completeScrubbed(now: Date): Promise<string[]>;
+  /**
+   * Brings a pending_delete image back to active with its locations (glance-scrubber
+   * --restore). NotFound("No image found with ID <id>") when there is no such image; Conflict
+   * with Glance's wording for another status, and when a scrubber has begun deleting its data.
+   */
+  restore(imageId: string, now: Date): Promise<void>;
+  /** The owners of the claims held now (the scrubber looks which are dead processes). */
+  claimOwners(): Promise<string[]>;
 }
 
 // ---------------------------------------------------------------- import --

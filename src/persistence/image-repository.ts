@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { CompiledQuery, ExpressionBuilder, Kysely, Transaction } from 'kysely';
-import { DELETE_IMAGE, DELETED_LOCATION_STATUS, RESET_INTERRUPTED_UPLOAD, type AbandonedTransfers, type Image, type ImageStatus } from '../domain/image.js';
+import { DELETE_IMAGE, DELETED_LOCATION_STATUS, RESET_INTERRUPTED_UPLOAD, SCRUB_IMAGE, type AbandonedTransfers, type Image, type ImageStatus } from '../domain/image.js';
 import { Conflict, Invalid, NotFound } from '../domain/errors.js';
 import type { Clock, ImageRepository, ListQuery, ListScope, MemberStatus } from '../domain/ports.js';
 import {
@@ -208,6 +208,13 @@ export function createSqliteImageRepository(
     return (row?.status as MemberStatus | undefined) ?? null;
   }
 
+  /** Why a compare-and-swap on the image's status updated nothing: NotFound or Conflict. */
+  async function casFailure(trx: Transaction<Schema>, image: Image, fromStatus: ImageStatus): Promise<Error> {
+    const current = await trx.selectFrom('images').select('status').where('id', '=', image.id).where('deleted', '=', 0).executeTakeFirst();
+    if (current === undefined) return new NotFound(`No image found with ID ${image.id}`);
+    return new Conflict(`cannot transition from ${current.status} to ${image.status} in update (wanted from_state=${fromStatus})`);
+  }
+
   return {
     async get(id, getOpts) {
       const row = await db
@@ -269,18 +276,7 @@ export function createSqliteImageRepository(
           .where('status', '=', fromStatus)
           .where('deleted', '=', 0)
           .executeTakeFirst();
-        if (result.numUpdatedRows === 0n) {
-          const current = await trx
-            .selectFrom('images')
-            .select('status')
-            .where('id', '=', image.id)
-            .where('deleted', '=', 0)
-            .executeTakeFirst();
-          if (current === undefined) throw new NotFound(`No image found with ID ${image.id}`);
-          throw new Conflict(
-            `cannot transition from ${current.status} to ${image.status} in update (wanted from_state=${fromStatus})`,
-          );
-        }
+        if (result.numUpdatedRows === 0n) throw await casFailure(trx, image, fromStatus);
         await saveProperties(trx, image, saveOpts?.previous);
         // Tags and locations have no atomic writers: rewritten whole, and only when they changed.
         if (saveOpts?.previous === undefined || !sameTags(saveOpts.previous, image)) {
@@ -316,6 +312,35 @@ export function createSqliteImageRepository(
           .where('deleted', '=', 0)
           .execute();
       });
+    },
+
+    async markPendingDelete(image, markOpts) {
+      const { id: _id, ...columns } = imageColumns(image);
+      await transaction(async (trx) => {
+        // Hidden as a deleted image (deleted = 1, as Glance's image_destroy leaves it), but its
+        // child rows stay for a restore; deleted_at is the time of the delete (scrub_time counts from it).
+        const result = await trx
+          .updateTable('images')
+          .set({ ...columns, deleted: 1, deleted_at: toDbTime(image.updated_at) })
+          .where('id', '=', image.id)
+          .where('status', '=', markOpts.fromStatus)
+          .where('deleted', '=', 0)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) throw await casFailure(trx, image, markOpts.fromStatus);
+        await trx.deleteFrom('image_locations').where('image_id', '=', image.id).execute();
+        for (const part of chunks(locationRows(image), INSERT_CHUNK)) await trx.insertInto('image_locations').values(part).execute();
+      });
+    },
+
+    async recordDataDeleted(imageId, url) {
+      await db
+        .updateTable('image_locations')
+        .set({ scrubbed_at: toDbTime(clock.now()) })
+        .where('image_id', '=', imageId)
+        .where('value', '=', url)
+        .where('status', '=', DELETED_LOCATION_STATUS)
+        .where('scrubbed_at', 'is', null)
+        .execute();
     },
 
     async setPropertyAtomic(imageId, name, value) {
@@ -427,7 +452,8 @@ export function createSqliteImageRepository(
         .selectFrom('images')
         .innerJoin('image_locations', 'image_locations.image_id', 'images.id')
         .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('images.size'), sql.lit(0)).as('used'))
-        .where('images.deleted', '=', 0)
+        // Images pending delete still hold their data: Glance counts them (no deleted filter there).
+        .where((eb) => eb.or([eb('images.deleted', '=', 0), eb('images.status', 'in', SCRUB_IMAGE.from)]))
         .where('images.owner', '=', owner)
         .where('images.size', '>', 0)
         .where('images.status', 'not in', ['killed', 'deleted'])

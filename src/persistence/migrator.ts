@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
 import { migration003TaskLeases } from './migrations/003-task-leases.js';
+import { migration006Scrub } from './migrations/006-scrub.js';
 import { migration008ImageTransferLeases } from './migrations/008-image-transfer-leases.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: S
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
   ['003-task-leases', migration003TaskLeases],
+  ['006-scrub', migration006Scrub],
   ['008-image-transfer-leases', migration008ImageTransferLeases],
 ];
 

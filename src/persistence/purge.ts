@@ -3,10 +3,12 @@
  * (glance/db/sqlalchemy/api.py purge_deleted_rows). Like Glance since OSSN-0075, the images
  * rows themselves stay, so an image id can never be reused; what goes is what hangs off
  * them: the location rows of images deleted before the cut-off, soft-deleted memberships
- * and soft-deleted tasks. (Properties and tags are removed when the image is deleted.)
+ * and soft-deleted tasks. (Properties and tags are removed when the image is deleted.) The
+ * locations of images still pending delete stay: they are what the scrubber has to delete.
  * Each table loses at most `maxRows` rows per run, oldest first, as in Glance.
  */
 import type { Kysely } from 'kysely';
+import { SCRUB_IMAGE } from '../domain/image.js';
 import type { Schema } from './schema.js';
 
 export interface PurgeOptions {
@@ -54,6 +56,8 @@ export async function purgeDeletedRows(db: Kysely<Schema>, opts: PurgeOptions): 
       .select('image_locations.id')
       .where('images.deleted', '=', 1)
       .where('images.deleted_at', '<', cutoff)
+      // A pending_delete image is deleted = 1 too, but its locations are the scrubber's queue.
+      .where('images.status', 'not in', SCRUB_IMAGE.from)
       .orderBy('images.deleted_at')
       .orderBy('image_locations.id'),
   ).execute();

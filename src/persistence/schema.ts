@@ -58,6 +58,12 @@ export interface ImageLocationsTable {
   /** JSON object text. */
   readonly meta_data: Defaulted<string>;
   readonly status: Defaulted<string>;
+  /** The scrubber process deleting this location's data now, or NULL (migration 006). */
+  readonly scrub_owner: Defaulted<string | null>;
+  /** When that claim runs out. */
+  readonly scrub_until: Defaulted<number | null>;
+  /** When the data was found deleted; NULL while a deleted location may still have bytes. */
+  readonly scrubbed_at: Defaulted<number | null>;
 }
 
 export interface ImageMembersTable {

@@ -5,7 +5,7 @@
  */
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
-import { newImage, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
+import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
 import type { Policy } from '../domain/policy.js';
@@ -33,6 +33,8 @@ export interface ImageServiceDeps {
   readonly limits: { readonly limitParamDefault: number; readonly apiLimitMax: number };
   /** Glance's multi-store mode (enabled_backends): per-store data deletion exists only there. */
   readonly multiStore: boolean;
+  /** [DEFAULT] delayed_delete: DELETE leaves an image with data in pending_delete for the scrubber. */
+  readonly delayedDelete?: boolean;
   /** Removes staged import data of a deleted image (uploading/importing); idempotent. */
   readonly dropStaging?: (imageId: string) => Promise<void>;
   /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
@@ -205,6 +207,15 @@ export function createImageService(deps: ImageServiceDeps) {
       const image = await findVisible(ctx, id, `Failed to find image ${id} to delete`);
       policy.enforce(ctx, 'delete_image', image);
       if (image.protected) throw new Forbidden(`Image ${id} is protected and cannot be deleted.`);
+      if (deletionTarget(image, deps.delayedDelete === true) === 'pending_delete') {
+        // Delayed delete (Glance's schedule_delayed_delete_from_backend): the data stays, its
+        // locations wait for the scrubber, and the image is gone for the API until restored.
+        await images.markPendingDelete(scheduleDelete(image, { updated_at: clock.now() }), { fromStatus: image.status });
+        transfers.deleted(id);
+        if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
+        deps.notifier.emit('image.delete', { id });
+        return;
+      }
       // Glance deletes the data first and keeps the image when the store refuses (RBD clones
       // depend on it); Iris removes the row first, so it asks the stores before.
       for (const loc of image.locations) {
@@ -221,6 +232,8 @@ export function createImageService(deps: ImageServiceDeps) {
       for (const loc of image.locations) {
         try {
           await deps.blobs.delete(loc.url, storeOf(loc));
+          // So the scrubber's orphan sweep need not visit it (until recorded, it would, harmlessly).
+          await images.recordDataDeleted(id, loc.url);
         } catch (e) {
           deps.onOrphan?.(loc.url, e);
         }
