@@ -25,6 +25,7 @@ import type { Database } from './persistence/database.js';
 import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
+import { createMetadefRepository } from './persistence/metadef-repository.js';
 import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
 import { Invalid } from './domain/errors.js';
 import type { Policy } from './domain/policy.js';
@@ -34,6 +35,8 @@ import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
+import { createMetadefService } from './services/metadefs.js';
+import { createMetadefPolicy } from './policy/metadef-policy.js';
 import { createImageImportService, createTaskLeases, recoverInterruptedStages } from './services/image-import.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
 import { createSqliteTaskRepository } from './persistence/task-repository.js';
@@ -338,12 +341,20 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     taskTimeToLiveHours: config.task.task_time_to_live,
     importUriAllowed: (uri) => validateImportUri(uri, importFilter),
   });
+  const metadefs = createMetadefService({
+    repo: createMetadefRepository(database.db, { engine: database.engine }),
+    policy: createMetadefPolicy({ rules: policySetup.rules, enforceScope: config.oslo_policy.enforce_scope }),
+    clock,
+    notifier,
+    limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
+  });
   const app = buildServer(
     {
       config,
       images: imageService,
       imageData,
       members,
+      metadefs,
       imports,
       tasks: taskService,
       ruleAllows,
