@@ -5,7 +5,7 @@
  * Rows are read back by their unique key after an insert, which every engine can do (MySQL
  * has no INSERT … RETURNING).
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { Conflict } from '../domain/errors.js';
 import type {
   AssociationFields,
@@ -24,7 +24,8 @@ import { inTransaction, UniqueViolation } from './sql-engine.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
 
-type Db = Kysely<Schema> | Transaction<Schema>;
+// A transaction is a Kysely too: every helper runs inside or outside one.
+type Db = Kysely<Schema>;
 
 const time = (v: number | string | bigint): Date => new Date(Number(v));
 const maybeTime = (v: number | string | bigint | null): Date | null => (v === null ? null : time(v));
@@ -156,13 +157,14 @@ export function createMetadefRepository(db: Kysely<Schema>, opts: { readonly eng
       );
       type = await q.selectFrom('metadef_resource_types').select('id').where('name', '=', fields.name).executeTakeFirstOrThrow();
     }
+    const typeId = Number(type.id);
     await unique(
       `The metadata definition resource-type association of resource-type=${fields.name} to namespace=${ns.namespace} already exists.`,
       () =>
         q
           .insertInto('metadef_namespace_resource_types')
           .values({
-            resource_type_id: Number(type.id),
+            resource_type_id: typeId,
             namespace_id: ns.id,
             prefix: fields.prefix,
             properties_target: fields.properties_target,

@@ -111,7 +111,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
   async function findObject(ns: MetadefNamespace, name: string): Promise<MetadefObject> {
     const found = await repo.getObject(ns, name);
     if (found === null) throw new NotFound(`Could not find metadata object ${name}`);
-    return found;
+    return normalisedObject(found);
   }
 
   async function findProperty(ns: MetadefNamespace, name: string): Promise<MetadefProperty> {
@@ -225,7 +225,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
         policy.enforce(ctx, rule, ns);
       }
       const [objects, associations, properties, tags] = await Promise.all([
-        repo.listObjects(ns),
+        repo.listObjects(ns).then((list) => list.map(normalisedObject)),
         repo.listAssociations(ns),
         repo.listProperties(ns),
         repo.listTags(ns),
@@ -276,7 +276,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
     async listObjects(ctx: RequestContext, nsName: string): Promise<MetadefObject[]> {
       const ns = await findNamespace(ctx, nsName, 'objects');
       policy.enforce(ctx, 'get_metadef_objects', ns);
-      const objects = await repo.listObjects(ns);
+      const objects = (await repo.listObjects(ns)).map(normalisedObject);
       return policy.check(ctx, 'get_metadef_object', ns) ? objects : [];
     },
 
@@ -301,7 +301,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
       const ns = await findNamespace(ctx, nsName, 'objects');
       policy.enforce(ctx, 'modify_metadef_object', ns);
       const object = await findObject(ns, name);
-      const saved = await repo.saveObject(ns, object, body, clock.now());
+      const saved = normalisedObject(await repo.saveObject(ns, object, body, clock.now()));
       notifier.emit('metadef_object.update', { ...objectPayload(ns.namespace, saved), name_old: object.name });
       return saved;
     },
@@ -475,6 +475,12 @@ export function createMetadefService(deps: MetadefServiceDeps) {
       notifier.emit('metadef_resource_type.delete', { ...resourceTypePayload(ns.namespace, association), ...deletedNow() });
     },
   };
+}
+
+/** An object's property definitions as Glance's model serves them (loaded files are stored as written). */
+function normalisedObject(object: MetadefObject): MetadefObject {
+  if (object.properties === null) return object;
+  return { ...object, properties: Object.fromEntries(Object.entries(object.properties).map(([k, v]) => [k, storedPropertyType(v)])) };
 }
 
 /** `limit`: an integer ≥ 0 (namespaces: default and cap from the config; tags: none). */

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prefixFor } from '../../domain/metadef.js';
 import { METADEF_SCHEMAS } from '../../domain/metadef-schemas.js';
 import type { MetadefService } from '../../services/metadefs.js';
-import { baseUrl, queryPairs, readJsonBody, sendJson, type HttpDeps } from '../http-context.js';
+import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import {
   associationView,
   createdNamespaceView,
@@ -92,7 +92,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace } = req.params as Ns;
           await metadefs.deleteNamespace(ctx(req), namespace);
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -113,7 +113,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace } = req.params as Ns;
           await metadefs.deleteContents(ctx(req), namespace, 'objects');
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -132,7 +132,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace, name } = req.params as Named;
           await metadefs.deleteObject(ctx(req), namespace, name);
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -152,7 +152,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace } = req.params as Ns;
           await metadefs.deleteContents(ctx(req), namespace, 'properties');
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -172,7 +172,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace, name } = req.params as Named;
           await metadefs.deleteProperty(ctx(req), namespace, name);
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -199,7 +199,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace } = req.params as Ns;
           await metadefs.deleteContents(ctx(req), namespace, 'tags');
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -222,7 +222,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace, name } = req.params as Named;
           await metadefs.deleteTag(ctx(req), namespace, name);
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
@@ -253,7 +253,7 @@ export function metadefRoutes(deps: HttpDeps & { readonly metadefs: MetadefServi
         DELETE: async (req, reply) => {
           const { namespace, name } = req.params as Named;
           await metadefs.deleteAssociation(ctx(req), namespace, name);
-          return reply.code(204).send();
+          return sendNoContent(reply);
         },
       },
     },
