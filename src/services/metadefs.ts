@@ -151,7 +151,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
 
     /** GET /v2/metadefs/namespaces. @throws Invalid (query), NotFound/Forbidden (marker). */
     async listNamespaces(ctx: RequestContext, query: NamespaceListQuery): Promise<NamespacePage> {
-      const limit = pageLimit(query.limit, deps.limits, true);
+      const limit = pageLimit(query.limit, deps.limits);
       const sortDir = sortDirection(query.sortDir);
       const sortKey = query.sortKey ?? 'created_at';
       if (!NAMESPACE_SORT_KEYS.includes(sortKey)) throw new Invalid(`Invalid sort key: ${sortKey}`);
@@ -303,7 +303,8 @@ export function createMetadefService(deps: MetadefServiceDeps) {
       const object = await findObject(ns, name);
       const saved = normalisedObject(await repo.saveObject(ns, object, body, clock.now()));
       notifier.emit('metadef_object.update', { ...objectPayload(ns.namespace, saved), name_old: object.name });
-      return saved;
+      // As on create, Glance answers with what was asked: what the body left out is absent.
+      return { ...saved, required: body.required, properties: body.properties };
     },
 
     async deleteObject(ctx: RequestContext, nsName: string, name: string): Promise<void> {
@@ -380,7 +381,7 @@ export function createMetadefService(deps: MetadefServiceDeps) {
 
     async listTags(ctx: RequestContext, nsName: string, query: TagListQuery): Promise<MetadefTag[]> {
       const sortDir = sortDirection(query.sortDir);
-      const limit = pageLimit(query.limit, null, false);
+      const limit = pageLimit(query.limit, null);
       const sortKey = query.sortKey ?? 'created_at';
       if (!TAG_SORT_KEYS.includes(sortKey)) throw new Invalid(`Invalid sort key: ${sortKey}`);
       const ns = await findNamespace(ctx, nsName, 'short');
@@ -483,15 +484,14 @@ function normalisedObject(object: MetadefObject): MetadefObject {
   return { ...object, properties: Object.fromEntries(Object.entries(object.properties).map(([k, v]) => [k, storedPropertyType(v)])) };
 }
 
-/** `limit`: an integer ≥ 0 (namespaces: default and cap from the config; tags: none). */
-function pageLimit(text: string | undefined, limits: MetadefServiceDeps['limits'] | null, zeroAllowed: boolean): number | null {
+/** `limit`: an integer ≥ 0 (namespaces: default and cap from the config; tags: none by default). */
+function pageLimit(text: string | undefined, limits: MetadefServiceDeps['limits'] | null): number | null {
   if (text === undefined || text === '') return limits === null ? null : Math.min(limits.apiLimitMax, limits.limitParamDefault);
+  // Glance answers a non-integer limit with a 500 (int() raising before its own check).
   if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new Invalid('limit param must be an integer');
   let limit = Number.parseInt(text, 10);
   if (limits !== null) limit = Math.min(limits.apiLimitMax, limit);
   if (limit < 0) throw new Invalid('limit param must be positive');
-  // Tags: Glance skips a limit of 0 (no limit).
-  if (limit === 0 && !zeroAllowed) return null;
   return limit;
 }
 

@@ -116,7 +116,8 @@ test('objects: create, list, show, update, delete, and their errors', async () =
   expectFault(await json('POST', url, { name: 'disk' }, ADMIN), 409, 'A metadata definition object with name=disk already exists in namespace=iris::objects.');
   const badProperty = await json('POST', url, { name: 'x', properties: { p: { type: 'integer' } } }, ADMIN);
   assert.equal(badProperty.status, 400, describe(badProperty));
-  assert.match(badProperty.body.message, /^Provided object does not match schema 'property': 'title' is a required property/);
+  // The object schema refers to the property definition schema: its name in the message.
+  assert.match(badProperty.body.message, /^Provided object does not match schema 'object': 'title' is a required property\n\nFailed validating 'required' in schema\['properties'\]\['properties'\]\['additionalProperties'\]/);
 
   const list = ok(await json('GET', url, undefined, A));
   assert.equal(list.schema, 'v2/schemas/metadefs/objects');
@@ -137,10 +138,15 @@ test('properties: definitions normalised as Glance does, prefixed lookups, error
   ok(await json('POST', `${base}/namespaces`, { namespace: 'iris::props', visibility: 'public', resource_type_associations: [{ name: 'OS::Nova::Flavor', prefix: 'hw:' }] }, ADMIN), 201);
   const url = `${base}/namespaces/iris::props/properties`;
   const created = ok(
-    await json('POST', url, { name: 'mode', title: 'Mode', type: 'string', enum: ['a', 'b'], readonly: false, default: true, maxLength: 3.9 }, ADMIN),
+    await json('POST', url, { name: 'mode', title: 'Mode', type: 'string', enum: ['a', 'b'], readonly: false, default: true, minimum: 2.5 }, ADMIN),
     201,
   );
-  assert.deepEqual(created, { name: 'mode', type: 'string', title: 'Mode', default: 'True', readonly: false, enum: ['a', 'b'], maxLength: 3 });
+  assert.deepEqual(created, { name: 'mode', type: 'string', title: 'Mode', default: 'True', readonly: false, minimum: 2, enum: ['a', 'b'] });
+  expectFault(
+    await json('POST', url, { name: 'x', title: 'X', type: 'integer', maxLength: -1 }, ADMIN),
+    400,
+    "Provided object does not match schema 'property': -1 is less than the minimum of 0\n\nFailed validating 'minimum' in schema['properties']['maxLength']:\n    {'minimum': 0, 'type': 'integer'}\n\nOn instance['maxLength']:\n    -1",
+  );
   expectFault(await json('POST', url, { name: 'mode', title: 'M', type: 'string' }, ADMIN), 409, 'A metadata definition property with name=mode already exists in namespace=iris::props.');
   const invalid = await json('POST', url, { name: 'x', title: 'X', type: 'text' }, ADMIN);
   assert.equal(invalid.status, 400, describe(invalid));
@@ -205,7 +211,7 @@ test('resource types, associations, and the namespace list filters and paging', 
   assert.deepEqual(Object.keys(added), ['name', 'prefix', 'properties_target', 'created_at', 'updated_at']);
   expectFault(await json('POST', assoc, { name: 'OS::Glance::Image' }, ADMIN), 409,
     'The metadata definition resource-type association of resource-type=OS::Glance::Image to namespace=iris::l3 already exists.');
-  assert.deepEqual(ok(await json('GET', assoc, undefined, A)).resource_type_associations.map((a: any) => a.name), ['OS::Nova::Server', 'OS::Glance::Image']);
+  assert.deepEqual(ok(await json('GET', assoc, undefined, A)).resource_type_associations.map((a: any) => a.name).sort(), ['OS::Glance::Image', 'OS::Nova::Server']);
   assert.equal((await json('DELETE', `${assoc}/OS::Glance::Image`, undefined, ADMIN)).status, 204);
   expectFault(await json('DELETE', `${assoc}/OS::Glance::Image`, undefined, ADMIN), 404, 'Failed to find resource type OS::Glance::Image to delete');
 
