@@ -4,7 +4,9 @@
  * into the tables, owner `admin` unless the file names one, resource types seeded as
  * protected. `merge` adds what is missing to namespaces that exist, `preferNew` (with merge)
  * also rewrites what exists, `overwrite` (with merge) replaces such namespaces whole.
- * One file that cannot be read or parsed is reported and skipped, like Glance.
+ * One file that cannot be read or parsed is reported and skipped, like Glance. Rows it inserts
+ * have no `updated_at` (Glance's loader writes the tables directly, without the models'
+ * defaults), so the API shows none for them until they change.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,7 +111,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
   }
   if (nsId === undefined) {
     const t = now();
-    await trx.insertInto('metadef_namespaces').values({ ...values, created_at: t, updated_at: t }).execute();
+    await trx.insertInto('metadef_namespaces').values({ ...values, created_at: t, updated_at: null }).execute();
     nsId = Number((await trx.selectFrom('metadef_namespaces').select('id').where('namespace', '=', values.namespace).executeTakeFirstOrThrow()).id);
   } else if (!opts.merge) {
     return false;
@@ -123,7 +125,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
     let type = await trx.selectFrom('metadef_resource_types').select('id').where('name', '=', rtName).executeTakeFirst();
     if (type === undefined) {
       const t = now();
-      await trx.insertInto('metadef_resource_types').values({ name: rtName, protected: 1, created_at: t, updated_at: t }).execute();
+      await trx.insertInto('metadef_resource_types').values({ name: rtName, protected: 1, created_at: t, updated_at: null }).execute();
       type = await trx.selectFrom('metadef_resource_types').select('id').where('name', '=', rtName).executeTakeFirstOrThrow();
     } else if (preferNew) {
       await trx.updateTable('metadef_resource_types').set({ updated_at: now() }).where('id', '=', type.id).execute();
@@ -140,7 +142,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
       const t = now();
       await trx
         .insertInto('metadef_namespace_resource_types')
-        .values({ namespace_id: nsId, resource_type_id: typeId, ...association, created_at: t, updated_at: t })
+        .values({ namespace_id: nsId, resource_type_id: typeId, ...association, created_at: t, updated_at: null })
         .execute();
     } else if (preferNew) {
       await trx
@@ -157,7 +159,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
     const json_schema = JSON.stringify(schema);
     if (id === undefined) {
       const t = now();
-      await trx.insertInto('metadef_properties').values({ namespace_id: nsId, name, json_schema, created_at: t, updated_at: t }).execute();
+      await trx.insertInto('metadef_properties').values({ namespace_id: nsId, name, json_schema, created_at: t, updated_at: null }).execute();
     } else if (preferNew) {
       await trx.updateTable('metadef_properties').set({ json_schema, updated_at: now() }).where('id', '=', id).execute();
     }
@@ -170,7 +172,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
     const id = await idOf(trx, 'metadef_objects', nsId, name);
     if (id === undefined) {
       const t = now();
-      await trx.insertInto('metadef_objects').values({ namespace_id: nsId, name, ...row, created_at: t, updated_at: t }).execute();
+      await trx.insertInto('metadef_objects').values({ namespace_id: nsId, name, ...row, created_at: t, updated_at: null }).execute();
     } else if (preferNew) {
       await trx.updateTable('metadef_objects').set({ ...row, updated_at: now() }).where('id', '=', id).execute();
     }
@@ -182,7 +184,7 @@ async function loadNamespace(trx: Transaction<Schema>, metadata: Json, opts: Loa
     if (id === undefined) {
       const t = now();
       try {
-        await trx.insertInto('metadef_tags').values({ namespace_id: nsId, name, created_at: t, updated_at: t }).execute();
+        await trx.insertInto('metadef_tags').values({ namespace_id: nsId, name, created_at: t, updated_at: null }).execute();
       } catch (err) {
         // Glance logs a duplicate and goes on.
         if (!(err instanceof UniqueViolation)) throw err;

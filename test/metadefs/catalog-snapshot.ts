@@ -10,11 +10,19 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 const ADMIN = { 'X-Project-Id': 'project-admin', 'X-Roles': 'admin,member,reader', 'X-User-Id': 'admin', Accept: 'application/json' };
 const READER = { 'X-Project-Id': 'project-r', 'X-Roles': 'member,reader', 'X-User-Id': 'user-r', Accept: 'application/json' };
 
-/** Times out, key order kept. */
+/**
+ * Times out, key order kept; resource type associations sorted by name (both servers list
+ * them in storage order, which depends on what was loaded before).
+ */
 export function normalise(value: Json): Json {
   if (Array.isArray(value)) return value.map(normalise);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'created_at' || k === 'updated_at' ? '<time>' : normalise(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === 'created_at' || k === 'updated_at' ? '<time>' : k === 'resource_type_associations' ? normalise(sortedArray(v, 'name')) : normalise(v),
+      ]),
+    );
   }
   return value;
 }
