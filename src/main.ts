@@ -25,6 +25,7 @@ import type { Database } from './persistence/database.js';
 import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
 import { createSqliteMemberRepository } from './persistence/member-repository.js';
+import { createMetadefRepository } from './persistence/metadef-repository.js';
 import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
 import type { Policy } from './domain/policy.js';
 import { createPolicyFromConfig, type PolicySetup } from './policy/policy-from-config.js';
@@ -34,6 +35,8 @@ import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
 import { createMemberService } from './services/members.js';
+import { createMetadefService } from './services/metadefs.js';
+import { createMetadefPolicy } from './policy/metadef-policy.js';
 import { createImageImportService, createTaskLeases, recoverInterruptedStages } from './services/image-import.js';
 import { createTransferLeases } from './services/transfer-leases.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
@@ -244,7 +247,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   });
   const { policy } = reloading;
   // Rules checked at the edge without an image (tasks API, store details), by name.
-  const ruleAllows = (ctx: RequestContext, rule: string) => reloading.rules().check(rule, {}, credentialsOf(ctx));
+  const ruleAllows = (ctx: RequestContext, rule: string) => reloading.rules.check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({
@@ -351,12 +354,20 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     taskTimeToLiveHours: config.task.task_time_to_live,
     importUriAllowed: (uri) => validateImportUri(uri, importFilter),
   });
+  const metadefs = createMetadefService({
+    repo: createMetadefRepository(database.db, { engine: database.engine }),
+    policy: createMetadefPolicy({ rules: reloading.rules, enforceScope: config.oslo_policy.enforce_scope }),
+    clock,
+    notifier,
+    limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
+  });
   const app = buildServer(
     {
       config,
       images: imageService,
       imageData,
       members,
+      metadefs,
       imports,
       tasks: taskService,
       ruleAllows,

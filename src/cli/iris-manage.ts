@@ -7,6 +7,9 @@
  *   iris-manage [--config-file PATH]... db check     exit 0 when up to date, 3 when db sync is needed
  *   iris-manage [--config-file PATH]... db purge --age-in-days N --max-rows M
  *                                                     remove rows of images deleted more than N days ago
+ *   iris-manage [--config-file PATH]... db load_metadefs [--path P] [--merge] [--prefer_new|--overwrite]
+ *                                      db unload_metadefs, db export_metadefs [--path DIR]
+ *                                                     the metadefs catalog (see cli/metadef-commands.ts)
  *   (glance-manage's older spellings db_sync, db_upgrade, db_version work too)
  *   iris-manage [--config-file PATH]... key create|list|revoke   API keys (see manage-key-commands.ts)
  *   iris-manage [--config-file PATH]... import-glance-db --from URL [--dry-run] [--merge]   (see import-glance-db-command.ts)
@@ -27,6 +30,7 @@ import { migrateToLatest, schemaStatus, SchemaTooNewError } from '../persistence
 import { purgeDeletedRows } from '../persistence/purge.js';
 import { addImportGlanceDbCommand } from './import-glance-db-command.js';
 import { addKeyCommands } from './manage-key-commands.js';
+import { addMetadefCommands } from './metadef-commands.js';
 
 export interface ManageIo {
   readonly stdout: (text: string) => void;
@@ -155,6 +159,7 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
     .option('--max-rows <m>', 'most rows to remove per table; -1 for all', '100')
     .exitOverride()
     .action(purge);
+  addMetadefCommands(db, io, withDatabase);
   program.command('db_sync').description('same as db sync (glance-manage spelling)').exitOverride().action(sync);
   program.command('db_upgrade').description('same as db upgrade (glance-manage spelling)').exitOverride().action(upgrade);
   program.command('db_version').description('same as db version (glance-manage spelling)').exitOverride().action(version);

@@ -179,6 +179,7 @@ function collectErrors(
   schema: JsonObject,
   path: readonly PathItem[] = [],
   schemaPath: readonly PathItem[] = [],
+  root: JsonObject = schema,
 ): SchemaError[] {
   const errors: SchemaError[] = [];
   const fail = (keyword: string, message: string): void => {
@@ -217,7 +218,7 @@ function collectErrors(
         // Array positions are part of the instance path but not of the schema path.
         if (Array.isArray(instance) && isSchemaObject(value)) {
           instance.forEach((item, index) => {
-            errors.push(...collectErrors(item, value, [...path, index], [...schemaPath, keyword]));
+            errors.push(...collectErrors(item, value, [...path, index], [...schemaPath, keyword], root));
           });
         }
         break;
@@ -226,7 +227,7 @@ function collectErrors(
           for (const [name, sub] of Object.entries(value)) {
             if (Object.hasOwn(instance, name) && isSchemaObject(sub)) {
               errors.push(
-                ...collectErrors(instance[name], sub, [...path, name], [...schemaPath, keyword, name]),
+                ...collectErrors(instance[name], sub, [...path, name], [...schemaPath, keyword, name], root),
               );
             }
           }
@@ -240,7 +241,7 @@ function collectErrors(
           // jsonschema walks a Python set here, so Glance's order among several bad extras
           // is arbitrary; instance order is as good and is deterministic.
           for (const extra of extras) {
-            errors.push(...collectErrors(instance[extra], value, [...path, extra], [...schemaPath, keyword]));
+            errors.push(...collectErrors(instance[extra], value, [...path, extra], [...schemaPath, keyword], root));
           }
         } else if (value === false && extras.length > 0) {
           const names = [...extras].sort(compareCodePoints).map((e) => pyRepr(e)).join(', ');
@@ -257,12 +258,53 @@ function collectErrors(
           }
         }
         break;
+      // The keywords below serve the metadefs schemas (domain/metadef-schemas.ts).
+      case '$ref': {
+        // jsonschema resolves local references and adds nothing to the schema path.
+        const resolved = typeof value === 'string' ? resolvePointer(root, value) : undefined;
+        if (resolved !== undefined) errors.push(...collectErrors(instance, resolved, path, schemaPath, root));
+        break;
+      }
+      case 'allOf':
+        if (Array.isArray(value)) {
+          value.forEach((sub, index) => {
+            if (isSchemaObject(sub)) errors.push(...collectErrors(instance, sub, path, [...schemaPath, keyword, index], root));
+          });
+        }
+        break;
+      case 'minimum':
+        if (typeof instance === 'number' && typeof value === 'number' && instance < value) {
+          fail(keyword, `${pyRepr(instance)} is less than the minimum of ${pyRepr(value)}`);
+        }
+        break;
+      case 'minItems':
+        if (Array.isArray(instance) && typeof value === 'number' && instance.length < value) fail(keyword, `${pyRepr(instance)} is too short`);
+        break;
+      case 'maxItems':
+        if (Array.isArray(instance) && typeof value === 'number' && instance.length > value) fail(keyword, `${pyRepr(instance)} is too long`);
+        break;
+      case 'uniqueItems':
+        if (Array.isArray(instance) && value === true && instance.some((a, i) => instance.slice(i + 1).some((b) => pyEquals(a, b)))) {
+          fail(keyword, `${pyRepr(instance)} has non-unique elements`);
+        }
+        break;
       default:
         // Annotations only (description, readOnly, is_base, …).
         break;
     }
   }
   return errors;
+}
+
+/** A local JSON pointer (`#/definitions/x`) into the root schema. */
+function resolvePointer(root: JsonObject, ref: string): JsonObject | undefined {
+  if (!ref.startsWith('#/')) return undefined;
+  let node: unknown = root;
+  for (const part of ref.slice(2).split('/')) {
+    if (!isObject(node)) return undefined;
+    node = node[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return isSchemaObject(node) ? node : undefined;
 }
 
 /**

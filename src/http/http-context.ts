@@ -12,6 +12,7 @@ import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
+import type { MetadefService } from '../services/metadefs.js';
 import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
 
@@ -22,6 +23,8 @@ export interface HttpDeps {
   readonly members: MemberService;
   readonly tasks: TaskService;
   readonly imports: ImageImportService;
+  /** The metadata definitions catalog (/v2/metadefs). */
+  readonly metadefs: MetadefService;
   /** Whether the policy rule `rule` (no image target) allows the caller: checks made at the edge. */
   readonly ruleAllows: (ctx: RequestContext, rule: string) => boolean;
   /**

@@ -22,6 +22,7 @@ import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { imageImportRoutes } from './routes/image-import.js';
 import { memberRoutes } from './routes/members.js';
+import { metadefRoutes } from './routes/metadefs.js';
 import { taskRoutes } from './routes/tasks.js';
 import { allowedVersions, negotiatedUrl, versionsDocument } from './versions.js';
 
@@ -256,6 +257,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...memberRoutes(deps),
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
+    ...metadefRoutes(deps),
   ];
   for (const route of anyMethodRoutes(deps)) {
     app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });

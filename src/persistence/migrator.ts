@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
 import { migration003TaskLeases } from './migrations/003-task-leases.js';
+import { migration004Metadefs } from './migrations/004-metadefs.js';
 import { migration006Scrub } from './migrations/006-scrub.js';
 import { migration008ImageTransferLeases } from './migrations/008-image-transfer-leases.js';
 import type { SqlEngine } from './sql-engine.js';
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: S
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
   ['003-task-leases', migration003TaskLeases],
+  ['004-metadefs', migration004Metadefs],
   ['006-scrub', migration006Scrub],
   ['008-image-transfer-leases', migration008ImageTransferLeases],
 ];

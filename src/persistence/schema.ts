@@ -102,6 +102,69 @@ export interface TasksTable {
   readonly lease_expires_at: Defaulted<number | null>;
 }
 
+/** The metadata definitions catalog (migrations/004-metadefs.ts). */
+export interface MetadefNamespacesTable {
+  readonly id: Generated<number>;
+  readonly namespace: string;
+  readonly display_name: string | null;
+  readonly description: string | null;
+  /** NULL for a definition loaded without one (shown as `private`). */
+  readonly visibility: string | null;
+  readonly protected: Defaulted<number>;
+  readonly owner: string;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
+export interface MetadefResourceTypesTable {
+  readonly id: Generated<number>;
+  readonly name: string;
+  /** 1 for the types load_metadefs seeded (Glance's "seeded-system" types). */
+  readonly protected: Defaulted<number>;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
+export interface MetadefNamespaceResourceTypesTable {
+  readonly resource_type_id: number;
+  readonly namespace_id: number;
+  readonly properties_target: string | null;
+  readonly prefix: string | null;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
+export interface MetadefObjectsTable {
+  readonly id: Generated<number>;
+  readonly namespace_id: number;
+  readonly name: string;
+  readonly description: string | null;
+  /** Comma-joined property names, NULL for none (Glance's format). */
+  readonly required: string | null;
+  /** JSON object text: property name → definition. */
+  readonly json_schema: string;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
+export interface MetadefPropertiesTable {
+  readonly id: Generated<number>;
+  readonly namespace_id: number;
+  readonly name: string;
+  /** JSON object text: the property definition. */
+  readonly json_schema: string;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
+export interface MetadefTagsTable {
+  readonly id: Generated<number>;
+  readonly namespace_id: number;
+  readonly name: string;
+  readonly created_at: number;
+  readonly updated_at: number | null;
+}
+
 export interface Schema {
   readonly images: ImagesTable;
   readonly image_properties: ImagePropertiesTable;
@@ -109,4 +172,10 @@ export interface Schema {
   readonly image_locations: ImageLocationsTable;
   readonly image_members: ImageMembersTable;
   readonly tasks: TasksTable;
+  readonly metadef_namespaces: MetadefNamespacesTable;
+  readonly metadef_resource_types: MetadefResourceTypesTable;
+  readonly metadef_namespace_resource_types: MetadefNamespaceResourceTypesTable;
+  readonly metadef_objects: MetadefObjectsTable;
+  readonly metadef_properties: MetadefPropertiesTable;
+  readonly metadef_tags: MetadefTagsTable;
 }

@@ -1,8 +1,8 @@
 /**
  * Glance 25.1.0's registered policy rules, as data: name, the new (Wallaby+ "secure RBAC")
  * check string, and the deprecated check string it replaced. Taken from glance/policies/
- * (base.py, image.py, tasks.py, cache.py, discovery.py). Metadef rules are not listed:
- * Iris has no metadef API.
+ * (base.py, image.py, tasks.py, cache.py, discovery.py); the metadef rules are in
+ * metadef-defaults.ts and appended here.
  *
  * How oslo.policy combines them (policy.Enforcer._handle_deprecated_rule), which
  * `effectiveRuleTexts` reproduces:
@@ -14,6 +14,8 @@
  * `"" or role:admin`, i.e. always true: what restricts callers then are the ownership and
  * visibility checks Glance makes in code, which `rule-policy.ts` keeps.
  */
+
+import { METADEF_RULE_DEFAULTS } from './metadef-defaults.js';
 
 /** One rule Glance registers. */
 export interface RuleDefault {
@@ -113,6 +115,7 @@ export const GLANCE_RULE_DEFAULTS: readonly RuleDefault[] = Object.freeze([
     description: 'Delete image(s) from cache and/or queue',
     operations: ['DELETE /v2/cache', 'DELETE /v2/cache/{image_id}'],
   },
+  ...METADEF_RULE_DEFAULTS,
 ] satisfies RuleDefault[]);
 
 /**

@@ -27,7 +27,7 @@ test('a changed policy file applies after the recheck interval; a broken one kee
     onReload: (s) => reloads.push([...s.files]),
     onError: (e) => errors.push((e as Error).message),
   });
-  const allowed = () => reloading.rules().check('tasks_api_access', {}, { roles: ['member'], project_id: 'p1', user_id: 'u1' } as never);
+  const allowed = () => reloading.rules.check('tasks_api_access', {}, { roles: ['member'], project_id: 'p1', user_id: 'u1' } as never);
   assert.equal(allowed(), false);
 
   writeFileSync(file, '"tasks_api_access": "role:member"\n');

@@ -26,8 +26,8 @@ export interface ReloadingPolicyOptions {
 export interface ReloadingPolicy {
   /** Delegates to the rules in force, looking for changed files first. */
   readonly policy: Policy;
-  /** The rule set in force (for checks by rule name). */
-  rules(): RuleSet;
+  /** The rule set in force, as a live view (checks by rule name always use the latest rules). */
+  readonly rules: RuleSet;
 }
 
 /** What identifies a version of a file without reading it. */
@@ -83,5 +83,15 @@ export function createReloadingPolicy(initial: PolicySetup, reload: () => Policy
     enforceMemberChange: (ctx, action, image) => current().policy.enforceMemberChange(ctx, action, image),
     canSeeMember: (ctx, image, memberId) => current().policy.canSeeMember(ctx, image, memberId),
   };
-  return { policy, rules: () => current().rules };
+  const rules: RuleSet = {
+    check: (name, target, creds) => current().rules.check(name, target, creds),
+    get: (name) => current().rules.get(name),
+    get texts() {
+      return current().rules.texts;
+    },
+    get undefinedReferences() {
+      return current().rules.undefinedReferences;
+    },
+  };
+  return { policy, rules };
 }
