@@ -43,6 +43,10 @@ import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore } from './domain/ports.js';
 import type { CleanupReporter } from './blob/cleanup-report.js';
+import { cacheDriverStatement, configuredImageCache } from './cache/configured-cache.js';
+import { createPrefetcher } from './cache/prefetcher.js';
+import { createImageCacheService } from './services/image-cache.js';
+import { imageTarget } from './policy/rule-policy.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -242,6 +246,15 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   // Rules checked at the edge without an image (tasks API, store details), by name.
   const ruleAllows = (ctx: RequestContext, rule: string) => policySetup.rules.check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
+  // The node's image cache (image_cache_dir): its records in the shared database.
+  const cache = configuredImageCache(config, database.db, {
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+    onEvent: (message, extra) => logger.info(extra, message),
+  });
+  if (cache !== null) {
+    await cache.prepare();
+    logger.info({ dir: cache.directory, node: cache.node }, cacheDriverStatement(config));
+  }
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({
     images,
@@ -259,6 +272,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // Bound late: the import service is built below, on top of this one.
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
+    dataInvalidated: async (id) => {
+      await cache?.invalidate(id).catch((err: unknown) => logger.error({ err, image: id }, 'could not drop the image cache entry'));
+    },
   });
   const imageData = createImageDataService({
     multiStore: config.multi_store,
@@ -275,7 +291,25 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       requireImageFormatMatch: config.image_format.require_image_format_match,
       gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
     },
+    ...(cache !== null ? { cache } : {}),
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
+  const prefetcher =
+    cache === null
+      ? null
+      : createPrefetcher({
+          cache,
+          getImage: (id) => images.get(id),
+          readImage: (image, signal) => imageData.readStored(image, signal),
+          intervalMs: config.DEFAULT.cache_prefetcher_interval * 1000,
+          onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+          onEvent: (message, extra) => logger.info(extra, message),
+        });
+  const cacheService = createImageCacheService({
+    cache,
+    imageService,
+    allows: (ctx, rule, image) =>
+      policySetup.rules.check(rule, image === null ? {} : imageTarget(ctx, image), credentialsOf(ctx)),
   });
   const formatChecks = {
     requireImageFormatMatch: config.image_format.require_image_format_match,
@@ -346,6 +380,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       members,
       imports,
       tasks: taskService,
+      cache: cacheService,
       ruleAllows,
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
@@ -363,6 +398,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
 
   // Every node fails the tasks of nodes that stopped renewing their leases.
   const stopSweeping = imports.leases.startSweeping();
+  const stopPrefetcher = prefetcher?.start();
 
   // Graceful stop: no new connections; imports aborted at once (they could run for hours; their
   // tasks fail and their images return to queued, as after a restart); requests in progress get
@@ -376,6 +412,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     logger.info({ signal, in_flight_imports: imports.runningCount, shutdown_timeout: config.shutdown_timeout }, 'shutting down');
     imports.abortAll();
     stopSweeping();
+    stopPrefetcher?.();
     const closed = app.close();
     if ((await settleWithin(closed, budgetMs)) === 'timeout') {
       logger.warn({ shutdown_timeout: config.shutdown_timeout }, 'requests still in progress after shutdown_timeout; closing their connections');

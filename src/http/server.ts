@@ -16,6 +16,7 @@ import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js
 import { trackHandlers } from './handler-tracker.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
+import { cacheRoutes } from './routes/cache.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
@@ -144,7 +145,7 @@ function routeConnect(server: Server, request: IncomingMessage, socket: Duplex):
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   const idleMs = deps.config.DEFAULT.client_socket_timeout * 1000;
-  const versions = allowedVersions({ multiStore: deps.config.multi_store });
+  const versions = allowedVersions({ multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null });
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -164,7 +165,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     // such resource (404 under /v2, the version list elsewhere), in its own fault format.
     frameworkErrors: (_error, request, reply) => {
       if (!needsAuthentication(request.url)) {
-        sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+        sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null }));
         return;
       }
       reply.header('x-openstack-request-id', request.id);
@@ -246,6 +247,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...memberRoutes(deps),
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
+    ...cacheRoutes(deps),
   ];
   for (const route of anyMethodRoutes(deps)) {
     app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });
@@ -277,7 +279,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) => {
     // Glance's version negotiation answers anything outside /v2 with the version list.
     if (!request.url.startsWith('/v2/') && request.url !== '/v2') {
-      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null }));
     }
     return sendFault(request, reply, { status: 404 });
   });

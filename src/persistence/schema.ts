@@ -93,6 +93,25 @@ export interface TasksTable {
   readonly lease_expires_at: Defaulted<number | null>;
 }
 
+/** The image cache's records, per node (migration 005). */
+export interface CachedImagesTable {
+  readonly node: string;
+  readonly image_id: string;
+  readonly size: number;
+  readonly checksum: string | null;
+  readonly os_hash_value: string | null;
+  readonly hits: Defaulted<number>;
+  readonly last_accessed: number;
+  readonly last_modified: number;
+}
+
+/** Images queued for a node's cache prefetcher (migration 005). */
+export interface CacheQueueTable {
+  readonly node: string;
+  readonly image_id: string;
+  readonly queued_at: number;
+}
+
 export interface Schema {
   readonly images: ImagesTable;
   readonly image_properties: ImagePropertiesTable;
@@ -100,4 +119,6 @@ export interface Schema {
   readonly image_locations: ImageLocationsTable;
   readonly image_members: ImageMembersTable;
   readonly tasks: TasksTable;
+  readonly cached_images: CachedImagesTable;
+  readonly cache_queue: CacheQueueTable;
 }
