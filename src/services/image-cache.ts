@@ -26,13 +26,11 @@ export type ClearTarget = '' | 'cache' | 'queue';
 
 export type ImageCacheService = ReturnType<typeof createImageCacheService>;
 
-// Glance raises a bare HTTPForbidden: webob's stock explanation.
-const DENIED = 'Access was denied to this resource.';
-
 export function createImageCacheService(deps: ImageCacheServiceDeps) {
   /** The rule first, then whether there is a cache at all (Glance's CacheController._enforce). */
   function enforce(ctx: RequestContext, rule: CacheRule, image: Image | null): NonNullable<ImageCacheServiceDeps['cache']> {
-    if (!deps.allows(ctx, rule, image)) throw new Forbidden(DENIED);
+    // Glance's APIPolicyBase wording.
+    if (!deps.allows(ctx, rule, image)) throw new Forbidden(`You are not authorized to complete ${rule} action.`);
     if (deps.cache === null) throw new NotFound('Caching via API is not supported at this site.');
     return deps.cache;
   }

@@ -56,6 +56,8 @@ test('queued images are fetched every cache_prefetcher_interval, and only then',
     const failing = makeImage({ status: 'active', ...sums });
     const inactive = makeImage({ status: 'deactivated', ...sums });
     const images = new Map<string, Image>([active, failing, inactive].map((i) => [i.id, i]));
+    // In the database too: each run ends with a clean, which drops entries of images it cannot find.
+    for (const image of images.values()) await t.repo.add(image);
     const reads: string[] = [];
     const prefetcher = createPrefetcher({
       cache,

@@ -42,13 +42,14 @@ export function cacheRoutes(deps: HttpDeps): RouteTable {
     {
       path: '/v2/cache/:id',
       methods: {
-        PUT: async (req, reply) => {
-          await service.queue(deps.contextOf(req), (req.params as IdParams).id);
-          return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
-        },
         DELETE: async (req, reply) => {
           await service.remove(deps.contextOf(req), (req.params as IdParams).id);
           return sendNoContent(reply);
+        },
+        // After DELETE: the order of Glance's Allow header (DELETE, PUT).
+        PUT: async (req, reply) => {
+          await service.queue(deps.contextOf(req), (req.params as IdParams).id);
+          return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
         },
       },
     },
