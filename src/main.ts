@@ -254,6 +254,8 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   if (cache !== null) {
     await cache.prepare();
     logger.info({ dir: cache.directory, node: cache.node }, cacheDriverStatement(config));
+    // What a crash left (incomplete files of dead processes, invalid entries) goes now, not at the first prefetcher run.
+    void cache.clean().catch((err: unknown) => logger.error({ err }, 'image cache clean-up at start failed'));
   }
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({

@@ -67,7 +67,7 @@ export interface PruneResult {
 }
 
 export interface CleanResult {
-  /** Incomplete files older than the stall time. */
+  /** Incomplete files older than the stall time, or whose writing process is gone. */
   readonly stalled: number;
   /** Entries whose image is gone, inactive or changed, or whose file is missing. */
   readonly invalid: number;
@@ -282,7 +282,8 @@ export function createImageCache(opts: ImageCacheOptions) {
     for (const name of await listDir(incomplete)) {
       const path = join(incomplete, name);
       const st = await stat(path).catch(() => null);
-      if (st !== null && now - st.mtimeMs >= opts.stallTimeMs) {
+      // Stalled, or written by a process of this node that is gone (a crash): never finishing.
+      if (st !== null && (now - st.mtimeMs >= opts.stallTimeMs || writerGone(name))) {
         await removeFile(path, name.split('.')[0] ?? name);
         stalled += 1;
       }
@@ -342,6 +343,21 @@ export function createImageCache(opts: ImageCacheOptions) {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/**
+ * Whether the process that named an incomplete file (`<id>.<pid>.<random>`) no longer runs.
+ * The directory is this node's own, so the pid is a local one.
+ */
+function writerGone(name: string): boolean {
+  const pid = Number(name.split('.')[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 async function defaultFreeSpace(dir: string): Promise<number> {

@@ -234,16 +234,20 @@ describe('image cache', () => {
       await readAll(fill.stream);
       assert.equal(await fill.done, true);
     }
-    const stalled = join(cache.directory, 'incomplete', `${live.id}.1.abcd`);
-    const fresh = join(cache.directory, 'incomplete', `${gone.id}.2.abcd`);
+    const stalled = join(cache.directory, 'incomplete', `${live.id}.${process.pid}.abcd`);
+    const fresh = join(cache.directory, 'incomplete', `${gone.id}.${process.pid}.abcd`);
+    // Young, but its writer (a pid no process has: above pid_max) is gone: a crash left it.
+    const crashed = join(cache.directory, 'incomplete', `${gone.id}.99999999.abcd`);
     const orphan = join(cache.directory, 'ffffffff-0000-4000-8000-000000000000');
-    for (const f of [stalled, fresh, orphan]) writeFileSync(f, 'x');
+    for (const f of [stalled, fresh, crashed, orphan]) writeFileSync(f, 'x');
     const old = new Date(now - 120_000);
     utimesSync(stalled, old, old);
     utimesSync(orphan, old, old);
     const nowDate = new Date(now);
     utimesSync(fresh, nowDate, nowDate);
-    assert.deepEqual(await cache.clean(), { stalled: 1, invalid: 1, orphans: 1 });
+    utimesSync(crashed, nowDate, nowDate);
+    assert.deepEqual(await cache.clean(), { stalled: 2, invalid: 1, orphans: 1 });
+    assert.equal(existsSync(crashed), false);
     assert.deepEqual((await cache.listCached()).map((r) => r.imageId), [live.id]);
     assert.equal(existsSync(fresh), true, 'a young incomplete file may be a fill in progress');
     assert.equal(existsSync(stalled), false);
