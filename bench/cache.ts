@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const stored = await createImage(server.url, file);
     await curl(['-o', '/dev/null', `${server.url}/v2/images/${cached}/file`]);
     for (let i = 0; ; i++) {
-      const state = JSON.parse(await curl([`${server.url}/v2/cache`])) as { cached_images: { image_id: string }[] };
+      const state = JSON.parse(await curl(['-H', 'X-Roles: admin', '-H', 'X-Project-Id: bench', `${server.url}/v2/cache`])) as { cached_images: { image_id: string }[] };
       if (state.cached_images.some((c) => c.image_id === cached)) break;
       if (i > 6000) throw new Error('the image never reached the cache');
       await sleep(50);

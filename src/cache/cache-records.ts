@@ -11,6 +11,8 @@ export interface CacheRecord {
   /** The image's md5 and multihash when the file was written (null: the image had none). */
   readonly checksum: string | null;
   readonly osHashValue: string | null;
+  /** CRC-32 of the file (zlib's), checked by whole reads from the cache; null = not checked. */
+  readonly crc32: number | null;
   readonly hits: number;
   /** Epoch milliseconds. */
   readonly lastAccessed: number;

@@ -100,6 +100,7 @@ export interface CachedImagesTable {
   readonly size: number;
   readonly checksum: string | null;
   readonly os_hash_value: string | null;
+  readonly crc32: number | null;
   readonly hits: Defaulted<number>;
   readonly last_accessed: number;
   readonly last_modified: number;

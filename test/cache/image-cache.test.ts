@@ -149,11 +149,11 @@ describe('image cache', () => {
     await handle.write(Buffer.from([data[200 * KIB]! ^ 0xff]), 0, 1, 200 * KIB);
     await handle.close();
     const hit = await cache.open(image, null);
-    assert.ok(hit, 'the size still matches: served, with the hash checked in the same pass');
+    assert.ok(hit, 'the size still matches: served, with the CRC-32 checked in the same pass');
     let received = 0;
     await assert.rejects(async () => {
       for await (const chunk of hit.stream) received += (chunk as Buffer).length;
-    }, /does not match its checksum/);
+    }, /does not match its recorded checksum/);
     assert.ok(received < data.length, `held back the end: ${received} of ${data.length} bytes delivered`);
     await cache.settled();
     assert.deepEqual(await cache.listCached(), [], 'evicted');

@@ -15,7 +15,7 @@ const NODE_A = 'http://node-a:9292';
 const NODE_B = 'http://node-b:9292';
 
 function record(imageId: string, overrides: Partial<CacheRecord> = {}): CacheRecord {
-  return { imageId, size: 10, checksum: 'c'.repeat(32), osHashValue: 'h'.repeat(128), hits: 0, lastAccessed: 1000, lastModified: 1000, ...overrides };
+  return { imageId, size: 10, checksum: 'c'.repeat(32), osHashValue: 'h'.repeat(128), crc32: 4294967295, hits: 0, lastAccessed: 1000, lastModified: 1000, ...overrides };
 }
 
 for (const engine of await testEngines()) {

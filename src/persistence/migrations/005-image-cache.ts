@@ -6,7 +6,8 @@
  * own directory, so a record only ever describes a file on the node it names.
  * `cached_images`: one row per complete, verified cache file. `checksum` and `os_hash_value`
  * are the image's at the time the file was written: a later change of the image's data makes
- * them differ, and the entry is then dropped instead of served. `last_accessed` (LRU order)
+ * them differ, and the entry is then dropped instead of served. `crc32` (of the file) is what a
+ * read from the cache re-checks, cheaply, in the same pass. `last_accessed` (LRU order)
  * and `last_modified` are epoch milliseconds, as every time in the schema.
  * `cache_queue`: images queued for this node's prefetcher, oldest first.
  *
@@ -27,6 +28,8 @@ export const migration005ImageCache = (engine: SqlEngine): Migration => ({
           .addColumn('size', bigint, (c) => c.notNull())
           .addColumn('checksum', string(32))
           .addColumn('os_hash_value', string(128))
+          // CRC-32 of the file as written: what every whole read from the cache is checked against.
+          .addColumn('crc32', bigint)
           .addColumn('hits', integer, (c) => c.notNull().defaultTo(0))
           .addColumn('last_accessed', bigint, (c) => c.notNull())
           .addColumn('last_modified', bigint, (c) => c.notNull())
