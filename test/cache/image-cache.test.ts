@@ -181,6 +181,15 @@ describe('image cache', () => {
     assert.equal(await cache.open({ ...image, status: 'deactivated' }, null), null);
     await cache.settled();
     assert.deepEqual(await cache.listCached(), []);
+
+    // Cached again, then the image's data changes (new checksums, same size): not served, evicted.
+    const again = cache.fill(image, sourceOf(data));
+    await readAll(again.stream);
+    assert.equal(await again.done, true);
+    const other = randomBytes(64 * KIB);
+    assert.equal(await cache.open(imageOf(other, { id: image.id }), null), null);
+    assert.deepEqual(await cache.listCached(), []);
+    assert.equal(existsSync(join(cache.directory, image.id)), false);
   });
 
   test('LRU pruning keeps the cache within max size; an image above max size is never cached', async () => {
