@@ -47,6 +47,10 @@ import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore, ImageRepository } from './domain/ports.js';
 import type { CleanupReporter } from './blob/cleanup-report.js';
+import { cacheDriverStatement, configuredImageCache } from './cache/configured-cache.js';
+import { createPrefetcher } from './cache/prefetcher.js';
+import { createImageCacheService } from './services/image-cache.js';
+import { imageTarget } from './policy/rule-policy.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -249,6 +253,17 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   // Rules checked at the edge without an image (tasks API, store details), by name.
   const ruleAllows = (ctx: RequestContext, rule: string) => reloading.rules.check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
+  // The node's image cache (image_cache_dir): its records in the shared database.
+  const cache = configuredImageCache(config, database.db, {
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+    onEvent: (message, extra) => logger.info(extra, message),
+  });
+  if (cache !== null) {
+    await cache.prepare();
+    logger.info({ dir: cache.directory, node: cache.node }, cacheDriverStatement(config));
+    // What a crash left (incomplete files of dead processes, invalid entries) goes now, not at the first prefetcher run.
+    void cache.clean().catch((err: unknown) => logger.error({ err }, 'image cache clean-up at start failed'));
+  }
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const imageService = createImageService({
     images,
@@ -267,6 +282,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // Bound late: the import service is built below, on top of this one.
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
+    dataInvalidated: async (id) => {
+      await cache?.invalidate(id).catch((err: unknown) => logger.error({ err, image: id }, 'could not drop the image cache entry'));
+    },
   });
   const transferLeases = createTransferLeases({
     ...taskLeaseOptions(config),
@@ -290,7 +308,25 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       requireImageFormatMatch: config.image_format.require_image_format_match,
       gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
     },
+    ...(cache !== null ? { cache } : {}),
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
+  const prefetcher =
+    cache === null
+      ? null
+      : createPrefetcher({
+          cache,
+          getImage: (id) => images.get(id),
+          readImage: (image, signal) => imageData.readStored(image, signal),
+          intervalMs: config.DEFAULT.cache_prefetcher_interval * 1000,
+          onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+          onEvent: (message, extra) => logger.info(extra, message),
+        });
+  const cacheService = createImageCacheService({
+    cache,
+    imageService,
+    allows: (ctx, rule, image) =>
+      reloading.rules.check(rule, image === null ? {} : imageTarget(ctx, image), credentialsOf(ctx)),
   });
   const formatChecks = {
     requireImageFormatMatch: config.image_format.require_image_format_match,
@@ -370,6 +406,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       metadefs,
       imports,
       tasks: taskService,
+      cache: cacheService,
       ruleAllows,
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
@@ -391,6 +428,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const stopTransferSweep = everyInterval(imports.leases.sweepMs, () => recoverTransfers(config, logger, images, staging, stagingLocation), (err) =>
     logger.error({ err }, 'could not recover abandoned uploads and stages'),
   );
+  const stopPrefetcher = prefetcher?.start();
 
   // Graceful stop: no new connections; imports aborted at once (they could run for hours; their
   // tasks fail and their images return to queued, as after a restart); requests in progress get
@@ -405,6 +443,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     imports.abortAll();
     stopSweeping();
     stopTransferSweep();
+    stopPrefetcher?.();
     const closed = app.close();
     if ((await settleWithin(closed, budgetMs)) === 'timeout') {
       logger.warn({ shutdown_timeout: config.shutdown_timeout }, 'requests still in progress after shutdown_timeout; closing their connections');

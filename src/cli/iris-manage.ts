@@ -13,6 +13,7 @@
  *   (glance-manage's older spellings db_sync, db_upgrade, db_version work too)
  *   iris-manage [--config-file PATH]... key create|list|revoke   API keys (see manage-key-commands.ts)
  *   iris-manage [--config-file PATH]... import-glance-db --from URL [--dry-run] [--merge]   (see import-glance-db-command.ts)
+ *   iris-manage [--config-file PATH]... cache list|queue <id>|delete <id>|prune|clean   (see manage-cache-commands.ts)
  *
  * Configuration is read exactly as iris-api reads it (see config/load-config.ts), so both
  * always agree on which database they mean (SQLite, PostgreSQL or MySQL/MariaDB).
@@ -29,6 +30,7 @@ import { ForeignDatabaseError } from '../persistence/foreign-database.js';
 import { migrateToLatest, schemaStatus, SchemaTooNewError } from '../persistence/migrator.js';
 import { purgeDeletedRows } from '../persistence/purge.js';
 import { addImportGlanceDbCommand } from './import-glance-db-command.js';
+import { addCacheCommands } from './manage-cache-commands.js';
 import { addKeyCommands } from './manage-key-commands.js';
 import { addMetadefCommands } from './metadef-commands.js';
 
@@ -166,6 +168,7 @@ export async function runManage(argv: readonly string[], io: ManageIo = processI
 
   addKeyCommands(program, io, () => config().iris_auth.api_key_file);
   addImportGlanceDbCommand(program, io, config);
+  addCacheCommands(program, io, config, withDatabase);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -504,6 +504,78 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'on it: the caller gets 408, an upload in progress is aborted and its image returns to queued. ' +
       'Never longer than client_socket_timeout. 0 = only client_socket_timeout applies.',
   },
+  // The image cache (docs/cache.md): Glance's [DEFAULT] names, plus Iris's free-disk floor.
+  {
+    section: 'DEFAULT',
+    name: 'image_cache_dir',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'Directory of this node\'s image cache. Set, it turns the cache on: downloads of active images are kept ' +
+      'here (verified against the image\'s md5 and multihash) and later downloads are served from it, the cache ' +
+      'API (/v2/cache) is offered and the version list shows v2.16 CURRENT, v2.15 and v2.14, as Glance. Unset: no ' +
+      'cache, no cache API. Each node keeps its files under a sub-directory named after its identity ' +
+      '(worker_self_reference_url), so nodes sharing a path never mix their files. A relative path is relative ' +
+      'to the working directory.',
+    convert: (value: string, ctx: OptionContext) => (value === '' ? null : resolve(ctx.cwd, value)),
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_cache_max_size',
+    type: 'size',
+    default: '10737418240',
+    help:
+      'Bytes the image cache is pruned back to, least recently used images first. Iris prunes after every ' +
+      'image it adds and at every prefetcher run, so unlike Glance\'s cron-driven pruner the cache exceeds this ' +
+      'only by the images being written. An image larger than this is never cached.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_cache_stall_time',
+    type: 'integer',
+    default: '86400',
+    min: 0,
+    help:
+      'Seconds after which an incomplete cache file (a download still being written, or one a crash left) ' +
+      'counts as stalled and is removed by the cleaner (every prefetcher run, and iris-manage cache clean).',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_cache_driver',
+    type: 'string',
+    default: 'centralized_db',
+    help:
+      'Glance\'s cache driver choice. Iris always behaves as centralized_db: cache records live in the shared ' +
+      'database, tagged with the node\'s identity, and the files in the node\'s own directory. sqlite and xattr ' +
+      'are accepted so an existing glance-api.conf loads, and are treated as centralized_db (logged at start): ' +
+      'Iris keeps no per-node SQLite file and reads no extended attributes.',
+    convert: (value: string) => {
+      const v = value.toLowerCase();
+      if (!['centralized_db', 'sqlite', 'xattr'].includes(v)) throw new Error(`${JSON.stringify(value)} is not centralized_db, sqlite or xattr`);
+      return v;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'cache_prefetcher_interval',
+    type: 'integer',
+    default: '300',
+    min: 1,
+    help:
+      'Seconds between runs of the node\'s cache prefetcher, which caches the images queued for this node ' +
+      '(PUT /v2/cache/{image_id}, iris-manage cache queue), then cleans stalled files and prunes the cache.',
+  },
+  {
+    section: 'iris',
+    name: 'image_cache_min_free_space',
+    type: 'size',
+    default: '1GB',
+    help:
+      'Iris only. Free space the image cache always leaves on its filesystem: an image is not cached when ' +
+      'writing it would leave less than this free (least recently used entries are pruned first to make room), ' +
+      'so the cache never fills the disk. A number of bytes, optionally with a unit (KB, MB, GB, TB; powers of 1024).',
+  },
   {
     section: 'image_format',
     name: 'disk_formats',

@@ -84,6 +84,16 @@ export interface Config {
     readonly enabled_import_methods: readonly string[];
     /** Single-store staging area for glance-direct (`file:///path`); Iris default file://<data_dir>/staging. */
     readonly node_staging_uri: string;
+    /** Absolute path of the image cache; null = no cache (and no cache API). */
+    readonly image_cache_dir: string | null;
+    /** Bytes the cache is pruned back to (Glance default 10 GiB). */
+    readonly image_cache_max_size: number;
+    /** Seconds before an incomplete cache file counts as stalled. */
+    readonly image_cache_stall_time: number;
+    /** As given (lower case); Iris always behaves as centralized_db. */
+    readonly image_cache_driver: 'centralized_db' | 'sqlite' | 'xattr';
+    /** Seconds between prefetcher runs. */
+    readonly cache_prefetcher_interval: number;
   };
   readonly image_format: {
     readonly disk_formats: readonly string[];
@@ -236,6 +246,8 @@ export interface Config {
   readonly task_lease_seconds: number;
   /** Iris-only: seconds a scrubber's claim on image data lasts. */
   readonly scrub_claim_seconds: number;
+  /** Iris-only: bytes the image cache always leaves free on its filesystem. */
+  readonly image_cache_min_free_space: number;
   /** Files read, in order, for the start log. */
   readonly sources: readonly string[];
   /** Options present in files/env that Iris does not know (logged once at start). */

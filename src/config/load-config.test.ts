@@ -60,6 +60,11 @@ test('defaults', (t) => {
     enabled_backends: '',
     enabled_import_methods: ['glance-direct', 'web-download', 'copy-image'],
     node_staging_uri: `file://${join(cwd, 'data', 'staging')}`,
+    image_cache_dir: null,
+    image_cache_max_size: 10737418240,
+    image_cache_stall_time: 86400,
+    image_cache_driver: 'centralized_db',
+    cache_prefetcher_interval: 300,
     property_protection_file: null,
     property_protection_rule_format: 'roles',
   });
@@ -73,6 +78,7 @@ test('defaults', (t) => {
   assert.equal(config.data_dir, join(cwd, 'data'));
   assert.equal(config.body_idle_timeout, 60);
   assert.equal(config.task_lease_seconds, 300);
+  assert.equal(config.image_cache_min_free_space, 1073741824);
   assert.deepEqual(config.database, {
     connection: `sqlite:///${join(cwd, 'data', 'iris.sqlite')}`,
     sqlite_path: join(cwd, 'data', 'iris.sqlite'),

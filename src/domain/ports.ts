@@ -314,6 +314,20 @@ export interface ScrubQueue {
   claimOwners(): Promise<string[]>;
 }
 
+/**
+ * The node's image cache as the download path sees it (src/cache/image-cache.ts). Cache
+ * faults never surface: a miss, a stale or a damaged entry all read as "not cached".
+ * @example
+ *   const hit = await cache.open(image, range);
+ *   const stream = hit?.stream ?? cache.fill(image, await readFromStore()).stream;
+ */
+export interface DownloadCache {
+  /** The cached data of an active image (a byte range, or all), or null to read the store. */
+  open(image: Image, range: ByteRange | null): Promise<{ stream: Readable; size: number } | null>;
+  /** Wraps a full read from the store so that it also fills the cache; returns what to send. */
+  fill(image: Image, source: Readable): { readonly stream: Readable };
+}
+
 // ---------------------------------------------------------------- import --
 
 /**

@@ -8,6 +8,7 @@ import type { RequestContext } from '../domain/context.js';
 import { Invalid } from '../domain/errors.js';
 import type { BodyAborts } from './body-abort.js';
 import { forwardedOrigin } from './forwarded.js';
+import type { ImageCacheService } from '../services/image-cache.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
@@ -25,6 +26,8 @@ export interface HttpDeps {
   readonly imports: ImageImportService;
   /** The metadata definitions catalog (/v2/metadefs). */
   readonly metadefs: MetadefService;
+  /** The cache API (/v2/cache); answers Glance's 404 when image_cache_dir is unset. */
+  readonly cache: ImageCacheService;
   /** Whether the policy rule `rule` (no image target) allows the caller: checks made at the edge. */
   readonly ruleAllows: (ctx: RequestContext, rule: string) => boolean;
   /**

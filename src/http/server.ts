@@ -17,6 +17,7 @@ import { trackHandlers } from './handler-tracker.js';
 import { lingerIfBodyUnread } from './lingering-close.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
+import { cacheRoutes } from './routes/cache.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
@@ -146,7 +147,7 @@ function routeConnect(server: Server, request: IncomingMessage, socket: Duplex):
 
 export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   const idleMs = deps.config.DEFAULT.client_socket_timeout * 1000;
-  const versions = allowedVersions({ multiStore: deps.config.multi_store });
+  const versions = allowedVersions({ multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null });
   const app = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -166,7 +167,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     // such resource (404 under /v2, the version list elsewhere), in its own fault format.
     frameworkErrors: (_error, request, reply) => {
       if (!needsAuthentication(request.url)) {
-        sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+        sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null }));
         return;
       }
       reply.header('x-openstack-request-id', request.id);
@@ -258,6 +259,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
     ...metadefRoutes(deps),
+    ...cacheRoutes(deps),
   ];
   for (const route of anyMethodRoutes(deps)) {
     app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });
@@ -289,7 +291,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) => {
     // Glance's version negotiation answers anything outside /v2 with the version list.
     if (!request.url.startsWith('/v2/') && request.url !== '/v2') {
-      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store }));
+      return sendJson(reply, 300, versionsDocument(baseUrl(deps.config, request), { multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null }));
     }
     return sendFault(request, reply, { status: 404 });
   });

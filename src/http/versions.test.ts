@@ -44,3 +44,14 @@ test('negotiatedUrl: version prefixes, slashes, /versions, /healthcheck and the 
   assert.equal(negotiatedUrl('/v2.8/images', undefined, multi), '/v2/images');
   assert.equal(negotiatedUrl('/v2.8/images', undefined, single), '/v2.8/images');
 });
+
+test('image cache on: v2.16 CURRENT, v2.15 and v2.14 lead the list, and /v2.16/ and /v2.14/ route (Glance with image_cache_dir)', () => {
+  const doc = versionsDocument('http://h', { multiStore: false, cache: true });
+  const got = (doc.versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
+  assert.deepEqual(got.slice(0, 4), ['v2.16 CURRENT', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
+  assert.equal(got.length, 12);
+  const versions = allowedVersions({ multiStore: false, cache: true });
+  assert.equal(negotiatedUrl('/v2.16/cache', undefined, versions), '/v2/cache');
+  assert.equal(negotiatedUrl('/v2.14/images', undefined, versions), '/v2/images');
+  assert.equal(negotiatedUrl('/v2.16/images', undefined, allowedVersions({ multiStore: false })), '/v2.16/images', 'not without the cache');
+});

@@ -1,30 +1,47 @@
 /**
  * The version document Glance 25.1.0 serves (glance/api/versions.py), for Iris's configuration:
- * v2.15 CURRENT (Glance lists v2.16 CURRENT and v2.15, v2.14 only with image_cache_dir; Iris
- * has no cache API), then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9
- * without, then v2.7 … v2.0.
+ * with image_cache_dir, v2.16 CURRENT, v2.15 and v2.14 (the cache API's versions); without it
+ * v2.15 CURRENT. Then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9
+ * without, then v2.7 … v2.0. Iris claims exactly what Glance 25.1.0 claims for the same options
+ * (see docs/cache.md for why not 2.18).
  */
 type Version = readonly [string, 'CURRENT' | 'SUPPORTED'];
 
+/** The options the version list depends on. */
+export interface VersionOptions {
+  readonly multiStore: boolean;
+  /** Whether the image cache (and its API) is on: image_cache_dir set. */
+  readonly cache?: boolean;
+}
+
 const CURRENT: readonly Version[] = [['v2.15', 'CURRENT']];
+const CACHE: readonly Version[] = [
+  ['v2.16', 'CURRENT'],
+  ['v2.15', 'SUPPORTED'],
+  ['v2.14', 'SUPPORTED'],
+];
 const MULTI_STORE: readonly Version[] = ['v2.13', 'v2.12', 'v2.11', 'v2.10', 'v2.9', 'v2.8'].map((id) => [id, 'SUPPORTED'] as const);
 const SINGLE_STORE: readonly Version[] = [['v2.9', 'SUPPORTED']];
 const OLDER: readonly Version[] = ['v2.7', 'v2.6', 'v2.5', 'v2.4', 'v2.3', 'v2.2', 'v2.1', 'v2.0'].map((id) => [id, 'SUPPORTED'] as const);
 
+function listed(opts: VersionOptions): readonly Version[] {
+  return [...(opts.cache === true ? CACHE : CURRENT), ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE), ...OLDER];
+}
+
 /**
  * @example
  *   versionsDocument('http://127.0.0.1:9292', { multiStore: true }).versions[1].id; // 'v2.13'
+ *   versionsDocument('http://127.0.0.1:9292', { multiStore: false, cache: true }).versions[0].id; // 'v2.16'
  */
-export function versionsDocument(baseUrl: string, opts: { readonly multiStore: boolean }): Record<string, unknown> {
-  const versions = [...CURRENT, ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE), ...OLDER];
+export function versionsDocument(baseUrl: string, opts: VersionOptions): Record<string, unknown> {
   return {
-    versions: versions.map(([id, status]) => ({ id, status, links: [{ rel: 'self', href: `${baseUrl}/v2/` }] })),
+    versions: listed(opts).map(([id, status]) => ({ id, status, links: [{ rel: 'self', href: `${baseUrl}/v2/` }] })),
   };
 }
 
 /** Version names a URL may start with (`/v2.9/images` is `/v2/images`): v2 and every listed id. */
-export function allowedVersions(opts: { readonly multiStore: boolean }): ReadonlySet<string> {
-  return new Set(['v2', ...[...CURRENT, ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE), ...OLDER].map(([id]) => id)]);
+export function allowedVersions(opts: VersionOptions): ReadonlySet<string> {
+  return new Set(['v2', ...listed(opts).map(([id]) => id)]);
 }
 
 const MEDIA_TYPE_PREFIX = 'application/vnd.openstack.images-';

@@ -8,6 +8,7 @@ import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
 import { migration003TaskLeases } from './migrations/003-task-leases.js';
 import { migration004Metadefs } from './migrations/004-metadefs.js';
+import { migration005ImageCache } from './migrations/005-image-cache.js';
 import { migration006Scrub } from './migrations/006-scrub.js';
 import { migration008ImageTransferLeases } from './migrations/008-image-transfer-leases.js';
 import type { SqlEngine } from './sql-engine.js';
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: S
   ['002-tasks', migration002Tasks],
   ['003-task-leases', migration003TaskLeases],
   ['004-metadefs', migration004Metadefs],
+  ['005-image-cache', migration005ImageCache],
   ['006-scrub', migration006Scrub],
   ['008-image-transfer-leases', migration008ImageTransferLeases],
 ];

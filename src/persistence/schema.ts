@@ -165,6 +165,26 @@ export interface MetadefTagsTable {
   readonly updated_at: number | null;
 }
 
+/** The image cache's records, per node (migration 005). */
+export interface CachedImagesTable {
+  readonly node: string;
+  readonly image_id: string;
+  readonly size: number;
+  readonly checksum: string | null;
+  readonly os_hash_value: string | null;
+  readonly crc32: number | null;
+  readonly hits: Defaulted<number>;
+  readonly last_accessed: number;
+  readonly last_modified: number;
+}
+
+/** Images queued for a node's cache prefetcher (migration 005). */
+export interface CacheQueueTable {
+  readonly node: string;
+  readonly image_id: string;
+  readonly queued_at: number;
+}
+
 export interface Schema {
   readonly images: ImagesTable;
   readonly image_properties: ImagePropertiesTable;
@@ -178,4 +198,6 @@ export interface Schema {
   readonly metadef_objects: MetadefObjectsTable;
   readonly metadef_properties: MetadefPropertiesTable;
   readonly metadef_tags: MetadefTagsTable;
+  readonly cached_images: CachedImagesTable;
+  readonly cache_queue: CacheQueueTable;
 }

@@ -11,7 +11,7 @@ import { Conflict, Forbidden, Gone, Invalid, NotFound, RangeNotSatisfiable, TooL
 import { resolveRange, type RangeRequest } from '../blob/range.js';
 import { assertReadyForData, locationOf, storeOf, transition, type Image } from '../domain/image.js';
 import type { Policy } from '../domain/policy.js';
-import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob, TransferLeaseHolder } from '../domain/ports.js';
+import type { BlobStore, ByteRange, Clock, DownloadCache, ImageRepository, Notifier, StoredBlob, TransferLeaseHolder } from '../domain/ports.js';
 import type { ImageService } from './images.js';
 import { createUploadCheck } from '../format/upload-check.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
@@ -31,6 +31,8 @@ export interface ImageDataDeps {
   readonly hashingAlgorithm: string;
   /** How uploaded data is checked against its declared format ([image_format] options). */
   readonly formatChecks: FormatCheckOptions;
+  /** The node's image cache (image_cache_dir); absent = every download reads the store. */
+  readonly cache?: DownloadCache;
   /** Failures that must not replace the error being answered (an orphan blob left behind). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
   /** Leases on uploads in progress (several nodes); absent: one process, nothing to hold. */
@@ -73,6 +75,26 @@ export function createImageDataService(deps: ImageDataDeps) {
     new Gone(
       `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
     );
+
+  /**
+   * Opens the image's data: as Glance, each active location in turn (any store type), the next
+   * one tried on any failure to open, the last failure answered when none opens.
+   */
+  async function readStores(image: Image, range: ByteRange | null, signal?: AbortSignal): Promise<{ stream: Readable; size: number }> {
+    const active = image.locations.filter((l) => l.status === 'active');
+    let failure: unknown = new NotFound(`Image ${image.id} has no data`);
+    for (const [i, location] of active.entries()) {
+      try {
+        return await blobs.get(location.url, { ...(range ? { range } : {}), ...(signal ? { signal } : {}), store: storeOf(location), image: image.id });
+      } catch (err) {
+        failure = err;
+        if (i + 1 < active.length) {
+          deps.onError('image data could not be read from a location; trying the next one', err, { image: image.id, store: storeOf(location) });
+        }
+      }
+    }
+    throw failure;
+  }
 
   /**
    * Streams the data of an image already in `saving` into the store and commits it
@@ -208,21 +230,17 @@ export function createImageDataService(deps: ImageDataDeps) {
         return { kind: 'no-data' };
       }
       const range = requested === undefined ? null : resolveRange(requested, image.size);
-      // As Glance: each active location in turn (any store type), the next one tried on any
-      // failure to open, the last failure answered when none opens.
-      let failure: unknown;
-      for (const [i, location] of active.entries()) {
-        try {
-          const opened = await blobs.get(location.url, { ...(range ? { range } : {}), store: storeOf(location), image: id });
-          return { kind: 'data', image, stream: opened.stream, size: opened.size, range };
-        } catch (err) {
-          failure = err;
-          if (i + 1 < active.length) {
-            deps.onError('image data could not be read from a location; trying the next one', err, { image: id, store: storeOf(location) });
-          }
-        }
-      }
-      throw failure;
+      const cached = await deps.cache?.open(image, range);
+      if (cached) return { kind: 'data', image, stream: cached.stream, size: cached.size, range };
+      const opened = await readStores(image, range);
+      // Only whole reads fill the cache (Glance never caches a partial download either).
+      const stream = deps.cache !== undefined && range === null ? deps.cache.fill(image, opened.stream).stream : opened.stream;
+      return { kind: 'data', image, stream, size: opened.size, range };
+    },
+
+    /** The whole data of an image from its stores, for the cache prefetcher (no policy: a node job). */
+    async readStored(image: Image, signal?: AbortSignal): Promise<Readable> {
+      return (await readStores(image, null, signal)).stream;
     },
   };
 }

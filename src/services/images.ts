@@ -39,6 +39,8 @@ export interface ImageServiceDeps {
   readonly dropStaging?: (imageId: string) => Promise<void>;
   /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
   readonly onOrphan?: (location: string, error: unknown) => void;
+  /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
+  readonly dataInvalidated?: (imageId: string) => Promise<void>;
 }
 
 /** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
@@ -239,6 +241,7 @@ export function createImageService(deps: ImageServiceDeps) {
         }
       }
       if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
+      await deps.dataInvalidated?.(id);
       deps.notifier.emit('image.delete', { id });
     },
 
@@ -292,6 +295,8 @@ export function createImageService(deps: ImageServiceDeps) {
         throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
       }
       await saveChanged(transition(image, 'deactivated'), image);
+      // Glance's cache never serves a deactivated image; Iris drops this node's copy too.
+      await deps.dataInvalidated?.(id);
     },
 
     async reactivate(ctx: RequestContext, id: string): Promise<void> {

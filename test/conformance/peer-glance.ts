@@ -2,8 +2,8 @@
  * The reference Glance for the conformance harness: ../shared/peer-glance/start.sh (beside the
  * repository) in the configuration transcript.md was recorded in — multi-store (`local`, the
  * default, and `local2`), the three import methods (glance-direct, web-download, copy-image) —
- * with the image cache off (Iris has no cache API; with `image_cache_dir` Glance would add the
- * cache API and v2.14–v2.16 to its version list). Fresh on every start.
+ * with the image cache off on both sides (the cache API and the v2.14–v2.16 version list it brings
+ * are covered by test/cache/cache-api.test.ts, see docs/cache.md). Fresh on every start.
  *
  * State dir: `PEER_GLANCE_DIR` when set, else a new temp dir per run (removed by stop()), so
  * concurrent runs never share one. Port: `PEER_GLANCE_PORT` when set, else the one given.

@@ -34,7 +34,7 @@ test('a fresh database has no revision, migrates to the latest, and reports it',
       assert.equal(await currentRevision(db), LATEST);
       const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
       assert.deepEqual(tables, [
-        'image_locations', 'image_members', 'image_properties', 'image_tags', 'images',
+        'cache_queue', 'cached_images', 'image_locations', 'image_members', 'image_properties', 'image_tags', 'images',
         'metadef_namespace_resource_types', 'metadef_namespaces', 'metadef_objects', 'metadef_properties', 'metadef_resource_types', 'metadef_tags',
         'tasks',
       ]);

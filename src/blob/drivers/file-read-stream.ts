@@ -23,6 +23,18 @@ export interface FileReadStreamOptions {
   readonly end: number;
   /** Bytes per read. */
   readonly chunkSize: number;
+  /**
+   * Sees every chunk before it is sent and has the last word before the final one goes out
+   * (the image cache's integrity check): when `intact()` is false the stream fails instead of
+   * sending its last chunk, so a reader never gets a complete body of wrong bytes.
+   */
+  readonly verifier?: ChunkVerifier;
+}
+
+/** See `FileReadStreamOptions.verifier`. `chunk` must not keep the buffer (it is reused). */
+export interface ChunkVerifier {
+  chunk(data: Buffer): void;
+  intact(): boolean;
 }
 
 /**
@@ -49,6 +61,7 @@ export class FileReadStream extends Readable {
   readonly #handle: FileHandle;
   readonly #end: number;
   readonly #chunkSize: number;
+  readonly #verifier: ChunkVerifier | undefined;
   #position: number;
   /** A read from the file is in flight (the handle must not be closed under it). */
   #reading: Promise<unknown> | undefined;
@@ -63,6 +76,14 @@ export class FileReadStream extends Readable {
     this.#position = opts.start ?? 0;
     this.#end = opts.end + 1;
     this.#chunkSize = opts.chunkSize;
+    this.#verifier = opts.verifier;
+  }
+
+  /** Feeds the verifier; throws before the last chunk when the data is not intact. */
+  #verify(chunk: Buffer, last: boolean): void {
+    if (this.#verifier === undefined) return;
+    this.#verifier.chunk(chunk);
+    if (last && !this.#verifier.intact()) throw new Error('The file does not match its recorded checksum');
   }
 
   override _read(): void {
@@ -84,7 +105,14 @@ export class FileReadStream extends Readable {
           return;
         }
         this.#position += bytesRead;
-        this.push(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+        const chunk = bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+        try {
+          this.#verify(chunk, this.#position >= this.#end);
+        } catch (e) {
+          this.destroy(e as Error);
+          return;
+        }
+        this.push(chunk);
       },
       (err: unknown) => {
         this.#reading = undefined;
@@ -149,6 +177,7 @@ export class FileReadStream extends Readable {
         if (gone || this.destroyed) return;
         if (bytesRead === 0) throw truncated();
         this.#position += bytesRead;
+        this.#verify(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), this.#position >= this.#end);
         const chunk = buffer;
         // The callback runs once the socket has taken every byte (or failed): only then may the
         // buffer be filled again. A failed write ends the response; the 'close' stops us.

@@ -49,7 +49,7 @@ export interface AnyMethodRoute {
  */
 export function anyMethodRoutes(deps: HttpDeps): AnyMethodRoute[] {
   const versions = (status: number) => async (req: FastifyRequest, reply: FastifyReply) =>
-    sendJson(reply, status, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store }));
+    sendJson(reply, status, versionsDocument(baseUrl(deps.config, req), { multiStore: deps.config.multi_store, cache: deps.config.DEFAULT.image_cache_dir !== null }));
   return [
     { path: '/', handler: versions(300) },
     { path: '/versions', handler: versions(200) },
