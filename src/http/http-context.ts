@@ -12,6 +12,7 @@ import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
+import type { QuotaService } from '../services/quotas.js';
 import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
 
@@ -22,6 +23,8 @@ export interface HttpDeps {
   readonly members: MemberService;
   readonly tasks: TaskService;
   readonly imports: ImageImportService;
+  /** Usage report of GET /v2/info/usage (services/quotas.ts). */
+  readonly quotas: Pick<QuotaService, 'usage'>;
   /** Whether the policy rule `rule` (no image target) allows the caller: checks made at the edge. */
   readonly ruleAllows: (ctx: RequestContext, rule: string) => boolean;
   /**

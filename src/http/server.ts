@@ -17,6 +17,7 @@ import { trackHandlers } from './handler-tracker.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
+import { usageRoutes } from './routes/usage.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { imageImportRoutes } from './routes/image-import.js';
@@ -246,6 +247,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...memberRoutes(deps),
     ...imageImportRoutes(deps),
     ...taskRoutes(deps),
+    ...usageRoutes(deps),
   ];
   for (const route of anyMethodRoutes(deps)) {
     app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });

@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { migration001Initial } from './migrations/001-initial.js';
 import { migration002Tasks } from './migrations/002-tasks.js';
 import { migration003TaskLeases } from './migrations/003-task-leases.js';
+import { migration007Quota } from './migrations/007-quota.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: S
   ['001-initial', migration001Initial],
   ['002-tasks', migration002Tasks],
   ['003-task-leases', migration003TaskLeases],
+  ['007-quota', migration007Quota],
 ];
 
 /** Kysely's bookkeeping table (its default name). */

@@ -15,6 +15,7 @@ import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, WebSource } from '../domain/ports.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
 import type { ImageService } from './images.js';
+import type { QuotaService } from './quotas.js';
 import { createImportLock } from './import/import-lock.js';
 import { createImportRequests } from './import/import-request.js';
 import { createImportRunner } from './import/import-runner.js';
@@ -73,6 +74,8 @@ export interface ImageImportDeps {
    * Recorded on images staged here; a glance-direct import of one staged elsewhere is proxied.
    */
   readonly selfUrl?: string | null;
+  /** Keystone limits, the byte quota and image_location_quota; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'holdStorage' | 'checkLocations'>;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }

@@ -39,7 +39,7 @@ for (const engine of (await testEngines()).filter((e) => e.name !== 'sqlite')) {
       assert.deepEqual(await manage(url, ['db', 'check']), { code: 3, out: 'Your database is not up to date. Run `iris-manage db sync`.\n', err: '' });
       assert.deepEqual(await manage(url, ['db', 'sync']), { code: 0, out: 'Database is synced successfully.\n', err: '' });
       assert.deepEqual(await manage(url, ['db_sync']), { code: 0, out: 'Database is up to date. No migrations needed.\n', err: '' });
-      assert.deepEqual(await manage(url, ['db', 'version']), { code: 0, out: '003-task-leases\n', err: '' });
+      assert.deepEqual(await manage(url, ['db', 'version']), { code: 0, out: '007-quota\n', err: '' });
       assert.deepEqual(await manage(url, ['db', 'check']), { code: 0, out: 'Database is up to date. No upgrades needed.\n', err: '' });
       assert.deepEqual(await manage(url, ['db', 'purge', '--age-in-days', '30', '--max-rows', '-1']), {
         code: 0,

@@ -38,7 +38,7 @@ test('db version / db sync against the configured database', async () => {
       err: '',
     });
     // The option is also accepted after the subcommand, as glance-manage users type it.
-    assert.deepEqual(await run(['db', 'version', '--config-file=iris.conf'], dir), { code: 0, out: '003-task-leases\n', err: '' });
+    assert.deepEqual(await run(['db', 'version', '--config-file=iris.conf'], dir), { code: 0, out: '007-quota\n', err: '' });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -68,10 +68,10 @@ test("glance-manage's spellings: db_sync, db_version, db upgrade, db_upgrade", a
     await writeFile(join(dir, 'iris.conf'), `[database]\nconnection = sqlite:///${join(dir, 'iris.sqlite')}\n`);
     const conf = ['--config-file', 'iris.conf'];
     assert.deepEqual(await run([...conf, 'db_version'], dir), { code: 0, out: 'None\n', err: '' });
-    assert.deepEqual(await run([...conf, 'db', 'upgrade'], dir), { code: 0, out: 'Upgraded database, current revision(s): 003-task-leases\n', err: '' });
+    assert.deepEqual(await run([...conf, 'db', 'upgrade'], dir), { code: 0, out: 'Upgraded database, current revision(s): 007-quota\n', err: '' });
     assert.deepEqual(await run(['db_sync', ...conf], dir), { code: 0, out: 'Database is up to date. No migrations needed.\n', err: '' });
-    assert.deepEqual(await run([...conf, 'db_upgrade'], dir), { code: 0, out: 'Upgraded database, current revision(s): 003-task-leases\n', err: '' });
-    assert.deepEqual(await run([...conf, 'db_version'], dir), { code: 0, out: '003-task-leases\n', err: '' });
+    assert.deepEqual(await run([...conf, 'db_upgrade'], dir), { code: 0, out: 'Upgraded database, current revision(s): 007-quota\n', err: '' });
+    assert.deepEqual(await run([...conf, 'db_version'], dir), { code: 0, out: '007-quota\n', err: '' });
     await rm(join(dir, 'iris.sqlite'));
     assert.deepEqual(await run([...conf, 'db_sync'], dir), { code: 0, out: 'Database is synced successfully.\n', err: '' });
   } finally {

@@ -11,6 +11,7 @@ import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
 import type { ImageService } from '../images.js';
 import { STAGE_HOST } from './import-image-properties.js';
+import type { QuotaService } from '../quotas.js';
 
 export interface ImportStageDeps {
   readonly images: ImageRepository;
@@ -23,6 +24,8 @@ export interface ImportStageDeps {
   readonly dropStaging: (imageId: string) => Promise<void>;
   /** This node's URL for the others, recorded as the stage host (Glance's os_glance_stage_host); null: none. */
   readonly selfUrl?: string | null;
+  /** Keystone limits; absent = none. (Glance's stage never charges user_storage_quota.) */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits'>;
 }
 
 export function createImportStage(deps: ImportStageDeps) {
@@ -38,6 +41,8 @@ export function createImportStage(deps: ImportStageDeps) {
 
   return {
     async stage(ctx: RequestContext, id: string, source: Readable, opts: { contentLength?: number; signal?: AbortSignal }): Promise<void> {
+      // Glance: image_stage_total (delta 0) before even looking for the image.
+      await deps.quotas?.enforceLimits(ctx.projectId, { image_stage_total: 0 });
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (image.status !== 'queued') {
@@ -54,6 +59,13 @@ export function createImportStage(deps: ImportStageDeps) {
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
         await images.save(uploading, { fromStatus: 'queued' });
+        try {
+          // Counted in image_count_uploading once uploading (delta 0), as Glance.
+          await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
+        } catch (e) {
+          await backTo(uploading, 'uploading');
+          throw e;
+        }
         const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
         let blob: StoredBlob;
         try {
