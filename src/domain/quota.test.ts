@@ -18,10 +18,9 @@ test('tag quota counts distinct tags', () => {
   assert.throws(() => checkTagQuota(['a', 'b', 'c'], 2), /Attempted: 3, Maximum: 2/);
 });
 
-test("storage quota texts: Glance's three forms", () => {
+test("storage quota texts: a known size, and None for an unknown one", () => {
   assert.equal(storageQuotaFullMessage(5, 4), 'The size of the data 5 will exceed the limit. 4 bytes remaining.');
   assert.equal(storageQuotaFullMessage(null, 0), 'The size of the data None will exceed the limit. 0 bytes remaining.');
-  assert.equal(storageQuotaFullMessage(), 'The size of the data %(image_size)s will exceed the limit. %(remaining)s bytes remaining.');
   assert.equal(new StorageQuotaFull(5, 4).message, 'Image exceeds the storage quota: The size of the data 5 will exceed the limit. 4 bytes remaining.');
 });
 

@@ -50,19 +50,15 @@ export function checkLocationQuota(attempted: number, maximum: number): void {
 
 /**
  * Glance's StorageQuotaFull text. `size` null is an upload of unknown length refused because
- * nothing remains (Python prints None); both undefined is its LimitingReader tripping mid-stream,
- * which raises the exception without arguments, so the placeholders stay unformatted.
+ * nothing remains (Python prints None).
  */
-export function storageQuotaFullMessage(size?: number | null, remaining?: number): string {
-  if (size === undefined && remaining === undefined) {
-    return 'The size of the data %(image_size)s will exceed the limit. %(remaining)s bytes remaining.';
-  }
-  return `The size of the data ${size === null || size === undefined ? 'None' : size} will exceed the limit. ${remaining ?? 0} bytes remaining.`;
+export function storageQuotaFullMessage(size: number | null, remaining: number): string {
+  return `The size of the data ${size === null ? 'None' : size} will exceed the limit. ${remaining} bytes remaining.`;
 }
 
 /** user_storage_quota refused an upload (Glance's image data API wording). */
 export class StorageQuotaFull extends TooLarge {
-  constructor(size?: number | null, remaining?: number) {
+  constructor(size: number | null, remaining: number) {
     super(`Image exceeds the storage quota: ${storageQuotaFullMessage(size, remaining)}`);
   }
 }

@@ -262,15 +262,17 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
       method: others as HttpMethod[],
       url: route.path,
       handler: async (request, reply) => {
+        const status = route.otherMethodsNotFound === true ? 404 : 405;
         if (request.method === 'HEAD') {
           // webob answers HEAD with headers only: an empty text/html body.
+          if (status === 405) reply.header('allow', allowed.join(', '));
           return reply
-            .code(405)
-            .header('allow', allowed.join(', '))
+            .code(status)
             .header('content-type', 'text/html; charset=UTF-8')
             .header('content-length', '0')
             .send();
         }
+        if (status === 404) return sendFault(request, reply, { status });
         return sendFault(request, reply, methodNotAllowed(request.method, allowed));
       },
     });

@@ -53,9 +53,10 @@ export interface QuotaServiceDeps {
 /** Bytes an upload holds against its project's quota until it ends. */
 export interface StorageHold {
   /**
-   * `source` counted against the hold: bytes past what is reserved are reserved on the way,
-   * and the stream fails with StorageQuotaFull (Glance's unformatted LimitingReader text) when
-   * the quota cannot take them.
+   * `source` counted against the hold: bytes past what is reserved are reserved on the way.
+   * When the quota cannot take them, the rest is counted but not passed on, and the stream
+   * fails at its end with StorageQuotaFull naming the whole size, as Glance's check after the
+   * upload does.
    */
   meter(source: Readable): Readable;
   /** Drops the reservation (idempotent); failures are logged, the reservation then expires. */
@@ -104,26 +105,38 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     return {
       meter(source: Readable): Readable {
         let received = 0;
+        /** Set once the quota refused more bytes: what remained for this upload (Glance's remaining). */
+        let refusedWith: number | undefined;
         const meter = new Transform({
           transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
             received += chunk.length;
+            // Past the quota, the rest of the body is only counted, never stored: Glance stores
+            // it all and refuses after, naming the whole size, and so must the answer here.
+            if (refusedWith !== undefined) return done();
             if (received <= reserved) return done(null, chunk);
             // Reserve a step ahead (fewer transactions); near the quota, exactly what is missing.
             const need = received - reserved;
             const step = Math.max(need, GROWTH_STEP);
-            quotas
-              .grow(id, { owner, bytes: step, limit: byteQuota, now: clock.now(), expiresAt: expiry() })
+            const ask = (bytes: number) => quotas.grow(id, { owner, bytes, limit: byteQuota, now: clock.now(), expiresAt: expiry() });
+            ask(step)
               .then(async (r) => {
-                if (r.ok) return step;
-                if (step === need) return 0;
-                const exact = await quotas.grow(id, { owner, bytes: need, limit: byteQuota, now: clock.now(), expiresAt: expiry() });
-                return exact.ok ? need : 0;
+                if (r.ok) return { r, granted: step };
+                if (step === need) return { r, granted: 0 };
+                return { r: await ask(need), granted: need };
               })
-              .then((granted) => {
-                if (granted === 0) return done(new StorageQuotaFull());
-                reserved += granted;
-                done(null, chunk);
+              .then(({ r, granted }) => {
+                if (r.ok) {
+                  reserved += granted;
+                  return done(null, chunk);
+                }
+                // What remained for this upload: the quota less usage and the others' reservations.
+                refusedWith = r.remaining + reserved;
+                done();
               }, done);
+          },
+          flush(done: TransformCallback) {
+            if (refusedWith === undefined) return done();
+            done(new StorageQuotaFull(received, refusedWith));
           },
         });
         // The source (the request) is never destroyed from here: the HTTP layer still answers on
