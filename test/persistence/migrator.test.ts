@@ -33,7 +33,7 @@ test('a fresh database has no revision, migrates to the latest, and reports it',
       assert.equal(await migrateToLatest(db), LATEST);
       assert.equal(await currentRevision(db), LATEST);
       const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
-      assert.deepEqual(tables, ['image_locations', 'image_members', 'image_properties', 'image_tags', 'images', 'tasks']);
+      assert.deepEqual(tables, ['image_locations', 'image_members', 'image_properties', 'image_tags', 'images', 'quota_locks', 'quota_reservations', 'tasks']);
     } finally {
       await close();
     }
