@@ -142,3 +142,23 @@ test('image_stage_total and image_count_uploading: stage and upload while anothe
   );
   assert.equal((await json('GET', `${base}/v2/images/${two}`, undefined, as(alt))).body.status, 'queued');
 });
+
+test('glance-direct import: the task checks image_size_total with the staged size and fails over it', STEP, async () => {
+  const alt = cloud.projects.alt.id;
+  const list = await json('GET', `${base}/v2/images`, undefined, as(alt));
+  const staged = (list.body.images as { id: string; status: string }[]).find((i) => i.status === 'uploading');
+  assert.ok(staged, describe(list));
+  // Usage 0 MiB passes the request's check (delta 0); the task adds the 2 MiB staged.
+  const started = await json('POST', `${base}/v2/images/${staged.id}/import`, { method: { name: 'glance-direct' } }, as(alt));
+  assert.equal(started.status, 202, describe(started));
+  const deadline = Date.now() + 60_000;
+  let task: any;
+  while (Date.now() < deadline) {
+    task = (await json('GET', `${base}/v2/images/${staged.id}/tasks`, undefined, as(alt))).body.tasks?.[0];
+    if (task?.status === 'failure' || task?.status === 'success') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(task?.status, 'failure', JSON.stringify(task));
+  assert.ok(String(task.message).startsWith(overLimit(alt, 'image_size_total is over limit of 1 due to current usage 0 and delta 2')), task.message);
+  assert.equal((await json('GET', `${base}/v2/images/${staged.id}`, undefined, as(alt))).body.status, 'queued');
+});
