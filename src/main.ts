@@ -42,6 +42,9 @@ import { createTransferLeases } from './services/transfer-leases.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
 import { createSqliteTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
+import { createQuotaService } from './services/quotas.js';
+import { createQuotaRepository } from './persistence/quota-repository.js';
+import { createKeystoneLimitSource } from './auth/keystone-limits.js';
 import { validateImportUri } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
@@ -156,8 +159,35 @@ async function recoverTransfers(
   if (unstaged.length > 0) logger.warn({ images: unstaged }, 'images left uploading by an interrupted stage returned to queued');
 }
 
+/** Keystone unified limits when use_keystone_limits is on ([oslo_limit]), else none. */
+function keystoneLimits(config: Config, prepareOnly = false) {
+  if (!config.DEFAULT.use_keystone_limits) return undefined;
+  const o = config.oslo_limit;
+  if (o.auth_url === null || o.endpoint_id === '') {
+    throw new StartError('use_keystone_limits needs [oslo_limit] auth_url and endpoint_id');
+  }
+  if (prepareOnly) return undefined;
+  return createKeystoneLimitSource({
+    authUrl: o.auth_url,
+    endpointId: o.endpoint_id,
+    username: o.username,
+    userId: o.user_id,
+    password: o.password,
+    userDomainId: o.user_domain_id,
+    userDomainName: o.user_domain_name,
+    projectId: o.project_id,
+    projectName: o.project_name,
+    projectDomainId: o.project_domain_id,
+    projectDomainName: o.project_domain_name,
+    systemScope: o.system_scope,
+    timeoutMs: o.timeout * 1000,
+    cacheMs: config.keystone_limits_cache_time * 1000,
+  });
+}
+
 /** Migrations and crash recovery: run once, before any worker serves. */
 async function prepare(config: Config, logger: Logger): Promise<void> {
+  keystoneLimits(config, true); // an incomplete [oslo_limit] stops the start, before any worker
   const database = await openConfiguredDatabase(config, logger);
   try {
     let revision: string | null;
@@ -192,6 +222,9 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     // Uploads and stages this host's earlier processes were receiving, or whose node stopped
     // renewing their lease; another live node's transfers are left alone.
     await recoverTransfers(config, logger, images, staging, stagingLocation);
+    // Byte reservations of this host's dead processes stop counting now (others' expire).
+    const released = await createQuotaRepository(database.db, { engine: database.engine }).releaseDeadHolders(taskLeaseOptions(config).isDeadOwner);
+    if (released > 0) logger.warn({ reservations: released }, 'quota reservations of interrupted uploads released');
     const purged = await tasks.purgeExpired(now);
     if (purged > 0) logger.info({ tasks: purged }, 'expired tasks removed');
     const swept = (await blobs.sweep()) + (await staging.sweep());
@@ -265,7 +298,20 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     void cache.clean().catch((err: unknown) => logger.error({ err }, 'image cache clean-up at start failed'));
   }
   const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
+  const quotas = createQuotaService({
+    quotas: createQuotaRepository(database.db, { engine: database.engine }),
+    limits: keystoneLimits(config),
+    clock,
+    userStorageQuota: config.DEFAULT.user_storage_quota,
+    imagePropertyQuota: config.DEFAULT.image_property_quota,
+    imageTagQuota: config.DEFAULT.image_tag_quota,
+    imageLocationQuota: config.DEFAULT.image_location_quota,
+    holder: taskLeaseOptions(config).owner,
+    reservationMs: config.quota_reservation_time * 1000,
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
   const imageService = createImageService({
+    quotas,
     images,
     blobs,
     policy,
@@ -302,7 +348,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     notifier,
     imageService,
     imageSizeCap: config.DEFAULT.image_size_cap,
-    userStorageQuota: config.DEFAULT.user_storage_quota,
+    quotas,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks: {
       requireImageFormatMatch: config.image_format.require_image_format_match,
@@ -343,6 +389,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   };
   const imports = createImageImportService({
     transferLeases,
+    quotas,
     images,
     tasks,
     blobs,
@@ -405,6 +452,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       members,
       metadefs,
       imports,
+      quotas,
       tasks: taskService,
       cache: cacheService,
       ruleAllows,

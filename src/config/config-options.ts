@@ -232,6 +232,123 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Largest number of members (projects it is shared with) one image may have; adding one more is ' +
       'rejected with 413 Request Entity Too Large. A negative value means unlimited.',
   },
+  // Quotas (docs/quotas.md): Glance's legacy per-image counts, then Keystone unified limits.
+  {
+    section: 'DEFAULT',
+    name: 'image_property_quota',
+    type: 'integer',
+    default: '128',
+    help:
+      'Largest number of additional properties one image may have (os_glance_* ones not counted); creating an ' +
+      'image with more, or adding a property beyond it, is rejected with 413. A negative value means unlimited.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_tag_quota',
+    type: 'integer',
+    default: '128',
+    help: 'Largest number of tags one image may have; more is rejected with 413. A negative value means unlimited.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'image_location_quota',
+    type: 'integer',
+    default: '10',
+    help:
+      'Largest number of locations one image may have. Iris keeps locations invisible (show_multiple_locations ' +
+      'off), so only copy-image adds them; a copy beyond the quota fails that store. A negative value means unlimited.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'use_keystone_limits',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Enforce the per-project limits registered in Keystone (unified limits image_size_total and ' +
+      'image_stage_total in MiB, image_count_total, image_count_uploading) instead of user_storage_quota, ' +
+      'and report them in GET /v2/info/usage. Needs [oslo_limit]. A resource without a registered or project ' +
+      'limit counts as limit 0, as in Glance.',
+  },
+  {
+    section: 'oslo_limit',
+    name: 'endpoint_id',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: "The image service's endpoint id in Keystone: limits are those registered for its service and region. Required with use_keystone_limits.",
+  },
+  {
+    section: 'oslo_limit',
+    name: 'auth_url',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: 'Keystone URL Iris reads limits from, e.g. http://keystone:5000/v3 (a URL without /v3 gets it appended).',
+    convert: (value: string) => (value === '' ? null : httpUrl(value)),
+  },
+  {
+    section: 'oslo_limit',
+    name: 'auth_type',
+    type: 'string',
+    default: 'password',
+    help: 'How Iris authenticates to read limits. Only password (Identity v3) is supported.',
+    convert: (value: string) => {
+      if (value !== 'password') throw new Error(`auth_type ${JSON.stringify(value)} is not supported; use password`);
+      return value;
+    },
+  },
+  ...(['username', 'user_id', 'password', 'user_domain_id', 'user_domain_name', 'project_id', 'project_name', 'project_domain_id', 'project_domain_name'] as const).map(
+    (name): ConfigOption => ({
+      section: 'oslo_limit',
+      name,
+      type: 'string',
+      default: '',
+      defaultText: '<None>',
+      help:
+        name === 'password'
+          ? 'Password of the user reading limits. Never logged.'
+          : `keystoneauth's password plugin option ${name}: who reads the limits (a user with a system-scoped reader role, ` +
+            'or a project scope where Keystone allows listing other projects\' limits).',
+    }),
+  ),
+  {
+    section: 'oslo_limit',
+    name: 'system_scope',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help: 'Scope the token to the system (all), which Keystone requires to list the limits of every project. Takes precedence over project_*.',
+  },
+  {
+    section: 'oslo_limit',
+    name: 'timeout',
+    type: 'integer',
+    default: '5',
+    min: 1,
+    help: 'Seconds one exchange with Keystone may take; then the request is answered 500 (as Glance does when oslo.limit fails).',
+  },
+  {
+    section: 'iris',
+    name: 'keystone_limits_cache_time',
+    type: 'integer',
+    default: '10',
+    min: 0,
+    help:
+      'Iris only. Seconds the limits read from Keystone are reused before being read again (usage is always ' +
+      'counted afresh). Glance reads them on every check; 0 does that too. A limit changed in Keystone takes ' +
+      'effect within this time.',
+  },
+  {
+    section: 'iris',
+    name: 'quota_reservation_time',
+    type: 'integer',
+    default: '300',
+    min: 10,
+    help:
+      'Iris only. Seconds a byte reservation of a running upload (user_storage_quota) lives without being ' +
+      'renewed; a running upload renews it three times per period. A node that dies mid-upload stops ' +
+      'renewing, and its reservation stops counting after this time (at once for a restarted node\'s own).',
+  },
   {
     section: 'DEFAULT',
     name: 'delayed_delete',

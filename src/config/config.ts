@@ -58,6 +58,14 @@ export interface Config {
     readonly scrub_pool_size: number;
     /** Seconds between scrubber daemon runs. */
     readonly wakeup_time: number;
+    /** Additional properties per image; negative = unlimited. Glance default 128. */
+    readonly image_property_quota: number;
+    /** Tags per image; negative = unlimited. Glance default 128. */
+    readonly image_tag_quota: number;
+    /** Locations per image; negative = unlimited. Glance default 10. */
+    readonly image_location_quota: number;
+    /** Keystone unified limits replace user_storage_quota ([oslo_limit], docs/quotas.md). */
+    readonly use_keystone_limits: boolean;
     /** Base URL put in `self`/`file`/`next` links? Glance uses the request's host; Iris: public_endpoint if set. */
     readonly public_endpoint: string | null;
     /** This node's own URL for other nodes (stage host of node-local staging); null = public_endpoint. */
@@ -200,6 +208,24 @@ export interface Config {
     readonly ignore_user_roles: readonly string[];
     readonly inject: Readonly<Record<string, string>>;
   };
+  /** oslo.limit's options: where and as whom Keystone's unified limits are read ('' = unset). */
+  readonly oslo_limit: {
+    readonly endpoint_id: string;
+    readonly auth_url: string | null;
+    readonly auth_type: 'password';
+    readonly username: string;
+    readonly user_id: string;
+    readonly password: string;
+    readonly user_domain_id: string;
+    readonly user_domain_name: string;
+    readonly project_id: string;
+    readonly project_name: string;
+    readonly project_domain_id: string;
+    readonly project_domain_name: string;
+    readonly system_scope: string;
+    /** Seconds. */
+    readonly timeout: number;
+  };
   /** oslo.policy's options (see docs/policy.md). */
   readonly oslo_policy: {
     /** As given: absolute, or a name looked for beside the config files (default policy.yaml). */
@@ -242,6 +268,10 @@ export interface Config {
   readonly partial_write_max_age: number;
   /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */
   readonly body_idle_timeout: number;
+  /** Iris-only: seconds limits read from Keystone are reused (0 = read on every check). */
+  readonly keystone_limits_cache_time: number;
+  /** Iris-only: seconds an upload's byte reservation lives without renewal. */
+  readonly quota_reservation_time: number;
   /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
   readonly task_lease_seconds: number;
   /** Iris-only: seconds a scrubber's claim on image data lasts. */

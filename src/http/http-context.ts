@@ -14,6 +14,7 @@ import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
 import type { MetadefService } from '../services/metadefs.js';
+import type { QuotaService } from '../services/quotas.js';
 import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
 
@@ -28,6 +29,8 @@ export interface HttpDeps {
   readonly metadefs: MetadefService;
   /** The cache API (/v2/cache); answers Glance's 404 when image_cache_dir is unset. */
   readonly cache: ImageCacheService;
+  /** Usage report of GET /v2/info/usage (services/quotas.ts). */
+  readonly quotas: Pick<QuotaService, 'usage'>;
   /** Whether the policy rule `rule` (no image target) allows the caller: checks made at the edge. */
   readonly ruleAllows: (ctx: RequestContext, rule: string) => boolean;
   /**

@@ -10,6 +10,8 @@ export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<
 export interface RouteSpec {
   readonly path: string;
   readonly methods: Partial<Record<HttpMethod, Handler>>;
+  /** Other methods are 404, not 405 (Glance routes a few paths without its method-rejecting resource). */
+  readonly otherMethodsNotFound?: boolean;
 }
 
 export type RouteTable = RouteSpec[];

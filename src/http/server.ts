@@ -19,6 +19,7 @@ import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-co
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { cacheRoutes } from './routes/cache.js';
 import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
+import { usageRoutes } from './routes/usage.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
 import { imageImportRoutes } from './routes/image-import.js';
@@ -260,6 +261,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     ...taskRoutes(deps),
     ...metadefRoutes(deps),
     ...cacheRoutes(deps),
+    ...usageRoutes(deps),
   ];
   for (const route of anyMethodRoutes(deps)) {
     app.route({ method: ALL_METHODS as HttpMethod[], url: route.path, handler: route.handler });
@@ -274,15 +276,17 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
       method: others as HttpMethod[],
       url: route.path,
       handler: async (request, reply) => {
+        const status = route.otherMethodsNotFound === true ? 404 : 405;
         if (request.method === 'HEAD') {
           // webob answers HEAD with headers only: an empty text/html body.
+          if (status === 405) reply.header('allow', allowed.join(', '));
           return reply
-            .code(405)
-            .header('allow', allowed.join(', '))
+            .code(status)
             .header('content-type', 'text/html; charset=UTF-8')
             .header('content-length', '0')
             .send();
         }
+        if (status === 404) return sendFault(request, reply, { status });
         return sendFault(request, reply, methodNotAllowed(request.method, allowed));
       },
     });

@@ -10,6 +10,7 @@ import { migration003TaskLeases } from './migrations/003-task-leases.js';
 import { migration004Metadefs } from './migrations/004-metadefs.js';
 import { migration005ImageCache } from './migrations/005-image-cache.js';
 import { migration006Scrub } from './migrations/006-scrub.js';
+import { migration007Quota } from './migrations/007-quota.js';
 import { migration008ImageTransferLeases } from './migrations/008-image-transfer-leases.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly (readonly [name: string, migration: (engine: S
   ['004-metadefs', migration004Metadefs],
   ['005-image-cache', migration005ImageCache],
   ['006-scrub', migration006Scrub],
+  ['007-quota', migration007Quota],
   ['008-image-transfer-leases', migration008ImageTransferLeases],
 ];
 

@@ -15,6 +15,7 @@ import type { BlobStore, ByteRange, Clock, DownloadCache, ImageRepository, Notif
 import type { ImageService } from './images.js';
 import { createUploadCheck } from '../format/upload-check.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
+import type { QuotaService, StorageHold } from './quotas.js';
 
 export interface ImageDataDeps {
   readonly images: ImageRepository;
@@ -26,8 +27,8 @@ export interface ImageDataDeps {
   readonly imageSizeCap: number;
   /** Glance's multi-store mode: locations record their store id (`metadata.store`). */
   readonly multiStore: boolean;
-  /** Bytes per owner, 0 = unlimited (Glance's user_storage_quota). */
-  readonly userStorageQuota: number;
+  /** Keystone limits and the byte quota (user_storage_quota); absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'holdStorage'>;
   readonly hashingAlgorithm: string;
   /** How uploaded data is checked against its declared format ([image_format] options). */
   readonly formatChecks: FormatCheckOptions;
@@ -105,6 +106,7 @@ export function createImageDataService(deps: ImageDataDeps) {
     source: Readable,
     opts: { contentLength?: number; signal?: AbortSignal; store?: string },
     cap: number,
+    hold: StorageHold | null,
   ): Promise<Image> {
     const id = saving.id;
     // Format inspection rides along in the store's single pass; the verdict is taken when the
@@ -125,6 +127,7 @@ export function createImageDataService(deps: ImageDataDeps) {
         store: opts.store,
       });
     } catch (e) {
+      await hold?.release();
       await backToQueued(saving);
       throw e;
     }
@@ -133,6 +136,7 @@ export function createImageDataService(deps: ImageDataDeps) {
     } catch (e) {
       // A store that skipped the observer: the data was never checked and must not be served.
       await dropBlob(id, blob);
+      await hold?.release();
       await backToQueued(saving);
       throw e;
     }
@@ -166,7 +170,9 @@ export function createImageDataService(deps: ImageDataDeps) {
       source: Readable,
       opts: { contentLength?: number; signal?: AbortSignal; store?: string },
     ): Promise<Image> {
-      // Glance checks the store (X-Image-Meta-Store) before even looking for the image.
+      // Glance enforces image_size_total (Keystone limits, delta 0) first of all, then checks
+      // the store (X-Image-Meta-Store), before even looking for the image.
+      await deps.quotas?.enforceLimits(ctx.projectId, { image_size_total: 0 });
       if (opts.store !== undefined && !blobs.has(opts.store)) {
         throw new Invalid(`Store for identifier ${opts.store} not found`);
       }
@@ -178,36 +184,41 @@ export function createImageDataService(deps: ImageDataDeps) {
       }
       assertReadyForData(image);
 
-      let cap = deps.imageSizeCap;
-      if (deps.userStorageQuota > 0 && image.owner !== null) {
-        const remaining = deps.userStorageQuota - (await images.usedStorage(image.owner));
-        if (opts.contentLength !== undefined && opts.contentLength > remaining) {
-          throw new TooLarge(
-            `Denying attempt to upload image because it exceeds the quota: The size of the data ${opts.contentLength} will exceed the limit. ${Math.max(0, remaining)} bytes remaining.`,
-          );
-        }
-        cap = Math.min(cap, Math.max(0, remaining));
-      }
+      const cap = deps.imageSizeCap;
       // Refuse before reading a byte when the declared length already says too much.
       if (opts.contentLength !== undefined && opts.contentLength > cap) {
         throw new TooLarge(`Image exceeds the storage quota or the image size cap of ${cap} bytes.`);
       }
+      // user_storage_quota, charged to the caller's project as Glance does: the bytes are
+      // reserved (race-free, see services/quotas.ts) before the image changes status.
+      const hold: StorageHold | null = (await deps.quotas?.holdStorage(ctx.projectId, id, opts.contentLength)) ?? null;
 
       const saving = transition(image, 'saving', { updated_at: clock.now() });
       // Watched from before the status change, so no delete can slip in unnoticed.
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
         await images.save(saving, { fromStatus: image.status });
+        try {
+          // Glance counts the image in its uploading total once it is saving (delta 0).
+          await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
+        } catch (e) {
+          await backToQueued(saving);
+          throw e;
+        }
         // Other nodes leave an upload alone while this process renews its lease.
         const lease = deps.transferLeases?.hold(id, 'saving');
         try {
           const signals = [watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])];
-          return await receive(saving, source, { ...opts, signal: AbortSignal.any(signals) }, cap);
+          const metered = hold === null ? source : hold.meter(source);
+          // The hold ends before a failed upload returns its image to queued, and after a
+          // successful one made the image active (its size counted by then).
+          return await receive(saving, metered, { ...opts, signal: AbortSignal.any(signals) }, cap, hold);
         } finally {
           lease?.release();
         }
       } finally {
         watch.release();
+        await hold?.release();
       }
     },
 

@@ -15,6 +15,7 @@ import type { Policy } from '../domain/policy.js';
 import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, TransferLeaseHolder, WebSource } from '../domain/ports.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
 import type { ImageService } from './images.js';
+import type { QuotaService } from './quotas.js';
 import { createImportLock } from './import/import-lock.js';
 import { createImportRequests } from './import/import-request.js';
 import { createImportRunner } from './import/import-runner.js';
@@ -75,6 +76,8 @@ export interface ImageImportDeps {
   readonly selfUrl?: string | null;
   /** Leases on stages in progress (several nodes); absent: one process, nothing to hold. */
   readonly transferLeases?: TransferLeaseHolder;
+  /** Keystone limits, the byte quota and image_location_quota; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'holdStorage' | 'checkLocations'>;
   /** Background task failures that are not the task's own (logged). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }

@@ -4,7 +4,7 @@
  * and an image the caller may not see is NotFound, never Forbidden (as Glance).
  */
 import type { RequestContext } from '../domain/context.js';
-import { Conflict, Forbidden, InUseByStore, Invalid, NotFound } from '../domain/errors.js';
+import { Conflict, Forbidden, InUseByStore, Invalid, NotFound, TooLarge } from '../domain/errors.js';
 import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
@@ -20,6 +20,7 @@ import type {
   SortDir,
   SortKey,
 } from '../domain/ports.js';
+import type { QuotaService } from './quotas.js';
 import { createTransferWatches } from './transfer-watch.js';
 
 export interface ImageServiceDeps {
@@ -41,6 +42,8 @@ export interface ImageServiceDeps {
   readonly onOrphan?: (location: string, error: unknown) => void;
   /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
   readonly dataInvalidated?: (imageId: string) => Promise<void>;
+  /** Tag and property quotas, Keystone's image_count_total; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage'>;
 }
 
 /** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
@@ -112,10 +115,15 @@ export function createImageService(deps: ImageServiceDeps) {
         ...deps.formats,
         authorize: (r) => policy.enforceCreate(ctx, { owner: r.owner, visibility: r.visibility }),
       });
+      // Glance: image_count_total (Keystone limits, one more image) right after add_image.
+      await deps.quotas?.enforceLimits(ctx.projectId, { image_count_total: 1 });
       // Glance's ProtectedImageFactoryProxy: every extra property must be creatable.
       for (const name of Object.keys(req.properties ?? {})) {
         if (!policy.propertyAllowed(ctx, name, 'create')) throw new Forbidden(`Attribute '${name}' is reserved.`);
       }
+      // The image factory checks the tags, the repository's add the properties (Glance's quota layer).
+      deps.quotas?.checkTags(req.tags ?? []);
+      deps.quotas?.checkProperties(Object.keys(req.properties ?? {}));
       const visibility = req.visibility ?? 'shared';
       const now = clock.now();
       const image = newImage({
@@ -202,6 +210,11 @@ export function createImageService(deps: ImageServiceDeps) {
         throw new Forbidden(`Forbidding request, image ${id} not visible`);
       }
       if (changed.size === 0) return view;
+      // Glance's quota layer: the tag list when it was set, every property when one was added.
+      if (changed.has('tags')) deps.quotas?.checkTags(patched.tags);
+      if (Object.keys(patched.properties).some((name) => !Object.hasOwn(image.properties, name))) {
+        deps.quotas?.checkProperties(Object.keys(patched.properties));
+      }
       return readable(ctx, await saveChanged(patched, image));
     },
 
@@ -276,6 +289,9 @@ export function createImageService(deps: ImageServiceDeps) {
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (tag.length > 255) throw new Invalid(`Tag '${tag.slice(0, 20)}…' is longer than 255 characters.`);
+      // Glance counts the tag set after adding (an existing tag adds nothing).
+      const overQuota = deps.quotas?.tagLimitMessage(new Set([...image.tags, tag]).size) ?? null;
+      if (overQuota !== null) throw new TooLarge(`Image tag limit exceeded for image ${id}: ${overQuota}:`);
       if (image.tags.includes(tag)) return;
       await saveChanged({ ...image, tags: [...image.tags, tag] }, image);
     },

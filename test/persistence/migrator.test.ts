@@ -36,7 +36,7 @@ test('a fresh database has no revision, migrates to the latest, and reports it',
       assert.deepEqual(tables, [
         'cache_queue', 'cached_images', 'image_locations', 'image_members', 'image_properties', 'image_tags', 'images',
         'metadef_namespace_resource_types', 'metadef_namespaces', 'metadef_objects', 'metadef_properties', 'metadef_resource_types', 'metadef_tags',
-        'tasks',
+        'quota_locks', 'quota_reservations', 'tasks',
       ]);
     } finally {
       await close();

@@ -13,6 +13,7 @@ import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, We
 import { pyStr } from '../../domain/py-format.js';
 import { newTask, type Task } from '../../domain/task.js';
 import type { ImageService } from '../images.js';
+import type { QuotaService } from '../quotas.js';
 import { FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportRequest, ImportRunner } from './import-runner.js';
@@ -36,6 +37,8 @@ export interface ImportRequestDeps {
    * a glance-direct import of an image another node staged is proxied to that node.
    */
   readonly selfUrl?: string | null;
+  /** Keystone limits; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits'>;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
 
@@ -123,6 +126,8 @@ export function createImportRequests(deps: ImportRequestDeps) {
      */
     async importImage(ctx: RequestContext, id: string, call: ImportCall): Promise<ImportDecision> {
       const { method, uri, allStoresMustSucceed, body: raw } = call;
+      // Glance: image_size_total (Keystone limits, delta 0) before anything else.
+      await deps.quotas?.enforceLimits(ctx.projectId, { image_size_total: 0 });
       const image = await deps.imageService.findVisible(ctx, id);
       checkImportTarget(image, method);
       policy.enforce(ctx, method === 'copy-image' ? 'copy_image' : 'modify_image', image);
@@ -184,6 +189,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         allStoresMustSucceed,
         body: raw,
         roles: ctx.roles,
+        projectId: ctx.projectId,
       };
       deps.runner.start(task, request);
       return {};

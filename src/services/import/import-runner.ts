@@ -19,6 +19,7 @@ import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportTaskProgress } from './import-task-progress.js';
+import type { QuotaService, StorageHold } from '../quotas.js';
 
 const MIB = 1024 * 1024;
 
@@ -30,6 +31,8 @@ export interface ImportRequest {
   readonly allStoresMustSucceed: boolean;
   readonly body: Record<string, unknown>;
   readonly roles: readonly string[];
+  /** The caller's project, charged by the quotas (Glance's context.owner); absent = none. */
+  readonly projectId?: string | null;
 }
 
 export interface ImportRunnerDeps {
@@ -51,6 +54,8 @@ export interface ImportRunnerDeps {
   readonly lock: Pick<ImportLock, 'keepAlive' | 'release'>;
   readonly progress: ImportTaskProgress;
   readonly dropStaging: (imageId: string) => Promise<void>;
+  /** Keystone limits, the byte quota and image_location_quota; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'holdStorage' | 'checkLocations'>;
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
 
@@ -86,6 +91,16 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         const { [STAGE_HOST]: _host, ...properties } = next.properties;
         return { ...next, properties };
       });
+      // After marking the image as intended, Glance checks Keystone limits with the image's size
+      // (MiB) and fails the task when over: glance-direct against image_size_total; the
+      // methods that use staging space against image_stage_total and image_count_uploading.
+      const project = req.projectId ?? null;
+      const sizeMib = Math.floor((image.size ?? 0) / MIB);
+      if (req.method === 'glance-direct') await deps.quotas?.enforceLimits(project, { image_size_total: sizeMib });
+      else {
+        await deps.quotas?.enforceLimits(project, { image_stage_total: sizeMib });
+        await deps.quotas?.enforceLimits(project, { image_count_uploading: 0 });
+      }
 
       // The source every store reads from: staged data, or for copy-image the image's own data.
       // web-download into one store with no plugin to run: the download streams straight into
@@ -133,10 +148,19 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           req.method === 'copy-image'
             ? undefined
             : createUploadCheck({ diskFormat: current.disk_format, containerFormat: current.container_format }, deps.formatChecks);
-        const source = await openSource();
         let blob: StoredBlob;
+        let hold: StorageHold | null = null;
+        let source: Readable | undefined;
         try {
-          blob = await blobs.put(id, source, {
+          // Iris enforces image_location_quota on the copies it adds (Glance 25.1.0's location
+          // layer sits below its quota layer, so copy-image never meets the quota there).
+          if (req.method === 'copy-image') deps.quotas?.checkLocations(current.locations.length + 1);
+          // user_storage_quota as Glance's set_data of an import: a body of unknown length,
+          // charged as it arrives (reserved race-free, released once the copy is recorded).
+          hold = (await deps.quotas?.holdStorage(req.projectId ?? null, id, undefined)) ?? null;
+          source = await openSource();
+          const counted = hold === null ? source : hold.meter(source);
+          blob = await blobs.put(id, counted, {
             sizeCap: deps.imageSizeCap,
             hashAlgo: deps.hashingAlgorithm,
             signal: abort.signal,
@@ -144,7 +168,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
             ...(store !== null ? { store } : {}),
           });
         } catch (e) {
-          source.destroy();
+          source?.destroy();
+          await hold?.release();
           if (req.allStoresMustSucceed) {
             // The revert marks the stores failed; this error is the one the task reports.
             throw e;
@@ -153,23 +178,28 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           image = await update(id, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
           continue;
         }
-        source.destroy();
-        added.push({ url: blob.location, store: blob.store });
-        copied = blob.size;
-        const virtualSize = check ? check.virtualSize() : null;
-        image = await update(id, (img) => {
-          let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
-          if (setActive && next.status !== 'active') {
-            next = transition(next, 'active', {
-              size: blob.size,
-              checksum: blob.checksum,
-              os_hash_algo: blob.os_hash_algo,
-              os_hash_value: blob.os_hash_value,
-              virtual_size: virtualSize ?? next.virtual_size,
-            });
-          }
-          return removeFrom(next, IMPORTING, [store]);
-        });
+        // The copy is recorded (its bytes counted) before its reservation ends, whatever happens.
+        try {
+          source?.destroy();
+          added.push({ url: blob.location, store: blob.store });
+          copied = blob.size;
+          const virtualSize = check ? check.virtualSize() : null;
+          image = await update(id, (img) => {
+            let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
+            if (setActive && next.status !== 'active') {
+              next = transition(next, 'active', {
+                size: blob.size,
+                checksum: blob.checksum,
+                os_hash_algo: blob.os_hash_algo,
+                os_hash_value: blob.os_hash_value,
+                virtual_size: virtualSize ?? next.virtual_size,
+              });
+            }
+            return removeFrom(next, IMPORTING, [store]);
+          });
+        } finally {
+          await hold?.release();
+        }
         await progress.setMessage(task, `Copied ${Math.floor(copied / MIB)} MiB`);
       }
 

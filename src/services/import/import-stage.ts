@@ -11,6 +11,7 @@ import type { Policy } from '../../domain/policy.js';
 import type { BlobStore, Clock, ImageRepository, StoredBlob, TransferLeaseHolder } from '../../domain/ports.js';
 import type { ImageService } from '../images.js';
 import { STAGE_HOST } from './import-image-properties.js';
+import type { QuotaService } from '../quotas.js';
 
 export interface ImportStageDeps {
   readonly images: ImageRepository;
@@ -25,6 +26,8 @@ export interface ImportStageDeps {
   readonly selfUrl?: string | null;
   /** Leases on stages in progress (several nodes); absent: one process, nothing to hold. */
   readonly transferLeases?: TransferLeaseHolder;
+  /** Keystone limits; absent = none. (Glance's stage never charges user_storage_quota.) */
+  readonly quotas?: Pick<QuotaService, 'enforceLimits'>;
 }
 
 export function createImportStage(deps: ImportStageDeps) {
@@ -40,6 +43,8 @@ export function createImportStage(deps: ImportStageDeps) {
 
   return {
     async stage(ctx: RequestContext, id: string, source: Readable, opts: { contentLength?: number; signal?: AbortSignal }): Promise<void> {
+      // Glance: image_stage_total (delta 0) before even looking for the image.
+      await deps.quotas?.enforceLimits(ctx.projectId, { image_stage_total: 0 });
       const image = await deps.imageService.findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (image.status !== 'queued') {
@@ -56,6 +61,13 @@ export function createImportStage(deps: ImportStageDeps) {
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
         await images.save(uploading, { fromStatus: 'queued' });
+        try {
+          // Counted in image_count_uploading once uploading (delta 0), as Glance.
+          await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
+        } catch (e) {
+          await backTo(uploading, 'uploading');
+          throw e;
+        }
         // Other nodes leave a stage alone while this process renews its lease.
         const lease = deps.transferLeases?.hold(id, 'uploading');
         const signal = AbortSignal.any([watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])]);
