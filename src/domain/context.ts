@@ -7,6 +7,11 @@ export interface RequestContext {
   readonly roles: readonly string[];
   readonly isAdmin: boolean;
   readonly requestId: string;
+  /**
+   * The caller's global request id (X-OpenStack-Request-ID in oslo.middleware's `req-<uuid>`
+   * form), null or absent when none was given: carried into logs and notifications.
+   */
+  readonly globalRequestId?: string | null;
   // What a verified token says beyond the fields above (flavor keystone; API keys set the
   // names they know). Optional: the header-based flavors know none of it.
   readonly projectName?: string | null;

@@ -14,6 +14,8 @@ import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
 import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
+import type { IrisMetrics } from '../metrics/iris-metrics.js';
+import type { HealthChecks } from '../health/health-checks.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -33,6 +35,10 @@ export interface HttpDeps {
   readonly contextOf: (request: FastifyRequest) => RequestContext;
   /** How the connection tells a body's reader that the body will never complete (main.ts makes one). */
   readonly bodies: BodyAborts;
+  /** Where request figures go (absent: no metrics). */
+  readonly metrics?: IrisMetrics;
+  /** The checks of the detailed health view (absent: only disable_by_file). */
+  readonly health?: HealthChecks;
 }
 
 declare module 'fastify' {
