@@ -295,6 +295,9 @@ export function createS3Driver(
     delete: remove,
     listStaging,
     removeStaging,
+    async probe(signal) {
+      await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    },
   };
 }
 
