@@ -37,7 +37,8 @@ before(async () => {
 after(() => iris?.stop());
 
 test('without admin credentials: the plain view, as Glance serves it', async () => {
-  for (const headers of [{}, MEMBER, { 'X-Auth-Token': 'peer:project-a:member' }]) {
+  const callers: Record<string, string>[] = [{}, MEMBER, { 'X-Auth-Token': 'peer:project-a:member' }];
+  for (const headers of callers) {
     const r = await health(base, headers);
     assert.equal(r.status, 200);
     assert.equal(r.text, '{\n    "detailed": false,\n    "reasons": [\n        "OK"\n    ]\n}');
