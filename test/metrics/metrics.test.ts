@@ -116,9 +116,15 @@ test('database, tasks, notifications and process series are there', async () => 
 });
 
 test('workers = 2: the main process serves the figures of every worker, summed', async () => {
-  const cluster = await startIris({ env: { IRIS__DEFAULT__WORKERS: '2' } });
+  // Forked workers each load the code again: slow on a busy machine.
+  const cluster = await startIris({ env: { IRIS__DEFAULT__WORKERS: '2' }, readyTimeoutMs: 180_000 });
   try {
     const url = await metricsUrlOf(cluster);
+    // The main process asks every worker: wait until both serve (startIris returns at the first).
+    for (let i = 0; (cluster.logs().match(/Iris listening/g) ?? []).length < 2; i++) {
+      assert.ok(i < 3600, 'the second worker never started');
+      await sleep(50);
+    }
     const series = { method: 'GET', route: '/v2/images', status: '200' };
     const before = valueOf(await scrape(url), 'iris_http_requests_total', series);
     // Separate connections, so both workers are likely to answer some; the sum is what counts.
