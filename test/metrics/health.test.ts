@@ -7,7 +7,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
@@ -29,12 +30,18 @@ let iris: IrisProcess;
 let base: string;
 let disableFile: string;
 
+let dir: string;
+
 before(async () => {
-  iris = await startIris({ env: { IRIS__HEALTHCHECK__DETAILED: 'true' } });
+  dir = mkdtempSync(join(tmpdir(), 'iris-health-'));
+  disableFile = join(dir, 'healthcheck_disable');
+  iris = await startIris({ env: { IRIS__HEALTHCHECK__DETAILED: 'true', IRIS__HEALTHCHECK__DISABLE_BY_FILE_PATH: disableFile } });
   base = iris.baseUrl;
-  disableFile = join(iris.dataDir, 'healthcheck_disable');
 });
-after(() => iris?.stop());
+after(async () => {
+  await iris?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('without admin credentials: the plain view, as Glance serves it', async () => {
   const callers: Record<string, string>[] = [{}, MEMBER, { 'X-Auth-Token': 'peer:project-a:member' }];
