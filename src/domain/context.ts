@@ -41,3 +41,12 @@ export interface CatalogEntry {
     readonly id?: string;
   }[];
 }
+
+/**
+ * The request id a task records: the caller's global request id when it sent one, else this
+ * request's own. Glance's context middleware takes the caller's X-Openstack-Request-Id as the
+ * request's id and records that in the task, so the caller can find its task by the id it sent.
+ */
+export function recordedRequestId(ctx: Pick<RequestContext, 'requestId' | 'globalRequestId'>): string {
+  return ctx.globalRequestId ?? ctx.requestId;
+}
