@@ -45,6 +45,9 @@ test('a request increments exactly its route template series, and no label holds
   assert.equal(shown.status, 200, describe(shown));
   const missing = await json('GET', `${base}/v2/images/${randomUUID()}`, undefined, ADMIN);
   assert.equal(missing.status, 404, describe(missing));
+  // A path no route matches is counted as `unmatched`, never under its URL.
+  const nowhere = await json('GET', `${base}/v2/nowhere/${id}`, undefined, ADMIN);
+  assert.equal(nowhere.status, 404, describe(nowhere));
   const afterShow = await scrape(metricsUrl);
 
   const show = { method: 'GET', route: '/v2/images/:id', status: '200' };
@@ -57,7 +60,9 @@ test('a request increments exactly its route template series, and no label holds
   );
   // Nothing else moved among the request counters (the scrape is on another listener).
   const total = (e: typeof before) => samplesOf(e, 'iris_http_requests_total').reduce((sum, s) => sum + s.value, 0);
-  assert.equal(total(afterShow) - total(before), 2);
+  const unmatched = { method: 'GET', route: 'unmatched', status: '404' };
+  assert.equal(valueOf(afterShow, 'iris_http_requests_total', unmatched) - valueOf(before, 'iris_http_requests_total', unmatched), 1);
+  assert.equal(total(afterShow) - total(before), 3);
   assert.ok(valueOf(afterShow, 'iris_http_sent_bytes_total', { route: '/v2/images/:id' }) > valueOf(before, 'iris_http_sent_bytes_total', { route: '/v2/images/:id' }));
 
   for (const sample of afterShow.samples) {
