@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
-import { createBlobStore } from './blob/blob-store.js';
-import { configuredBlobStore, StoreConfigError } from './blob/configured-stores.js';
+import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
+import { configuredStores, StoreConfigError } from './blob/configured-stores.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
@@ -20,7 +20,7 @@ import { createBodyAborts } from './http/body-abort.js';
 import { authenticatedContext } from './http/http-context.js';
 import { handlersIdle } from './http/handler-tracker.js';
 import { buildServer } from './http/server.js';
-import { describeDatabase, openConfiguredDatabase as openDatabaseOf } from './persistence/configured-database.js';
+import { databaseMaxConnections, describeDatabase, openConfiguredDatabase as openDatabaseOf } from './persistence/configured-database.js';
 import type { Database } from './persistence/database.js';
 import { ForeignDatabaseError } from './persistence/foreign-database.js';
 import { createSqliteImageRepository } from './persistence/image-repository.js';
@@ -54,6 +54,12 @@ import { cacheDriverStatement, configuredImageCache } from './cache/configured-c
 import { createPrefetcher } from './cache/prefetcher.js';
 import { createImageCacheService } from './services/image-cache.js';
 import { imageTarget } from './policy/rule-policy.js';
+import { AggregatorRegistry } from 'prom-client';
+import { createIrisMetrics, type IrisMetrics, type NotifierStats } from './metrics/iris-metrics.js';
+import { adminPort, startAdminServer, type AdminServer, type MetricsSource } from './http/admin-server.js';
+import { createHealthChecks, type StoreProbe } from './health/health-checks.js';
+import { countTaskStates, pingDatabase } from './persistence/task-state-counts.js';
+import type { DatabaseObserver } from './persistence/observed-dialect.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -71,10 +77,22 @@ function logStartup(config: Config, logger: Logger, authenticator: Authenticator
   }
 }
 
-/** The image stores of the configuration (one per enabled backend, or the single store). */
-function imageStores(config: Config, logger: Logger): BlobStore {
+/** The blob store's trace lines, at debug level (image id, store, bytes, ms), and its metrics. */
+function blobTrace(logger: Logger, metrics?: IrisMetrics): (fields: BlobTrace, message: string) => void {
+  return (fields, message) => {
+    logger.debug(fields, message);
+    metrics?.observeStore(fields);
+  };
+}
+
+/**
+ * The image stores of the configuration (one per enabled backend, or the single store), and
+ * each store's health probe; the store operations also feed the metrics when they are on.
+ */
+function imageStores(config: Config, logger: Logger, metrics?: IrisMetrics): { readonly blobs: BlobStore; readonly probes: StoreProbe[] } {
   try {
-    return configuredBlobStore(config, logger);
+    const { blobs, stores } = configuredStores(config, logger, metrics ? { observe: (fields) => metrics.observeStore(fields) } : {});
+    return { blobs, probes: stores };
   } catch (e) {
     // A driver refusing its options is a configuration error: one line naming the store.
     if (e instanceof StoreConfigError) throw new StartError(e.message, { cause: e });
@@ -89,12 +107,14 @@ function imageStores(config: Config, logger: Logger): BlobStore {
 function stagingStore(
   config: Config,
   onCleanupError: CleanupReporter,
+  trace?: (fields: BlobTrace, message: string) => void,
 ): { readonly store: BlobStore; readonly locationOf: (imageId: string) => string; readonly fileOf: (imageId: string) => string } {
   const driver = createFilesystemDriver({ dir: config.staging_dir, onCleanupError });
   const store = createBlobStore({
     backends: [{ id: 'os_glance_staging_store', driver }],
     onCleanupError,
     partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
+    ...(trace ? { trace } : {}),
   });
   return { store, locationOf: driver.locationOf, fileOf: driver.fileOf };
 }
@@ -111,11 +131,12 @@ class StartError extends Error {}
  * Opens the database (never adopting Glance's, waiting for a server still starting), naming
  * the option and the database when it cannot be opened.
  */
-async function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
+async function openConfiguredDatabase(config: Config, logger: Logger, observer?: DatabaseObserver): Promise<Database> {
   const what = describeDatabase(config.database);
   try {
     return await openDatabaseOf(config.database, {
       onRetry: (err, attempt) => logger.warn({ err, attempt, database: what }, 'database not reachable yet; retrying'),
+      ...(observer ? { observer } : {}),
     });
   } catch (e) {
     if (e instanceof ForeignDatabaseError) throw new StartError(`[database] connection: ${e.message}`, { cause: e });
@@ -199,7 +220,7 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
     }
     logger.info({ revision, database: describeDatabase(config.database) }, 'database ready');
     const images = createSqliteImageRepository(database.db, { engine: database.engine });
-    const blobs = imageStores(config, logger);
+    const { blobs } = imageStores(config, logger);
     const { store: staging, locationOf: stagingLocation } = stagingStore(config, cleanupReporter(logger));
     // Imports this host's earlier processes were running will never finish, nor those whose
     // node stopped renewing their lease: fail their tasks, then put their images back in a
@@ -270,12 +291,63 @@ function startPolicy(config: Config, logger: Logger): PolicySetup {
   }
 }
 
+/**
+ * The notifier's figures for metrics and health. LEAD: replace this stub with the notifier's
+ * own `stats()` when merging the notifications branch (issue 18, items 1 and 2).
+ */
+function notifierStatsStub(): NotifierStats {
+  return { sent: 0, dropped: 0, queued: 0, connected: true };
+}
+
+/**
+ * Starts the admin listener (/metrics) when `[iris] admin_bind_host` is set. A port that cannot
+ * be bound is logged and leaves the API serving: metrics are not worth an outage.
+ */
+async function startAdminListener(config: Config, logger: Logger, metrics: MetricsSource): Promise<AdminServer | null> {
+  const host = config.admin_bind_host;
+  if (host === '') return null;
+  const port = adminPort(config.admin_bind_port, config.DEFAULT.bind_port);
+  try {
+    const admin = await startAdminServer({ host, port, metrics, onError: (err) => logger.error({ err }, 'metrics scrape failed') });
+    const shown = admin.address.family === 'IPv6' ? `[${admin.address.address}]` : admin.address.address;
+    logger.info({ url: `http://${shown}:${admin.address.port}/metrics` }, `metrics listening on ${shown}:${admin.address.port}`);
+    if (!LOOPBACK.test(admin.address.address)) logger.warn({ admin_bind_host: host }, 'the admin listener (/metrics) is bound beyond loopback');
+    return admin;
+  } catch (err) {
+    logger.error({ err, admin_bind_host: host, admin_bind_port: port }, 'admin listener (/metrics) could not start; serving the API without it');
+    return null;
+  }
+}
+
 async function serve(config: Config, logging: Logging, authenticator: Authenticator): Promise<void> {
   const logger = logging.logger;
-  const database = await openConfiguredDatabase(config, logger);
+  const notifierStats = notifierStatsStub;
+  let database: Database | undefined;
+  // No admin listener: no one reads metrics, so none are recorded (no per-request cost).
+  const metrics = config.admin_bind_host === '' ? undefined : createIrisMetrics({
+    taskStates: () => (database ? countTaskStates(database.db) : Promise.resolve({})),
+    notifierStats,
+    databaseMaxConnections: databaseMaxConnections(config.database),
+    onCollectError: (what, err) => logger.error({ err }, `metrics: ${what} could not be collected`),
+  });
+  // A worker's figures go to the main process, which serves them for all workers.
+  // (Constructing one is what makes a worker answer the main process's requests.)
+  if (cluster.isWorker && metrics) {
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  }
+  database = await openConfiguredDatabase(config, logger, metrics?.database);
   const images = createSqliteImageRepository(database.db, { engine: database.engine });
-  const blobs = imageStores(config, logger);
-  const { store: staging, locationOf: stagingLocation, fileOf: stagingPath } = stagingStore(config, cleanupReporter(logger));
+  const { blobs, probes } = imageStores(config, logger, metrics);
+  const { store: staging, locationOf: stagingLocation, fileOf: stagingPath } = stagingStore(config, cleanupReporter(logger), blobTrace(logger, metrics));
+  const openDb = database;
+  const health = createHealthChecks({
+    disableByFilePath: config.healthcheck.disable_by_file_path,
+    backends: config.healthcheck.backends,
+    pingDatabase: () => pingDatabase(openDb.db),
+    stores: probes,
+    brokerConnected: () => notifierStats().connected,
+  });
   const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
   // Edits to the policy files apply within a second, on every node (oslo.policy rereads too).
   const reloading = createReloadingPolicy(startPolicy(config, logger), () => createPolicyFromConfig(config), {
@@ -459,6 +531,8 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       authenticate: (request) => authenticator.authenticate({ headers: request.headers, requestId: request.id }),
       contextOf: authenticatedContext,
       bodies: createBodyAborts(),
+      metrics,
+      health,
     },
     logger,
   );
@@ -469,6 +543,8 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
     logger.info({ address: bound.address, port: bound.port, url: `http://${host}:${bound.port}`, pid: process.pid }, `Iris listening on ${host}:${bound.port}`);
   }
+
+  const admin = cluster.isWorker || !metrics ? null : await startAdminListener(config, logger, metrics);
 
   // Every node fails the tasks of nodes that stopped renewing their leases, and returns the
   // uploads and stages of such nodes to queued.
@@ -500,8 +576,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // Closing the sockets makes the remaining handlers fail fast; their clean-up is short.
     await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
     await authenticator.close();
+    await admin?.close();
     await Promise.all([blobs.close(), staging.close()]);
-    await database.close();
+    await openDb.close();
     logger.info({ signal }, 'stopped');
     await logging.close();
     process.exit(0);
@@ -598,12 +675,14 @@ async function main(): Promise<void> {
     await prepare(config, logger);
     if (workers <= 1) return serve(config, logging, authenticator);
     await authenticator.close(); // each worker makes its own
+    const aggregator = new AggregatorRegistry();
+    const admin = await startAdminListener(config, logger, { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() });
     for (let i = 0; i < workers; i++) cluster.fork();
     let stopping = false;
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) {
         logger.info({ worker: worker.process.pid, code, signal }, 'worker stopped');
-        if (Object.keys(cluster.workers ?? {}).length === 0) void logging.close().then(() => process.exit(0));
+        if (Object.keys(cluster.workers ?? {}).length === 0) void (admin?.close() ?? Promise.resolve()).then(() => logging.close()).then(() => process.exit(0));
         return;
       }
       logger.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting a new one');

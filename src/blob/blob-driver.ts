@@ -113,6 +113,12 @@ export interface BlobDriver {
    */
   removeStaging(id: string): Promise<void>;
   /**
+   * The health check's probe: resolves when the backend answers one cheap request (the
+   * directory is writable, the bucket exists), rejects with the reason otherwise. Absent =
+   * nothing cheap to ask.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
+  /**
    * Releases what the driver holds open between calls (RBD's cluster connection and its
    * threads). Called once, when nothing uses the driver any more. Absent = nothing to release.
    */

@@ -12,6 +12,7 @@
 import { getHashes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { IMPORT_METHODS } from '../domain/import-method.js';
+import { HEALTH_BACKENDS } from '../health/health-checks.js';
 import { parseDatabaseUrl } from '../persistence/database-url.js';
 import {
   hostList,
@@ -529,6 +530,28 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       if (!['auto', 'text', 'json'].includes(value)) throw new Error(`${JSON.stringify(value)} is not auto, text or json`);
       return value;
     },
+  },
+  {
+    section: 'iris',
+    name: 'admin_bind_host',
+    type: 'string',
+    default: '127.0.0.1',
+    help:
+      'Iris only. Address of the admin listener, which serves GET /metrics (Prometheus text format) apart ' +
+      'from the API, so metrics are never public unless the operator binds it beyond loopback. Empty: no admin ' +
+      'listener. With workers > 1 the main process serves it with the figures of all workers.',
+  },
+  {
+    section: 'iris',
+    name: 'admin_bind_port',
+    type: 'integer',
+    default: '-1',
+    min: -1,
+    max: 65535,
+    help:
+      'Iris only. Port of the admin listener. -1: bind_port + 10000 (19292 for 9292), so nodes sharing a host, ' +
+      'which already differ in bind_port, never collide; a free port when bind_port is 0 or above 55535. 0: any ' +
+      'free port. The port bound is logged ("metrics listening").',
   },
   {
     section: 'iris',
@@ -1279,6 +1302,34 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'instead of 200 "OK", so a load balancer stops sending new requests to this node (oslo.middleware\'s ' +
       'disable_by_file health check, which Glance sets in its paste file). Unset: always healthy.',
     convert: (value: string) => (value === '' ? null : value),
+  },
+  {
+    section: 'healthcheck',
+    name: 'detailed',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Let admins see the detailed view of /healthcheck (oslo.middleware\'s detailed output: every check with its ' +
+      'details, the host, time and runtime): a request whose credentials (a token, or identity headers in the ' +
+      'header flavors) authenticate as an admin gets it, and it runs every check (disable_by_file, database, ' +
+      'stores, messaging). Anyone else, and every request while this is false, gets the plain view.',
+  },
+  {
+    section: 'healthcheck',
+    name: 'backends',
+    type: 'list',
+    default: 'disable_by_file',
+    help:
+      'The checks every /healthcheck answer runs; any unavailable one makes it 503. disable_by_file (as in ' +
+      'Glance\'s paste file), and Iris\'s database (a trivial query), stores (a cheap probe of each store) and ' +
+      'messaging (the notifier reaches its broker). Keep the default for a load balancer\'s check unless a ' +
+      'node should leave the pool when its database or stores fail.',
+    convert: (value: readonly string[]) => {
+      for (const name of value) {
+        if (!(HEALTH_BACKENDS as readonly string[]).includes(name)) throw new Error(`${JSON.stringify(name)} is not one of ${HEALTH_BACKENDS.join(', ')}`);
+      }
+      return value;
+    },
   },
   {
     section: 'oslo_middleware',

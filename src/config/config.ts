@@ -2,6 +2,7 @@
  * The typed, frozen configuration. Option names are Glance's (glance-api.conf) so an
  * operator's existing file mostly carries over. Loaded by `load-config.ts`.
  */
+import type { HealthBackend } from '../health/health-checks.js';
 import type { HttpStoreOptions, RbdStoreOptions, S3StoreOptions, SwiftStoreOptions } from '../blob/store-options.js';
 
 /** One image store (Glance backend): its id, its type and that type's options. */
@@ -236,6 +237,10 @@ export interface Config {
   /** oslo.middleware's healthcheck filter (disable_by_file backend). */
   readonly healthcheck: {
     readonly disable_by_file_path: string | null;
+    /** Admins may see the detailed view (see src/http/healthcheck.ts). */
+    readonly detailed: boolean;
+    /** Checks every answer runs (see src/health/health-checks.ts). */
+    readonly backends: readonly HealthBackend[];
   };
   /** oslo.middleware's http_proxy_to_wsgi filter (see src/http/forwarded.ts). */
   readonly oslo_middleware: {
@@ -257,6 +262,10 @@ export interface Config {
   };
   /** Iris-only: log line format; auto = text on a terminal, in a file and to syslog, json on a pipe. */
   readonly log_format: 'auto' | 'text' | 'json';
+  /** Iris-only: address of the admin listener (/metrics); '' = none. */
+  readonly admin_bind_host: string;
+  /** Iris-only: its port; -1 = bind_port + 10000 (a free port when that is not a port), 0 = any free port. */
+  readonly admin_bind_port: number;
   /** Iris-only: seconds in-flight requests get to finish on SIGTERM before their connections are closed. */
   readonly shutdown_timeout: number;
   /** Iris-only: absolute path of the local syslog socket (default /dev/log). */

@@ -7,6 +7,11 @@ export interface RequestContext {
   readonly roles: readonly string[];
   readonly isAdmin: boolean;
   readonly requestId: string;
+  /**
+   * The caller's global request id (X-OpenStack-Request-ID in oslo.middleware's `req-<uuid>`
+   * form), null or absent when none was given: carried into logs and notifications.
+   */
+  readonly globalRequestId?: string | null;
   // What a verified token says beyond the fields above (flavor keystone; API keys set the
   // names they know). Optional: the header-based flavors know none of it.
   readonly projectName?: string | null;
@@ -35,4 +40,13 @@ export interface CatalogEntry {
     readonly region_id?: string | null;
     readonly id?: string;
   }[];
+}
+
+/**
+ * The request id a task records: the caller's global request id when it sent one, else this
+ * request's own. Glance's context middleware takes the caller's X-Openstack-Request-Id as the
+ * request's id and records that in the task, so the caller can find its task by the id it sent.
+ */
+export function recordedRequestId(ctx: Pick<RequestContext, 'requestId' | 'globalRequestId'>): string {
+  return ctx.globalRequestId ?? ctx.requestId;
 }

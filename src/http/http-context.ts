@@ -17,6 +17,8 @@ import type { MetadefService } from '../services/metadefs.js';
 import type { QuotaService } from '../services/quotas.js';
 import type { TaskService } from '../services/tasks.js';
 import { pyJson } from './py-json.js';
+import type { IrisMetrics } from '../metrics/iris-metrics.js';
+import type { HealthChecks } from '../health/health-checks.js';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -42,6 +44,10 @@ export interface HttpDeps {
   readonly contextOf: (request: FastifyRequest) => RequestContext;
   /** How the connection tells a body's reader that the body will never complete (main.ts makes one). */
   readonly bodies: BodyAborts;
+  /** Where request figures go (absent: no metrics). */
+  readonly metrics?: IrisMetrics;
+  /** The checks of the detailed health view (absent: only disable_by_file). */
+  readonly health?: HealthChecks;
 }
 
 declare module 'fastify' {

@@ -15,6 +15,8 @@ import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
 import { lingerIfBodyUnread } from './lingering-close.js';
+import { globalRequestId } from './request-id.js';
+import { addRequestMetrics } from './request-metrics.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
 import type { HttpMethod, RouteTable } from './route-table.js';
 import { cacheRoutes } from './routes/cache.js';
@@ -35,6 +37,10 @@ const ALL_METHODS: readonly string[] = METHODS;
 declare module 'fastify' {
   interface FastifyRequest {
     startedAt: bigint;
+    /** The caller's global request id (request-id.ts), null when none or malformed. */
+    globalRequestId: string | null;
+    /** The server's logger with this request's ids on every line. */
+    irisLog: Logger;
   }
 }
 
@@ -49,6 +55,11 @@ function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): 
   if (rendered.status === 401) reply.removeHeader('x-openstack-request-id');
   for (const [k, v] of Object.entries(rendered.headers)) reply.header(k, v);
   return reply.code(rendered.status).header('content-type', rendered.contentType).send(Buffer.from(rendered.body));
+}
+
+/** The request's logger (its ids on every line), also for a request that failed before the hooks ran. */
+function requestLog(request: FastifyRequest, logger: Logger): Logger {
+  return (request.irisLog as Logger | undefined) ?? logger.child({ req_id: request.id });
 }
 
 /** How long a connection whose request went bad may live before it is cut, whatever the handler does. */
@@ -177,6 +188,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   });
 
   trackHandlers(app); // graceful shutdown waits for handlers, also those whose client left
+  if (deps.metrics) addRequestMetrics(app, deps.metrics);
 
   // A client that half-closes after sending its body (SHUT_WR, as some tools do) still gets
   // its answer: Node's http server ends the socket on the client's FIN unless told otherwise.
@@ -191,6 +203,10 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     lingerIfBodyUnread(request.raw);
+    request.globalRequestId = globalRequestId(request.headers);
+    request.irisLog = logger.child(
+      request.globalRequestId === null ? { req_id: request.id } : { req_id: request.id, global_request_id: request.globalRequestId },
+    );
     watchBodyProgress(deps.bodies, request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
   });
   // Before authentication: a browser's preflight carries no token.
@@ -205,7 +221,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.addHook('onRequest', async (request) => {
     // The matched route too: the router decodes the path, so /%762/images reaches /v2/images.
     if (needsAuthentication(request.url) || needsAuthentication(request.routeOptions.url ?? '')) {
-      request.irisContext = await deps.authenticate(request);
+      const ctx = await deps.authenticate(request);
+      request.irisContext = request.globalRequestId === null ? ctx : { ...ctx, globalRequestId: request.globalRequestId };
     }
   });
 
@@ -220,9 +237,8 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const ms = Number(process.hrtime.bigint() - request.startedAt) / 1e6;
     const h = request.headers;
-    logger.info(
+    requestLog(request, logger).info(
       {
-        req_id: request.id,
         method: request.method,
         path: request.originalUrl,
         status: reply.statusCode,
@@ -244,7 +260,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     if (fault.status === 500 && fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 500) {
       fault = { status: fastifyStatus };
     }
-    if (fault.status >= 500) logger.error({ err: error, req_id: request.id }, 'unhandled error');
+    if (fault.status >= 500) requestLog(request, logger).error({ err: error }, 'unhandled error');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();
       return;

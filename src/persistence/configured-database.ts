@@ -7,7 +7,8 @@ import { openDatabase, waitForDatabase } from './database.js';
 import type { Database } from './database.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { assertIrisDatabase, assertIrisSchema } from './foreign-database.js';
-import type { PoolOptions } from './pool-options.js';
+import type { DatabaseObserver } from './observed-dialect.js';
+import { maxConnections, type PoolOptions } from './pool-options.js';
 import type { Config } from '../config/config.js';
 
 /** The `[database]` options, as config.ts types them. */
@@ -23,6 +24,11 @@ export function poolOptions(settings: DatabaseSettings): PoolOptions {
   };
 }
 
+/** Most connections the configured database may hold open at once (SQLite: its one handle). */
+export function databaseMaxConnections(settings: DatabaseSettings): number {
+  return settings.sqlite_path !== '' ? 1 : maxConnections(poolOptions(settings));
+}
+
 /** What to call the database in messages and logs: the file, or the URL without its password. */
 export function describeDatabase(settings: DatabaseSettings): string {
   return settings.sqlite_path !== '' ? settings.sqlite_path : redactDatabaseUrl(settings.connection);
@@ -36,13 +42,19 @@ export function describeDatabase(settings: DatabaseSettings): string {
  */
 export async function openConfiguredDatabase(
   settings: DatabaseSettings,
-  opts: { readonly onRetry?: (err: unknown, attempt: number) => void; readonly signal?: AbortSignal } = {},
+  opts: {
+    readonly onRetry?: (err: unknown, attempt: number) => void;
+    readonly signal?: AbortSignal;
+    /** Told about every statement and pool checkout (the metrics). */
+    readonly observer?: DatabaseObserver;
+  } = {},
 ): Promise<Database> {
+  const observer = opts.observer ? { observer: opts.observer } : {};
   if (settings.sqlite_path !== '') {
     assertIrisDatabase(settings.sqlite_path); // before opening: opening switches the file to WAL
-    return openDatabase({ sqlitePath: settings.sqlite_path });
+    return openDatabase({ sqlitePath: settings.sqlite_path, ...observer });
   }
-  const database = openDatabase({ url: settings.connection, pool: poolOptions(settings) });
+  const database = openDatabase({ url: settings.connection, pool: poolOptions(settings), ...observer });
   try {
     try {
       await waitForDatabase(database, {

@@ -7,13 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { Kysely, sql, type Dialect } from 'kysely';
 import { parseDatabaseUrl } from './database-url.js';
 import type { DatabaseUrl } from './database-url.js';
 import { createMysqlDialect, mysqlEngine } from './mysql-dialect.js';
 import { DEFAULT_POOL_OPTIONS } from './pool-options.js';
 import type { PoolOptions } from './pool-options.js';
 import { createPostgresDialect, postgresEngine } from './postgres-dialect.js';
+import { observeDialect, type DatabaseObserver } from './observed-dialect.js';
 import type { Schema } from './schema.js';
 import type { SqlEngine } from './sql-engine.js';
 import { createSqliteDialect, sqliteEngine } from './sqlite-dialect.js';
@@ -27,7 +28,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export type OpenOptions =
+export type OpenOptions = (
   | { readonly sqlitePath: string }
   | {
       /** A `[database] connection` URL. */
@@ -35,7 +36,11 @@ export type OpenOptions =
       /** Resolves a relative sqlite:/// path (default: the process's working directory). */
       readonly cwd?: string;
       readonly pool?: Partial<PoolOptions>;
-    };
+    }
+) & {
+  /** Told about every statement and pool checkout (the metrics). */
+  readonly observer?: DatabaseObserver;
+};
 
 /**
  * Opens the database; servers are connected lazily (on the first query), so this never waits:
@@ -53,14 +58,15 @@ export type OpenOptions =
 export function openDatabase(opts: OpenOptions): Database {
   const target: DatabaseUrl =
     'sqlitePath' in opts ? { engine: 'sqlite', path: opts.sqlitePath } : parseDatabaseUrl(opts.url, opts.cwd ?? process.cwd());
-  if (target.engine === 'sqlite') return openSqlite(target.path, target);
+  const observed = <D extends Dialect>(dialect: D): D => (opts.observer ? observeDialect(dialect, opts.observer) : dialect);
+  if (target.engine === 'sqlite') return openSqlite(target.path, target, observed);
   const pool: PoolOptions = { ...DEFAULT_POOL_OPTIONS, ...('pool' in opts ? opts.pool : {}) };
   const engine = target.engine === 'postgresql' ? postgresEngine : mysqlEngine;
   const dialect = target.engine === 'postgresql' ? createPostgresDialect(target, pool) : createMysqlDialect(target, pool);
-  return closable(new Kysely<Schema>({ dialect }), engine, target);
+  return closable(new Kysely<Schema>({ dialect: observed(dialect) }), engine, target);
 }
 
-function openSqlite(path: string, target: DatabaseUrl): Database {
+function openSqlite(path: string, target: DatabaseUrl, observed: <D extends Dialect>(dialect: D) => D): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
   try {
@@ -73,7 +79,7 @@ function openSqlite(path: string, target: DatabaseUrl): Database {
     throw err;
   }
   // Kysely's SQLite driver closes the better-sqlite3 handle on destroy.
-  return closable(new Kysely<Schema>({ dialect: createSqliteDialect(sqlite) }), sqliteEngine, target);
+  return closable(new Kysely<Schema>({ dialect: observed(createSqliteDialect(sqlite)) }), sqliteEngine, target);
 }
 
 function closable(db: Kysely<Schema>, engine: SqlEngine, target: DatabaseUrl): Database {

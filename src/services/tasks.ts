@@ -14,7 +14,7 @@
  * soft-deletes expired tasks lazily at the start of its list calls.
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../domain/context.js';
+import { recordedRequestId, type RequestContext } from '../domain/context.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { taskSchema } from '../domain/image-schemas.js';
 import { validateAgainstSchema } from '../domain/image-validation.js';
@@ -184,7 +184,7 @@ export function createTaskService(deps: TaskServiceDeps) {
         type,
         owner: ownerOf(ctx),
         image_id: imageId === undefined || imageId === null ? null : pyStr(imageId),
-        request_id: ctx.requestId,
+        request_id: recordedRequestId(ctx),
         user_id: ctx.userId,
         created_at: now,
         input,

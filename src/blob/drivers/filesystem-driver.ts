@@ -5,7 +5,7 @@
  * never sees a partial image, and an image whose upload was answered survives a crash.
  */
 import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { addAbortSignal } from 'node:stream';
@@ -224,6 +224,11 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     delete: remove,
     listStaging,
     removeStaging,
+    // The first write creates the directory as this does; then it must be writable.
+    probe: async () => {
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+      await access(dir, fsConstants.W_OK | fsConstants.X_OK);
+    },
   };
 }
 

@@ -295,6 +295,15 @@ export function createS3Driver(
     delete: remove,
     listStaging,
     removeStaging,
+    // The bucket answers; a missing one is fine when the first put creates it.
+    async probe(signal) {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+      } catch (err) {
+        if (isNotFound(err) && opts.s3_store_create_bucket_on_put) return;
+        throw err;
+      }
+    },
   };
 }
 

@@ -580,6 +580,12 @@ export function createSwiftDriver(
     delete: del,
     listStaging,
     removeStaging,
+    // The account answers with a valid token (containers may be made on the first put).
+    async probe(signal) {
+      const res = await call(ownAuth, 'HEAD', undefined, undefined, { signal });
+      await res.body.dump();
+      if (res.statusCode >= 300) throw await failure(res, 'HEAD account');
+    },
   };
 }
 

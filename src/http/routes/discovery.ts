@@ -8,7 +8,10 @@ import {
   taskSchema,
   tasksSchema,
 } from '../../domain/image-schemas.js';
-import { healthcheckReply } from '../healthcheck.js';
+import { disableByFile } from '../../health/health-checks.js';
+import { IDENTITY_HEADERS } from '../../auth/request-context.js';
+import { userToken } from '../../auth/authenticator.js';
+import { healthcheckReply, serverFacts } from '../healthcheck.js';
 import { baseUrl, sendJson, type HttpDeps } from '../http-context.js';
 import { versionsDocument } from '../versions.js';
 import type { RouteTable } from '../route-table.js';
@@ -43,6 +46,23 @@ export interface AnyMethodRoute {
 }
 
 /**
+ * Whether the health check's caller may see the detailed view: a request that carries
+ * credentials (a token, or identity headers in the header flavors) which authenticate as an
+ * admin. Anything else, including credentials that fail, gets the plain view: the health check
+ * itself stays anonymous and never answers 401.
+ */
+async function callerIsAdmin(deps: HttpDeps, request: FastifyRequest): Promise<boolean> {
+  const hasCredentials = userToken(request.headers) !== undefined || IDENTITY_HEADERS.some((h) => request.headers[h] !== undefined);
+  if (!hasCredentials) return false;
+  try {
+    return (await deps.authenticate(request)).isAdmin;
+  } catch (err) {
+    request.irisLog.info({ err: (err as Error).message }, 'health check: credentials not accepted; plain view');
+    return false;
+  }
+}
+
+/**
  * `/` (300) and `/versions` (200) answer the version list to every method, as Glance's version
  * negotiation does; `/v2` redirects every method to `/v2/`; `/healthcheck` answers every
  * method (see healthcheck.ts).
@@ -65,7 +85,12 @@ export function anyMethodRoutes(deps: HttpDeps): AnyMethodRoute[] {
     {
       path: '/healthcheck',
       handler: async (req, reply) => {
-        const answer = healthcheckReply(req.method, req.headers.accept, deps.config.healthcheck.disable_by_file_path);
+        const detailed = deps.config.healthcheck.detailed && (await callerIsAdmin(deps, req));
+        const results =
+          deps.health === undefined
+            ? [disableByFile(deps.config.healthcheck.disable_by_file_path)]
+            : await (detailed ? deps.health.all() : deps.health.basic());
+        const answer = healthcheckReply(req.method, req.headers.accept, results, detailed ? serverFacts() : null);
         reply.code(answer.status);
         // webob keeps Content-Length: 0 on its 204.
         if (answer.contentType === undefined) return reply.header('content-length', '0').send();

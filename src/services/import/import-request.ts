@@ -4,7 +4,7 @@
  * lock and handed to the runner. The order of the checks is Glance's, so the same request gets
  * the same error.
  */
-import type { RequestContext } from '../../domain/context.js';
+import { recordedRequestId, type RequestContext } from '../../domain/context.js';
 import { Conflict, Invalid } from '../../domain/errors.js';
 import { storeOf, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
@@ -163,7 +163,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         // Iris records the image's owner instead, or '' when there is none.
         owner: ctx.projectId ?? image.owner ?? '',
         image_id: id,
-        request_id: ctx.requestId,
+        request_id: recordedRequestId(ctx),
         user_id: ctx.userId,
         created_at: now,
         input: { image_id: id, import_req: raw, backend: stores },
