@@ -43,6 +43,7 @@ import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore } from './domain/ports.js';
 import type { CleanupReporter } from './blob/cleanup-report.js';
+import { createNotifier, notificationSettings } from './notify/notifier.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -242,7 +243,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   // Rules checked at the edge without an image (tasks API, store details), by name.
   const ruleAllows = (ctx: RequestContext, rule: string) => policySetup.rules.check(rule, {}, credentialsOf(ctx));
   const clock = { now: () => new Date() };
-  const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
+  // Glance's notifications (src/notify/): nothing sent unless [oslo_messaging_notifications] driver is set.
+  // stats() is read by the metrics (sent, dropped, queued, connected).
+  const notifier = createNotifier(notificationSettings(config), { logger });
   const imageService = createImageService({
     images,
     blobs,
@@ -262,6 +265,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   });
   const imageData = createImageDataService({
     multiStore: config.multi_store,
+    defaultStore: config.default_backend_id,
     images,
     blobs,
     policy,
@@ -325,6 +329,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     members: createSqliteMemberRepository(database.db, { engine: database.engine }),
     policy,
     clock,
+    notifier,
     imageService,
     quota: config.DEFAULT.image_member_quota,
   });
@@ -332,6 +337,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     tasks,
     policy: { tasksApiAccess: (ctx) => ruleAllows(ctx, 'tasks_api_access') },
     clock,
+    notifier,
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     images: imageService,
     ids: { uuid: randomUUID },
@@ -384,7 +390,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // Closing the sockets makes the remaining handlers fail fast; their clean-up is short.
     await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
     await authenticator.close();
-    await Promise.all([blobs.close(), staging.close()]);
+    await Promise.all([blobs.close(), staging.close(), notifier.close(NOTIFIER_FLUSH_MS)]);
     await database.close();
     logger.info({ signal }, 'stopped');
     await logging.close();
@@ -402,6 +408,8 @@ function stopBeforeServing(): void {
 
 /** How long handlers get to clean up once their connections are closed. */
 const AFTER_CLOSE_MS = 2000;
+/** Shutdown: how long queued notifications get to reach the broker before the rest are dropped. */
+const NOTIFIER_FLUSH_MS = 2000;
 
 /** 'done' when `promise` settles within `ms`, else 'timeout' (the timer does not hold the process). */
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {

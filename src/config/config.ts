@@ -76,6 +76,12 @@ export interface Config {
     readonly enabled_import_methods: readonly string[];
     /** Single-store staging area for glance-direct (`file:///path`); Iris default file://<data_dir>/staging. */
     readonly node_staging_uri: string;
+    /** oslo.messaging's transport (rabbit://…), the notifications' unless their own is set. */
+    readonly transport_url: string;
+    /** The notifications' exchange (Glance: glance). */
+    readonly control_exchange: string;
+    readonly disabled_notifications: readonly string[];
+    readonly default_publisher_id: string;
   };
   readonly image_format: {
     readonly disk_formats: readonly string[];
@@ -193,6 +199,15 @@ export interface Config {
   readonly healthcheck: {
     readonly disable_by_file_path: string | null;
   };
+  /** oslo.messaging's notifier options (src/notify/, docs/notifications.md). */
+  readonly oslo_messaging_notifications: {
+    readonly driver: readonly ('messagingv2' | 'messaging' | 'log' | 'noop')[];
+    /** null = [DEFAULT] transport_url. */
+    readonly transport_url: string | null;
+    readonly topics: readonly string[];
+    /** -1 = as long as the message stays queued. */
+    readonly retry: number;
+  };
   /** oslo.middleware's http_proxy_to_wsgi filter (see src/http/forwarded.ts). */
   readonly oslo_middleware: {
     readonly enable_proxy_headers_parsing: boolean;
@@ -224,6 +239,8 @@ export interface Config {
   readonly partial_write_max_age: number;
   /** Iris-only: seconds without a body byte before a request body is abandoned (408); 0 = off. */
   readonly body_idle_timeout: number;
+  /** Iris-only: notifications held while the broker is away; beyond it new ones are dropped. */
+  readonly notification_queue_size: number;
   /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
   readonly task_lease_seconds: number;
   /** Files read, in order, for the start log. */

@@ -271,9 +271,19 @@ export interface IdGenerator {
   uuid(): string;
 }
 
-/** Notifications (Glance's image.create, image.upload…). Never throws. */
+/**
+ * Notifications (Glance's image.create, image.upload…), sent once the change they report is
+ * committed. Never throws, never waits: delivery happens in the background (src/notify/).
+ * @example notifier.emit('image.update', imagePayload(image));
+ */
 export interface Notifier {
-  emit(type: string, payload: Record<string, unknown>): void;
+  /**
+   * Sends event `type` with `payload` (an object, or the text of an error notification) at
+   * `priority` (default INFO; Glance's failed uploads are ERROR). Disabled types are dropped here.
+   */
+  emit(type: string, payload: Record<string, unknown> | string, priority?: 'INFO' | 'WARN' | 'ERROR'): void;
+  /** False when `type` would go nowhere, so a caller can skip the work of building it (image.send's byte count). */
+  enabled?(type: string): boolean;
 }
 
 export type { RequestContext };

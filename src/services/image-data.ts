@@ -15,6 +15,8 @@ import type { BlobStore, ByteRange, Clock, ImageRepository, Notifier, StoredBlob
 import type { ImageService } from './images.js';
 import { createUploadCheck } from '../format/upload-check.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
+import { imagePayload, imageSendPayload, importProgressPayload } from '../notify/event-payloads.js';
+import { uploadFailureText } from '../notify/error-notifications.js';
 
 export interface ImageDataDeps {
   readonly images: ImageRepository;
@@ -26,6 +28,8 @@ export interface ImageDataDeps {
   readonly imageSizeCap: number;
   /** Glance's multi-store mode: locations record their store id (`metadata.store`). */
   readonly multiStore: boolean;
+  /** The store an upload without X-Image-Meta-Store goes to (image.prepare names it in multi-store mode). */
+  readonly defaultStore?: string;
   /** Bytes per owner, 0 = unlimited (Glance's user_storage_quota). */
   readonly userStorageQuota: number;
   readonly hashingAlgorithm: string;
@@ -52,11 +56,19 @@ export function createImageDataService(deps: ImageDataDeps) {
 
   /** Puts an image back to queued after a failed upload, unless something else moved or deleted it. */
   async function backToQueued(image: Image): Promise<void> {
+    const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
-      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: 'saving' });
+      await images.save(queued, { fromStatus: 'saving' });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
+      return;
     }
+    deps.notifier.emit('image.update', imagePayload(queued));
+  }
+
+  /** Glance's image.upload error notification (its text names the image and the reason), before the image is restored. */
+  function notifyUploadFailed(id: string, error: unknown): void {
+    deps.notifier.emit('image.upload', uploadFailureText(id, error), 'ERROR');
   }
 
   /** Deletes the blob of an upload that failed after it was stored; a failure only leaves an orphan. */
@@ -101,6 +113,7 @@ export function createImageDataService(deps: ImageDataDeps) {
         store: opts.store,
       });
     } catch (e) {
+      notifyUploadFailed(id, e);
       await backToQueued(saving);
       throw e;
     }
@@ -109,6 +122,7 @@ export function createImageDataService(deps: ImageDataDeps) {
     } catch (e) {
       // A store that skipped the observer: the data was never checked and must not be served.
       await dropBlob(id, blob);
+      notifyUploadFailed(id, e);
       await backToQueued(saving);
       throw e;
     }
@@ -131,8 +145,24 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (e instanceof Conflict || e instanceof NotFound) throw gone(id);
       throw e;
     }
-    deps.notifier.emit('image.upload', { id, size: blob.size });
+    // Glance sends these three around its final save; here all follow the commit, in its order.
+    deps.notifier.emit('image.upload', { ...imagePayload(active), ...importProgressPayload(active) });
+    deps.notifier.emit('image.activate', imagePayload(active));
+    deps.notifier.emit('image.update', imagePayload(active));
     return active;
+  }
+
+  /**
+   * Glance's image.send once the last byte went out. The stream ends only after all `expected`
+   * bytes (stores fail a short read rather than end early), so that is the count; a download
+   * the client abandons sends nothing, as in Glance. No transform in the data path: the
+   * filesystem store's stream writes straight to the socket.
+   */
+  function notifyWhenSent(stream: Readable, ctx: RequestContext, image: Image, expected: number): Readable {
+    stream.once('end', () => {
+      deps.notifier.emit('image.send', imageSendPayload(image, expected, { projectId: ctx.projectId, userId: ctx.userId }));
+    });
+    return stream;
   }
 
   return {
@@ -174,6 +204,12 @@ export function createImageDataService(deps: ImageDataDeps) {
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
         await images.save(saving, { fromStatus: image.status });
+        deps.notifier.emit('image.update', imagePayload(saving));
+        deps.notifier.emit('image.prepare', {
+          ...imagePayload(saving),
+          ...importProgressPayload(saving),
+          ...(deps.multiStore ? { backend: opts.store ?? deps.defaultStore } : {}),
+        });
         const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
         return await receive(saving, source, { ...opts, signal }, cap);
       } finally {
@@ -206,7 +242,9 @@ export function createImageDataService(deps: ImageDataDeps) {
       for (const [i, location] of active.entries()) {
         try {
           const opened = await blobs.get(location.url, { ...(range ? { range } : {}), store: storeOf(location), image: id });
-          return { kind: 'data', image, stream: opened.stream, size: opened.size, range };
+          const expected = range ? range.end - range.start + 1 : (image.size ?? opened.size);
+          const stream = deps.notifier.enabled?.('image.send') === false ? opened.stream : notifyWhenSent(opened.stream, ctx, image, expected);
+          return { kind: 'data', image, stream, size: opened.size, range };
         } catch (err) {
           failure = err;
           if (i + 1 < active.length) {

@@ -20,6 +20,7 @@ import type {
   SortDir,
   SortKey,
 } from '../domain/ports.js';
+import { deletedImagePayload, imagePayload } from '../notify/event-payloads.js';
 import { createTransferWatches } from './transfer-watch.js';
 
 export interface ImageServiceDeps {
@@ -92,6 +93,7 @@ export function createImageService(deps: ImageServiceDeps) {
   async function saveChanged(image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
     const updated: Image = { ...image, updated_at: clock.now() };
     await images.save(updated, { fromStatus, previous });
+    deps.notifier.emit('image.update', imagePayload(updated));
     return updated;
   }
 
@@ -137,7 +139,7 @@ export function createImageService(deps: ImageServiceDeps) {
         if (e instanceof Conflict) throw new Conflict(`Image ID ${image.id} already exists!`);
         throw e;
       }
-      deps.notifier.emit('image.create', { id: image.id, owner: image.owner });
+      deps.notifier.emit('image.create', imagePayload(image));
       return readable(ctx, image);
     },
 
@@ -216,6 +218,7 @@ export function createImageService(deps: ImageServiceDeps) {
       // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
       // never an active image without data.
       await images.remove(id);
+      deps.notifier.emit('image.delete', deletedImagePayload(image, clock.now()));
       // A running upload or stage stops reading now rather than after its whole body.
       transfers.deleted(id);
       for (const loc of image.locations) {
@@ -226,7 +229,6 @@ export function createImageService(deps: ImageServiceDeps) {
         }
       }
       if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
-      deps.notifier.emit('image.delete', { id });
     },
 
     /** DELETE /v2/stores/{store}/{id}: drops one store's copy of an image kept in several. */

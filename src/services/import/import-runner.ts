@@ -19,6 +19,7 @@ import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportTaskProgress } from './import-task-progress.js';
+import { imagePayload, taskPayload } from '../../notify/event-payloads.js';
 
 const MIB = 1024 * 1024;
 
@@ -62,7 +63,12 @@ export function createImportRunner(deps: ImportRunnerDeps) {
   const running = new Map<string, AbortController>();
   /** Task id of the import running here for an image. */
   const runningFor = new Map<string, string>();
-  const update = (id: string, change: (image: Image) => Image): Promise<Image> => updateImage(deps, id, change);
+  /** Saves a change of the image; image.update once stored, as each save of Glance's import flow. */
+  const update = async (id: string, change: (image: Image) => Image): Promise<Image> => {
+    const image = await updateImage(deps, id, change);
+    deps.notifier.emit('image.update', imagePayload(image));
+    return image;
+  };
 
   async function runTask(task: Task, req: ImportRequest): Promise<void> {
     const abort = new AbortController();
@@ -77,7 +83,9 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       abort.abort(new Invalid('Import task lease lost: another node took the task over'));
     });
     try {
-      await tasks.save(beginProcessing(task, clock.now()), { fromStatus: 'pending' });
+      const processing = beginProcessing(task, clock.now());
+      await tasks.save(processing, { fromStatus: 'pending' });
+      deps.notifier.emit('task.processing', taskPayload(processing, clock.now()));
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
       let image = await update(id, (img) => {
         let next = img;
@@ -176,7 +184,6 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       await deps.dropStaging(id);
       if (image.status !== 'active') throw new Invalid('None of the uploads finished!');
       await progress.finish(task, 'success', `Copied ${Math.floor(copied / MIB)} MiB`, { image_id: id });
-      deps.notifier.emit('image.import', { id, task: task.id });
     } catch (e) {
       if (taken) {
         // The node that took the task over failed it and recovered the image; reverting here

@@ -8,7 +8,8 @@ import type { RequestContext } from '../../domain/context.js';
 import { Conflict, Gone, NotFound, TooLarge } from '../../domain/errors.js';
 import { transition, type Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
-import type { BlobStore, Clock, ImageRepository, StoredBlob } from '../../domain/ports.js';
+import type { BlobStore, Clock, ImageRepository, Notifier, StoredBlob } from '../../domain/ports.js';
+import { imagePayload } from '../../notify/event-payloads.js';
 import type { ImageService } from '../images.js';
 import { STAGE_HOST } from './import-image-properties.js';
 
@@ -17,6 +18,8 @@ export interface ImportStageDeps {
   readonly staging: BlobStore;
   readonly policy: Policy;
   readonly clock: Clock;
+  /** image.update after each save, as Glance's stage. */
+  readonly notifier: Notifier;
   readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly imageSizeCap: number;
   readonly hashingAlgorithm: string;
@@ -29,11 +32,14 @@ export function createImportStage(deps: ImportStageDeps) {
   const { images, staging, policy, clock } = deps;
 
   async function backTo(image: Image, from: Image['status']): Promise<void> {
+    const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
-      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: from });
+      await images.save(queued, { fromStatus: from });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
+      return;
     }
+    deps.notifier.emit('image.update', imagePayload(queued));
   }
 
   return {
@@ -54,6 +60,7 @@ export function createImportStage(deps: ImportStageDeps) {
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
         await images.save(uploading, { fromStatus: 'queued' });
+        deps.notifier.emit('image.update', imagePayload(uploading));
         const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
         let blob: StoredBlob;
         try {
@@ -70,7 +77,9 @@ export function createImportStage(deps: ImportStageDeps) {
         try {
           // Record which node holds the staged data, so an import landing elsewhere is proxied here.
           const properties = deps.selfUrl ? { ...uploading.properties, [STAGE_HOST]: deps.selfUrl } : uploading.properties;
-          await images.save({ ...uploading, size: blob.size, properties, updated_at: clock.now() }, { fromStatus: 'uploading', previous: uploading });
+          const staged: Image = { ...uploading, size: blob.size, properties, updated_at: clock.now() };
+          await images.save(staged, { fromStatus: 'uploading', previous: uploading });
+          deps.notifier.emit('image.update', imagePayload(staged));
         } catch (e) {
           // Deleted meanwhile: the staged data must not outlive it.
           await deps.dropStaging(id);

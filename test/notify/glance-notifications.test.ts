@@ -1,0 +1,49 @@
+/**
+ * Iris's notifications against the real Glance 25.1.0's, field by field: the same calls
+ * (test/helpers/notification-scenarios.ts) as scripts/record-peer-notifications.ts drove
+ * against the peer, captured from a throwaway RabbitMQ, normalised the same way and compared
+ * with the committed recording (test/fixtures/notifications/glance-25.1.0.json). Exchange,
+ * routing key, message properties, envelope and message (payload included) must all match.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { freePort, REPO_ROOT, startIris } from '../helpers/iris-server.js';
+import { captureNotifications, normalise } from '../helpers/notification-capture.js';
+import { SCENARIOS } from '../helpers/notification-scenarios.js';
+import { startRabbitOrSkip } from '../helpers/rabbitmq-server.js';
+
+const recorded = JSON.parse(readFileSync(`${REPO_ROOT}test/fixtures/notifications/glance-25.1.0.json`, 'utf8')) as Record<string, unknown[]>;
+
+test('notifications as Glance 25.1.0 sends them', async (t) => {
+  const rabbit = await startRabbitOrSkip(t);
+  if (rabbit === undefined) return;
+  t.after(() => rabbit.stop());
+  const capture = await captureNotifications(rabbit.url);
+  t.after(() => capture.close());
+  const deadUrl = `http://127.0.0.1:${await freePort()}/nothing.img`;
+  const iris = await startIris({
+    env: {
+      IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
+      IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:'),
+      // The failed import fetches from a closed loopback port, as the recording did.
+      IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
+      IRIS__IMPORT_FILTERING_OPTS__ALLOW_PRIVATE_NETWORKS: 'true',
+    },
+  });
+  t.after(() => iris.stop());
+
+  for (const [name, run] of Object.entries(SCENARIOS)) {
+    await t.test(name, async () => {
+      const expected = recorded[name];
+      assert.ok(expected, `no recording for ${name}`);
+      capture.clear();
+      await run(iris.baseUrl, { deadUrl });
+      const actual = normalise(await capture.waitFor(expected.length));
+      for (let i = 0; i < expected.length; i += 1) {
+        assert.deepEqual(actual[i], expected[i], `${name}: message ${i + 1} of ${expected.length}`);
+      }
+      assert.equal(actual.length, expected.length, `${name}: more messages than Glance sends`);
+    });
+  }
+});
