@@ -1199,6 +1199,16 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'Notifications held in memory while the broker is down or slow; when full, new ones are dropped, counted ' +
       'and logged, so a broker never holds up or fails a request.',
   },
+  {
+    section: 'iris',
+    name: 'notification_request_context',
+    type: 'boolean',
+    default: 'false',
+    help:
+      "Add the ids of the request behind each notification to the message as oslo.messaging's context keys " +
+      '(_context_request_id, _context_global_request_id, _context_user_id, _context_project_id; for an import ' +
+      'task, those of the request that created it). Glance sends none.',
+  },
 ] satisfies ConfigOption[]);
 
 /** How the per-store section is named in the sample and docs: really the store's id. */

@@ -241,6 +241,8 @@ export interface Config {
   readonly body_idle_timeout: number;
   /** Iris-only: notifications held while the broker is away; beyond it new ones are dropped. */
   readonly notification_queue_size: number;
+  /** Iris-only: oslo `_context_*` keys (request, user, project ids) in each message. */
+  readonly notification_request_context: boolean;
   /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
   readonly task_lease_seconds: number;
   /** Files read, in order, for the start log. */

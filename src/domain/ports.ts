@@ -271,6 +271,19 @@ export interface IdGenerator {
   uuid(): string;
 }
 
+/** Who caused a notification: a request's ids (RequestContext fits), or those a task recorded. */
+export interface NotificationContext {
+  readonly requestId: string | null;
+  readonly globalRequestId?: string | null;
+  readonly userId: string | null;
+  readonly projectId: string | null;
+}
+
+export interface NotifyOptions {
+  readonly priority?: 'INFO' | 'WARN' | 'ERROR';
+  readonly context?: NotificationContext;
+}
+
 /**
  * Notifications (Glance's image.create, image.upload…), sent once the change they report is
  * committed. Never throws, never waits: delivery happens in the background (src/notify/).
@@ -279,9 +292,11 @@ export interface IdGenerator {
 export interface Notifier {
   /**
    * Sends event `type` with `payload` (an object, or the text of an error notification) at
-   * `priority` (default INFO; Glance's failed uploads are ERROR). Disabled types are dropped here.
+   * `opts.priority` (default INFO; Glance's failed uploads are ERROR), on behalf of
+   * `opts.context` (the request, or the task's for background work). Disabled types are
+   * dropped here.
    */
-  emit(type: string, payload: Record<string, unknown> | string, priority?: 'INFO' | 'WARN' | 'ERROR'): void;
+  emit(type: string, payload: Record<string, unknown> | string, opts?: NotifyOptions): void;
   /** False when `type` would go nowhere, so a caller can skip the work of building it (image.send's byte count). */
   enabled?(type: string): boolean;
 }

@@ -95,3 +95,8 @@ export function taskPayload(task: Task, now: Date = new Date()): Record<string, 
     deleted_at: null,
   };
 }
+
+/** The ids a task recorded of the request that created it: the context of its background notifications. */
+export function taskContext(task: Task): { requestId: string | null; userId: string | null; projectId: string | null } {
+  return { requestId: task.request_id, userId: task.user_id, projectId: task.owner === '' ? null : task.owner };
+}

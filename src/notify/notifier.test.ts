@@ -11,6 +11,7 @@ const base: NotificationSettings = {
   publisherId: 'image.localhost',
   exchange: 'glance',
   queueSize: 10,
+  requestContext: false,
 };
 
 function recordingLogger() {

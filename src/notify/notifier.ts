@@ -10,11 +10,11 @@
  *   notifier.emit('image.create', imagePayload(image));
  *   notifier.stats(); // { sent, dropped, queued, connected }
  */
-import type { Notifier } from '../domain/ports.js';
+import type { NotificationContext, Notifier, NotifyOptions } from '../domain/ports.js';
 import { createAmqpTransport, type AmqpTransport, type TransportLogger, type TransportStats } from './amqp-transport.js';
 import { notificationFilter } from './disabled-notifications.js';
 import { logDriver, noopDriver, type LogDriverLogger, type NotificationDriver } from './local-drivers.js';
-import { amqpBody, buildMessage, type NotificationPayload, type NotificationPriority } from './oslo-message.js';
+import { amqpBody, buildMessage, type NotificationPayload, type OsloMessage } from './oslo-message.js';
 import { parseTransportUrl } from './transport-url.js';
 import type { Config } from '../config/config.js';
 
@@ -30,6 +30,11 @@ export interface NotificationSettings {
   readonly publisherId: string;
   readonly exchange: string;
   readonly queueSize: number;
+  /**
+   * Iris only: add the request's ids to each message as oslo's `_context_*` keys
+   * (request_id, global_request_id, user_id, project_id). Glance sends an empty context.
+   */
+  readonly requestContext: boolean;
 }
 
 export interface IrisNotifier extends Notifier {
@@ -47,6 +52,8 @@ export function createNotifier(
   const allowed = notificationFilter(settings.disabled);
   const wanted = new Set(settings.drivers);
   const drivers: NotificationDriver[] = [];
+  /** The messaging drivers, which also carry the context (the log driver, as oslo's, does not). */
+  const messaging: ((message: OsloMessage, context: Record<string, unknown> | undefined) => void)[] = [];
   let transport: AmqpTransport | undefined;
   const versions = (['messaging', 'messagingv2'] as const).filter((d) => wanted.has(d)).map((d) => (d === 'messagingv2' ? 2 : 1) as 1 | 2);
   if (versions.length > 0) {
@@ -60,28 +67,27 @@ export function createNotifier(
     });
     transport = amqp;
     for (const version of versions) {
-      drivers.push({
-        send(message) {
-          const payload = message.payload;
-          const imageId = typeof payload === 'object' ? ((payload.id ?? payload.image_id) as string | undefined) : undefined;
-          for (const topic of settings.topics) {
-            amqp.publish(`${topic}.${message.priority.toLowerCase()}`, amqpBody(message, version), { eventType: message.event_type, imageId });
-          }
-        },
-        close: () => amqp.close(),
+      messaging.push((message, context) => {
+        const payload = message.payload;
+        const imageId = typeof payload === 'object' ? ((payload.id ?? payload.image_id) as string | undefined) : undefined;
+        for (const topic of settings.topics) {
+          amqp.publish(`${topic}.${message.priority.toLowerCase()}`, amqpBody(message, version, { context }), { eventType: message.event_type, imageId });
+        }
       });
     }
   }
   if (wanted.has('log')) drivers.push(logDriver(deps.logger));
   if (wanted.has('noop')) drivers.push(noopDriver);
-  const active = drivers.some((d) => d !== noopDriver);
+  const active = messaging.length > 0 || drivers.some((d) => d !== noopDriver);
 
   return {
     enabled: (eventType) => active && allowed(eventType),
-    emit(eventType: string, payload: NotificationPayload, priority: NotificationPriority = 'INFO') {
+    emit(eventType: string, payload: NotificationPayload, opts: NotifyOptions = {}) {
       if (!active || !allowed(eventType)) return;
       try {
-        const message = buildMessage({ publisherId: settings.publisherId, eventType, priority, payload, now: now() });
+        const message = buildMessage({ publisherId: settings.publisherId, eventType, priority: opts.priority ?? 'INFO', payload, now: now() });
+        const context = settings.requestContext && opts.context ? contextKeys(opts.context) : undefined;
+        for (const send of messaging) send(message, context);
         for (const driver of drivers) driver.send(message);
       } catch (err) {
         // The port never throws: a notification must not fail the change it reports.
@@ -107,5 +113,16 @@ export function notificationSettings(config: Config): NotificationSettings {
     publisherId: config.DEFAULT.default_publisher_id,
     exchange: config.DEFAULT.control_exchange,
     queueSize: config.notification_queue_size,
+    requestContext: config.notification_request_context,
+  };
+}
+
+/** oslo.context's names for the ids of a request. */
+function contextKeys(ctx: NotificationContext): Record<string, unknown> {
+  return {
+    request_id: ctx.requestId,
+    global_request_id: ctx.globalRequestId ?? null,
+    user_id: ctx.userId,
+    project_id: ctx.projectId,
   };
 }

@@ -21,7 +21,7 @@ test('timestamps are Python str(datetime): microseconds, none when zero', () => 
 });
 
 test('messagingv2 wraps the message in the 2.0 envelope; messaging (1.0) sends it bare; both add _unique_id', () => {
-  const v2 = JSON.parse(amqpBody(message, 2, 'u1').toString('utf8')) as Record<string, string>;
+  const v2 = JSON.parse(amqpBody(message, 2, { uniqueId: 'u1' }).toString('utf8')) as Record<string, string>;
   assert.deepEqual(Object.keys(v2), ['oslo.version', 'oslo.message']);
   assert.equal(v2['oslo.version'], '2.0');
   // Python's json.dumps: ", " and ": " separators, non-ASCII escaped, oslo's key order.
@@ -30,9 +30,10 @@ test('messagingv2 wraps the message in the 2.0 envelope; messaging (1.0) sends i
     '{"message_id": "m-1", "publisher_id": "image.localhost", "event_type": "image.create", "priority": "INFO", ' +
       '"payload": {"id": "x", "name": "\\u00e9"}, "timestamp": "2026-12-06 15:52:35.120000", "_unique_id": "u1"}',
   );
-  const v1 = JSON.parse(amqpBody(message, 1, 'u2').toString('utf8')) as Record<string, unknown>;
+  const v1 = JSON.parse(amqpBody(message, 1, { uniqueId: 'u2', context: { request_id: 'req-1' } }).toString('utf8')) as Record<string, unknown>;
   assert.equal(v1.event_type, 'image.create');
   assert.equal(v1._unique_id, 'u2');
+  assert.equal(v1._context_request_id, 'req-1');
 });
 
 test('disabled_notifications: types, groups (Glance) and image.* patterns', () => {

@@ -51,11 +51,17 @@ export function buildMessage(fields: {
 
 /**
  * The AMQP body of `message` as the rabbit driver sends it: `_unique_id` added (its duplicate
- * detection key) and, for version 2, wrapped in the envelope. Glance notifies with an empty
- * request context, so no `_context_*` keys are added. JSON as Python's json.dumps writes it.
+ * detection key), then the request context as `_context_<key>` entries (Glance notifies with an
+ * empty context, so by default there are none), and for version 2 the envelope around it. JSON
+ * as Python's json.dumps writes it.
  */
-export function amqpBody(message: OsloMessage, version: 1 | 2, uniqueId: string = randomUUID().replace(/-/g, '')): Buffer {
-  const raw = { ...message, _unique_id: uniqueId };
+export function amqpBody(
+  message: OsloMessage,
+  version: 1 | 2,
+  opts: { uniqueId?: string; context?: Readonly<Record<string, unknown>> } = {},
+): Buffer {
+  const raw: Record<string, unknown> = { ...message, _unique_id: opts.uniqueId ?? randomUUID().replace(/-/g, '') };
+  for (const [key, value] of Object.entries(opts.context ?? {})) raw[`_context_${key}`] = value;
   const body = version === 2 ? { 'oslo.version': '2.0', 'oslo.message': pyJsonDumps(raw) } : raw;
   return Buffer.from(pyJsonDumps(body), 'utf8');
 }

@@ -55,7 +55,7 @@ export function createImageDataService(deps: ImageDataDeps) {
   const { images, blobs, policy, clock } = deps;
 
   /** Puts an image back to queued after a failed upload, unless something else moved or deleted it. */
-  async function backToQueued(image: Image): Promise<void> {
+  async function backToQueued(ctx: RequestContext, image: Image): Promise<void> {
     const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
       await images.save(queued, { fromStatus: 'saving' });
@@ -63,12 +63,12 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
       return;
     }
-    deps.notifier.emit('image.update', imagePayload(queued));
+    deps.notifier.emit('image.update', imagePayload(queued), { context: ctx });
   }
 
   /** Glance's image.upload error notification (its text names the image and the reason), before the image is restored. */
-  function notifyUploadFailed(id: string, error: unknown): void {
-    deps.notifier.emit('image.upload', uploadFailureText(id, error), 'ERROR');
+  function notifyUploadFailed(ctx: RequestContext, id: string, error: unknown): void {
+    deps.notifier.emit('image.upload', uploadFailureText(id, error), { priority: 'ERROR', context: ctx });
   }
 
   /** Deletes the blob of an upload that failed after it was stored; a failure only leaves an orphan. */
@@ -89,6 +89,7 @@ export function createImageDataService(deps: ImageDataDeps) {
    * (saving → active). Any failure leaves no data behind and the image back in `queued`.
    */
   async function receive(
+    ctx: RequestContext,
     saving: Image,
     source: Readable,
     opts: { contentLength?: number; signal?: AbortSignal; store?: string },
@@ -113,8 +114,8 @@ export function createImageDataService(deps: ImageDataDeps) {
         store: opts.store,
       });
     } catch (e) {
-      notifyUploadFailed(id, e);
-      await backToQueued(saving);
+      notifyUploadFailed(ctx, id, e);
+      await backToQueued(ctx, saving);
       throw e;
     }
     try {
@@ -122,8 +123,8 @@ export function createImageDataService(deps: ImageDataDeps) {
     } catch (e) {
       // A store that skipped the observer: the data was never checked and must not be served.
       await dropBlob(id, blob);
-      notifyUploadFailed(id, e);
-      await backToQueued(saving);
+      notifyUploadFailed(ctx, id, e);
+      await backToQueued(ctx, saving);
       throw e;
     }
 
@@ -146,9 +147,9 @@ export function createImageDataService(deps: ImageDataDeps) {
       throw e;
     }
     // Glance sends these three around its final save; here all follow the commit, in its order.
-    deps.notifier.emit('image.upload', { ...imagePayload(active), ...importProgressPayload(active) });
-    deps.notifier.emit('image.activate', imagePayload(active));
-    deps.notifier.emit('image.update', imagePayload(active));
+    deps.notifier.emit('image.upload', { ...imagePayload(active), ...importProgressPayload(active) }, { context: ctx });
+    deps.notifier.emit('image.activate', imagePayload(active), { context: ctx });
+    deps.notifier.emit('image.update', imagePayload(active), { context: ctx });
     return active;
   }
 
@@ -160,7 +161,7 @@ export function createImageDataService(deps: ImageDataDeps) {
    */
   function notifyWhenSent(stream: Readable, ctx: RequestContext, image: Image, expected: number): Readable {
     stream.once('end', () => {
-      deps.notifier.emit('image.send', imageSendPayload(image, expected, { projectId: ctx.projectId, userId: ctx.userId }));
+      deps.notifier.emit('image.send', imageSendPayload(image, expected, { projectId: ctx.projectId, userId: ctx.userId }), { context: ctx });
     });
     return stream;
   }
@@ -204,14 +205,11 @@ export function createImageDataService(deps: ImageDataDeps) {
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
         await images.save(saving, { fromStatus: image.status });
-        deps.notifier.emit('image.update', imagePayload(saving));
-        deps.notifier.emit('image.prepare', {
-          ...imagePayload(saving),
-          ...importProgressPayload(saving),
-          ...(deps.multiStore ? { backend: opts.store ?? deps.defaultStore } : {}),
-        });
+        deps.notifier.emit('image.update', imagePayload(saving), { context: ctx });
+        const backend = deps.multiStore ? { backend: opts.store ?? deps.defaultStore } : {};
+        deps.notifier.emit('image.prepare', { ...imagePayload(saving), ...importProgressPayload(saving), ...backend }, { context: ctx });
         const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
-        return await receive(saving, source, { ...opts, signal }, cap);
+        return await receive(ctx, saving, source, { ...opts, signal }, cap);
       } finally {
         watch.release();
       }

@@ -90,10 +90,10 @@ export function createImageService(deps: ImageServiceDeps) {
    * Saves `image` changed from `previous` (as loaded): only what changed is written, so a property
    * another node set meanwhile (the import lock) is kept.
    */
-  async function saveChanged(image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
+  async function saveChanged(ctx: RequestContext, image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
     const updated: Image = { ...image, updated_at: clock.now() };
     await images.save(updated, { fromStatus, previous });
-    deps.notifier.emit('image.update', imagePayload(updated));
+    deps.notifier.emit('image.update', imagePayload(updated), { context: ctx });
     return updated;
   }
 
@@ -139,7 +139,7 @@ export function createImageService(deps: ImageServiceDeps) {
         if (e instanceof Conflict) throw new Conflict(`Image ID ${image.id} already exists!`);
         throw e;
       }
-      deps.notifier.emit('image.create', imagePayload(image));
+      deps.notifier.emit('image.create', imagePayload(image), { context: ctx });
       return readable(ctx, image);
     },
 
@@ -200,7 +200,7 @@ export function createImageService(deps: ImageServiceDeps) {
         throw new Forbidden(`Forbidding request, image ${id} not visible`);
       }
       if (changed.size === 0) return view;
-      return readable(ctx, await saveChanged(patched, image));
+      return readable(ctx, await saveChanged(ctx, patched, image));
     },
 
     async delete(ctx: RequestContext, id: string): Promise<void> {
@@ -218,7 +218,7 @@ export function createImageService(deps: ImageServiceDeps) {
       // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
       // never an active image without data.
       await images.remove(id);
-      deps.notifier.emit('image.delete', deletedImagePayload(image, clock.now()));
+      deps.notifier.emit('image.delete', deletedImagePayload(image, clock.now()), { context: ctx });
       // A running upload or stage stops reading now rather than after its whole body.
       transfers.deleted(id);
       for (const loc of image.locations) {
@@ -255,7 +255,7 @@ export function createImageService(deps: ImageServiceDeps) {
         }
         throw e;
       }
-      await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, image, 'active');
+      await saveChanged(ctx, { ...image, locations: image.locations.filter((_, i) => i !== index) }, image, 'active');
     },
 
     async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
@@ -263,14 +263,14 @@ export function createImageService(deps: ImageServiceDeps) {
       policy.enforce(ctx, 'modify_image', image);
       if (tag.length > 255) throw new Invalid(`Tag '${tag.slice(0, 20)}…' is longer than 255 characters.`);
       if (image.tags.includes(tag)) return;
-      await saveChanged({ ...image, tags: [...image.tags, tag] }, image);
+      await saveChanged(ctx, { ...image, tags: [...image.tags, tag] }, image);
     },
 
     async deleteTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (!image.tags.includes(tag)) throw new NotFound('The resource could not be found.');
-      await saveChanged({ ...image, tags: image.tags.filter((t) => t !== tag) }, image);
+      await saveChanged(ctx, { ...image, tags: image.tags.filter((t) => t !== tag) }, image);
     },
 
     async deactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -280,7 +280,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'active') {
         throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'deactivated'), image);
+      await saveChanged(ctx, transition(image, 'deactivated'), image);
     },
 
     async reactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -290,7 +290,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'deactivated') {
         throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'active'), image);
+      await saveChanged(ctx, transition(image, 'active'), image);
     },
   };
 }

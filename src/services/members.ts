@@ -84,7 +84,7 @@ export function createMemberService(deps: MemberServiceDeps) {
         }
       }
       const added = await members.add(newImageMember(image.id, memberId, clock.now()));
-      deps.notifier.emit('image.member.create', memberPayload(added));
+      deps.notifier.emit('image.member.create', memberPayload(added), { context: ctx });
       return added;
     },
 
@@ -145,7 +145,7 @@ export function createMemberService(deps: MemberServiceDeps) {
       }
       if (updated !== member) await members.save(updated);
       // Glance saves (and notifies) even when the status does not change.
-      deps.notifier.emit('image.member.update', memberPayload(updated));
+      deps.notifier.emit('image.member.update', memberPayload(updated), { context: ctx });
       return updated;
     },
 
@@ -159,7 +159,7 @@ export function createMemberService(deps: MemberServiceDeps) {
       const member = await findMember(ctx, image, memberId);
       policy.enforceMemberChange(ctx, 'delete_member', image);
       await members.remove(image.id, memberId);
-      deps.notifier.emit('image.member.delete', memberPayload(member, clock.now()));
+      deps.notifier.emit('image.member.delete', memberPayload(member, clock.now()), { context: ctx });
     },
   };
 }

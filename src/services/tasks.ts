@@ -198,8 +198,8 @@ export function createTaskService(deps: TaskServiceDeps) {
       // row without a lease would be another node's to fail (task-lease.ts).
       const failed = unrun(task);
       await tasks.add(failed);
-      deps.notifier?.emit('task.create', taskPayload(task, now));
-      deps.notifier?.emit('task.failure', taskPayload(failed, now));
+      deps.notifier?.emit('task.create', taskPayload(task, now), { context: ctx });
+      deps.notifier?.emit('task.failure', taskPayload(failed, now), { context: ctx });
       // Glance answers with the task as created; its executor runs afterwards.
       return task;
     },

@@ -98,7 +98,7 @@ const ISO_TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?$/;
 /**
  * A recording with ids, times and hosts replaced: UUIDs become `<ID-n>` by first appearance
  * (shared across the scenario, so an image id stays the same id in every message), times
- * `<TIME>`, the per-message ids `<MESSAGE-ID>` / `<UNIQUE-ID>`.
+ * `<TIME>`, the per-message ids `<MESSAGE-ID>` / `<UNIQUE-ID>`; tags sorted.
  */
 export function normalise(messages: readonly CapturedMessage[]): unknown[] {
   const ids = new Map<string, string>();
@@ -118,7 +118,8 @@ export function normalise(messages: readonly CapturedMessage[]): unknown[] {
       if (ISO_TIME.test(value)) return '<TIME>';
       return value.replace(UUID, id);
     }
-    if (Array.isArray(value)) return value.map((v) => walk(v));
+    // Glance's tags are a Python set: their order means nothing.
+    if (Array.isArray(value)) return (key === 'tags' ? [...value].sort() : value).map((v) => walk(v));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(value).sort()) out[k] = walk((value as Record<string, unknown>)[k], k);

@@ -63,6 +63,7 @@ test('broker killed mid-run: requests unaffected, queued messages delivered afte
       publisherId: 'image.localhost',
       exchange: 'glance',
       queueSize: 5,
+      requestContext: true,
     },
     { logger, transportTimings: { initialBackoffMs: 50, maxBackoffMs: 500 } },
   );
@@ -84,8 +85,14 @@ test('broker killed mid-run: requests unaffected, queued messages delivered afte
   };
 
   // Up: everything is confirmed.
-  for (let i = 0; i < 3; i += 1) notifier.emit('image.update', { id: `before-${i}` });
+  const context = { requestId: 'req-1', userId: 'u1', projectId: 'p1' };
+  for (let i = 0; i < 3; i += 1) notifier.emit('image.update', { id: `before-${i}` }, { context });
   await until('3 confirmed', () => notifier.stats().sent === 3);
+  // notification_request_context: the request's ids ride along as oslo context keys.
+  const before = await drain(rabbit.url, 'unit.info');
+  assert.equal(before.length, 3);
+  assert.equal(before[0]!._context_request_id, 'req-1');
+  assert.equal(before[0]!._context_project_id, 'p1');
   await create('before');
   await until('the API notification', async () => (await drain(rabbit.url, 'api.info')).length === 1);
 

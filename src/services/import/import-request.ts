@@ -179,7 +179,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         await lock.undo(id, task.id);
         throw e;
       }
-      deps.notifier.emit('task.create', taskPayload(task, now));
+      deps.notifier.emit('task.create', taskPayload(task, now), { context: ctx });
       const request: ImportRequest = {
         method,
         uri: typeof uri === 'string' ? uri : undefined,

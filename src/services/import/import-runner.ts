@@ -19,7 +19,7 @@ import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportTaskProgress } from './import-task-progress.js';
-import { imagePayload, taskPayload } from '../../notify/event-payloads.js';
+import { imagePayload, taskContext, taskPayload } from '../../notify/event-payloads.js';
 
 const MIB = 1024 * 1024;
 
@@ -64,9 +64,9 @@ export function createImportRunner(deps: ImportRunnerDeps) {
   /** Task id of the import running here for an image. */
   const runningFor = new Map<string, string>();
   /** Saves a change of the image; image.update once stored, as each save of Glance's import flow. */
-  const update = async (id: string, change: (image: Image) => Image): Promise<Image> => {
-    const image = await updateImage(deps, id, change);
-    deps.notifier.emit('image.update', imagePayload(image));
+  const update = async (task: Task, change: (image: Image) => Image): Promise<Image> => {
+    const image = await updateImage(deps, task.image_id!, change);
+    deps.notifier.emit('image.update', imagePayload(image), { context: taskContext(task) });
     return image;
   };
 
@@ -85,9 +85,9 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     try {
       const processing = beginProcessing(task, clock.now());
       await tasks.save(processing, { fromStatus: 'pending' });
-      deps.notifier.emit('task.processing', taskPayload(processing, clock.now()));
+      deps.notifier.emit('task.processing', taskPayload(processing, clock.now()), { context: taskContext(processing) });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
-      let image = await update(id, (img) => {
+      let image = await update(task, (img) => {
         let next = img;
         if (req.method !== 'copy-image') next = transition(next, 'importing');
         next = removeFrom(addTo(next, IMPORTING, req.stores), FAILED, req.stores);
@@ -129,7 +129,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       };
 
       if (req.method !== 'copy-image' && deps.plugins && deps.plugins.length > 0) {
-        image = await runPlugins(id, image, req, abort.signal);
+        image = await runPlugins(task, image, req, abort.signal);
       }
 
       let copied = 0;
@@ -158,14 +158,14 @@ export function createImportRunner(deps: ImportRunnerDeps) {
             throw e;
           }
           deps.onError('import to one store failed; all_stores_must_succeed is false, continuing', e, { task: task.id, store });
-          image = await update(id, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
+          image = await update(task, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
           continue;
         }
         source.destroy();
         added.push({ url: blob.location, store: blob.store });
         copied = blob.size;
         const virtualSize = check ? check.virtualSize() : null;
-        image = await update(id, (img) => {
+        image = await update(task, (img) => {
           let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
           if (setActive && next.status !== 'active') {
             next = transition(next, 'active', {
@@ -200,7 +200,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     }
   }
 
-  async function runPlugins(id: string, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+  async function runPlugins(task: Task, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+    const id = task.image_id!;
     if (!deps.stagingPath) throw new Error('import plugins need stagingPath');
     const stagedPath = deps.stagingPath(id);
     let image = start;
@@ -214,7 +215,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         signal,
       });
       if (!changes) continue;
-      image = await update(id, (img) => ({
+      image = await update(task, (img) => ({
         ...img,
         ...(changes.disk_format !== undefined ? { disk_format: changes.disk_format } : {}),
         ...(changes.container_format !== undefined ? { container_format: changes.container_format } : {}),
@@ -237,7 +238,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           });
         }
         const urls = new Set(added.map((a) => a.url));
-        await update(id, (img) => {
+        await update(task, (img) => {
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
           const failed = addTo(next, FAILED, req.stores);
           return img.status === 'importing' || img.status === 'uploading'
@@ -248,7 +249,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         // Copies that finished stay; the stores not reached are the failed ones.
         const done = added.map((a) => a.store);
         const missed = req.stores.filter((s) => s !== null && !done.includes(s));
-        await update(id, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
+        await update(task, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
       }
     } catch (e) {
       if (!(e instanceof NotFound)) deps.onError('could not revert image after failed import', e, { task: task.id, image: id });

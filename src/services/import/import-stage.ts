@@ -31,7 +31,7 @@ export interface ImportStageDeps {
 export function createImportStage(deps: ImportStageDeps) {
   const { images, staging, policy, clock } = deps;
 
-  async function backTo(image: Image, from: Image['status']): Promise<void> {
+  async function backTo(ctx: RequestContext, image: Image, from: Image['status']): Promise<void> {
     const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
       await images.save(queued, { fromStatus: from });
@@ -39,7 +39,7 @@ export function createImportStage(deps: ImportStageDeps) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
       return;
     }
-    deps.notifier.emit('image.update', imagePayload(queued));
+    deps.notifier.emit('image.update', imagePayload(queued), { context: ctx });
   }
 
   return {
@@ -60,7 +60,7 @@ export function createImportStage(deps: ImportStageDeps) {
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
         await images.save(uploading, { fromStatus: 'queued' });
-        deps.notifier.emit('image.update', imagePayload(uploading));
+        deps.notifier.emit('image.update', imagePayload(uploading), { context: ctx });
         const signal = opts.signal === undefined ? watch.signal : AbortSignal.any([opts.signal, watch.signal]);
         let blob: StoredBlob;
         try {
@@ -71,7 +71,7 @@ export function createImportStage(deps: ImportStageDeps) {
             signal,
           });
         } catch (e) {
-          await backTo(uploading, 'uploading');
+          await backTo(ctx, uploading, 'uploading');
           throw e;
         }
         try {
@@ -79,7 +79,7 @@ export function createImportStage(deps: ImportStageDeps) {
           const properties = deps.selfUrl ? { ...uploading.properties, [STAGE_HOST]: deps.selfUrl } : uploading.properties;
           const staged: Image = { ...uploading, size: blob.size, properties, updated_at: clock.now() };
           await images.save(staged, { fromStatus: 'uploading', previous: uploading });
-          deps.notifier.emit('image.update', imagePayload(staged));
+          deps.notifier.emit('image.update', imagePayload(staged), { context: ctx });
         } catch (e) {
           // Deleted meanwhile: the staged data must not outlive it.
           await deps.dropStaging(id);

@@ -1,7 +1,7 @@
 /** The import task's progress: its message while it runs and its end (success or failure). */
 import { Conflict } from '../../domain/errors.js';
 import type { Clock, Notifier, TaskRepository } from '../../domain/ports.js';
-import { taskPayload } from '../../notify/event-payloads.js';
+import { taskContext, taskPayload } from '../../notify/event-payloads.js';
 import { finishTask, isFinished, type Task } from '../../domain/task.js';
 
 export interface ImportTaskProgressDeps {
@@ -25,7 +25,7 @@ export function createImportTaskProgress(deps: ImportTaskProgressDeps) {
       if (isFinished(current)) return;
       const finished = finishTask(current, status, { now, timeToLiveMs: deps.taskTimeToLiveHours * 3600_000, message, result });
       await tasks.save(finished, { fromStatus: current.status });
-      deps.notifier.emit(`task.${status}`, taskPayload(finished, now));
+      deps.notifier.emit(`task.${status}`, taskPayload(finished, now), { context: taskContext(finished) });
     },
 
     /** Conflict when the task no longer runs (failed by a lock bust): the runner stops. */
