@@ -34,7 +34,12 @@ const env = {
 try {
   mkdirSync(dir, { recursive: true });
   const extra = join(dir, 'notifications.conf');
-  writeFileSync(extra, `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${rabbit.url}\n`);
+  // The failed import fetches from a closed loopback port: allowed by name (Glance refuses loopback otherwise).
+  writeFileSync(
+    extra,
+    `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${rabbit.url.replace(/^amqp:/, 'rabbit:')}\n` +
+      '[import_filtering_opts]\nallowed_hosts = [127.0.0.1]\n',
+  );
   execFileSync('bash', [join(rig, 'start.sh')], { env: { ...env, PEER_GLANCE_EXTRA_CONF: extra }, stdio: 'inherit' });
   const capture = await captureNotifications(rabbit.url);
   const recording: Record<string, unknown[]> = {};

@@ -15,6 +15,11 @@ export interface CapturedMessage {
     readonly contentEncoding?: string;
     readonly deliveryMode?: number;
     readonly priority?: number;
+    readonly headers?: unknown;
+    readonly expiration?: unknown;
+    readonly messageId?: unknown;
+    readonly type?: unknown;
+    readonly appId?: unknown;
   };
   /** The body, parsed (for messagingv2 the envelope, `oslo.message` still a JSON string). */
   readonly body: Record<string, unknown>;
@@ -55,6 +60,11 @@ export async function captureNotifications(url: string, opts: { exchange?: strin
           contentEncoding: m.properties.contentEncoding as string | undefined,
           deliveryMode: m.properties.deliveryMode as number | undefined,
           priority: m.properties.priority as number | undefined,
+          headers: m.properties.headers as unknown,
+          expiration: m.properties.expiration as unknown,
+          messageId: m.properties.messageId as unknown,
+          type: m.properties.type as unknown,
+          appId: m.properties.appId as unknown,
         },
         body: JSON.parse(m.content.toString('utf8')) as Record<string, unknown>,
       });
@@ -92,7 +102,7 @@ export function eventTypeOf(m: CapturedMessage): string {
   return String(osloMessage(m).event_type);
 }
 
-const UUID = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/gi;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const ISO_TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?$/;
 
 /**
@@ -122,7 +132,10 @@ export function normalise(messages: readonly CapturedMessage[]): unknown[] {
     if (Array.isArray(value)) return (key === 'tags' ? [...value].sort() : value).map((v) => walk(v));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(value).sort()) out[k] = walk((value as Record<string, unknown>)[k], k);
+      for (const k of Object.keys(value).sort()) {
+        const v = (value as Record<string, unknown>)[k];
+        if (v !== undefined) out[k] = walk(v, k); // as JSON leaves them out of the recording
+      }
       return out;
     }
     return value;

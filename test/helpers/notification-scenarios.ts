@@ -17,7 +17,7 @@ async function call(base: string, method: string, path: string, opts: { headers?
       ...(opts.body === undefined ? {} : isBytes ? { 'Content-Type': 'application/octet-stream' } : JSON_TYPE),
       ...(opts.headers ?? P1),
     },
-    body: opts.body === undefined ? undefined : isBytes ? (opts.body as Buffer) : JSON.stringify(opts.body),
+    body: opts.body === undefined ? undefined : isBytes ? new Uint8Array(opts.body as Buffer) : JSON.stringify(opts.body),
   });
   const text = Buffer.from(await res.arrayBuffer());
   if (res.status !== opts.expect) throw new Error(`${method} ${path}: ${res.status} (expected ${opts.expect}): ${text.toString('utf8').slice(0, 500)}`);
