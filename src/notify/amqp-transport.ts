@@ -154,15 +154,16 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
             { protocol: 'amqp', hostname: ep.hostname, port: ep.port, username: ep.username, password: ep.password, vhost: ep.vhost, heartbeat: 60 },
             { timeout: opts.connectTimeoutMs ?? 10_000 },
           );
+          // An 'error' event without a listener would throw: listen before anything can fail.
+          conn.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification broker connection error'));
           const ch = await conn.createConfirmChannel();
+          ch.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification channel error'));
           await ch.assertExchange(opts.exchange, 'topic', { durable: false, autoDelete: false });
           if (closed) {
             await conn.close().catch(() => undefined);
             return;
           }
-          conn.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification broker connection error'));
           conn.on('close', (err?: Error) => lost(err));
-          ch.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification channel error'));
           ch.on('close', () => {
             // A channel closed by the broker (e.g. a refused declaration) ends the connection too.
             if (channel === ch) void conn!.close().catch(() => undefined);
@@ -223,7 +224,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
               opts.exchange,
               item.routingKey,
               item.body,
-              { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0 },
+              { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} },
               (err: unknown) => {
                 inflight -= 1;
                 if (err) requeue(item, err instanceof Error ? err.message : 'not confirmed');

@@ -35,7 +35,7 @@ test('log driver: one JSON line per notification, at its priority, from oslo.mes
   const { lines, logger } = recordingLogger();
   const notifier = createNotifier({ ...base, drivers: ['log'], disabled: ['image.member.*'] }, { logger });
   notifier.emit('image.create', { id: 'i1' });
-  notifier.emit('image.upload', 'Image storage media is full: x', 'ERROR');
+  notifier.emit('image.upload', 'Image storage media is full: x', { priority: 'ERROR' });
   notifier.emit('image.member.create', { image_id: 'i1' });
   assert.equal(lines.length, 2);
   assert.equal(lines[0]!.logger, 'oslo.messaging.notification.image.create');

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import amqp from 'amqplib';
-import { createNotifier } from '../../src/notify/notifier.js';
-import { startIris } from '../helpers/iris-server.js';
+import { createNotifier, type IrisNotifier } from '../../src/notify/notifier.js';
+import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { startRabbitOrSkip } from '../helpers/rabbitmq-server.js';
 
 const P1 = { 'X-Project-Id': 'p1', 'X-Roles': 'member,reader', 'Content-Type': 'application/json' };
@@ -49,11 +49,18 @@ function quietLogger() {
 test('broker killed mid-run: requests unaffected, queued messages delivered after it returns, the rest counted', async (t) => {
   const rabbit = await startRabbitOrSkip(t);
   if (rabbit === undefined) return;
-  t.after(() => rabbit.stop());
+  let iris: IrisProcess | undefined;
+  let notifier: IrisNotifier | undefined;
+  // One hook, so the broker goes last.
+  t.after(async () => {
+    await notifier?.close(100);
+    await iris?.stop();
+    await rabbit.stop();
+  });
   const transportUrl = rabbit.url.replace(/^amqp:/, 'rabbit:');
 
   const { lines, logger } = quietLogger();
-  const notifier = createNotifier(
+  notifier = createNotifier(
     {
       drivers: ['messagingv2'],
       transportUrl,
@@ -67,9 +74,8 @@ test('broker killed mid-run: requests unaffected, queued messages delivered afte
     },
     { logger, transportTimings: { initialBackoffMs: 50, maxBackoffMs: 500 } },
   );
-  t.after(() => notifier.close(100));
 
-  const iris = await startIris({
+  iris = await startIris({
     env: {
       IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
       IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: transportUrl,
@@ -77,7 +83,6 @@ test('broker killed mid-run: requests unaffected, queued messages delivered afte
       IRIS__IRIS__NOTIFICATION_QUEUE_SIZE: '3',
     },
   });
-  t.after(() => iris.stop());
   const create = async (name: string): Promise<string> => {
     const res = await fetch(`${iris.baseUrl}/v2/images`, { method: 'POST', headers: P1, body: JSON.stringify({ name }) });
     assert.equal(res.status, 201);

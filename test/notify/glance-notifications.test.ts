@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { freePort, REPO_ROOT, startIris } from '../helpers/iris-server.js';
-import { captureNotifications, normalise } from '../helpers/notification-capture.js';
+import { freePort, REPO_ROOT, startIris, type IrisProcess } from '../helpers/iris-server.js';
+import { captureNotifications, normalise, type Capture } from '../helpers/notification-capture.js';
 import { SCENARIOS } from '../helpers/notification-scenarios.js';
 import { startRabbitOrSkip } from '../helpers/rabbitmq-server.js';
 
@@ -18,28 +18,36 @@ const recorded = JSON.parse(readFileSync(`${REPO_ROOT}test/fixtures/notification
 test('notifications as Glance 25.1.0 sends them', async (t) => {
   const rabbit = await startRabbitOrSkip(t);
   if (rabbit === undefined) return;
-  t.after(() => rabbit.stop());
-  const capture = await captureNotifications(rabbit.url);
-  t.after(() => capture.close());
+  let capture: Capture | undefined;
+  let iris: IrisProcess | undefined;
+  // One hook, so the broker goes last.
+  t.after(async () => {
+    await iris?.stop();
+    await capture?.close();
+    await rabbit.stop();
+  });
+  capture = await captureNotifications(rabbit.url);
   const deadUrl = `http://127.0.0.1:${await freePort()}/nothing.img`;
-  const iris = await startIris({
+  iris = await startIris({
     env: {
       IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
       IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:'),
       // The failed import fetches from a closed loopback port, as the recording did.
       IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
+      IRIS__IMPORT_FILTERING_OPTS__ALLOWED_HOSTS: '127.0.0.1',
       IRIS__IMPORT_FILTERING_OPTS__ALLOW_PRIVATE_NETWORKS: 'true',
     },
   });
-  t.after(() => iris.stop());
+  const base = iris.baseUrl;
+  const captured = capture;
 
   for (const [name, run] of Object.entries(SCENARIOS)) {
     await t.test(name, async () => {
       const expected = recorded[name];
       assert.ok(expected, `no recording for ${name}`);
-      capture.clear();
-      await run(iris.baseUrl, { deadUrl });
-      const actual = normalise(await capture.waitFor(expected.length));
+      captured.clear();
+      await run(base, { deadUrl });
+      const actual = normalise(await captured.waitFor(expected.length));
       for (let i = 0; i < expected.length; i += 1) {
         assert.deepEqual(actual[i], expected[i], `${name}: message ${i + 1} of ${expected.length}`);
       }

@@ -23,6 +23,7 @@ export interface ImportRequestDeps {
   readonly images: ImageRepository;
   readonly tasks: TaskRepository;
   readonly blobs: BlobStore;
+  readonly policy: Policy;
   readonly clock: Clock;
   /** task.create once the import task is stored. */
   readonly notifier: Notifier;

@@ -19,7 +19,7 @@ import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
 import type { ImportLock } from './import-lock.js';
 import type { ImportTaskProgress } from './import-task-progress.js';
-import { imagePayload, taskContext, taskPayload } from '../../notify/event-payloads.js';
+import { imagePayload, importProgressPayload, taskContext, taskPayload } from '../../notify/event-payloads.js';
 
 const MIB = 1024 * 1024;
 
@@ -142,6 +142,9 @@ export function createImportRunner(deps: ImportRunnerDeps) {
             ? undefined
             : createUploadCheck({ diskFormat: current.disk_format, containerFormat: current.container_format }, deps.formatChecks);
         const source = await openSource();
+        // Glance's set_data announces the copy (image.prepare) before the first byte moves.
+        const backend = deps.multiStore && store !== null ? { backend: store } : {};
+        deps.notifier.emit('image.prepare', { ...imagePayload(current), ...importProgressPayload(current), ...backend }, { context: taskContext(task) });
         let blob: StoredBlob;
         try {
           blob = await blobs.put(id, source, {
@@ -165,7 +168,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         added.push({ url: blob.location, store: blob.store });
         copied = blob.size;
         const virtualSize = check ? check.virtualSize() : null;
-        image = await update(task, (img) => {
+        const stored = await updateImage(deps, id, (img) => {
           let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
           if (setActive && next.status !== 'active') {
             next = transition(next, 'active', {
@@ -178,12 +181,23 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           }
           return removeFrom(next, IMPORTING, [store]);
         });
+        // Glance's order once the copy is stored: image.upload, image.activate (when this copy
+        // made the image active), image.update.
+        const context = { context: taskContext(task) };
+        deps.notifier.emit('image.upload', { ...imagePayload(stored), ...importProgressPayload(stored) }, context);
+        if (stored.status === 'active' && current.status !== 'active') deps.notifier.emit('image.activate', imagePayload(stored), context);
+        deps.notifier.emit('image.update', imagePayload(stored), context);
+        image = stored;
         await progress.setMessage(task, `Copied ${Math.floor(copied / MIB)} MiB`);
       }
 
       await deps.dropStaging(id);
       if (image.status !== 'active') throw new Invalid('None of the uploads finished!');
+      // Glance's flow saves the image once more when it checks that it is active.
+      deps.notifier.emit('image.update', imagePayload(image), { context: taskContext(task) });
       await progress.finish(task, 'success', `Copied ${Math.floor(copied / MIB)} MiB`, { image_id: id });
+      // Glance's task.run comes once the whole run returned, with the task as it was handed over.
+      deps.notifier.emit('task.run', taskPayload(task, clock.now()), { context: taskContext(task) });
     } catch (e) {
       if (taken) {
         // The node that took the task over failed it and recovered the image; reverting here
