@@ -34,8 +34,7 @@ test('notifications as Glance 25.1.0 sends them', async (t) => {
       IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:'),
       // The failed import fetches from a closed loopback port, as the recording did.
       IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
-      IRIS__IMPORT_FILTERING_OPTS__ALLOWED_HOSTS: '127.0.0.1',
-      IRIS__IMPORT_FILTERING_OPTS__ALLOW_PRIVATE_NETWORKS: 'true',
+      IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
     },
   });
   const base = iris.baseUrl;
