@@ -25,8 +25,11 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
 /** Every message waiting in `queue` (the default queue the transport declares per routing key). */
 async function drain(url: string, queue: string): Promise<Record<string, unknown>[]> {
   const conn = await amqp.connect(url);
+  // A queue not declared yet (the broker just came back) closes the channel: nothing to read yet.
+  conn.on('error', () => undefined);
   try {
     const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
     const out: Record<string, unknown>[] = [];
     for (;;) {
       const m = await ch.get(queue, { noAck: true });
@@ -35,7 +38,7 @@ async function drain(url: string, queue: string): Promise<Record<string, unknown
       out.push(JSON.parse(envelope['oslo.message']) as Record<string, unknown>);
     }
   } finally {
-    await conn.close();
+    await conn.close().catch(() => undefined);
   }
 }
 
