@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { freePort, REPO_ROOT, startIris, type IrisProcess } from '../helpers/iris-server.js';
-import { captureNotifications, normalise, type Capture } from '../helpers/notification-capture.js';
+import { captureNotifications, normalise, osloMessage, type Capture } from '../helpers/notification-capture.js';
 import { SCENARIOS } from '../helpers/notification-scenarios.js';
 import { startRabbitOrSkip } from '../helpers/rabbitmq-server.js';
 
@@ -53,4 +53,36 @@ test('notifications as Glance 25.1.0 sends them', async (t) => {
       assert.equal(actual.length, expected.length, `${name}: more messages than Glance sends`);
     });
   }
+
+  // Not in the recording (the peer takes any bytes as any format): a refused upload sends
+  // Glance's error notification, priority ERROR on <topic>.error with a sentence as payload.
+  await t.test('failed upload: image.upload at ERROR, then the image back to queued', async () => {
+    captured.clear();
+    const headers = { 'X-Project-Id': 'p1', 'X-Roles': 'member,reader' };
+    const res = await fetch(`${base}/v2/images`, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'bad', disk_format: 'qcow2', container_format: 'bare' }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const put = await fetch(`${base}/v2/images/${id}/file`, {
+      method: 'PUT',
+      headers: { ...headers, 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(4096),
+    });
+    assert.equal(put.status, 400);
+    const got = await captured.waitFor(5);
+    assert.deepEqual(
+      got.map((m) => [m.routingKey, osloMessage(m).event_type, osloMessage(m).priority]),
+      [
+        ['notifications.info', 'image.create', 'INFO'],
+        ['notifications.info', 'image.update', 'INFO'],
+        ['notifications.info', 'image.prepare', 'INFO'],
+        ['notifications.error', 'image.upload', 'ERROR'],
+        ['notifications.info', 'image.update', 'INFO'],
+      ],
+    );
+    assert.match(String(osloMessage(got[3]!).payload), new RegExp(`^Cannot save data for image ${id}: `));
+    assert.equal((osloMessage(got[4]!).payload as { status: string }).status, 'queued');
+  });
 });
