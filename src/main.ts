@@ -60,6 +60,7 @@ import { adminPort, startAdminServer, type AdminServer, type MetricsSource } fro
 import { createHealthChecks, type StoreProbe } from './health/health-checks.js';
 import { countTaskStates, pingDatabase } from './persistence/task-state-counts.js';
 import type { DatabaseObserver } from './persistence/observed-dialect.js';
+import { createNotifier, notificationSettings } from './notify/notifier.js';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
@@ -292,14 +293,6 @@ function startPolicy(config: Config, logger: Logger): PolicySetup {
 }
 
 /**
- * The notifier's figures for metrics and health. LEAD: replace this stub with the notifier's
- * own `stats()` when merging the notifications branch (issue 18, items 1 and 2).
- */
-function notifierStatsStub(): NotifierStats {
-  return { sent: 0, dropped: 0, queued: 0, connected: true };
-}
-
-/**
  * Starts the admin listener (/metrics) when `[iris] admin_bind_host` is set. A port that cannot
  * be bound is logged and leaves the API serving: metrics are not worth an outage.
  */
@@ -321,7 +314,13 @@ async function startAdminListener(config: Config, logger: Logger, metrics: Metri
 
 async function serve(config: Config, logging: Logging, authenticator: Authenticator): Promise<void> {
   const logger = logging.logger;
-  const notifierStats = notifierStatsStub;
+  // Glance's notifications (src/notify/): nothing sent unless [oslo_messaging_notifications] driver is set.
+  // stats() is read by the metrics (sent, dropped, queued, connected) and the health check.
+  const notifications = notificationSettings(config);
+  const notifier = createNotifier(notifications, { logger });
+  const notifierStats = (): NotifierStats => notifier.stats();
+  // Without a messaging driver there is no broker to be connected to.
+  const usesBroker = notifications.drivers.some((d) => d === 'messaging' || d === 'messagingv2');
   let database: Database | undefined;
   // No admin listener: no one reads metrics, so none are recorded (no per-request cost).
   const metrics = config.admin_bind_host === '' ? undefined : createIrisMetrics({
@@ -346,7 +345,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     backends: config.healthcheck.backends,
     pingDatabase: () => pingDatabase(openDb.db),
     stores: probes,
-    brokerConnected: () => notifierStats().connected,
+    brokerConnected: () => !usesBroker || notifierStats().connected,
   });
   const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
   // Edits to the policy files apply within a second, on every node (oslo.policy rereads too).
@@ -369,7 +368,6 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     // What a crash left (incomplete files of dead processes, invalid entries) goes now, not at the first prefetcher run.
     void cache.clean().catch((err: unknown) => logger.error({ err }, 'image cache clean-up at start failed'));
   }
-  const notifier = { emit: (type: string, payload: Record<string, unknown>) => logger.debug({ type, payload }, 'notification') };
   const quotas = createQuotaService({
     quotas: createQuotaRepository(database.db, { engine: database.engine }),
     limits: keystoneLimits(config),
@@ -413,6 +411,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const imageData = createImageDataService({
     transferLeases,
     multiStore: config.multi_store,
+    defaultStore: config.default_backend_id,
     images,
     blobs,
     policy,
@@ -496,6 +495,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     members: createSqliteMemberRepository(database.db, { engine: database.engine }),
     policy,
     clock,
+    notifier,
     imageService,
     quota: config.DEFAULT.image_member_quota,
   });
@@ -503,6 +503,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     tasks,
     policy: { tasksApiAccess: (ctx) => ruleAllows(ctx, 'tasks_api_access') },
     clock,
+    notifier,
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     images: imageService,
     ids: { uuid: randomUUID },
@@ -577,7 +578,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
     await authenticator.close();
     await admin?.close();
-    await Promise.all([blobs.close(), staging.close()]);
+    await Promise.all([blobs.close(), staging.close(), notifier.close(NOTIFIER_FLUSH_MS)]);
     await openDb.close();
     logger.info({ signal }, 'stopped');
     await logging.close();
@@ -595,6 +596,8 @@ function stopBeforeServing(): void {
 
 /** How long handlers get to clean up once their connections are closed. */
 const AFTER_CLOSE_MS = 2000;
+/** Shutdown: how long queued notifications get to reach the broker before the rest are dropped. */
+const NOTIFIER_FLUSH_MS = 2000;
 
 /** 'done' when `promise` settles within `ms`, else 'timeout' (the timer does not hold the process). */
 /** Runs `job` every `ms` (never two at once) until the returned function is called. */

@@ -14,6 +14,8 @@ import { join, resolve } from 'node:path';
 import { IMPORT_METHODS } from '../domain/import-method.js';
 import { HEALTH_BACKENDS } from '../health/health-checks.js';
 import { parseDatabaseUrl } from '../persistence/database-url.js';
+import { NOTIFICATION_DRIVERS } from '../notify/notification-drivers.js';
+import { parseTransportUrl } from '../notify/transport-url.js';
 import {
   hostList,
   httpUrl,
@@ -1393,6 +1395,110 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     help:
       "Request headers a preflight may ask for besides the simple ones (Accept, Accept-Language, Content-Type, " +
       "Cache-Control, Content-Language, Expires, Last-Modified, Pragma); compared case-insensitively; Glance's defaults.",
+  },
+  // Notifications (src/notify/, docs/notifications.md): oslo.messaging's options, as Glance reads them.
+  {
+    section: 'oslo_messaging_notifications',
+    name: 'driver',
+    type: 'list',
+    default: '',
+    help:
+      'Where notifications go: messagingv2 (RabbitMQ, oslo.messaging message format 2.0, what consumers of ' +
+      "Glance's notifications expect), messaging (format 1.0, no envelope), log (one JSON line per notification " +
+      'in the log), noop. Several may be listed, comma-separated. Empty: no notifications are sent (oslo\'s default).',
+    convert: (value: readonly string[]) => {
+      for (const d of value) {
+        if (!(NOTIFICATION_DRIVERS as readonly string[]).includes(d)) {
+          throw new Error(`notification driver ${JSON.stringify(d)} is not supported; use ${NOTIFICATION_DRIVERS.join(', ')}`);
+        }
+      }
+      return value;
+    },
+  },
+  {
+    section: 'oslo_messaging_notifications',
+    name: 'transport_url',
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    help:
+      'The broker notifications are published to: rabbit://user:password@host:port/vhost; several hosts, ' +
+      'comma-separated (rabbit://u:p@h1:5672,u:p@h2:5672/), are tried in turn. Unset: [DEFAULT] transport_url.',
+    convert: (value: string) => {
+      if (value !== '') parseTransportUrl(value);
+      return value === '' ? null : value;
+    },
+  },
+  {
+    section: 'oslo_messaging_notifications',
+    name: 'topics',
+    type: 'list',
+    default: 'notifications',
+    help: 'Topics notifications are published to; a notification goes to every topic, with routing key <topic>.<priority> (notifications.info).',
+  },
+  {
+    section: 'oslo_messaging_notifications',
+    name: 'retry',
+    type: 'integer',
+    default: '-1',
+    min: -1,
+    help:
+      'How many times a notification the broker refused or did not confirm (connection lost) is sent again; ' +
+      '-1: as long as it stays in the outbound queue ([iris] notification_queue_size).',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'transport_url',
+    type: 'string',
+    default: 'rabbit://',
+    help: "The messaging transport (oslo.messaging's option): the notifications' broker unless [oslo_messaging_notifications] transport_url is set. rabbit:// is guest:guest@localhost:5672.",
+    convert: (value: string) => {
+      parseTransportUrl(value);
+      return value;
+    },
+  },
+  {
+    section: 'DEFAULT',
+    name: 'control_exchange',
+    type: 'string',
+    default: 'glance',
+    help: 'The exchange (topic, not durable) notifications are published to; Glance sets glance.',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'disabled_notifications',
+    type: 'list',
+    default: '',
+    help:
+      'Notifications not to send: event types (image.create) or groups (image, image.member, task), or ' +
+      'patterns (image.*). A group also covers its sub-groups (image covers image.member.create).',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'default_publisher_id',
+    type: 'string',
+    default: 'image.localhost',
+    help: 'The publisher_id of every notification (Glance: image.<host>).',
+  },
+  {
+    section: 'iris',
+    name: 'notification_queue_size',
+    type: 'integer',
+    default: '10000',
+    min: 1,
+    help:
+      'Notifications held in memory while the broker is down or slow; when full, new ones are dropped, counted ' +
+      'and logged, so a broker never holds up or fails a request.',
+  },
+  {
+    section: 'iris',
+    name: 'notification_request_context',
+    type: 'boolean',
+    default: 'false',
+    help:
+      "Add the ids of the request behind each notification to the message as oslo.messaging's context keys " +
+      '(_context_request_id, _context_global_request_id, _context_user_id, _context_project_id; for an import ' +
+      'task, those of the request that created it). Glance sends none.',
   },
 ] satisfies ConfigOption[]);
 

@@ -103,6 +103,12 @@ export interface Config {
     readonly image_cache_driver: 'centralized_db' | 'sqlite' | 'xattr';
     /** Seconds between prefetcher runs. */
     readonly cache_prefetcher_interval: number;
+    /** oslo.messaging's transport (rabbit://…), the notifications' unless their own is set. */
+    readonly transport_url: string;
+    /** The notifications' exchange (Glance: glance). */
+    readonly control_exchange: string;
+    readonly disabled_notifications: readonly string[];
+    readonly default_publisher_id: string;
   };
   readonly image_format: {
     readonly disk_formats: readonly string[];
@@ -242,6 +248,15 @@ export interface Config {
     /** Checks every answer runs (see src/health/health-checks.ts). */
     readonly backends: readonly HealthBackend[];
   };
+  /** oslo.messaging's notifier options (src/notify/, docs/notifications.md). */
+  readonly oslo_messaging_notifications: {
+    readonly driver: readonly ('messagingv2' | 'messaging' | 'log' | 'noop')[];
+    /** null = [DEFAULT] transport_url. */
+    readonly transport_url: string | null;
+    readonly topics: readonly string[];
+    /** -1 = as long as the message stays queued. */
+    readonly retry: number;
+  };
   /** oslo.middleware's http_proxy_to_wsgi filter (see src/http/forwarded.ts). */
   readonly oslo_middleware: {
     readonly enable_proxy_headers_parsing: boolean;
@@ -281,6 +296,10 @@ export interface Config {
   readonly keystone_limits_cache_time: number;
   /** Iris-only: seconds an upload's byte reservation lives without renewal. */
   readonly quota_reservation_time: number;
+  /** Iris-only: notifications held while the broker is away; beyond it new ones are dropped. */
+  readonly notification_queue_size: number;
+  /** Iris-only: oslo `_context_*` keys (request, user, project ids) in each message. */
+  readonly notification_request_context: boolean;
   /** Iris-only: seconds an import task stays owned by its node without renewing its lease. */
   readonly task_lease_seconds: number;
   /** Iris-only: seconds a scrubber's claim on image data lasts. */

@@ -71,7 +71,12 @@ test('defaults', (t) => {
     cache_prefetcher_interval: 300,
     property_protection_file: null,
     property_protection_rule_format: 'roles',
+    transport_url: 'rabbit://',
+    control_exchange: 'glance',
+    disabled_notifications: [],
+    default_publisher_id: 'image.localhost',
   });
+  assert.deepEqual(config.oslo_messaging_notifications, { driver: [], transport_url: null, topics: ['notifications'], retry: -1 });
   assert.deepEqual(config.oslo_policy, { policy_file: 'policy.yaml', enforce_new_defaults: false, enforce_scope: false });
   assert.deepEqual(config.image_format, {
     disk_formats: ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'],

@@ -382,7 +382,6 @@ export interface IdGenerator {
   uuid(): string;
 }
 
-/** Notifications (Glance's image.create, image.upload…). Never throws. */
 /**
  * Leases on transfers (uploads, stages) so that several nodes sharing the database never reset
  * each other's transfers in progress (src/services/transfer-leases.ts).
@@ -401,8 +400,34 @@ export interface HeldTransfer {
   release(): void;
 }
 
+/** Who caused a notification: a request's ids (RequestContext fits), or those a task recorded. */
+export interface NotificationContext {
+  readonly requestId: string | null;
+  readonly globalRequestId?: string | null;
+  readonly userId: string | null;
+  readonly projectId: string | null;
+}
+
+export interface NotifyOptions {
+  readonly priority?: 'INFO' | 'WARN' | 'ERROR';
+  readonly context?: NotificationContext;
+}
+
+/**
+ * Notifications (Glance's image.create, image.upload…), sent once the change they report is
+ * committed. Never throws, never waits: delivery happens in the background (src/notify/).
+ * @example notifier.emit('image.update', imagePayload(image));
+ */
 export interface Notifier {
-  emit(type: string, payload: Record<string, unknown>): void;
+  /**
+   * Sends event `type` with `payload` (an object, or the text of an error notification) at
+   * `opts.priority` (default INFO; Glance's failed uploads are ERROR), on behalf of
+   * `opts.context` (the request, or the task's for background work). Disabled types are
+   * dropped here.
+   */
+  emit(type: string, payload: Record<string, unknown> | string, opts?: NotifyOptions): void;
+  /** False when `type` would go nowhere, so a caller can skip the work of building it (image.send's byte count). */
+  enabled?(type: string): boolean;
 }
 
 export type { RequestContext };

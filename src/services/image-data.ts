@@ -16,6 +16,8 @@ import type { ImageService } from './images.js';
 import { createUploadCheck } from '../format/upload-check.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
 import type { QuotaService, StorageHold } from './quotas.js';
+import { imagePayload, imageSendPayload, importProgressPayload } from '../notify/event-payloads.js';
+import { uploadFailureText } from '../notify/error-notifications.js';
 
 export interface ImageDataDeps {
   readonly images: ImageRepository;
@@ -29,6 +31,8 @@ export interface ImageDataDeps {
   readonly multiStore: boolean;
   /** Keystone limits and the byte quota (user_storage_quota); absent = none. */
   readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'holdStorage'>;
+  /** The store an upload without X-Image-Meta-Store goes to (image.prepare names it in multi-store mode). */
+  readonly defaultStore?: string;
   readonly hashingAlgorithm: string;
   /** How uploaded data is checked against its declared format ([image_format] options). */
   readonly formatChecks: FormatCheckOptions;
@@ -56,12 +60,20 @@ export function createImageDataService(deps: ImageDataDeps) {
   const { images, blobs, policy, clock } = deps;
 
   /** Puts an image back to queued after a failed upload, unless something else moved or deleted it. */
-  async function backToQueued(image: Image): Promise<void> {
+  async function backToQueued(ctx: RequestContext, image: Image): Promise<void> {
+    const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
-      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: 'saving' });
+      await images.save(queued, { fromStatus: 'saving' });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
+      return;
     }
+    deps.notifier.emit('image.update', imagePayload(queued), { context: ctx });
+  }
+
+  /** Glance's image.upload error notification (its text names the image and the reason), before the image is restored. */
+  function notifyUploadFailed(ctx: RequestContext, id: string, error: unknown): void {
+    deps.notifier.emit('image.upload', uploadFailureText(id, error), { priority: 'ERROR', context: ctx });
   }
 
   /** Deletes the blob of an upload that failed after it was stored; a failure only leaves an orphan. */
@@ -102,6 +114,7 @@ export function createImageDataService(deps: ImageDataDeps) {
    * (saving → active). Any failure leaves no data behind and the image back in `queued`.
    */
   async function receive(
+    ctx: RequestContext,
     saving: Image,
     source: Readable,
     opts: { contentLength?: number; signal?: AbortSignal; store?: string },
@@ -128,7 +141,8 @@ export function createImageDataService(deps: ImageDataDeps) {
       });
     } catch (e) {
       await hold?.release();
-      await backToQueued(saving);
+      notifyUploadFailed(ctx, id, e);
+      await backToQueued(ctx, saving);
       throw e;
     }
     try {
@@ -137,7 +151,8 @@ export function createImageDataService(deps: ImageDataDeps) {
       // A store that skipped the observer: the data was never checked and must not be served.
       await dropBlob(id, blob);
       await hold?.release();
-      await backToQueued(saving);
+      notifyUploadFailed(ctx, id, e);
+      await backToQueued(ctx, saving);
       throw e;
     }
 
@@ -159,8 +174,24 @@ export function createImageDataService(deps: ImageDataDeps) {
       if (e instanceof Conflict || e instanceof NotFound) throw gone(id);
       throw e;
     }
-    deps.notifier.emit('image.upload', { id, size: blob.size });
+    // Glance sends these three around its final save; here all follow the commit, in its order.
+    deps.notifier.emit('image.upload', { ...imagePayload(active), ...importProgressPayload(active) }, { context: ctx });
+    deps.notifier.emit('image.activate', imagePayload(active), { context: ctx });
+    deps.notifier.emit('image.update', imagePayload(active), { context: ctx });
     return active;
+  }
+
+  /**
+   * Glance's image.send once the last byte went out. The stream ends only after all `expected`
+   * bytes (stores fail a short read rather than end early), so that is the count; a download
+   * the client abandons sends nothing, as in Glance. No transform in the data path: the
+   * filesystem store's stream writes straight to the socket.
+   */
+  function notifyWhenSent(stream: Readable, ctx: RequestContext, image: Image, expected: number): Readable {
+    stream.once('end', () => {
+      deps.notifier.emit('image.send', imageSendPayload(image, expected, { projectId: ctx.projectId, userId: ctx.userId }), { context: ctx });
+    });
+    return stream;
   }
 
   return {
@@ -202,9 +233,12 @@ export function createImageDataService(deps: ImageDataDeps) {
           // Glance counts the image in its uploading total once it is saving (delta 0).
           await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
         } catch (e) {
-          await backToQueued(saving);
+          await backToQueued(ctx, saving);
           throw e;
         }
+        deps.notifier.emit('image.update', imagePayload(saving), { context: ctx });
+        const backend = deps.multiStore ? { backend: opts.store ?? deps.defaultStore } : {};
+        deps.notifier.emit('image.prepare', { ...imagePayload(saving), ...importProgressPayload(saving), ...backend }, { context: ctx });
         // Other nodes leave an upload alone while this process renews its lease.
         const lease = deps.transferLeases?.hold(id, 'saving');
         try {
@@ -212,7 +246,7 @@ export function createImageDataService(deps: ImageDataDeps) {
           const metered = hold === null ? source : hold.meter(source);
           // The hold ends before a failed upload returns its image to queued, and after a
           // successful one made the image active (its size counted by then).
-          return await receive(saving, metered, { ...opts, signal: AbortSignal.any(signals) }, cap, hold);
+          return await receive(ctx, saving, metered, { ...opts, signal: AbortSignal.any(signals) }, cap, hold);
         } finally {
           lease?.release();
         }
@@ -242,11 +276,15 @@ export function createImageDataService(deps: ImageDataDeps) {
       }
       const range = requested === undefined ? null : resolveRange(requested, image.size);
       const cached = await deps.cache?.open(image, range);
-      if (cached) return { kind: 'data', image, stream: cached.stream, size: cached.size, range };
+      const sent = (stream: Readable, size: number): Readable => {
+        const expected = range ? range.end - range.start + 1 : (image.size ?? size);
+        return deps.notifier.enabled?.('image.send') === false ? stream : notifyWhenSent(stream, ctx, image, expected);
+      };
+      if (cached) return { kind: 'data', image, stream: sent(cached.stream, cached.size), size: cached.size, range };
       const opened = await readStores(image, range);
       // Only whole reads fill the cache (Glance never caches a partial download either).
       const stream = deps.cache !== undefined && range === null ? deps.cache.fill(image, opened.stream).stream : opened.stream;
-      return { kind: 'data', image, stream, size: opened.size, range };
+      return { kind: 'data', image, stream: sent(stream, opened.size), size: opened.size, range };
     },
 
     /** The whole data of an image from its stores, for the cache prefetcher (no policy: a node job). */

@@ -21,6 +21,7 @@ import type {
   SortKey,
 } from '../domain/ports.js';
 import type { QuotaService } from './quotas.js';
+import { deletedImagePayload, imagePayload } from '../notify/event-payloads.js';
 import { createTransferWatches } from './transfer-watch.js';
 
 export interface ImageServiceDeps {
@@ -96,9 +97,10 @@ export function createImageService(deps: ImageServiceDeps) {
    * Saves `image` changed from `previous` (as loaded): only what changed is written, so a property
    * another node set meanwhile (the import lock) is kept.
    */
-  async function saveChanged(image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
+  async function saveChanged(ctx: RequestContext, image: Image, previous: Image, fromStatus = previous.status): Promise<Image> {
     const updated: Image = { ...image, updated_at: clock.now() };
     await images.save(updated, { fromStatus, previous });
+    deps.notifier.emit('image.update', imagePayload(updated), { context: ctx });
     return updated;
   }
 
@@ -149,7 +151,7 @@ export function createImageService(deps: ImageServiceDeps) {
         if (e instanceof Conflict) throw new Conflict(`Image ID ${image.id} already exists!`);
         throw e;
       }
-      deps.notifier.emit('image.create', { id: image.id, owner: image.owner });
+      deps.notifier.emit('image.create', imagePayload(image), { context: ctx });
       return readable(ctx, image);
     },
 
@@ -215,7 +217,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (Object.keys(patched.properties).some((name) => !Object.hasOwn(image.properties, name))) {
         deps.quotas?.checkProperties(Object.keys(patched.properties));
       }
-      return readable(ctx, await saveChanged(patched, image));
+      return readable(ctx, await saveChanged(ctx, patched, image));
     },
 
     async delete(ctx: RequestContext, id: string): Promise<void> {
@@ -242,6 +244,7 @@ export function createImageService(deps: ImageServiceDeps) {
       // Row first, data second: a crash in between leaves an orphan blob (harmless, sweepable),
       // never an active image without data.
       await images.remove(id);
+      deps.notifier.emit('image.delete', deletedImagePayload(image, clock.now()), { context: ctx });
       // A running upload or stage stops reading now rather than after its whole body.
       transfers.deleted(id);
       for (const loc of image.locations) {
@@ -255,7 +258,6 @@ export function createImageService(deps: ImageServiceDeps) {
       }
       if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
       await deps.dataInvalidated?.(id);
-      deps.notifier.emit('image.delete', { id });
     },
 
     /** DELETE /v2/stores/{store}/{id}: drops one store's copy of an image kept in several. */
@@ -282,7 +284,7 @@ export function createImageService(deps: ImageServiceDeps) {
         }
         throw e;
       }
-      await saveChanged({ ...image, locations: image.locations.filter((_, i) => i !== index) }, image, 'active');
+      await saveChanged(ctx, { ...image, locations: image.locations.filter((_, i) => i !== index) }, image, 'active');
     },
 
     async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
@@ -293,14 +295,14 @@ export function createImageService(deps: ImageServiceDeps) {
       const overQuota = deps.quotas?.tagLimitMessage(new Set([...image.tags, tag]).size) ?? null;
       if (overQuota !== null) throw new TooLarge(`Image tag limit exceeded for image ${id}: ${overQuota}:`);
       if (image.tags.includes(tag)) return;
-      await saveChanged({ ...image, tags: [...image.tags, tag] }, image);
+      await saveChanged(ctx, { ...image, tags: [...image.tags, tag] }, image);
     },
 
     async deleteTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
       const image = await findVisible(ctx, id);
       policy.enforce(ctx, 'modify_image', image);
       if (!image.tags.includes(tag)) throw new NotFound('The resource could not be found.');
-      await saveChanged({ ...image, tags: image.tags.filter((t) => t !== tag) }, image);
+      await saveChanged(ctx, { ...image, tags: image.tags.filter((t) => t !== tag) }, image);
     },
 
     async deactivate(ctx: RequestContext, id: string): Promise<void> {
@@ -310,7 +312,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'active') {
         throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'deactivated'), image);
+      await saveChanged(ctx, transition(image, 'deactivated'), image);
       // Glance's cache never serves a deactivated image; Iris drops this node's copy too.
       await deps.dataInvalidated?.(id);
     },
@@ -322,7 +324,7 @@ export function createImageService(deps: ImageServiceDeps) {
       if (image.status !== 'deactivated') {
         throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
       }
-      await saveChanged(transition(image, 'active'), image);
+      await saveChanged(ctx, transition(image, 'active'), image);
     },
   };
 }

@@ -16,13 +16,16 @@ import {
   type ImageMember,
 } from '../domain/member.js';
 import type { MemberAction, Policy } from '../domain/policy.js';
-import type { Clock, MemberRepository } from '../domain/ports.js';
+import type { Clock, MemberRepository, Notifier } from '../domain/ports.js';
+import { memberPayload } from '../notify/event-payloads.js';
 import type { ImageService } from './images.js';
 
 export interface MemberServiceDeps {
   readonly members: MemberRepository;
   readonly policy: Policy;
   readonly clock: Clock;
+  /** image.member.create / update / delete, after each change is stored. */
+  readonly notifier: Notifier;
   /** Image lookups go through findVisible, so an image the caller cannot see is NotFound. */
   readonly imageService: Pick<ImageService, 'findVisible'>;
   /** Members per image; negative = unlimited (Glance's image_member_quota). */
@@ -80,7 +83,9 @@ export function createMemberService(deps: MemberServiceDeps) {
           );
         }
       }
-      return members.add(newImageMember(image.id, memberId, clock.now()));
+      const added = await members.add(newImageMember(image.id, memberId, clock.now()));
+      deps.notifier.emit('image.member.create', memberPayload(added), { context: ctx });
+      return added;
     },
 
     /**
@@ -139,6 +144,8 @@ export function createMemberService(deps: MemberServiceDeps) {
         throw e;
       }
       if (updated !== member) await members.save(updated);
+      // Glance saves (and notifies) even when the status does not change.
+      deps.notifier.emit('image.member.update', memberPayload(updated), { context: ctx });
       return updated;
     },
 
@@ -149,9 +156,10 @@ export function createMemberService(deps: MemberServiceDeps) {
     async remove(ctx: RequestContext, imageId: string, memberId: string): Promise<void> {
       const image = await findImage(ctx, imageId);
       authorize(ctx, image, 'delete_member', `Not allowed to delete members for image ${imageId}.`);
-      await findMember(ctx, image, memberId);
+      const member = await findMember(ctx, image, memberId);
       policy.enforceMemberChange(ctx, 'delete_member', image);
       await members.remove(image.id, memberId);
+      deps.notifier.emit('image.member.delete', memberPayload(member, clock.now()), { context: ctx });
     },
   };
 }

@@ -25,7 +25,7 @@ test("Glance's metadef_* notifications, with their payloads", async () => {
       repo: createMetadefRepository(database.db),
       policy: createMetadefPolicy({ rules: compileRuleSet(effectiveRuleTexts({ enforceNewDefaults: false })) }),
       clock: { now: () => now },
-      notifier: { emit: (type, payload) => events.push([type, payload]) },
+      notifier: { emit: (type, payload) => events.push([type, typeof payload === 'string' ? { text: payload } : payload]) },
       limits: { limitParamDefault: 25, apiLimitMax: 1000 },
     });
     await service.createNamespace(admin, { namespace: 'n', resource_type_associations: [{ name: 'OS::Glance::Image', prefix: 'p_' }] });

@@ -23,12 +23,14 @@ import {
   TASK_SORT_KEYS,
   type Clock,
   type IdGenerator,
+  type Notifier,
   type SortDir,
   type TaskFilters,
   type TaskRepository,
   type TaskSortKey,
 } from '../domain/ports.js';
 import { finishTask, newTask, type Task, type TaskType } from '../domain/task.js';
+import { taskPayload } from '../notify/event-payloads.js';
 import type { ImageService } from './images.js';
 
 /** The tasks API's one policy rule. */
@@ -44,6 +46,8 @@ export const defaultTaskPolicy: TaskPolicy = {
 
 export interface TaskServiceDeps {
   readonly tasks: TaskRepository;
+  /** task.create (as created) and task.failure (as stored) for POST /v2/tasks. */
+  readonly notifier?: Notifier;
   readonly policy?: TaskPolicy;
   readonly clock: Clock;
   readonly limits: { readonly limitParamDefault: number; readonly apiLimitMax: number };
@@ -192,7 +196,10 @@ export function createTaskService(deps: TaskServiceDeps) {
       // Iris has no executor for these: the task is stored failed at once with the reason
       // Glance's executor gives for a bad input, or with NOT_RUN_MESSAGE. One write: a pending
       // row without a lease would be another node's to fail (task-lease.ts).
-      await tasks.add(unrun(task));
+      const failed = unrun(task);
+      await tasks.add(failed);
+      deps.notifier?.emit('task.create', taskPayload(task, now), { context: ctx });
+      deps.notifier?.emit('task.failure', taskPayload(failed, now), { context: ctx });
       // Glance answers with the task as created; its executor runs afterwards.
       return task;
     },

@@ -86,8 +86,8 @@ export interface ServerProcess {
 const LOG_CAP = 256 * 1024;
 
 /** Spawns `command` in its own process group, capturing its output. */
-export function spawnServer(command: string, args: readonly string[], opts: { cwd?: string } = {}): ServerProcess {
-  const child = spawn(command, [...args], { cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServer(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ServerProcess {
+  const child = spawn(command, [...args], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   const append = (chunk: Buffer): void => {

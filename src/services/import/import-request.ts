@@ -9,7 +9,7 @@ import { Conflict, Invalid } from '../../domain/errors.js';
 import { storeOf, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
 import type { Policy } from '../../domain/policy.js';
-import type { BlobStore, Clock, IdGenerator, ImageRepository, TaskRepository, WebSource } from '../../domain/ports.js';
+import type { BlobStore, Clock, IdGenerator, ImageRepository, Notifier, TaskRepository, WebSource } from '../../domain/ports.js';
 import { pyStr } from '../../domain/py-format.js';
 import { newTask, type Task } from '../../domain/task.js';
 import type { ImageService } from '../images.js';
@@ -18,6 +18,7 @@ import { FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import
 import type { ImportLock } from './import-lock.js';
 import type { ImportRequest, ImportRunner } from './import-runner.js';
 import type { TaskLeases } from './task-lease.js';
+import { taskPayload } from '../../notify/event-payloads.js';
 
 export interface ImportRequestDeps {
   readonly images: ImageRepository;
@@ -25,6 +26,8 @@ export interface ImportRequestDeps {
   readonly blobs: BlobStore;
   readonly policy: Policy;
   readonly clock: Clock;
+  /** task.create once the import task is stored. */
+  readonly notifier: Notifier;
   readonly ids: IdGenerator;
   readonly imageService: Pick<ImageService, 'findVisible'>;
   readonly multiStore: boolean;
@@ -182,6 +185,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         await lock.undo(id, task.id);
         throw e;
       }
+      deps.notifier.emit('task.create', taskPayload(task, now), { context: ctx });
       const request: ImportRequest = {
         method,
         uri: typeof uri === 'string' ? uri : undefined,

@@ -20,6 +20,7 @@ import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from '.
 import type { ImportLock } from './import-lock.js';
 import type { ImportTaskProgress } from './import-task-progress.js';
 import type { QuotaService, StorageHold } from '../quotas.js';
+import { imagePayload, importProgressPayload, taskContext, taskPayload } from '../../notify/event-payloads.js';
 
 const MIB = 1024 * 1024;
 
@@ -67,7 +68,12 @@ export function createImportRunner(deps: ImportRunnerDeps) {
   const running = new Map<string, AbortController>();
   /** Task id of the import running here for an image. */
   const runningFor = new Map<string, string>();
-  const update = (id: string, change: (image: Image) => Image): Promise<Image> => updateImage(deps, id, change);
+  /** Saves a change of the image; image.update once stored, as each save of Glance's import flow. */
+  const update = async (task: Task, change: (image: Image) => Image): Promise<Image> => {
+    const image = await updateImage(deps, task.image_id!, change);
+    deps.notifier.emit('image.update', imagePayload(image), { context: taskContext(task) });
+    return image;
+  };
 
   async function runTask(task: Task, req: ImportRequest): Promise<void> {
     const abort = new AbortController();
@@ -82,9 +88,11 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       abort.abort(new Invalid('Import task lease lost: another node took the task over'));
     });
     try {
-      await tasks.save(beginProcessing(task, clock.now()), { fromStatus: 'pending' });
+      const processing = beginProcessing(task, clock.now());
+      await tasks.save(processing, { fromStatus: 'pending' });
+      deps.notifier.emit('task.processing', taskPayload(processing, clock.now()), { context: taskContext(processing) });
       // Mark the image as intended, as Glance's get_flow does before the flow runs.
-      let image = await update(id, (img) => {
+      let image = await update(task, (img) => {
         let next = img;
         if (req.method !== 'copy-image') next = transition(next, 'importing');
         next = removeFrom(addTo(next, IMPORTING, req.stores), FAILED, req.stores);
@@ -136,7 +144,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       };
 
       if (req.method !== 'copy-image' && deps.plugins && deps.plugins.length > 0) {
-        image = await runPlugins(id, image, req, abort.signal);
+        image = await runPlugins(task, image, req, abort.signal);
       }
 
       let copied = 0;
@@ -148,6 +156,9 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           req.method === 'copy-image'
             ? undefined
             : createUploadCheck({ diskFormat: current.disk_format, containerFormat: current.container_format }, deps.formatChecks);
+        // Glance's set_data announces the copy (image.prepare) before the first byte moves.
+        const backend = deps.multiStore && store !== null ? { backend: store } : {};
+        deps.notifier.emit('image.prepare', { ...imagePayload(current), ...importProgressPayload(current), ...backend }, { context: taskContext(task) });
         let blob: StoredBlob;
         let hold: StorageHold | null = null;
         let source: Readable | undefined;
@@ -175,7 +186,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
             throw e;
           }
           deps.onError('import to one store failed; all_stores_must_succeed is false, continuing', e, { task: task.id, store });
-          image = await update(id, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
+          image = await update(task, (img) => addTo(removeFrom(img, IMPORTING, [store]), FAILED, [store]));
           continue;
         }
         // The copy is recorded (its bytes counted) before its reservation ends, whatever happens.
@@ -184,7 +195,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           added.push({ url: blob.location, store: blob.store });
           copied = blob.size;
           const virtualSize = check ? check.virtualSize() : null;
-          image = await update(id, (img) => {
+          const stored = await updateImage(deps, id, (img) => {
             let next: Image = { ...img, locations: [...img.locations, locationOf(blob, deps.multiStore)] };
             if (setActive && next.status !== 'active') {
               next = transition(next, 'active', {
@@ -197,6 +208,13 @@ export function createImportRunner(deps: ImportRunnerDeps) {
             }
             return removeFrom(next, IMPORTING, [store]);
           });
+          // Glance's order once the copy is stored: image.upload, image.activate (when this copy
+          // made the image active), image.update.
+          const context = { context: taskContext(task) };
+          deps.notifier.emit('image.upload', { ...imagePayload(stored), ...importProgressPayload(stored) }, context);
+          if (stored.status === 'active' && current.status !== 'active') deps.notifier.emit('image.activate', imagePayload(stored), context);
+          deps.notifier.emit('image.update', imagePayload(stored), context);
+          image = stored;
         } finally {
           await hold?.release();
         }
@@ -205,8 +223,11 @@ export function createImportRunner(deps: ImportRunnerDeps) {
 
       await deps.dropStaging(id);
       if (image.status !== 'active') throw new Invalid('None of the uploads finished!');
+      // Glance's flow saves the image once more when it checks that it is active.
+      deps.notifier.emit('image.update', imagePayload(image), { context: taskContext(task) });
       await progress.finish(task, 'success', `Copied ${Math.floor(copied / MIB)} MiB`, { image_id: id });
-      deps.notifier.emit('image.import', { id, task: task.id });
+      // Glance's task.run comes once the whole run returned, with the task as it was handed over.
+      deps.notifier.emit('task.run', taskPayload(task, clock.now()), { context: taskContext(task) });
     } catch (e) {
       if (taken) {
         // The node that took the task over failed it and recovered the image; reverting here
@@ -223,7 +244,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     }
   }
 
-  async function runPlugins(id: string, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+  async function runPlugins(task: Task, start: Image, req: ImportRequest, signal: AbortSignal): Promise<Image> {
+    const id = task.image_id!;
     if (!deps.stagingPath) throw new Error('import plugins need stagingPath');
     const stagedPath = deps.stagingPath(id);
     let image = start;
@@ -237,7 +259,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         signal,
       });
       if (!changes) continue;
-      image = await update(id, (img) => ({
+      image = await update(task, (img) => ({
         ...img,
         ...(changes.disk_format !== undefined ? { disk_format: changes.disk_format } : {}),
         ...(changes.container_format !== undefined ? { container_format: changes.container_format } : {}),
@@ -260,7 +282,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           });
         }
         const urls = new Set(added.map((a) => a.url));
-        await update(id, (img) => {
+        await update(task, (img) => {
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
           const failed = addTo(next, FAILED, req.stores);
           return img.status === 'importing' || img.status === 'uploading'
@@ -271,7 +293,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         // Copies that finished stay; the stores not reached are the failed ones.
         const done = added.map((a) => a.store);
         const missed = req.stores.filter((s) => s !== null && !done.includes(s));
-        await update(id, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
+        await update(task, (img) => addTo(removeFrom(img, IMPORTING, req.stores), FAILED, missed));
       }
     } catch (e) {
       if (!(e instanceof NotFound)) deps.onError('could not revert image after failed import', e, { task: task.id, image: id });

@@ -8,7 +8,8 @@ import type { RequestContext } from '../../domain/context.js';
 import { Conflict, Gone, NotFound, TooLarge } from '../../domain/errors.js';
 import { transition, type Image } from '../../domain/image.js';
 import type { Policy } from '../../domain/policy.js';
-import type { BlobStore, Clock, ImageRepository, StoredBlob, TransferLeaseHolder } from '../../domain/ports.js';
+import type { BlobStore, Clock, ImageRepository, Notifier, StoredBlob, TransferLeaseHolder } from '../../domain/ports.js';
+import { imagePayload } from '../../notify/event-payloads.js';
 import type { ImageService } from '../images.js';
 import { STAGE_HOST } from './import-image-properties.js';
 import type { QuotaService } from '../quotas.js';
@@ -18,6 +19,8 @@ export interface ImportStageDeps {
   readonly staging: BlobStore;
   readonly policy: Policy;
   readonly clock: Clock;
+  /** image.update after each save, as Glance's stage. */
+  readonly notifier: Notifier;
   readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly imageSizeCap: number;
   readonly hashingAlgorithm: string;
@@ -33,12 +36,15 @@ export interface ImportStageDeps {
 export function createImportStage(deps: ImportStageDeps) {
   const { images, staging, policy, clock } = deps;
 
-  async function backTo(image: Image, from: Image['status']): Promise<void> {
+  async function backTo(ctx: RequestContext, image: Image, from: Image['status']): Promise<void> {
+    const queued = transition(image, 'queued', { updated_at: clock.now() });
     try {
-      await images.save(transition(image, 'queued', { updated_at: clock.now() }), { fromStatus: from });
+      await images.save(queued, { fromStatus: from });
     } catch (e) {
       if (!(e instanceof Conflict) && !(e instanceof NotFound)) throw e;
+      return;
     }
+    deps.notifier.emit('image.update', imagePayload(queued), { context: ctx });
   }
 
   return {
@@ -65,9 +71,10 @@ export function createImportStage(deps: ImportStageDeps) {
           // Counted in image_count_uploading once uploading (delta 0), as Glance.
           await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
         } catch (e) {
-          await backTo(uploading, 'uploading');
+          await backTo(ctx, uploading, 'uploading');
           throw e;
         }
+        deps.notifier.emit('image.update', imagePayload(uploading), { context: ctx });
         // Other nodes leave a stage alone while this process renews its lease.
         const lease = deps.transferLeases?.hold(id, 'uploading');
         const signal = AbortSignal.any([watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])]);
@@ -80,7 +87,7 @@ export function createImportStage(deps: ImportStageDeps) {
             signal,
           });
         } catch (e) {
-          await backTo(uploading, 'uploading');
+          await backTo(ctx, uploading, 'uploading');
           throw e;
         } finally {
           // The data is in place (or not): the lease lapses; recovery judges a complete stage by its size.
@@ -89,7 +96,9 @@ export function createImportStage(deps: ImportStageDeps) {
         try {
           // Record which node holds the staged data, so an import landing elsewhere is proxied here.
           const properties = deps.selfUrl ? { ...uploading.properties, [STAGE_HOST]: deps.selfUrl } : uploading.properties;
-          await images.save({ ...uploading, size: blob.size, properties, updated_at: clock.now() }, { fromStatus: 'uploading', previous: uploading });
+          const staged: Image = { ...uploading, size: blob.size, properties, updated_at: clock.now() };
+          await images.save(staged, { fromStatus: 'uploading', previous: uploading });
+          deps.notifier.emit('image.update', imagePayload(staged), { context: ctx });
         } catch (e) {
           // Deleted meanwhile: the staged data must not outlive it.
           await deps.dropStaging(id);

@@ -1,11 +1,14 @@
 /** The import task's progress: its message while it runs and its end (success or failure). */
 import { Conflict } from '../../domain/errors.js';
-import type { Clock, TaskRepository } from '../../domain/ports.js';
+import type { Clock, Notifier, TaskRepository } from '../../domain/ports.js';
+import { taskContext, taskPayload } from '../../notify/event-payloads.js';
 import { finishTask, isFinished, type Task } from '../../domain/task.js';
 
 export interface ImportTaskProgressDeps {
   readonly tasks: TaskRepository;
   readonly clock: Clock;
+  /** task.success / task.failure once the end is stored. */
+  readonly notifier: Notifier;
   /** Hours a finished task is kept. */
   readonly taskTimeToLiveHours: number;
 }
@@ -20,10 +23,9 @@ export function createImportTaskProgress(deps: ImportTaskProgressDeps) {
       const now = clock.now();
       const current = (await tasks.get(task.id)) ?? task;
       if (isFinished(current)) return;
-      await tasks.save(
-        finishTask(current, status, { now, timeToLiveMs: deps.taskTimeToLiveHours * 3600_000, message, result }),
-        { fromStatus: current.status },
-      );
+      const finished = finishTask(current, status, { now, timeToLiveMs: deps.taskTimeToLiveHours * 3600_000, message, result });
+      await tasks.save(finished, { fromStatus: current.status });
+      deps.notifier.emit(`task.${status}`, taskPayload(finished, now), { context: taskContext(finished) });
     },
 
     /** Conflict when the task no longer runs (failed by a lock bust): the runner stops. */

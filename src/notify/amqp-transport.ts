@@ -1,0 +1,291 @@
+/**
+ * Publishes notification bodies to RabbitMQ (AMQP 0-9-1, amqplib) without ever holding up a
+ * request: `publish` only appends to a bounded in-memory queue; one loop connects (hosts in
+ * turn, backoff between rounds), declares what oslo.messaging's rabbit driver declares (the
+ * control exchange, topic, not durable; a queue named after each routing key, bound to it, so
+ * nothing is lost before a consumer binds), and publishes on a confirm channel. A message
+ * leaves the queue when the broker confirms it; one the broker refuses or that a dropped
+ * connection left unconfirmed goes back to the queue (oldest first) up to `retry` times. When
+ * the queue is full, new messages are dropped and counted.
+ */
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { describeEndpoints, type AmqpEndpoint } from './transport-url.js';
+
+export interface TransportLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** What the queue knows of a message, for the drop log. */
+export interface MessageLabel {
+  readonly eventType: string;
+  readonly imageId?: string | null;
+}
+
+export interface AmqpTransportOptions {
+  readonly endpoints: readonly AmqpEndpoint[];
+  /** The control exchange (`[DEFAULT] control_exchange`, glance). */
+  readonly exchange: string;
+  /** Messages held while the broker is away or slow; beyond it new ones are dropped. */
+  readonly queueSize: number;
+  /** Re-sends of a refused or unconfirmed message; -1 = as long as it stays queued. */
+  readonly retry: number;
+  readonly logger: TransportLogger;
+  /** First reconnect delay, doubled per failed round up to `maxBackoffMs`. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Publishes awaiting confirmation at once. */
+  readonly window?: number;
+  /** Seconds between drop log lines (the first drop is logged at once). */
+  readonly dropLogIntervalMs?: number;
+  /** Socket connect timeout. */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface TransportStats {
+  readonly sent: number;
+  readonly dropped: number;
+  readonly queued: number;
+  readonly connected: boolean;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly routingKey: string;
+  readonly body: Buffer;
+  readonly label: MessageLabel;
+  attempts: number;
+}
+
+export interface AmqpTransport {
+  /** Queues a body for `routingKey`; never throws, never waits. */
+  publish(routingKey: string, body: Buffer, label: MessageLabel): void;
+  stats(): TransportStats;
+  /** Waits (up to `timeoutMs`) for the queue to drain, then closes the connection; later publishes are dropped. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
+  const log = opts.logger;
+  const window = opts.window ?? 64;
+  const initialBackoff = opts.initialBackoffMs ?? 200;
+  const maxBackoff = opts.maxBackoffMs ?? 10_000;
+  const dropLogInterval = opts.dropLogIntervalMs ?? 10_000;
+  const where = describeEndpoints(opts.endpoints);
+
+  const queue: Pending[] = [];
+  let inflight = 0;
+  let seq = 0;
+  let sent = 0;
+  let dropped = 0;
+  let closed = false;
+  let connection: ChannelModel | undefined;
+  let channel: ConfirmChannel | undefined;
+  /** Routing keys whose default queue was declared on the current connection. */
+  let declared = new Set<string>();
+  let connecting = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let backoff = initialBackoff;
+  let nextHost = 0;
+  /** False after publish() said the socket buffer is full, until the channel drains. */
+  let writable = true;
+  // Drop log: the first drop at once, then a summary per interval.
+  let lastDropLog = 0;
+  let dropsSinceLog = 0;
+
+  function drop(item: { label: MessageLabel }, reason: string): void {
+    dropped += 1;
+    dropsSinceLog += 1;
+    const now = Date.now();
+    if (now - lastDropLog >= dropLogInterval) {
+      log.warn(
+        { event_type: item.label.eventType, image: item.label.imageId ?? null, dropped: dropsSinceLog, dropped_total: dropped, reason },
+        'notification dropped',
+      );
+      lastDropLog = now;
+      dropsSinceLog = 0;
+    }
+  }
+
+  function requeue(item: Pending, reason: string): void {
+    item.attempts += 1;
+    if (closed || (opts.retry >= 0 && item.attempts > opts.retry)) {
+      drop(item, reason);
+      return;
+    }
+    // Back in sequence order: the oldest unsent message goes first.
+    let i = 0;
+    while (i < queue.length && queue[i]!.seq < item.seq) i += 1;
+    queue.splice(i, 0, item);
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer !== undefined || connecting) return;
+    const delay = backoff;
+    backoff = Math.min(maxBackoff, backoff * 2);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      void connect();
+    }, delay);
+    reconnectTimer.unref();
+  }
+
+  function lost(err: unknown): void {
+    if (connection === undefined) return;
+    connection = undefined;
+    channel = undefined;
+    writable = true;
+    if (!closed) log.warn({ err, broker: where }, 'notification broker connection lost; reconnecting');
+    scheduleReconnect();
+  }
+
+  async function connect(): Promise<void> {
+    if (closed || connecting || connection !== undefined) return;
+    connecting = true;
+    try {
+      // One round over the hosts, starting where the last working one was.
+      for (let tried = 0; tried < opts.endpoints.length && !closed; tried += 1) {
+        const index = (nextHost + tried) % opts.endpoints.length;
+        const ep = opts.endpoints[index]!;
+        let conn: ChannelModel | undefined;
+        try {
+          conn = await amqp.connect(
+            { protocol: 'amqp', hostname: ep.hostname, port: ep.port, username: ep.username, password: ep.password, vhost: ep.vhost, heartbeat: 60 },
+            { timeout: opts.connectTimeoutMs ?? 10_000 },
+          );
+          // An 'error' event without a listener would throw: listen before anything can fail.
+          conn.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification broker connection error'));
+          const ch = await conn.createConfirmChannel();
+          ch.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification channel error'));
+          await ch.assertExchange(opts.exchange, 'topic', { durable: false, autoDelete: false });
+          if (closed) {
+            await conn.close().catch(() => undefined);
+            return;
+          }
+          conn.on('close', (err?: Error) => lost(err));
+          ch.on('close', () => {
+            // A channel closed by the broker (e.g. a refused declaration) ends the connection too.
+            if (channel === ch) void conn!.close().catch(() => undefined);
+          });
+          ch.on('drain', () => {
+            writable = true;
+            pump();
+          });
+          connection = conn;
+          channel = ch;
+          declared = new Set();
+          nextHost = index;
+          backoff = initialBackoff;
+          log.info({ broker: `${ep.hostname}:${ep.port}` }, 'notification broker connected');
+          pump();
+          return;
+        } catch (err) {
+          log.warn({ err, broker: `${ep.hostname}:${ep.port}` }, 'notification broker unreachable');
+          await conn?.close().catch(() => undefined);
+        }
+      }
+      nextHost = (nextHost + 1) % opts.endpoints.length;
+    } finally {
+      connecting = false;
+    }
+    scheduleReconnect();
+  }
+
+  /** oslo's rabbit driver declares a queue named after the routing key, bound to it, once per connection. */
+  async function declareDefaultQueue(ch: ConfirmChannel, routingKey: string): Promise<void> {
+    await ch.assertQueue(routingKey, { durable: false, autoDelete: false });
+    await ch.bindQueue(routingKey, opts.exchange, routingKey);
+    declared.add(routingKey);
+  }
+
+  let pumping = false;
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    void (async () => {
+      try {
+        while (channel !== undefined && writable && queue.length > 0 && inflight < window) {
+          const ch = channel;
+          const item = queue[0]!;
+          if (!declared.has(item.routingKey)) {
+            try {
+              await declareDefaultQueue(ch, item.routingKey);
+            } catch (err) {
+              log.warn({ err, routing_key: item.routingKey }, 'could not declare the notification queue');
+              return; // the channel is closing: reconnect brings us back
+            }
+            continue;
+          }
+          queue.shift();
+          inflight += 1;
+          try {
+            writable = ch.publish(
+              opts.exchange,
+              item.routingKey,
+              item.body,
+              { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} },
+              (err: unknown) => {
+                inflight -= 1;
+                if (err) requeue(item, err instanceof Error ? err.message : 'not confirmed');
+                else sent += 1;
+                if (queue.length > 0) pump();
+                else if (inflight === 0) notifyIdle();
+              },
+            );
+          } catch (err) {
+            // Publishing on a channel that just closed: the message waits for the next connection.
+            inflight -= 1;
+            requeue(item, err instanceof Error ? err.message : String(err));
+            return;
+          }
+        }
+      } finally {
+        pumping = false;
+      }
+    })();
+  }
+
+  let idleWaiters: (() => void)[] = [];
+  function notifyIdle(): void {
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  void connect();
+
+  return {
+    publish(routingKey, body, label) {
+      if (closed || queue.length + inflight >= opts.queueSize) {
+        drop({ label }, closed ? 'notifier closed' : 'outbound queue full');
+        return;
+      }
+      seq += 1;
+      queue.push({ seq, routingKey, body, label, attempts: 0 });
+      if (channel !== undefined) pump();
+    },
+    stats() {
+      return { sent, dropped, queued: queue.length + inflight, connected: channel !== undefined };
+    },
+    async close(timeoutMs = 5000) {
+      if (queue.length + inflight > 0 && channel !== undefined) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          timer.unref();
+          idleWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      closed = true;
+      if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
+      const conn = connection;
+      connection = undefined;
+      channel = undefined;
+      for (const item of queue.splice(0)) drop(item, 'notifier closed');
+      await conn?.close().catch(() => undefined);
+    },
+  };
+}
