@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { withConfigFileOptions } from './cli/config-file-options.js';
 
 export type ApiArgs =
   /** Start: `configArgs` is the config loader's argv (--config-file/--config-dir in given order). */
@@ -24,16 +25,8 @@ export function parseApiArgs(argv: readonly string[]): ApiArgs {
   let stderr = '';
   // Files and directories keep their relative order: a directory's files are read where it appears.
   const configArgs: string[] = [];
-  const program = new Command('iris-api')
+  const program = withConfigFileOptions(new Command('iris-api'), configArgs)
     .description('Iris image service API server (OpenStack Glance Images API v2)')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', (path: string) => {
-      configArgs.push('--config-file', path);
-      return path;
-    })
-    .option('--config-dir <dir>', 'read every *.conf in DIR, sorted by name, after the files before it (repeatable)', (dir: string) => {
-      configArgs.push('--config-dir', dir);
-      return dir;
-    })
     .version(irisVersion(), '--version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)

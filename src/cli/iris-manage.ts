@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { withConfigFileOptions } from './config-file-options.js';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import { openConfiguredDatabase } from '../persistence/configured-database.js';
@@ -65,16 +66,8 @@ const processIo: ManageIo = {
 export async function runManage(argv: readonly string[], io: ManageIo = processIo): Promise<number> {
   // Files and directories in command-line order, exactly as iris-api reads them.
   const configArgs: string[] = [];
-  const program = new Command('iris-manage')
+  const program = withConfigFileOptions(new Command('iris-manage'), configArgs)
     .description('Iris database management')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', (path: string) => {
-      configArgs.push('--config-file', path);
-      return path;
-    })
-    .option('--config-dir <dir>', 'read every *.conf in DIR, sorted, after the files before it (repeatable)', (dir: string) => {
-      configArgs.push('--config-dir', dir);
-      return dir;
-    })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { withConfigFileOptions } from './config-file-options.js';
 import { configuredBlobStore } from '../blob/configured-stores.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from '../blob/writer-identity.js';
 import type { Config } from '../config/config.js';
@@ -71,16 +72,8 @@ function signalStop(): AbortSignal {
  */
 export async function runScrubber(argv: readonly string[], io: ScrubberIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const configArgs: string[] = [];
-  const program = new Command('iris-scrubber')
+  const program = withConfigFileOptions(new Command('iris-scrubber'), configArgs)
     .description('Delete the data of images pending delete once scrub_time has passed (glance-scrubber)')
-    .option('--config-file <path>', 'configuration file (repeatable; later files win)', (path: string) => {
-      configArgs.push('--config-file', path);
-      return path;
-    })
-    .option('--config-dir <dir>', 'read every *.conf in DIR, sorted, after the files before it (repeatable)', (dir: string) => {
-      configArgs.push('--config-dir', dir);
-      return dir;
-    })
     .option('-D, --daemon', 'keep running: one run every [DEFAULT] wakeup_time seconds')
     .option('--once', 'one run, then exit (the default)')
     .option('--restore <image_id>', "restore the image's status from 'pending_delete' to 'active'")

@@ -68,6 +68,11 @@ export async function putBytes(
     body: data as Uint8Array<ArrayBuffer>,
     signal: AbortSignal.timeout(60_000),
   });
+  return answerOf(res);
+}
+
+/** An upload's answer: the body parsed as JSON when it is, else kept as text. */
+export async function answerOf(res: Response): Promise<HttpAnswer> {
   const text = await res.text();
   let parsed: any = text;
   try {

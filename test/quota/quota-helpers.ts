@@ -1,6 +1,6 @@
 /** Upload shapes the quota tests need beyond test/helpers/http.ts. */
 import { request } from 'node:http';
-import { describe, json, type HttpAnswer } from '../helpers/http.js';
+import { answerOf, describe, json, type HttpAnswer } from '../helpers/http.js';
 
 /** PUT `size` bytes with no Content-Length (chunked transfer), in 100-byte chunks. */
 export async function uploadChunked(url: string, size: number, headers: Record<string, string>): Promise<HttpAnswer> {
@@ -20,14 +20,7 @@ export async function uploadChunked(url: string, size: number, headers: Record<s
     duplex: 'half',
     signal: AbortSignal.timeout(60_000),
   } as RequestInit);
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = text ? JSON.parse(text) : text;
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+  return answerOf(res);
 }
 
 /**
