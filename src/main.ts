@@ -318,9 +318,10 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   // stats() is read by the metrics (sent, dropped, queued, connected) and the health check.
   const notifications = notificationSettings(config);
   const notifier = createNotifier(notifications, { logger });
-  const notifierStats = (): NotifierStats => notifier.stats();
-  // Without a messaging driver there is no broker to be connected to.
+  // Without a messaging driver there is no broker to be away from: reported connected, so an
+  // alert on `iris_notifications_connected == 0` (or the health check) means a broker is missed.
   const usesBroker = notifications.drivers.some((d) => d === 'messaging' || d === 'messagingv2');
+  const notifierStats = (): NotifierStats => (usesBroker ? notifier.stats() : { ...notifier.stats(), connected: true });
   let database: Database | undefined;
   // No admin listener: no one reads metrics, so none are recorded (no per-request cost).
   const metrics = config.admin_bind_host === '' ? undefined : createIrisMetrics({
@@ -345,7 +346,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     backends: config.healthcheck.backends,
     pingDatabase: () => pingDatabase(openDb.db),
     stores: probes,
-    brokerConnected: () => !usesBroker || notifierStats().connected,
+    brokerConnected: () => notifierStats().connected,
   });
   const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
   // Edits to the policy files apply within a second, on every node (oslo.policy rereads too).
