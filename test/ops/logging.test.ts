@@ -15,12 +15,14 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 /** Waits (polling) until `path` holds a line matching `pattern`; the test runner's timeout bounds it. */
-async function lineIn(path: string, pattern: RegExp): Promise<string> {
+/** The first line of `path` matching `pattern`, waited for (bounded: a line that never comes fails the test). */
+async function lineIn(path: string, pattern: RegExp, ms = 30_000): Promise<string> {
+  const deadline = Date.now() + ms;
   for (;;) {
-    if (existsSync(path)) {
-      const line = readFileSync(path, 'utf8').split('\n').find((l) => pattern.test(l));
-      if (line !== undefined) return line;
-    }
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const line = text.split('\n').find((l) => pattern.test(l));
+    if (line !== undefined) return line;
+    if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in ${path} within ${ms} ms:\n${text.slice(-2000)}`);
     await sleep(50);
   }
 }
@@ -65,9 +67,13 @@ test('[iris] log_format = json writes pino JSON lines to the file; debug = true 
   assert.equal(line.level, 30);
   assert.equal(line.port, iris.port);
   assert.equal(line.pid, iris.child.pid);
-  await fetch(`${iris.baseUrl}/v2/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.arrayBuffer());
+  const created = (await (await fetch(`${iris.baseUrl}/v2/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }) })).json()) as { id: string };
+  const put = await fetch(`${iris.baseUrl}/v2/images/${created.id}/file`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: 'data' });
+  assert.equal(put.status, 204);
+  // The blob store's trace lines are debug entries.
   const debug = JSON.parse(await lineIn(log, /"level":20/)) as Record<string, unknown>;
-  assert.equal(debug.msg, 'notification');
+  assert.equal(debug.msg, 'blob written');
+  assert.equal(debug.image, created.id);
 });
 
 test('stdout that is not a terminal gets JSON by default, text with log_format = text; use_stderr moves it to stderr', async (t) => {
