@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CacheRecord, CacheRecords } from '../../src/cache/cache-records.js';
 import { createCacheRecordRepository } from '../../src/persistence/image-cache-repository.js';
-import { currentRevision, migrateToLatest } from '../../src/persistence/migrator.js';
+import { currentRevision, migrateToLatest, MIGRATIONS } from '../../src/persistence/migrator.js';
 import { createTestDb, makeImage, type TestDb } from './sqlite-fixture.js';
 import { testEngines } from './test-engines.js';
 
@@ -35,8 +35,10 @@ for (const engine of await testEngines()) {
     });
 
     test('migration 005 is applied, and migrating again is a no-op', async () => {
-      assert.equal(await currentRevision(t.db), '005-image-cache');
-      assert.equal(await migrateToLatest(t.db, t.engine), '005-image-cache');
+      const names = MIGRATIONS.map(([name]) => name);
+      assert.ok(names.includes('005-image-cache'));
+      assert.equal(await currentRevision(t.db), names.at(-1));
+      assert.equal(await migrateToLatest(t.db, t.engine), names.at(-1));
     });
 
     test('records are per node; add replaces; touch counts hits and moves the LRU order', async () => {
