@@ -101,9 +101,11 @@ export interface ImageRepository {
    * Compare-and-swap save: writes `image` only if the stored status is still `fromStatus`
    * (default: the image's current status); throws Conflict otherwise. With `previous` (the
    * image as loaded before the change) only the properties that differ from it are written,
-   * so a property set meanwhile by another writer (`setPropertyAtomic`) is kept.
+   * so a property set meanwhile by another writer (`setPropertyAtomic`) is kept. A status change
+   * ends any transfer lease, or records `lease` in the same statement (an upload or stage starting:
+   * no moment without an owner, so a node restarting never mistakes it for an abandoned one).
    */
-  save(image: Image, opts?: { fromStatus?: ImageStatus; previous?: Image }): Promise<void>;
+  save(image: Image, opts?: { fromStatus?: ImageStatus; previous?: Image; lease?: TransferLease }): Promise<void>;
   /** Soft-deletes (status `deleted`, deleted flag set); the id cannot be reused. */
   remove(id: string): Promise<void>;
   /**
@@ -393,6 +395,8 @@ export interface TransferLeaseHolder {
    * ended and reset the image.
    */
   hold(imageId: string, status: TransferStatus): HeldTransfer;
+  /** A lease for this process from now, to record with the status change that starts a transfer. */
+  lease(): TransferLease;
 }
 
 export interface HeldTransfer {

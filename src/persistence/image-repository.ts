@@ -265,8 +265,12 @@ export function createSqliteImageRepository(
     async save(image, saveOpts) {
       const fromStatus: ImageStatus = saveOpts?.fromStatus ?? image.status;
       const { id: _id, ...imageFields } = imageColumns(image);
-      // A status change ends any transfer lease: the next transfer records its own.
-      const columns = fromStatus === image.status ? imageFields : { ...imageFields, transfer_owner: null, transfer_expires_at: null };
+      // A status change ends any transfer lease, or starts the one given (a transfer beginning).
+      const lease = saveOpts?.lease;
+      const columns =
+        fromStatus === image.status
+          ? imageFields
+          : { ...imageFields, transfer_owner: lease?.owner ?? null, transfer_expires_at: lease ? toDbTime(lease.expires_at) : null };
       await transaction(async (trx) => {
         // Compare-and-swap on status, as Glance's _image_update(from_state=…).
         const result = await trx

@@ -228,7 +228,8 @@ export function createImageDataService(deps: ImageDataDeps) {
       // Watched from before the status change, so no delete can slip in unnoticed.
       const watch = deps.imageService.watchTransfer(id, () => gone(id));
       try {
-        await images.save(saving, { fromStatus: image.status });
+        const startLease = deps.transferLeases?.lease();
+        await images.save(saving, { fromStatus: image.status, ...(startLease ? { lease: startLease } : {}) });
         try {
           // Glance counts the image in its uploading total once it is saving (delta 0).
           await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });

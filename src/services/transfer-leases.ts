@@ -32,6 +32,7 @@ export function createTransferLeases(deps: TransferLeaseDeps) {
   const leaseFrom = (now: Date): TransferLease => ({ owner, expires_at: new Date(now.getTime() + leaseMs) });
 
   const holder: TransferLeaseHolder = {
+    lease: () => leaseFrom(clock.now()),
     hold(imageId: string, status: TransferStatus): HeldTransfer {
       const lost = new AbortController();
       let released = false;

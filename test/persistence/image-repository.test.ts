@@ -218,9 +218,10 @@ for (const engine of await testEngines()) {
         const lease = { owner: 'n-9', expires_at: new Date(FIXED_NOW.getTime() + 60_000) };
         assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), false);
         const saving = { ...queued, status: 'saving' as const };
-        await t.repo.save(saving, { fromStatus: 'queued' });
-        assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), true);
+        // The status change that starts the transfer records its lease in the same statement.
+        await t.repo.save(saving, { fromStatus: 'queued', lease });
         assert.ok((await t.repo.transferOwners()).includes('n-9'));
+        assert.equal(await t.repo.holdTransfer(queued.id, 'saving', lease), true);
         await t.repo.save({ ...saving, name: 'renamed' });
         assert.ok((await t.repo.transferOwners()).includes('n-9'), 'a save in the same status keeps the lease');
         await t.repo.save({ ...saving, status: 'queued' }, { fromStatus: 'saving' });

@@ -66,7 +66,8 @@ export function createImportStage(deps: ImportStageDeps) {
       // Deleting the image stops the stage while bytes are still coming in.
       const watch = deps.imageService.watchTransfer(id, gone);
       try {
-        await images.save(uploading, { fromStatus: 'queued' });
+        const startLease = deps.transferLeases?.lease();
+        await images.save(uploading, { fromStatus: 'queued', ...(startLease ? { lease: startLease } : {}) });
         try {
           // Counted in image_count_uploading once uploading (delta 0), as Glance.
           await deps.quotas?.enforceLimits(ctx.projectId, { image_count_uploading: 0 });
