@@ -129,8 +129,8 @@ export interface TransferLease {
 
 /**
  * Which transfers are abandoned: those of `owners` (processes known to be gone), those whose
- * lease ended by `leaseEndedBy`, and those without a lease (written by a release before leases,
- * or cut off before the first renewal) last updated before `unleasedBefore`.
+ * lease ended by `leaseEndedBy`, and those without a lease (written by a release before leases)
+ * last updated before `unleasedBefore`.
  */
 export interface AbandonedTransfers {
   readonly owners: readonly string[];
