@@ -61,10 +61,12 @@ export function createQuotaRepository(db: Kysely<Schema>, opts: { readonly engin
   /** `images.owner = ?`, or IS NULL for images without owner (Glance's `owner == None`). */
   const ownerIs = (owner: string | null) => (owner === null ? sql<boolean>`images.owner is null` : sql<boolean>`images.owner = ${owner}`);
 
-  async function storageBytes(trx: QuotaDb | Transaction<Schema & QuotaTables>, owner: string | null, excludeImage?: string): Promise<number> {
-    // Glance's _image_get_disk_usage_by_owner: size once per live location (a copy in two
-    // stores uses twice the space), sized images neither killed nor deleted (by status: an image
-    // pending delete still holds its data).
+  /**
+   * Glance's _image_get_disk_usage_by_owner: size once per live location (a copy in two stores
+   * uses twice the space), sized images neither killed nor deleted (by status: an image pending
+   * delete still holds its data).
+   */
+  function storageQuery(trx: QuotaDb | Transaction<Schema & QuotaTables>, owner: string | null, excludeImage?: string) {
     let q = trx
       .selectFrom('images')
       .innerJoin('image_locations', 'image_locations.image_id', 'images.id')
@@ -74,7 +76,11 @@ export function createQuotaRepository(db: Kysely<Schema>, opts: { readonly engin
       .where('images.status', 'not in', GONE)
       .where('image_locations.status', '!=', 'deleted');
     if (excludeImage !== undefined) q = q.where('images.id', '!=', excludeImage);
-    return Number((await q.executeTakeFirstOrThrow()).used);
+    return q;
+  }
+
+  async function storageBytes(trx: QuotaDb, owner: string | null, excludeImage?: string): Promise<number> {
+    return Number((await storageQuery(trx, owner, excludeImage).executeTakeFirstOrThrow()).used);
   }
 
   /** Images with a non-empty os_glance_importing_to_stores and a status not in `excluded`. */
@@ -86,15 +92,6 @@ export function createQuotaRepository(db: Kysely<Schema>, opts: { readonly engin
       .where('image_properties.name', '=', IMPORTING_TO_STORES)
       .where('image_properties.value', '!=', '')
       .where('images.status', 'not in', excluded);
-
-  async function reservedBytes(trx: Transaction<Schema & QuotaTables>, key: string): Promise<number> {
-    const row = await trx
-      .selectFrom('quota_reservations')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes'), sql.lit(0)).as('held'))
-      .where('owner', '=', key)
-      .executeTakeFirstOrThrow();
-    return Number(row.held);
-  }
 
   /**
    * Runs `work` holding the owner's quota lock, after dropping the owner's expired
@@ -126,8 +123,26 @@ export function createQuotaRepository(db: Kysely<Schema>, opts: { readonly engin
     }
   }
 
+  /**
+   * The quota less stored bytes and live reservations, read in ONE statement. Two statements
+   * would race with an upload that ends meanwhile: on PostgreSQL (READ COMMITTED, a snapshot
+   * per statement) the stored sum could be read before its image row commits and the
+   * reservations after it is released, counting its bytes zero times. One snapshot counts them
+   * once or, between commit and release, twice (safe).
+   */
   async function remainingFor(trx: Transaction<Schema & QuotaTables>, owner: string | null, limit: number): Promise<number> {
-    return limit - (await storageBytes(trx, owner)) - (await reservedBytes(trx, ownerKey(owner)));
+    const key = ownerKey(owner);
+    const row = await trx
+      .selectNoFrom((eb) => [
+        storageQuery(trx, owner).as('used'),
+        eb
+          .selectFrom('quota_reservations')
+          .select((r) => r.fn.coalesce(r.fn.sum<number>('bytes'), sql.lit(0)).as('held'))
+          .where('owner', '=', key)
+          .as('held'),
+      ])
+      .executeTakeFirstOrThrow();
+    return limit - Number(row.used) - Number(row.held);
   }
 
   return {

@@ -85,6 +85,32 @@ for (const engine of await testEngines()) {
       assert.equal((await reserve('d1', 1, 100)).ok, false);
     });
 
+    test('an upload that ends (image committed, then reservation released) while another reserves is counted once', async () => {
+      // The window is between the sum of stored bytes and the sum of reservations: read in two
+      // statements on PostgreSQL, the ending upload's bytes were counted zero times (session 6's
+      // 11-of-20). With a limit of two uploads less one byte, every rival must be refused.
+      const size = 1000;
+      const owner = 'ending';
+      const loc = (n: number) => ({ url: `file:///x/ending-${n}`, metadata: {}, status: 'active' as const });
+      let wrongly = 0;
+      for (let round = 0; round < 60; round++) {
+        const mine = await quotas.reserve({ owner, imageId: `up-${round}`, bytes: size, limit: Number.MAX_SAFE_INTEGER, holder: 'n', now: FIXED_NOW, expiresAt: later(60_000) });
+        assert.ok(mine.ok);
+        const finish = async () => {
+          await t.repo.add(makeImage({ owner, status: 'active', size, locations: [loc(round)] }));
+          await quotas.release(mine.id);
+        };
+        const usedBefore = (await quotas.usage(owner)).storageBytes;
+        const rival = quotas.reserve({ owner, imageId: `rival-${round}`, bytes: size, limit: usedBefore + 2 * size - 1, holder: 'n', now: FIXED_NOW, expiresAt: later(60_000) });
+        const [r] = await Promise.all([rival, finish()]);
+        if (r.ok) {
+          wrongly += 1;
+          await quotas.release(r.id);
+        }
+      }
+      assert.equal(wrongly, 0, `rivals wrongly granted: ${wrongly} of 60`);
+    });
+
     test('20 concurrent reservations never exceed the limit (a fresh owner, no lock row yet)', async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => reserve('race', 100, 1000)));
       assert.equal(results.filter((r) => r.ok).length, 10);

@@ -54,11 +54,7 @@ async function activeBytes(base: string, project: string): Promise<number> {
 
 for (const engine of await testEngines()) {
   describe(`byte quota on ${engine.name}`, { skip: engine.skip }, () => {
-    // Known bug (session 6): on PostgreSQL one fresh-clone CI run saw 11 of 20 succeed (one over
-    // the quota), the other run and every run on SQLite and MariaDB exactly 10. Marked TODO on
-    // PostgreSQL, so it still runs and reports, until the cause is found (docs/quotas.md).
-    const knownRace = engine.name === 'postgresql' ? { todo: 'race: once 11 of 20 got through on PostgreSQL; cause not found yet' } : {};
-    test(`${UPLOADS} concurrent uploads with Content-Length: exactly quota/size succeed, the rest 413`, knownRace, async (t) => {
+    test(`${UPLOADS} concurrent uploads with Content-Length: exactly quota/size succeed, the rest 413`, async (t) => {
       const iris = await irisOn(t, engine, 'race_known', 2);
       const ids = await createImages(iris.baseUrl, 'race', UPLOADS);
       const answers = await Promise.all(ids.map((id) => putBytes(`${iris.baseUrl}/v2/images/${id}/file`, Buffer.alloc(IMAGE, 5), identity('race'))));
