@@ -149,6 +149,11 @@ async function openConfiguredDatabase(config: Config, logger: Logger, observer?:
  * This process as the owner of the task leases it takes, the lease length, and which owners
  * are gone: processes of this host that no longer run (another host's are judged by lease).
  */
+/** This node's URL for the other nodes, as Glance's self_url; null: none. */
+function nodeUrl(config: Config): string | null {
+  return config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint;
+}
+
 function taskLeaseOptions(config: Config) {
   return {
     owner: formatWriter(currentWriter()),
@@ -176,7 +181,7 @@ async function recoverTransfers(
   const abandoned = await createTransferLeases({ ...taskLeaseOptions(config), images, clock, onError }).abandoned();
   const reset = await images.resetSaving(abandoned);
   if (reset.length > 0) logger.warn({ images: reset }, 'images left in saving by a crash returned to queued');
-  const selfUrl = config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint;
+  const selfUrl = nodeUrl(config);
   const unstaged = await recoverInterruptedStages({ images, staging, selfUrl, stagingLocation, clock, onError, abandoned });
   if (unstaged.length > 0) logger.warn({ images: unstaged }, 'images left uploading by an interrupted stage returned to queued');
 }
@@ -396,6 +401,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     multiStore: config.multi_store,
     delayedDelete: config.DEFAULT.delayed_delete,
+    selfUrl: nodeUrl(config),
     // Bound late: the import service is built below, on top of this one.
     dropStaging: (id) => imports.imageDeleted(id),
     onOrphan: (location, err) => logger.error({ location, err }, 'could not delete image data; orphan left'),
@@ -478,7 +484,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     formatChecks,
     taskTimeToLiveHours: config.task.task_time_to_live,
-    selfUrl: config.DEFAULT.worker_self_reference_url ?? config.DEFAULT.public_endpoint,
+    selfUrl: nodeUrl(config),
     taskLease: {
       ...taskLeaseOptions(config),
       onTakeOver: (reason, failed, recovered) =>

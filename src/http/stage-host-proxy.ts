@@ -1,7 +1,7 @@
 /**
  * Replays a request on the node that holds an image's staged data (node-local staging with
- * `worker_self_reference_url`), as Glance 25.1.0's `_proxy_request_to_stage_host`: same method,
- * path and JSON body, the caller's credentials, a 60 s bound; the remote request id replaces
+ * `worker_self_reference_url`), as Glance 25.1.0's `_proxy_request_to_stage_host` (import and
+ * delete): same method, path and JSON body, the caller's credentials, a 60 s bound; the remote request id replaces
  * ours. A remote error answer is relayed with its status (an empty explanation, as Glance's
  * ad-hoc webob error); a node that cannot be reached is 504 "Stage host is unavailable", any
  * other failure of the call 502 with the same text.
@@ -31,13 +31,16 @@ function isConnectionError(err: unknown): boolean {
 }
 
 /**
- * Sends `body` (already parsed) to `stageHost` + the request's path and answers `reply` as the
- * local import would (202) when the remote accepted it; otherwise throws an HttpFault.
+ * Replays the request (`method`, its path, `body` when given) on `stageHost` with the caller's
+ * credentials; the remote request id becomes the answer's. Resolves when the remote answered
+ * 2xx; otherwise throws an HttpFault with the remote status (or 504/502 when it could not be
+ * reached).
  */
-export async function proxyToStageHost(req: FastifyRequest, reply: FastifyReply, stageHost: string, body: unknown): Promise<FastifyReply> {
+export async function replayOnStageHost(req: FastifyRequest, reply: FastifyReply, stageHost: string, body?: unknown): Promise<void> {
   const path = req.url.split('?')[0]!;
   const url = `${stageHost.replace(/\/+$/, '')}${path}`;
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   for (const name of CREDENTIAL_HEADERS) {
     const value = req.headers[name];
     if (typeof value === 'string') headers[name] = value;
@@ -46,9 +49,9 @@ export async function proxyToStageHost(req: FastifyRequest, reply: FastifyReply,
   let remoteId: string | undefined;
   try {
     const res = await request(url, {
-      method: 'POST',
+      method: req.method as 'POST' | 'DELETE',
       headers,
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
       headersTimeout: PROXY_TIMEOUT_MS,
       bodyTimeout: PROXY_TIMEOUT_MS,
       signal: AbortSignal.timeout(PROXY_TIMEOUT_MS * 2),
@@ -67,5 +70,10 @@ export async function proxyToStageHost(req: FastifyRequest, reply: FastifyReply,
   if (Math.floor(status / 100) !== 2) {
     throw new HttpFault({ status, explanation: '' }, `stage host ${stageHost} answered ${status}`);
   }
+}
+
+/** POST /import replayed on the stage host: answered 202 as the local import when it accepted. */
+export async function proxyToStageHost(req: FastifyRequest, reply: FastifyReply, stageHost: string, body: unknown): Promise<FastifyReply> {
+  await replayOnStageHost(req, reply, stageHost, body);
   return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
 }

@@ -23,6 +23,7 @@ import type {
 import type { QuotaService } from './quotas.js';
 import { deletedImagePayload, imagePayload } from '../notify/event-payloads.js';
 import { createTransferWatches } from './transfer-watch.js';
+import { STAGE_HOST } from './import/import-image-properties.js';
 
 export interface ImageServiceDeps {
   readonly images: ImageRepository;
@@ -39,6 +40,11 @@ export interface ImageServiceDeps {
   readonly delayedDelete?: boolean;
   /** Removes staged import data of a deleted image (uploading/importing); idempotent. */
   readonly dropStaging?: (imageId: string) => Promise<void>;
+  /**
+   * This node's URL for the others (worker_self_reference_url, else public_endpoint): an image
+   * whose recorded stage host is another URL is deleted by that node. Null or absent: none.
+   */
+  readonly selfUrl?: string | null;
   /** Called when deleting an image's data fails after the image row is gone (logged, not fatal). */
   readonly onOrphan?: (location: string, error: unknown) => void;
   /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
@@ -48,6 +54,11 @@ export interface ImageServiceDeps {
 }
 
 /** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
+/** What DELETE did: nothing left to do here, or the node that must delete (`stageHost`). */
+export interface DeleteDecision {
+  readonly stageHost?: string;
+}
+
 export interface ListRequest {
   readonly limit?: number;
   readonly marker?: string;
@@ -220,9 +231,17 @@ export function createImageService(deps: ImageServiceDeps) {
       return readable(ctx, await saveChanged(ctx, patched, image));
     },
 
-    async delete(ctx: RequestContext, id: string): Promise<void> {
+    /**
+     * DELETE. With node-local staging, an image staged on another node is deleted by that node,
+     * which holds the staged bytes (Glance's _delete_image_on_remote): the answer then names it
+     * (`stageHost`) and the caller replays the request there. `local` deletes here anyway, for
+     * a stage host that could not do it (its staged file stays behind, as in Glance).
+     */
+    async delete(ctx: RequestContext, id: string, opts: { readonly local?: boolean } = {}): Promise<DeleteDecision> {
       const image = await findVisible(ctx, id, `Failed to find image ${id} to delete`);
       policy.enforce(ctx, 'delete_image', image);
+      const stageHost = image.properties[STAGE_HOST];
+      if (opts.local !== true && stageHost !== undefined && stageHost !== (deps.selfUrl ?? null)) return { stageHost };
       if (image.protected) throw new Forbidden(`Image ${id} is protected and cannot be deleted.`);
       if (deletionTarget(image, deps.delayedDelete === true) === 'pending_delete') {
         // Delayed delete (Glance's schedule_delayed_delete_from_backend): the data stays, its
@@ -231,7 +250,7 @@ export function createImageService(deps: ImageServiceDeps) {
         transfers.deleted(id);
         if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
         deps.notifier.emit('image.delete', { id });
-        return;
+        return {};
       }
       // Glance deletes the data first and keeps the image when the store refuses (RBD clones
       // depend on it); Iris removes the row first, so it asks the stores before.
@@ -258,6 +277,7 @@ export function createImageService(deps: ImageServiceDeps) {
       }
       if (deps.dropStaging) await deps.dropStaging(id).catch((e) => deps.onOrphan?.(`staging:${id}`, e));
       await deps.dataInvalidated?.(id);
+      return {};
     },
 
     /** DELETE /v2/stores/{store}/{id}: drops one store's copy of an image kept in several. */

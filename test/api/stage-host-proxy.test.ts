@@ -6,6 +6,9 @@
  * - a stage host that answers an error: B relays its status, having sent the same path and
  *   body with the caller's credentials;
  * - a stage host that cannot be reached: 504 "Stage host is unavailable", as Glance 25.1.0;
+ * - a DELETE through B of an image staged on A is replayed on A, which removes the image and its
+ *   staged bytes; an error answer of the stage host is relayed; an unreachable stage host makes B
+ *   delete the image itself (Glance's _delete_image_on_remote);
  * - a node starting leaves alone an image staged on another node (its start-up stage recovery
  *   finds no staged data of its own for it, and must not take it back to queued).
  */
@@ -14,7 +17,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/persistence/database.js';
@@ -141,6 +144,29 @@ test('a stage host answering an error: B relays its status; it got the same path
   const image = (await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
   assert.equal(image.status, 'uploading');
   assert.equal(image.os_glance_import_task, undefined);
+  // A DELETE is relayed the same way, and the stage host's refusal leaves the image.
+  const refused = await json('DELETE', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN);
+  assert.equal(refused.status, 409, describe(refused));
+  assert.equal(seen.url, `/v2/images/${id}`);
+  assert.equal((await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN)).status, 200);
+});
+
+test('staged on A, deleted through B: A deletes it and its staged bytes', { timeout: 60_000 }, async () => {
+  const id = await stagedOnA(randomBytes(2048));
+  const stagedFile = join(shared, 'a', 'staging', id);
+  assert.ok(existsSync(stagedFile), `staged on A at ${stagedFile}`);
+  const deleted = await json('DELETE', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN);
+  assert.equal(deleted.status, 204, describe(deleted));
+  assert.equal((await json('GET', `${a.baseUrl}/v2/images/${id}`, undefined, ADMIN)).status, 404);
+  assert.equal(existsSync(stagedFile), false, "A removed its staged file");
+});
+
+test('a stage host that cannot be reached: B deletes the image itself', { timeout: 60_000 }, async () => {
+  const id = await stagedOnA(randomBytes(1024));
+  await setStageHost(id, aUrl, `http://127.0.0.1:${await freePort()}`);
+  const deleted = await json('DELETE', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN);
+  assert.equal(deleted.status, 204, describe(deleted));
+  assert.equal((await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN)).status, 404);
 });
 
 test('a stage host that cannot be reached: 504 Stage host is unavailable', { timeout: 60_000 }, async () => {

@@ -5,6 +5,8 @@ import { imageView } from '../image-view.js';
 import { ACCEPT_PATCH, patchDialectOf } from '../patch-media-type.js';
 import { baseUrl, queryPairs, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
+import { HttpFault } from '../faults.js';
+import { replayOnStageHost } from '../stage-host-proxy.js';
 
 type IdParams = { id: string };
 type TagParams = { id: string; tag: string };
@@ -81,7 +83,19 @@ export function imageRoutes(deps: HttpDeps): RouteTable {
         },
         DELETE: async (req, reply) => {
           const { id } = req.params as IdParams;
-          await images.delete(deps.contextOf(req), id);
+          const ctx = deps.contextOf(req);
+          const { stageHost } = await images.delete(ctx, id);
+          if (stageHost !== undefined) {
+            // Staged on another node: that node deletes it (and its staged bytes). When it
+            // fails on its side (5xx, or unreachable), delete here as Glance does.
+            try {
+              await replayOnStageHost(req, reply, stageHost);
+            } catch (e) {
+              if (!(e instanceof HttpFault) || e.fault.status < 500) throw e;
+              req.log.warn({ err: e, image: id, stageHost }, 'stage host could not delete the image; deleting it here, its staged data stays there');
+              await images.delete(ctx, id, { local: true });
+            }
+          }
           return sendNoContent(reply);
         },
       },
