@@ -2,7 +2,7 @@
  * The option groups of the store types beyond `file`: Glance's names, types, defaults and
  * bounds (glance_store 4.x `_drivers/swift/{store,utils}.py`, `s3.py`, `http.py`, `rbd.py`). Each group is
  * read from `[glance_store]` for the single store and from the store's own section with
- * enabled_backends; `config-options.ts` places the rows in both tables. The parsed values are
+ * enabled_backends; options/glance-store.ts and options/backend.ts place the rows. The parsed values are
  * exactly the driver factories' options (`src/blob/store-options.ts`).
  */
 import { isAbsolute, resolve } from 'node:path';
