@@ -1,7 +1,7 @@
 /**
  * What a row of the option table is (section, name, type, default, help, optional check), and
  * the value types computed from rows, so that the Config type (config.ts) follows the table
- * and cannot drift from it.
+ * and cannot drift from it; plus the one row shape several sections share (ignoredOption).
  */
 
 export type OptionType = 'string' | 'integer' | 'boolean' | 'list' | 'size' | 'path';
@@ -58,6 +58,22 @@ type TypedOption<T extends OptionType> = BaseOption & {
 
 /** One row of the option table. */
 export type ConfigOption = { [T in OptionType]: TypedOption<T> }[OptionType];
+
+/**
+ * A Glance-spelled option Iris accepts but does not use, so that an operator's existing file
+ * loads without warnings: read and checked like any row, never a Config field.
+ */
+export function ignoredOption<S extends string, N extends string>(section: S, name: N, why: string) {
+  return {
+    section,
+    name,
+    type: 'string',
+    default: '',
+    defaultText: '<None>',
+    ignored: true,
+    help: `Accepted so that an existing ${why}`,
+  } as const;
+}
 
 /** Config values are deeply frozen: arrays and records read-only. */
 type Frozen<V> = V extends readonly (infer E)[] ? readonly E[] : V extends object ? Readonly<V> : V;

@@ -6,20 +6,7 @@ import { parseTransportUrl } from '../../notify/transport-url.js';
 import { httpUrl, namesFrom, stagingPathFromUri, syslogFacility } from '../option-values.js';
 import { parseEnabledBackends } from '../store-ids.js';
 import { ownSections } from '../config-options.js';
-import type { ConfigOption, OptionContext } from '../option-types.js';
-
-/** Glance-spelled option Iris accepts but does not use (keeps operators' files quiet). */
-function ignored<N extends string>(name: N) {
-  return {
-    section: 'DEFAULT',
-    name,
-    type: 'string',
-    default: '',
-    defaultText: '<None>',
-    ignored: true,
-    help: 'Accepted so that an existing glance-api.conf loads without warnings; Iris does not use it (it logs to standard output).',
-  } as const;
-}
+import { ignoredOption, type ConfigOption, type OptionContext } from '../option-types.js';
 
 export const DEFAULT_OPTIONS = [
   {
@@ -340,7 +327,7 @@ export const DEFAULT_OPTIONS = [
       return value;
     },
   },
-  ignored('verbose'),
+  ignoredOption('DEFAULT', 'verbose', 'glance-api.conf loads without warnings; Iris does not use it (it logs to standard output).'),
   // The image cache (docs/cache.md): Glance's [DEFAULT] names, plus Iris's free-disk floor.
   {
     section: 'DEFAULT',

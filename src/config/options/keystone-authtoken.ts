@@ -1,19 +1,10 @@
 /** The [keystone_authtoken] section's rows of the option table (see ../config-options.ts). */
 import { httpUrl } from '../option-values.js';
-import type { ConfigOption } from '../option-types.js';
+import { ignoredOption, type ConfigOption } from '../option-types.js';
 
 /** keystonemiddleware option Iris has no use for (its token cache is in-process). */
-function ignoredKeystone<N extends string>(name: N) {
-  return {
-    section: 'keystone_authtoken',
-    name,
-    type: 'string',
-    default: '',
-    defaultText: '<None>',
-    ignored: true,
-    help: 'Accepted so that an existing [keystone_authtoken] section loads without warnings; Iris caches tokens in-process.',
-  } as const;
-}
+const ignoredKeystone = <N extends string>(name: N) =>
+  ignoredOption('keystone_authtoken', name, '[keystone_authtoken] section loads without warnings; Iris caches tokens in-process.');
 
 export const KEYSTONE_AUTHTOKEN_OPTIONS = [
   {
