@@ -14,13 +14,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processor } from './machine.js';
-import { processTree, REPO_ROOT, startIris } from './servers.js';
+import { REPO_ROOT, startIris, treeTicks } from './servers.js';
 
 const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -30,20 +30,6 @@ const MIB = 2 ** 20;
 
 function log(message: string): void {
   process.stderr.write(`[bench:cache] ${message}\n`);
-}
-
-function treeTicks(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks;
 }
 
 async function curl(args: readonly string[]): Promise<string> {

@@ -25,7 +25,7 @@ import { randomFillSync } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REPO_ROOT, freePort, processTree, startIris, startPeer, waitForHttp } from './servers.js';
+import { REPO_ROOT, freePort, startIris, startPeer, treeTicks, waitForHttp } from './servers.js';
 import type { Server } from './servers.js';
 
 function envNumber(name: string, fallback: number): number {
@@ -51,22 +51,6 @@ function log(message: string): void {
 
 function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
-
-/** CPU time (user + system, all threads) of `pid` and its descendants, in clock ticks. */
-function treeTicks(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14 and 15 (utime, stime), counted from 1 with pid and comm as fields 1 and 2.
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return ticks;
 }
 
 async function run(cmd: string, args: readonly string[]): Promise<string> {

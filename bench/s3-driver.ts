@@ -14,10 +14,11 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cpus, loadavg } from 'node:os';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Driver } from '../src/blob/drivers/s3-driver.js';
 import { startSwift } from '../test/helpers/swift-server.js';
+import { swiftS3Client } from '../test/helpers/swift-s3-client.js';
 
 const MiB = 1024 * 1024;
 const [sizeMiB = 512, chunkMB = 10, threads = 10] = process.argv.slice(2).map(Number);
@@ -92,14 +93,7 @@ try {
   const down = sizeMiB / secs(t2, t3);
   const same = md5Up.digest('hex') === md5Down.digest('hex');
   // The SDK alone, same object size, part size and parallelism.
-  const sdk = new S3Client({
-    endpoint: swift.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift.s3AccessKey, secretAccessKey: swift.s3SecretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const sdk = swiftS3Client(swift);
   const sdkKey = randomUUID();
   const md5SdkUp = createHash('md5');
   const t4 = process.hrtime.bigint();

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../src/persistence/database.js';
-import { createSqliteImageRepository } from '../src/persistence/image-repository.js';
+import { createImageRepository } from '../src/persistence/image-repository.js';
 import { migrateToLatest } from '../src/persistence/migrator.js';
 import { createScrubQueue } from '../src/persistence/scrub-queue.js';
 import { createScrubber } from '../src/services/scrubber.js';
@@ -25,7 +25,7 @@ for (const pool of pools) {
   const database = openDatabase({ sqlitePath: join(dir, 'iris.sqlite') });
   try {
     await migrateToLatest(database.db, database.engine);
-    const images = createSqliteImageRepository(database.db, { clock: { now: () => T0 }, engine: database.engine });
+    const images = createImageRepository(database.db, { clock: { now: () => T0 }, engine: database.engine });
     const blobs = twoFileStores(join(dir, 'stores'));
     for (let i = 0; i < count; i++) await deleteLater(images, await imageWithData(images, blobs, ['a', 'b'], T0), T0);
     const started = process.hrtime.bigint();

@@ -191,6 +191,22 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
+/** CPU time (user + system, all threads) of `pid` and its descendants, in clock ticks (USER_HZ, 1/100 s). */
+export function treeTicks(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 (utime, stime), counted from 1 with pid and comm as fields 1 and 2.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks;
+}
+
 /** Resident set size of one process in bytes, or 0 when it is gone. */
 export function rssBytes(pid: number): number {
   try {

@@ -31,7 +31,7 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,7 @@ import { join } from 'node:path';
 import { createSwiftDriver } from '../src/blob/drivers/swift-driver.js';
 import { swiftOptions } from '../test/helpers/swift-driver-options.js';
 import { requireSwift, startSwift, type SwiftServer } from '../test/helpers/swift-server.js';
+import { swiftS3Client } from '../test/helpers/swift-s3-client.js';
 import { cpuModel } from './machine.js';
 import { startIris, startPeer, type Server } from './servers.js';
 
@@ -245,15 +246,7 @@ async function main(): Promise<void> {
       }
     }
     if (WITH_S3) {
-      const sdk = new S3Client({
-        endpoint: swift.s3Endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: swift.s3AccessKey, secretAccessKey: swift.s3SecretKey },
-        // Swift's s3api refuses the aws-chunked bodies the SDK's default checksums send.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const sdk = swiftS3Client(swift);
       /** The object's size and ETag in `bucket`, or undefined when there is none. */
       const stat = async (bucket: string, key: string): Promise<{ size?: number; etag?: string } | undefined> => {
         try {

@@ -23,8 +23,8 @@ import { buildServer } from './http/server.js';
 import { databaseMaxConnections, describeDatabase, openConfiguredDatabase as openDatabaseOf } from './persistence/configured-database.js';
 import type { Database } from './persistence/database.js';
 import { ForeignDatabaseError } from './persistence/foreign-database.js';
-import { createSqliteImageRepository } from './persistence/image-repository.js';
-import { createSqliteMemberRepository } from './persistence/member-repository.js';
+import { createImageRepository } from './persistence/image-repository.js';
+import { createMemberRepository } from './persistence/member-repository.js';
 import { createMetadefRepository } from './persistence/metadef-repository.js';
 import { migrateToLatest, SchemaTooNewError } from './persistence/migrator.js';
 import type { Policy } from './domain/policy.js';
@@ -40,7 +40,7 @@ import { createMetadefPolicy } from './policy/metadef-policy.js';
 import { createImageImportService, createTaskLeases, recoverInterruptedStages } from './services/image-import.js';
 import { createTransferLeases } from './services/transfer-leases.js';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './blob/writer-identity.js';
-import { createSqliteTaskRepository } from './persistence/task-repository.js';
+import { createTaskRepository } from './persistence/task-repository.js';
 import { createTaskService } from './services/tasks.js';
 import { createQuotaService } from './services/quotas.js';
 import { createQuotaRepository } from './persistence/quota-repository.js';
@@ -225,13 +225,13 @@ async function prepare(config: Config, logger: Logger): Promise<void> {
       throw e;
     }
     logger.info({ revision, database: describeDatabase(config.database) }, 'database ready');
-    const images = createSqliteImageRepository(database.db, { engine: database.engine });
+    const images = createImageRepository(database.db, { engine: database.engine });
     const { blobs } = imageStores(config, logger);
     const { store: staging, locationOf: stagingLocation } = stagingStore(config, cleanupReporter(logger));
     // Imports this host's earlier processes were running will never finish, nor those whose
     // node stopped renewing their lease: fail their tasks, then put their images back in a
     // consistent state and drop their staged data. A live node's tasks are left alone.
-    const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
+    const tasks = createTaskRepository(database.db, { engine: database.engine });
     const now = new Date();
     const interrupted = await createTaskLeases({
       ...taskLeaseOptions(config),
@@ -342,7 +342,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     AggregatorRegistry.setRegistries([metrics.registry]);
   }
   database = await openConfiguredDatabase(config, logger, metrics?.database);
-  const images = createSqliteImageRepository(database.db, { engine: database.engine });
+  const images = createImageRepository(database.db, { engine: database.engine });
   const { blobs, probes } = imageStores(config, logger, metrics);
   const { store: staging, locationOf: stagingLocation, fileOf: stagingPath } = stagingStore(config, cleanupReporter(logger), blobTrace(logger, metrics));
   const openDb = database;
@@ -353,7 +353,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     stores: probes,
     brokerConnected: () => notifierStats().connected,
   });
-  const tasks = createSqliteTaskRepository(database.db, { engine: database.engine });
+  const tasks = createTaskRepository(database.db, { engine: database.engine });
   // Edits to the policy files apply within a second, on every node (oslo.policy rereads too).
   const reloading = createReloadingPolicy(startPolicy(config, logger), () => createPolicyFromConfig(config), {
     onReload: (setup) => logger.info({ files: setup.files }, 'policy files changed: rules reloaded'),
@@ -499,7 +499,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const members = createMemberService({
-    members: createSqliteMemberRepository(database.db, { engine: database.engine }),
+    members: createMemberRepository(database.db, { engine: database.engine }),
     policy,
     clock,
     notifier,

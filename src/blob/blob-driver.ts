@@ -31,6 +31,25 @@ export interface ReadResult {
 }
 
 /**
+ * Marks a destination whose write callback runs only once it no longer holds the written chunk
+ * (Node's own http.ServerResponse: the socket has taken the bytes). A driver's read stream piped
+ * into such a destination may refill the same buffers instead of allocating one per chunk. The
+ * layer that owns the destination sets the mark (src/http/chunk-releasing-response.ts); drivers
+ * only look for it.
+ */
+export const RELEASES_WRITTEN_CHUNKS: unique symbol = Symbol('iris.releasesWrittenChunks');
+
+/** A destination carrying {@link RELEASES_WRITTEN_CHUNKS}. */
+export interface ChunkReleasingWritable extends NodeJS.WritableStream {
+  readonly [RELEASES_WRITTEN_CHUNKS]: true;
+}
+
+/** Whether `destination` was marked {@link RELEASES_WRITTEN_CHUNKS}. */
+export function releasesWrittenChunks(destination: NodeJS.WritableStream): destination is ChunkReleasingWritable {
+  return (destination as Partial<ChunkReleasingWritable>)[RELEASES_WRITTEN_CHUNKS] === true;
+}
+
+/**
  * One storage backend.
  *
  * @example

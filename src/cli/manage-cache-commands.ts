@@ -14,7 +14,7 @@ import type { Config } from '../config/config.js';
 import { configuredImageCache } from '../cache/configured-cache.js';
 import type { ImageCache } from '../cache/image-cache.js';
 import type { Database } from '../persistence/database.js';
-import { createSqliteImageRepository } from '../persistence/image-repository.js';
+import { createImageRepository } from '../persistence/image-repository.js';
 import type { ManageIo } from './iris-manage.js';
 
 type WithDatabase = <R>(work: (database: Database) => Promise<R>) => Promise<R>;
@@ -57,7 +57,7 @@ export function addCacheCommands(program: Command, io: ManageIo, config: () => C
     .exitOverride()
     .action((id: string) =>
       withCache(async (cache, database) => {
-        const image = await createSqliteImageRepository(database.db, { engine: database.engine }).get(id);
+        const image = await createImageRepository(database.db, { engine: database.engine }).get(id);
         if (image === null) throw new Error(`Image ${id} not found.`);
         if (image.status !== 'active') throw new Error('Only images with status active can be targeted for queueing');
         if (await cache.isCached(id)) io.stdout(`Image ${id} is already cached.\n`);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_OPTIONS, ConfigError, loadConfig } from './load-config.js';
-import type { BackendConfig } from './config.js';
+import type { BackendConfig, Config } from './config.js';
 
 /** A fresh working directory, removed after the test. */
 /** The directory of a file store (undefined for another type). */
@@ -150,6 +150,34 @@ test('every non-ignored option in CONFIG_OPTIONS appears in the Config', (t) => 
     const holder = option.section === 'iris' ? config : (config[option.section] as Record<string, unknown>);
     assert.equal(option.name in holder, option.ignored !== true, `${option.section}.${option.name}`);
   }
+});
+
+/** Compile-time equality of two types (typecheck fails on a `false`). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function sameType<Check extends true>(check: Check): Check {
+  return check;
+}
+
+test("the Config type is the table's: narrowed checks, [iris] at the top, ignored options absent", (t) => {
+  type C = Config;
+  sameType<Same<C['DEFAULT']['bind_port'], number>>(true);
+  sameType<Same<C['DEFAULT']['public_endpoint'], string | null>>(true);
+  sameType<Same<C['DEFAULT']['property_protection_rule_format'], 'roles' | 'policies'>>(true);
+  sameType<Same<C['DEFAULT']['enabled_import_methods'], readonly string[]>>(true);
+  sameType<Same<C['paste_deploy']['flavor'], 'hybrid' | 'noauth' | 'keystone' | 'apikey'>>(true);
+  sameType<Same<C['glance_store']['stores'], readonly ('file' | 'swift' | 's3' | 'http' | 'rbd')[]>>(true);
+  sameType<Same<C['import_filtering_opts']['allowed_ports'], readonly number[]>>(true);
+  sameType<Same<C['oslo_limit']['project_domain_name'], string>>(true);
+  sameType<Same<C['data_dir'], string>>(true);
+  sameType<Same<'iris' extends keyof C ? 1 : 0, 0>>(true);
+  sameType<Same<'verbose' extends keyof C['DEFAULT'] ? 1 : 0, 0>>(true);
+  sameType<Same<'region_name' extends keyof C['keystone_authtoken'] ? 1 : 0, 0>>(true);
+  sameType<Same<keyof C['cors'], 'allowed_origin' | 'allow_credentials' | 'expose_headers' | 'max_age' | 'allow_methods' | 'allow_headers'>>(true);
+  // And the values are what the types say.
+  const config = loadConfig({ argv: [], env: { IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '80,8080' }, cwd: workdir(t) });
+  assert.deepEqual(config.import_filtering_opts.allowed_ports, [80, 8080]);
+  assert.equal(config.paste_deploy.flavor, 'hybrid');
+  assert.equal(config.DEFAULT.public_endpoint, null);
 });
 
 test('precedence: defaults < etc file < --config-file < later --config-file < IRIS_CONFIG < env', (t) => {

@@ -21,11 +21,11 @@ import { ConfigError } from './config-error.js';
 import {
   BACKEND_OPTIONS,
   CONFIG_OPTIONS,
-  envNameOf,
-  isTopLevel,
+  optionValues,
   ownSections,
   parseOptionValue,
   type ConfigOption,
+  type ConfigOptionValues,
   type OptionContext,
 } from './config-options.js';
 import { IniSyntaxError, parseIniEntries } from './ini.js';
@@ -172,51 +172,32 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const dataDir = resolveOption(DATA_DIR, { cwd, dataDir: '' }) as string;
   const ctx: OptionContext = { cwd, dataDir };
 
-  const sections: Record<string, Record<string, unknown>> = {};
-  const top: Record<string, unknown> = {};
-  for (const option of CONFIG_OPTIONS) {
-    const value = option === DATA_DIR ? dataDir : resolveOption(option, ctx);
-    if (option.ignored === true) continue;
-    const target = isTopLevel(option) ? top : (sections[option.section] ??= {});
-    target[option.name] = value;
-  }
+  const values = optionValues((option) => (option === DATA_DIR ? dataDir : resolveOption(option, ctx)));
   // Glance listens on 0.0.0.0; Iris does too once callers must authenticate. The trusting
   // flavors stay on loopback unless bind_host says otherwise.
   const bindHost = CONFIG_OPTIONS.find((o) => o.section === 'DEFAULT' && o.name === 'bind_host');
-  const flavor = sectionOf(sections, 'paste_deploy').flavor;
-  if (bindHost !== undefined && !origins.has(bindHost) && (flavor === 'keystone' || flavor === 'apikey')) {
-    sectionOf(sections, 'DEFAULT').bind_host = '0.0.0.0';
-  }
+  const flavor = values.paste_deploy.flavor;
+  const authenticating = bindHost !== undefined && !origins.has(bindHost) && (flavor === 'keystone' || flavor === 'apikey');
   // Derived, not an option: connection was validated by its option's own check.
-  const database = sectionOf(sections, 'database');
-  const target = parseDatabaseUrl(database.connection as string, cwd);
-  database.sqlite_path = target.engine === 'sqlite' ? target.path : '';
+  const target = parseDatabaseUrl(values.database.connection, cwd);
 
   const consumed = new Set<Extra>();
-  const stores = deriveStores(sections, ctx, extras, consumed, (section, name) => {
+  const stores = deriveStores(values, ctx, extras, consumed, (section, name) => {
     const option = CONFIG_OPTIONS.find((o) => o.section === section && o.name === name);
     const origin = option === undefined ? undefined : origins.get(option);
     return origin === undefined ? '' : ` (${origin})`;
   });
 
-  const config = {
-    ...sections,
-    ...top,
+  const config: Config = {
+    ...values,
+    DEFAULT: authenticating ? { ...values.DEFAULT, bind_host: '0.0.0.0' } : values.DEFAULT,
+    database: { ...values.database, sqlite_path: target.engine === 'sqlite' ? target.path : '' },
     ...stores,
     sources,
     unknown_options: [...new Set(extras.filter((extra) => !consumed.has(extra)).map((extra) => extra.label))],
     deprecations,
   };
-  return deepFreeze(config) as unknown as Config;
-}
-
-type Sections = Record<string, Record<string, unknown>>;
-
-/** A section the option table fills (every section with an option that is not ignored). */
-function sectionOf(sections: Sections, name: string): Record<string, unknown> {
-  const section = sections[name];
-  if (section === undefined) throw new Error(`CONFIG_OPTIONS lacks a [${name}] section`);
-  return section;
+  return deepFreeze(config);
 }
 
 /**
@@ -226,15 +207,15 @@ function sectionOf(sections: Sections, name: string): Record<string, unknown> {
  * " (file:line)" for a table option that was set, or ''.
  */
 function deriveStores(
-  sections: Sections,
+  values: ConfigOptionValues,
   ctx: OptionContext,
   extras: readonly Extra[],
   consumed: Set<Extra>,
   originOf: (section: string, name: string) => string,
 ): Pick<Config, 'backends' | 'multi_store' | 'default_backend_id' | 'staging_dir'> {
-  const enabled = parseEnabledBackends(sectionOf(sections, 'DEFAULT').enabled_backends as string, ownSections());
+  const enabled = parseEnabledBackends(values.DEFAULT.enabled_backends, ownSections());
   const multiStore = enabled.length > 0;
-  const tasksDir = sectionOf(sections, 'os_glance_tasks_store').filesystem_store_datadir as string;
+  const tasksDir = values.os_glance_tasks_store.filesystem_store_datadir;
   let backends: BackendConfig[];
   let defaultBackendId: string;
   let stagingDir: string;
@@ -243,7 +224,7 @@ function deriveStores(
   if (multiStore) {
     backends = enabled.map((backend) => {
       const section = backend.id.toLowerCase();
-      const values: Record<string, unknown> = {};
+      const storeValues: Record<string, unknown> = {};
       for (const option of BACKEND_OPTIONS) {
         // Only the options of this store's type are its own; a swift_store_* line in a file
         // store's section stays unknown (and is reported as such).
@@ -258,11 +239,11 @@ function deriveStores(
         const storeCtx: OptionContext = { ...ctx, storeId: backend.id };
         if (chosen === undefined) {
           const raw = typeof option.default === 'function' ? option.default(storeCtx) : option.default;
-          values[option.name] = parseOptionValue(option, raw, storeCtx);
+          storeValues[option.name] = parseOptionValue(option, raw, storeCtx);
           continue;
         }
         try {
-          values[option.name] = parseOptionValue(option, chosen.value, storeCtx);
+          storeValues[option.name] = parseOptionValue(option, chosen.value, storeCtx);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           throw new ConfigError(
@@ -271,9 +252,9 @@ function deriveStores(
           );
         }
       }
-      return backendOf(backend.id, backend.type, values, section, false);
+      return backendOf(backend.id, backend.type, storeValues, section, false);
     });
-    const wanted = sectionOf(sections, 'glance_store').default_backend as string;
+    const wanted = values.glance_store.default_backend;
     const ids = enabled.map((backend) => backend.id).join(', ');
     if (wanted === '') {
       throw new ConfigError(
@@ -288,23 +269,24 @@ function deriveStores(
       );
     }
     defaultBackendId = wanted;
-    stagingDir = sectionOf(sections, 'os_glance_staging_store').filesystem_store_datadir as string;
+    stagingDir = values.os_glance_staging_store.filesystem_store_datadir;
     stagingName = '[os_glance_staging_store] filesystem_store_datadir';
   } else {
     // Glance's single store: every type of `stores` is available (for reading the locations of
     // its scheme), each configured by [glance_store]; default_store takes the uploads.
-    const glanceStore = sectionOf(sections, 'glance_store');
-    const types = glanceStore.stores as IrisStoreType[];
-    const defaultStore = glanceStore.default_store as IrisStoreType;
+    const glanceStore = values.glance_store;
+    const types = glanceStore.stores;
+    const defaultStore = glanceStore.default_store;
     if (!types.includes(defaultStore)) {
       throw new ConfigError(
         `Invalid value for [glance_store] default_store${originOf('glance_store', 'default_store')}: ` +
           `"${defaultStore}" is not one of [glance_store] stores (${types.join(', ')})`,
       );
     }
-    backends = types.map((type) => backendOf(type, type, glanceStore, 'glance_store', true));
+    // A copy as a plain record: backendOf reads the group's fields by name.
+    backends = types.map((type) => backendOf(type, type, { ...glanceStore }, 'glance_store', true));
     defaultBackendId = defaultStore;
-    stagingDir = stagingPathFromUri(sectionOf(sections, 'DEFAULT').node_staging_uri as string);
+    stagingDir = stagingPathFromUri(values.DEFAULT.node_staging_uri);
     stagingName = '[DEFAULT] node_staging_uri';
   }
 

@@ -172,3 +172,8 @@ export function namesFrom(what: string, plural: string, known: readonly string[]
     return [...new Set(value)];
   };
 }
+
+/** Whether `value` is one of `choices` (narrowing it to their type, for the rows' checks). */
+export function isOneOf<T extends string>(value: string, choices: readonly T[]): value is T {
+  return (choices as readonly string[]).includes(value);
+}

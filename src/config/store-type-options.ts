@@ -2,16 +2,25 @@
  * The option groups of the store types beyond `file`: Glance's names, types, defaults and
  * bounds (glance_store 4.x `_drivers/swift/{store,utils}.py`, `s3.py`, `http.py`, `rbd.py`). Each group is
  * read from `[glance_store]` for the single store and from the store's own section with
- * enabled_backends; `config-options.ts` places the rows in both tables. The parsed values are
+ * enabled_backends; options/glance-store.ts and options/backend.ts place the rows. The parsed values are
  * exactly the driver factories' options (`src/blob/store-options.ts`).
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { ConfigOption, OptionContext } from './config-options.js';
+import type { HttpStoreOptions, S3StoreOptions, SwiftStoreOptions } from '../blob/store-options.js';
+import type { ConfigOption, OptionContext } from './option-types.js';
 
 /** The store types Iris can run, and the Glance types it lacks. */
 export const IRIS_STORE_TYPES = ['file', 'swift', 's3', 'http', 'rbd'] as const;
 export type IrisStoreType = (typeof IRIS_STORE_TYPES)[number];
 export const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 's3', 'vmware'];
+
+/**
+ * The groups' values in [glance_store] (their rows are built per type, so Config takes their
+ * type from the drivers' options); the s3 group as read, before its required options are
+ * checked (only when s3 is used).
+ */
+export type GlanceStoreGroupValues = SwiftStoreOptions & OrNull<S3StoreOptions> & HttpStoreOptions;
+type OrNull<T> = { readonly [K in keyof T]: T[K] | null };
 
 /** A row of a type's group, without its section (placed by {@link storeTypeRows}). */
 type Row = Omit<ConfigOption, 'section'> & { readonly storeType: Exclude<IrisStoreType, 'file'> };

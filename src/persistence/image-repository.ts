@@ -23,8 +23,8 @@ import { inTransaction, UniqueViolation } from './sql-engine.js';
 import type { SqlEngine } from './sql-engine.js';
 import { sqliteEngine } from './sqlite-dialect.js';
 
-/** The SQLite repository also exposes its list SQL, for EXPLAIN QUERY PLAN checks. */
-export interface SqliteImageRepository extends ImageRepository {
+/** The repository also exposes its list SQL, for query-plan checks (EXPLAIN on each engine). */
+export interface ImageRepositoryWithListSql extends ImageRepository {
   /**
    * The SELECTs `list(query)` would run, in order (one per keyset segment; the repository
    * stops as soon as the page is full), each with the full `query.limit`. Loads and checks
@@ -67,7 +67,7 @@ const systemClock: Clock = { now: () => new Date() };
  * `engine` (default SQLite) is the database's side of the dialect seam (`Database.engine`).
  * Transactions the engine aborts to break a deadlock are run again (`inTransaction`).
  *
- * @example const { db, engine } = openDatabase({ url }); const images = createSqliteImageRepository(db, { engine });
+ * @example const { db, engine } = openDatabase({ url }); const images = createImageRepository(db, { engine });
  */
 /**
  * The images whose transfer is abandoned (domain/image.ts AbandonedTransfers): a gone owner, an
@@ -81,10 +81,10 @@ function abandoned(eb: ExpressionBuilder<Schema, 'images'>, which: AbandonedTran
   ]);
 }
 
-export function createSqliteImageRepository(
+export function createImageRepository(
   db: Kysely<Schema>,
   opts: { readonly clock?: Clock; readonly engine?: SqlEngine } = {},
-): SqliteImageRepository {
+): ImageRepositoryWithListSql {
   const clock = opts.clock ?? systemClock;
   const engine = opts.engine ?? sqliteEngine;
   const transaction = <R>(work: (trx: Transaction<Schema>) => Promise<R>): Promise<R> => inTransaction(db, engine, work);

@@ -48,9 +48,9 @@ function newRow(member: ImageMember) {
  * Creates the repository over an open, migrated database. `clock` stamps removals
  * (`deleted_at`, `updated_at`); adds and saves take their times from the entity.
  *
- * @example const { db, engine } = openDatabase({ url }); const members = createSqliteMemberRepository(db, { engine });
+ * @example const { db, engine } = openDatabase({ url }); const members = createMemberRepository(db, { engine });
  */
-export function createSqliteMemberRepository(
+export function createMemberRepository(
   db: Kysely<Schema>,
   opts: { readonly clock?: Clock; readonly engine?: SqlEngine } = {},
 ): MemberRepository {

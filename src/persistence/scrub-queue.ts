@@ -46,6 +46,18 @@ function statusOf(job: ScrubJob): string {
   return job.kind === 'pending_delete' ? PENDING_DELETE_LOCATION_STATUS : DELETED_LOCATION_STATUS;
 }
 
+/** An image none of whose locations is still waiting for the scrubber. */
+function noLocationPendingDelete({ not, exists, selectFrom }: ExpressionBuilder<Schema, 'images'>) {
+  return not(
+    exists(
+      selectFrom('image_locations')
+        .select('image_locations.id')
+        .whereRef('image_locations.image_id', '=', 'images.id')
+        .where('image_locations.status', '=', PENDING_DELETE_LOCATION_STATUS),
+    ),
+  );
+}
+
 /**
  * @example const queue = createScrubQueue(db, { engine }); const jobs = await queue.due({ scrubBefore, orphans: true, limit: 1000 }, me);
  */
@@ -123,16 +135,7 @@ export function createScrubQueue(db: Kysely<Schema>, opts: { readonly engine?: S
         .selectFrom('images')
         .select('id')
         .where('status', 'in', SCRUB_IMAGE.from)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('image_locations')
-                .select('image_locations.id')
-                .whereRef('image_locations.image_id', '=', 'images.id')
-                .where('image_locations.status', '=', PENDING_DELETE_LOCATION_STATUS),
-            ),
-          ),
-        )
+        .where(noLocationPendingDelete)
         .orderBy('id')
         .execute();
       const done: string[] = [];
@@ -144,16 +147,7 @@ export function createScrubQueue(db: Kysely<Schema>, opts: { readonly engine?: S
             .set({ status: SCRUB_IMAGE.to, updated_at: at })
             .where('id', '=', id)
             .where('status', 'in', SCRUB_IMAGE.from)
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom('image_locations')
-                    .select('image_locations.id')
-                    .whereRef('image_locations.image_id', '=', 'images.id')
-                    .where('image_locations.status', '=', PENDING_DELETE_LOCATION_STATUS),
-                ),
-              ),
-            )
+            .where(noLocationPendingDelete)
             .executeTakeFirst();
           if (result.numUpdatedRows === 0n) return false;
           // What an immediate delete removes (image-repository.ts remove): kept until now for a restore.

@@ -124,9 +124,9 @@ function afterMarker(
  * Creates the repository over an open, migrated database. Times come from the entities and
  * the callers' `now`; the repository reads no clock.
  *
- * @example const { db, engine } = openDatabase({ url }); const tasks = createSqliteTaskRepository(db, { engine });
+ * @example const { db, engine } = openDatabase({ url }); const tasks = createTaskRepository(db, { engine });
  */
-export function createSqliteTaskRepository(db: Kysely<Schema>, opts: { readonly engine?: SqlEngine } = {}): TaskRepository {
+export function createTaskRepository(db: Kysely<Schema>, opts: { readonly engine?: SqlEngine } = {}): TaskRepository {
   const engine = opts.engine ?? sqliteEngine;
   return {
     async add(task) {

@@ -24,9 +24,9 @@ import type { Policy } from '../domain/policy.js';
 import type { ImageRepository } from '../domain/ports.js';
 import { parseImportBody } from '../http/import-body.js';
 import { openDatabase } from '../persistence/database.js';
-import { createSqliteImageRepository } from '../persistence/image-repository.js';
+import { createImageRepository } from '../persistence/image-repository.js';
 import { migrateToLatest } from '../persistence/migrator.js';
-import { createSqliteTaskRepository } from '../persistence/task-repository.js';
+import { createTaskRepository } from '../persistence/task-repository.js';
 import { createImageImportService } from './image-import.js';
 import { createTransferWatches } from './transfer-watch.js';
 
@@ -57,11 +57,11 @@ async function setup(name: string, faults: { stagingDelete?: boolean; lockReleas
   closers.push(database.close);
   await migrateToLatest(database.db);
   const clock = { at: new Date('2026-01-01T00:00:00Z'), now: () => clock.at };
-  const repo = createSqliteImageRepository(database.db, { clock });
+  const repo = createImageRepository(database.db, { clock });
   const images: ImageRepository = faults.lockRelease
     ? { ...repo, deletePropertyAtomic: async () => { throw new Error('database is locked'); } }
     : repo;
-  const tasks = createSqliteTaskRepository(database.db);
+  const tasks = createTaskRepository(database.db);
   const stores = createBlobStore({
     backends: [
       { id: 'a', driver: createFilesystemDriver({ dir: join(dir, 'a') }) },

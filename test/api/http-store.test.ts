@@ -14,7 +14,7 @@ import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, getBytes, json, putBytes } from '../helpers/http.js';
 import { ImageServer } from '../helpers/image-http-server.js';
 import { openDatabase } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
 import type { ImageLocation } from '../../src/domain/image.js';
 
 const HTTP_STORE_ENV = {
@@ -53,7 +53,7 @@ async function fileImage(data: Buffer): Promise<string> {
 async function setLocations(id: string, locations: (current: readonly ImageLocation[]) => ImageLocation[]): Promise<void> {
   const database = openDatabase({ sqlitePath: join(iris.dataDir, 'iris.sqlite') });
   try {
-    const images = createSqliteImageRepository(database.db);
+    const images = createImageRepository(database.db);
     const image = await images.get(id);
     assert.ok(image);
     await images.save({ ...image, locations: locations(image.locations) });
@@ -199,7 +199,7 @@ test('multi-store with an http store: discovery as Glance, and copy-image from a
   server.objects.set(id, data);
   const database = openDatabase({ sqlitePath: join(multi.dataDir, 'iris.sqlite') });
   try {
-    const images = createSqliteImageRepository(database.db);
+    const images = createImageRepository(database.db);
     const image = await images.get(id);
     assert.ok(image);
     await images.save({ ...image, locations: [{ url: `${server.base}/images/${id}`, metadata: { store: 'web' }, status: 'active' }] });

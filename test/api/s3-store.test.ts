@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
+import { swiftS3Client } from '../helpers/swift-s3-client.js';
 import { describe, getBytes, json, putBytes } from '../helpers/http.js';
 import { GLANCE, requireTool } from '../helpers/tools.js';
 import { makeHome, runCli } from '../helpers/cli.js';
@@ -31,14 +32,7 @@ let s3: S3Client | undefined;
 before(async () => {
   if (!haveSwift) return;
   swift = await startSwift();
-  s3 = new S3Client({
-    endpoint: swift.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: swift.s3AccessKey, secretAccessKey: swift.s3SecretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3 = swiftS3Client(swift);
 });
 after(async () => {
   s3?.destroy();

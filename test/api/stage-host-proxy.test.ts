@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
 import { freePort, startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, json, putBytes } from '../helpers/http.js';
 import { until } from '../helpers/store-files.js';
@@ -79,7 +79,7 @@ async function stagedOnA(data: Buffer): Promise<string> {
 async function setStageHost(id: string, from: string, to: string): Promise<void> {
   const database = openDatabase({ url: `sqlite:///${join(shared, 'iris.sqlite')}` });
   try {
-    const images = createSqliteImageRepository(database.db, { engine: database.engine });
+    const images = createImageRepository(database.db, { engine: database.engine });
     assert.equal(await images.deletePropertyAtomic(id, STAGE_HOST, from), true, 'the image records its stage host');
     await images.setPropertyAtomic(id, STAGE_HOST, to);
   } finally {

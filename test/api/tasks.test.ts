@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Task } from '../../src/domain/task.js';
 import { openDatabase } from '../../src/persistence/database.js';
-import { createSqliteTaskRepository } from '../../src/persistence/task-repository.js';
+import { createTaskRepository } from '../../src/persistence/task-repository.js';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, json, type HttpAnswer } from '../helpers/http.js';
 
@@ -94,7 +94,7 @@ before(async () => {
   ];
   const database = openDatabase({ sqlitePath: join(dataDir, 'iris.sqlite') });
   try {
-    const repo = createSqliteTaskRepository(database.db);
+    const repo = createTaskRepository(database.db);
     for (const t of tasks) {
       await repo.add(t);
       seeded[t.id] = t;

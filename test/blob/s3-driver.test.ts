@@ -29,6 +29,7 @@ import type { S3DriverOptions } from '../../src/blob/store-options.js';
 import { uploadToS3 } from '../../src/blob/drivers/s3-upload.js';
 import { Invalid, NotFound } from '../../src/domain/errors.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
+import { swiftS3Client } from '../helpers/swift-s3-client.js';
 import { readAll, sourceOf } from '../helpers/blob-streams.js';
 import { describeDriverContract, stallingSource } from './driver-contract.js';
 
@@ -45,17 +46,6 @@ function swift(): Promise<SwiftServer> {
 after(async () => {
   if (swiftStarted) await (await swiftStarted).stop();
 });
-
-function rawClient(sw: SwiftServer): S3Client {
-  return new S3Client({
-    endpoint: sw.s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: sw.s3AccessKey, secretAccessKey: sw.s3SecretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 function optionsFor(sw: SwiftServer, over: Partial<S3DriverOptions> = {}): S3DriverOptions {
   return {
@@ -133,7 +123,7 @@ if (!requireSwift()) {
   describeDriverContract('s3 (Swift s3api)', async () => {
     const sw = await swift();
     const opts = optionsFor(sw);
-    const client = rawClient(sw);
+    const client = swiftS3Client(sw);
     return {
       driver: createS3Driver(opts),
       chunkSize: PART,
@@ -181,7 +171,7 @@ if (!requireSwift()) {
       const sw = await swift();
       const opts = optionsFor(sw, { s3_store_large_object_size: 100 });
       const driver = createS3Driver(opts);
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       try {
         const small = await driver.write(randomUUID(), sourceOf(randomBytes(PART)));
         const big = await driver.write(randomUUID(), sourceOf(randomBytes(PART * 2 + 1)));
@@ -198,7 +188,7 @@ if (!requireSwift()) {
     test('a failed part aborts the multipart upload: no upload, no object left', async () => {
       const sw = await swift();
       const opts = optionsFor(sw);
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       await client.send(new CreateBucketCommand({ Bucket: opts.s3_store_bucket }));
       // The service refusing part 2, injected in front of the real request.
       client.middlewareStack.add(
@@ -235,7 +225,7 @@ if (!requireSwift()) {
     test('a single PUT cut off after the service stored it: the object is removed, the error kept', async () => {
       const sw = await swift();
       const opts = optionsFor(sw);
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       await client.send(new CreateBucketCommand({ Bucket: opts.s3_store_bucket }));
       // The request reaches the service and is stored, but its answer is lost (connection cut).
       client.middlewareStack.add(
@@ -269,7 +259,7 @@ if (!requireSwift()) {
     test('parts go up in parallel with backpressure: at most (thread_pools + 1) parts read ahead', async () => {
       const sw = await swift();
       const opts = optionsFor(sw);
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       await client.send(new CreateBucketCommand({ Bucket: opts.s3_store_bucket }));
       let inFlight = 0;
       let maxInFlight = 0;
@@ -327,7 +317,7 @@ if (!requireSwift()) {
 
     test('s3_store_create_bucket_on_put: off refuses a missing bucket and creates nothing; on creates it', async () => {
       const sw = await swift();
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       try {
         const off = optionsFor(sw, { s3_store_create_bucket_on_put: false });
         await assert.rejects(createS3Driver(off).write(randomUUID(), sourceOf(randomBytes(10))), (err) => {
@@ -368,7 +358,7 @@ if (!requireSwift()) {
       await assert.rejects(driver.removeStaging('no-slash'), Invalid);
       controller.abort();
       await assert.rejects(writing, { name: 'AbortError' });
-      const client = rawClient(sw);
+      const client = swiftS3Client(sw);
       try {
         assert.deepEqual(await bucketContents(client, opts.s3_store_bucket), []);
       } finally {

@@ -1,7 +1,7 @@
 /**
  * FileReadStream (the filesystem driver's read stream): an ordinary Readable for any consumer,
- * the direct buffer-reusing path only into a plain http.ServerResponse, and the descriptor
- * closed whatever happens.
+ * the direct buffer-reusing path only into a destination marked as handing chunks back (the HTTP
+ * layer marks a plain http.ServerResponse), and the descriptor closed whatever happens.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,14 +9,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open, truncate } from 'node:fs/promises';
-import { createServer, request, type IncomingMessage } from 'node:http';
+import { createServer, request, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { releasesWrittenChunks } from '../../src/blob/blob-driver.js';
 import { FileReadStream } from '../../src/blob/drivers/file-read-stream.js';
+import { offerChunkRelease } from '../../src/http/chunk-releasing-response.js';
 
 const CHUNK = 64 * 1024;
 
@@ -79,13 +82,17 @@ test('an empty range (an empty file) ends at once', async () => {
 });
 
 /** Serves `makeStream()` to one slow client; resolves with what the client received. */
-async function serveToSlowClient(makeStream: () => Promise<FileReadStream>): Promise<{ body: Buffer; stream: FileReadStream }> {
+async function serveToSlowClient(
+  makeStream: () => Promise<FileReadStream>,
+  { mark = true }: { mark?: boolean } = {},
+): Promise<{ body: Buffer; stream: FileReadStream }> {
   let stream: FileReadStream | undefined;
   const server = createServer((_req, res) => {
     makeStream().then(
       (made) => {
         stream = made;
         res.setHeader('content-type', 'application/octet-stream');
+        if (mark) offerChunkRelease(res);
         made.pipe(res);
       },
       (error: unknown) => res.destroy(error as Error),
@@ -129,6 +136,31 @@ test('piped into an http response: the direct path, every byte intact for a slow
   } finally {
     file.done();
   }
+});
+
+test('piped into a response the HTTP layer did not mark: the ordinary pipe, every byte intact', async () => {
+  const data = randomBytes(2 * 1024 * 1024 + 5);
+  const file = withFile(data);
+  try {
+    const { body, stream } = await serveToSlowClient(
+      async () => new CountingStream(await open(file.path), { end: data.length - 1, chunkSize: 256 * 1024 }),
+      { mark: false },
+    );
+    assert.equal(md5(body), md5(data));
+    assert.ok((stream as CountingStream).reads > 0, 'took the direct path into an unmarked destination');
+  } finally {
+    file.done();
+  }
+});
+
+test("offerChunkRelease marks Node's own response only, not a subclass that might keep chunks", () => {
+  const plain = new ServerResponse(new IncomingMessage(new Socket()));
+  offerChunkRelease(plain);
+  assert.equal(releasesWrittenChunks(plain), true);
+  class Injected extends ServerResponse {}
+  const injected = new Injected(new IncomingMessage(new Socket()));
+  offerChunkRelease(injected);
+  assert.equal(releasesWrittenChunks(injected), false);
 });
 
 test('destroyed mid-way (the client left): the handle is closed', async () => {

@@ -56,18 +56,35 @@ export function patch<T = any>(
 }
 
 /** PUT raw bytes (an image upload) with a Content-Length. */
-export async function putBytes(
-  url: string,
-  data: Uint8Array,
-  headers: Record<string, string> = {},
-): Promise<HttpAnswer> {
+export function putBytes(url: string, data: Uint8Array, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  // Buffers are backed by ArrayBuffer, never SharedArrayBuffer; TS 5.9's BodyInit wants that said.
+  return putBody(url, data as Uint8Array<ArrayBuffer>, headers);
+}
+
+/** PUT `size` bytes with no Content-Length (chunked transfer), in 100-byte chunks. */
+export function putChunked(url: string, size: number, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const n = Math.min(100, size - sent);
+      sent += n;
+      controller.enqueue(new Uint8Array(n).fill(7));
+    },
+  });
+  return putBody(url, body, headers);
+}
+
+/** PUT image data as application/octet-stream; the answer as {@link answerOf} reads it. */
+async function putBody(url: string, body: BodyInit, headers: Record<string, string>): Promise<HttpAnswer> {
   const res = await fetch(url, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json', ...headers },
-    // Buffers are backed by ArrayBuffer, never SharedArrayBuffer; TS 5.9's BodyInit wants that said.
-    body: data as Uint8Array<ArrayBuffer>,
+    body,
+    // A stream body needs it; a byte body ignores it.
+    duplex: 'half',
     signal: AbortSignal.timeout(60_000),
-  });
+  } as RequestInit);
   return answerOf(res);
 }
 

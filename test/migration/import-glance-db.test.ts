@@ -20,9 +20,9 @@ import { startPostgres } from '../helpers/postgres-server.js';
 import { startOrSkip } from '../helpers/sql-server.js';
 import { runManage } from '../../src/cli/iris-manage.js';
 import { openDatabase } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
-import { createSqliteMemberRepository } from '../../src/persistence/member-repository.js';
-import { createSqliteTaskRepository } from '../../src/persistence/task-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
+import { createMemberRepository } from '../../src/persistence/member-repository.js';
+import { createTaskRepository } from '../../src/persistence/task-repository.js';
 import { haveGlanceManage, makeGlanceSqlite, type GlanceFixture } from './glance-fixture.js';
 
 const skip = !haveGlanceManage() && 'glance-manage (Debian glance-common) is not installed';
@@ -152,9 +152,9 @@ interface Repos {
 function repos(db: Kysely<Schema>, engine: SqlEngine): Repos {
   return {
     db,
-    images: createSqliteImageRepository(db, { engine }),
-    members: createSqliteMemberRepository(db, { engine }),
-    tasks: createSqliteTaskRepository(db, { engine }),
+    images: createImageRepository(db, { engine }),
+    members: createMemberRepository(db, { engine }),
+    tasks: createTaskRepository(db, { engine }),
   };
 }
 

@@ -11,8 +11,8 @@ import { Conflict, ServiceUnavailable } from '../../src/domain/errors.js';
 import { newImageMember } from '../../src/domain/member.js';
 import { openDatabase } from '../../src/persistence/database.js';
 import type { Database } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
-import { createSqliteMemberRepository } from '../../src/persistence/member-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
+import { createMemberRepository } from '../../src/persistence/member-repository.js';
 import { purgeDeletedRows } from '../../src/persistence/purge.js';
 import { inTransaction, RetryableConflict } from '../../src/persistence/sql-engine.js';
 import { freePort } from '../helpers/iris-server.js';
@@ -79,7 +79,7 @@ for (const engine of await testEngines()) {
     });
 
     test('compare-and-swap raced from two connection pools: exactly one winner each round', async () => {
-      const otherRepo = createSqliteImageRepository(other.db, { engine: other.engine, clock: { now: () => FIXED_NOW } });
+      const otherRepo = createImageRepository(other.db, { engine: other.engine, clock: { now: () => FIXED_NOW } });
       for (let round = 0; round < 8; round += 1) {
         const image = makeImage({ status: 'queued' });
         await t.repo.add(image);
@@ -98,9 +98,9 @@ for (const engine of await testEngines()) {
     });
 
     test('member and property inserts raced from two connection pools: exactly one winner', async () => {
-      const members = createSqliteMemberRepository(t.db, { engine: t.engine });
-      const otherMembers = createSqliteMemberRepository(other.db, { engine: other.engine });
-      const otherRepo = createSqliteImageRepository(other.db, { engine: other.engine });
+      const members = createMemberRepository(t.db, { engine: t.engine });
+      const otherMembers = createMemberRepository(other.db, { engine: other.engine });
+      const otherRepo = createImageRepository(other.db, { engine: other.engine });
       for (let round = 0; round < 8; round += 1) {
         const image = makeImage({ visibility: 'shared' });
         await t.repo.add(image);
@@ -214,7 +214,7 @@ for (const engine of await testEngines()) {
             await held;
           });
           await holding;
-          const repo = createSqliteImageRepository(small.db, { engine: small.engine });
+          const repo = createImageRepository(small.db, { engine: small.engine });
           await assert.rejects(repo.get(makeImage().id), (err: unknown) => err instanceof ServiceUnavailable && /pool_timeout|timeout/.test(err.message + String(err.cause)));
           release();
           await busy;
@@ -229,7 +229,7 @@ for (const engine of await testEngines()) {
         const url = t.url.replace(/@127\.0\.0\.1:\d+\//, `@127.0.0.1:${port}/`);
         const dead = openDatabase({ url, pool: { poolTimeout: 2 } });
         try {
-          const repo = createSqliteImageRepository(dead.db, { engine: dead.engine });
+          const repo = createImageRepository(dead.db, { engine: dead.engine });
           await assert.rejects(repo.get(makeImage().id), (err: unknown) => err instanceof ServiceUnavailable);
         } finally {
           await dead.close();

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { Conflict, NotFound } from '../../src/domain/errors.js';
 import { newImageMember } from '../../src/domain/member.js';
 import type { MemberRepository } from '../../src/domain/ports.js';
-import { createSqliteMemberRepository } from '../../src/persistence/member-repository.js';
+import { createMemberRepository } from '../../src/persistence/member-repository.js';
 import { FIXED_NOW, createTestDb, makeImage } from './sqlite-fixture.js';
 import type { TestDb } from './sqlite-fixture.js';
 import { testEngines } from './test-engines.js';
@@ -20,7 +20,7 @@ for (const engine of await testEngines()) {
     let members: MemberRepository;
     before(async () => {
       t = await createTestDb(engine.server);
-      members = createSqliteMemberRepository(t.db, { clock: { now: () => FIXED_NOW }, engine: t.engine });
+      members = createMemberRepository(t.db, { clock: { now: () => FIXED_NOW }, engine: t.engine });
     });
     after(async () => {
       await t.cleanup();

@@ -9,14 +9,14 @@
 import { createInterface } from 'node:readline';
 import { newImageMember } from '../../src/domain/member.js';
 import { openDatabase } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
-import { createSqliteMemberRepository } from '../../src/persistence/member-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
+import { createMemberRepository } from '../../src/persistence/member-repository.js';
 
 const [url, label, ...ids] = process.argv.slice(2);
 if (url === undefined || label === undefined) throw new Error('usage: race-worker <url> <label> <id>…');
 const database = openDatabase({ url });
-const images = createSqliteImageRepository(database.db, { engine: database.engine });
-const members = createSqliteMemberRepository(database.db, { engine: database.engine });
+const images = createImageRepository(database.db, { engine: database.engine });
+const members = createMemberRepository(database.db, { engine: database.engine });
 const found = await Promise.all(ids.map((id) => images.get(id)));
 process.stdout.write('ready\n');
 const lines = createInterface({ input: process.stdin });

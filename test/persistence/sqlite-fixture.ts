@@ -11,8 +11,8 @@ import type { Image } from '../../src/domain/image.js';
 import type { MemberStatus } from '../../src/domain/ports.js';
 import { openDatabase } from '../../src/persistence/database.js';
 import type { Database } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
-import type { SqliteImageRepository } from '../../src/persistence/image-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
+import type { ImageRepositoryWithListSql } from '../../src/persistence/image-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrator.js';
 import type { Schema } from '../../src/persistence/schema.js';
 import type { SqlEngine } from '../../src/persistence/sql-engine.js';
@@ -21,7 +21,7 @@ import type { SqlServer } from '../helpers/sql-server.js';
 export interface TestDb {
   readonly db: Kysely<Schema>;
   readonly engine: SqlEngine;
-  readonly repo: SqliteImageRepository;
+  readonly repo: ImageRepositoryWithListSql;
   /** The SQLite file ('' on a server engine). */
   readonly path: string;
   /** The URL the database was opened with (sqlite:////path for SQLite). */
@@ -53,7 +53,7 @@ export async function createTestDb(server?: SqlServer): Promise<TestDb> {
   }
   const { db, engine, close } = database;
   await migrateToLatest(db, engine);
-  const repo = createSqliteImageRepository(db, { clock: { now: () => FIXED_NOW }, engine });
+  const repo = createImageRepository(db, { clock: { now: () => FIXED_NOW }, engine });
   return {
     db,
     engine,

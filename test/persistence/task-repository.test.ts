@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Conflict, NotFound } from '../../src/domain/errors.js';
 import type { Task } from '../../src/domain/task.js';
 import type { TaskListQuery, TaskRepository } from '../../src/domain/ports.js';
-import { createSqliteTaskRepository } from '../../src/persistence/task-repository.js';
+import { createTaskRepository } from '../../src/persistence/task-repository.js';
 import { createTestDb } from './sqlite-fixture.js';
 import type { TestDb } from './sqlite-fixture.js';
 import { testEngines } from './test-engines.js';
@@ -44,7 +44,7 @@ for (const engine of await testEngines()) {
     let tasks: TaskRepository;
     before(async () => {
       t = await createTestDb(engine.server);
-      tasks = createSqliteTaskRepository(t.db, { engine: t.engine });
+      tasks = createTaskRepository(t.db, { engine: t.engine });
     });
     after(async () => {
       await t.cleanup();

@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { describe, json, patch, putBytes, type HttpAnswer } from '../helpers/http.js';
+import { describe, json, patch, putBytes, putChunked, type HttpAnswer } from '../helpers/http.js';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
-import { uploadChunked } from './quota-helpers.js';
 
 const identity = (project: string) => ({ 'X-Project-Id': project, 'X-Roles': 'member,reader', 'X-User-Id': `user-${project}` });
 const QUOTA = 1000;
@@ -133,17 +132,17 @@ test('user_storage_quota, declared size over what remains: 413 naming both numbe
 test('user_storage_quota without Content-Length: exactly what remains passes, one byte more is refused naming the whole size, none left is refused at once', async () => {
   const h = identity('bytes-chunked');
   const [a, b, c] = [await createId('bytes-chunked'), await createId('bytes-chunked'), await createId('bytes-chunked')];
-  assert.equal((await uploadChunked(`${base}/v2/images/${a}/file`, 600, h)).status, 204);
+  assert.equal((await putChunked(`${base}/v2/images/${a}/file`, 600, h)).status, 204);
   // Glance reads the whole body and refuses after, naming its size. (It then leaves the image
   // in saving, which no later upload can leave; Iris returns it to queued.)
   expect413(
-    await uploadChunked(`${base}/v2/images/${b}/file`, 401, h),
+    await putChunked(`${base}/v2/images/${b}/file`, 401, h),
     'Image exceeds the storage quota: The size of the data 401 will exceed the limit. 400 bytes remaining.',
   );
   assert.equal((await json('GET', `${base}/v2/images/${b}`, undefined, h)).body.status, 'queued');
-  assert.equal((await uploadChunked(`${base}/v2/images/${b}/file`, 400, h)).status, 204);
+  assert.equal((await putChunked(`${base}/v2/images/${b}/file`, 400, h)).status, 204);
   expect413(
-    await uploadChunked(`${base}/v2/images/${c}/file`, 1, h),
+    await putChunked(`${base}/v2/images/${c}/file`, 1, h),
     'Image exceeds the storage quota: The size of the data None will exceed the limit. 0 bytes remaining.',
   );
 });

@@ -1,27 +1,6 @@
-/** Upload shapes the quota tests need beyond test/helpers/http.ts. */
+/** Upload shapes and waits the quota tests need beyond test/helpers/http.ts. */
 import { request } from 'node:http';
-import { answerOf, describe, json, type HttpAnswer } from '../helpers/http.js';
-
-/** PUT `size` bytes with no Content-Length (chunked transfer), in 100-byte chunks. */
-export async function uploadChunked(url: string, size: number, headers: Record<string, string>): Promise<HttpAnswer> {
-  let sent = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= size) return controller.close();
-      const n = Math.min(100, size - sent);
-      sent += n;
-      controller.enqueue(new Uint8Array(n).fill(7));
-    },
-  });
-  const res = await fetch(url, {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json', ...headers },
-    body,
-    duplex: 'half',
-    signal: AbortSignal.timeout(60_000),
-  } as RequestInit);
-  return answerOf(res);
-}
+import { describe, json, type HttpAnswer } from '../helpers/http.js';
 
 /**
  * Starts an upload declaring `declared` bytes, sends `sent` of them, and returns a function

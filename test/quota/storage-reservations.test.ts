@@ -8,10 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { describe as describeAnswer, json, putBytes } from '../helpers/http.js';
+import { describe as describeAnswer, json, putBytes, putChunked } from '../helpers/http.js';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { testEngines, type TestEngine } from '../persistence/test-engines.js';
-import { startPartialUpload, uploadChunked, waitForStatus } from './quota-helpers.js';
+import { startPartialUpload, waitForStatus } from './quota-helpers.js';
 
 const identity = (project: string) => ({ 'X-Project-Id': project, 'X-Roles': 'member,reader', 'X-User-Id': `user-${project}` });
 const IMAGE = 1000;
@@ -67,7 +67,7 @@ for (const engine of await testEngines()) {
     test(`${UPLOADS} concurrent chunked uploads (no Content-Length) never exceed the quota`, async (t) => {
       const iris = await irisOn(t, engine, 'race_chunked', 2);
       const ids = await createImages(iris.baseUrl, 'race-chunked', UPLOADS);
-      const answers = await Promise.all(ids.map((id) => uploadChunked(`${iris.baseUrl}/v2/images/${id}/file`, IMAGE, identity('race-chunked'))));
+      const answers = await Promise.all(ids.map((id) => putChunked(`${iris.baseUrl}/v2/images/${id}/file`, IMAGE, identity('race-chunked'))));
       for (const a of answers) assert.ok(a.status === 204 || a.status === 413, describeAnswer(a));
       const ok = answers.filter((a) => a.status === 204).length;
       assert.ok(ok >= 1, 'at least one upload fits');

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from '../../src/blob/writer-identity.js';
 import type { Image } from '../../src/domain/image.js';
 import { openDatabase, type Database } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrator.js';
 import { createScrubQueue } from '../../src/persistence/scrub-queue.js';
 import { createScrubber } from '../../src/services/scrubber.js';
@@ -43,7 +43,7 @@ async function setup(name: string, count: number): Promise<Setup> {
   const storesRoot = join(dir, name, 'stores');
   const database = openDatabase({ sqlitePath });
   await migrateToLatest(database.db, database.engine);
-  const repo = createSqliteImageRepository(database.db, { clock: { now: () => T0 }, engine: database.engine });
+  const repo = createImageRepository(database.db, { clock: { now: () => T0 }, engine: database.engine });
   const blobs = twoFileStores(storesRoot);
   const images: Image[] = [];
   for (let i = 0; i < count; i++) images.push(await imageWithData(repo, blobs, ['a', 'b'], T0));
@@ -111,7 +111,7 @@ test('a scrubber killed in the middle of a delete: the next run here takes its c
     }).runOnce();
     assert.equal(report.locationsScrubbed, 6, 'the hanging location and the two images never reached');
     assert.equal(report.failures, 0);
-    const repo = createSqliteImageRepository(s.database.db, { engine: s.database.engine });
+    const repo = createImageRepository(s.database.db, { engine: s.database.engine });
     for (const image of s.images) {
       assert.equal((await repo.get(image.id, { includeDeleted: true }))?.status, 'deleted');
       for (const l of image.locations) assert.equal(dataExists(l.url), false);
@@ -134,7 +134,7 @@ test('two scrubber processes at once on one database delete every location exact
     const locations = lines.map((l) => l.split(' ')[1]!);
     assert.equal(locations.length, 32, 'one delete per location');
     assert.equal(new Set(locations).size, 32, 'no location deleted twice');
-    const repo = createSqliteImageRepository(s.database.db, { engine: s.database.engine });
+    const repo = createImageRepository(s.database.db, { engine: s.database.engine });
     for (const image of s.images) {
       assert.equal((await repo.get(image.id, { includeDeleted: true }))?.status, 'deleted');
       for (const l of image.locations) assert.equal(dataExists(l.url), false);

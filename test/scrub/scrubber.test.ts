@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Conflict, NotFound } from '../../src/domain/errors.js';
 import type { BlobStore, ImageRepository, ScrubQueue } from '../../src/domain/ports.js';
 import { openDatabase, type Database } from '../../src/persistence/database.js';
-import { createSqliteImageRepository } from '../../src/persistence/image-repository.js';
+import { createImageRepository } from '../../src/persistence/image-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrator.js';
 import { createScrubQueue } from '../../src/persistence/scrub-queue.js';
 import { createScrubber, type ScrubberDeps, type ScrubLog } from '../../src/services/scrubber.js';
@@ -71,7 +71,7 @@ beforeEach(async () => {
   const counted = countingDeletes(twoFileStores(join(dir, `stores-${Math.random().toString(16).slice(2)}`)));
   blobs = counted.blobs;
   deletes = counted.deletes;
-  images = createSqliteImageRepository(database.db, { clock, engine: database.engine });
+  images = createImageRepository(database.db, { clock, engine: database.engine });
   queue = createScrubQueue(database.db, { engine: database.engine });
   log = recordingLog();
 });

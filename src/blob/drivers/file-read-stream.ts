@@ -2,19 +2,19 @@
  * The stream the filesystem driver serves an image from: a Readable over a byte range of an open
  * file that owns the descriptor (closed on end, error or destroy, whatever the consumer does).
  *
- * Piped into an HTTP response (`reply.send(stream)` pipes it), it does not go through the stream
- * machinery: it reads the file into two buffers in turn and writes each straight to the response,
- * reusing a buffer once the socket is done with it. An ordinary Readable allocates a new buffer
+ * Piped into a destination that hands written chunks back (an HTTP response the HTTP layer marked
+ * with RELEASES_WRITTEN_CHUNKS, blob-driver.ts), it does not go through the stream machinery: it
+ * reads the file into two buffers in turn and writes each straight to the destination, reusing a
+ * buffer once the destination is done with it. An ordinary Readable allocates a new buffer
  * for every chunk, a thousand 1 MiB buffers per GiB for V8 to collect; depending on the state of
  * Iris's heap that either costs little or sets off a mark-compact every 30-40 MiB (`--trace-gc`),
  * which then takes as much CPU as the copying. Measured with bench/download.ts on the 2-core VM
  * (1 GiB, server CPU seconds per GiB): piped 0.45-0.51, or 1.2-1.34 with the collector busy;
  * direct 0.38-0.45, at 1.3-3x the throughput.
  */
-import { ServerResponse } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Writable } from 'node:stream';
+import { releasesWrittenChunks, type ChunkReleasingWritable } from '../blob-driver.js';
 
 export interface FileReadStreamOptions {
   /** First byte to read. Default 0. */
@@ -48,14 +48,15 @@ const DIRECT_BUFFERS = 2;
  * before `end` (it was truncated behind our back) the stream fails rather than end short, so an
  * HTTP client sees a broken transfer and not a body shorter than its Content-Length.
  *
- * `pipe(res)` into a plain `http.ServerResponse` takes the direct path described above; any other
- * destination gets the ordinary `Readable.prototype.pipe`. Once the last chunk is handed to the
- * response, the direct path ends the Readable, then the response (unless `{ end: false }`), as a
- * pipe would; a response closed early (client gone) stops it, and so does destroying the stream.
+ * `pipe(res)` into a destination marked RELEASES_WRITTEN_CHUNKS takes the direct path described
+ * above; any other destination gets the ordinary `Readable.prototype.pipe`. Once the last chunk is
+ * handed to the destination, the direct path ends the Readable, then the destination (unless
+ * `{ end: false }`), as a pipe would; a destination closed early (client gone) stops it, and so
+ * does destroying the stream.
  *
  * @example
  * const stream = new FileReadStream(await open(path), { end: size - 1, chunkSize: 1 << 20 });
- * return reply.send(stream);
+ * stream.pipe(res); // direct when res carries RELEASES_WRITTEN_CHUNKS
  */
 export class FileReadStream extends Readable {
   readonly #handle: FileHandle;
@@ -136,7 +137,7 @@ export class FileReadStream extends Readable {
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    if (!isPlainServerResponse(destination) || this.#direct || this.readableFlowing !== null) {
+    if (!releasesWrittenChunks(destination) || this.#direct || this.readableFlowing !== null) {
       return super.pipe(destination, options);
     }
     this.#direct = true;
@@ -145,7 +146,7 @@ export class FileReadStream extends Readable {
   }
 
   /** The direct path: file → two reused buffers → `res`, until done, failed or abandoned. */
-  async #sendTo(res: ServerResponse, endResponse: boolean): Promise<void> {
+  async #sendTo(res: ChunkReleasingWritable, endResponse: boolean): Promise<void> {
     let gone = false;
     const onClose = () => {
       gone = true;
@@ -181,7 +182,7 @@ export class FileReadStream extends Readable {
         const chunk = buffer;
         // The callback runs once the socket has taken every byte (or failed): only then may the
         // buffer be filled again. A failed write ends the response; the 'close' stops us.
-        res.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead), (err) => {
+        res.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead), (err?: Error | null) => {
           if (err) return;
           free.push(chunk);
           this.#wake?.();
@@ -199,14 +200,6 @@ export class FileReadStream extends Readable {
       res.off('close', onClose);
     }
   }
-}
-
-/**
- * Only Node's own response, whose write callback fires once the socket has the bytes; a
- * subclass or look-alike (light-my-request's injected response, say) might keep the chunk.
- */
-function isPlainServerResponse(destination: NodeJS.WritableStream | Writable): destination is ServerResponse & NodeJS.WritableStream {
-  return destination instanceof ServerResponse && Object.getPrototypeOf(destination) === ServerResponse.prototype;
 }
 
 function truncated(): Error {

@@ -1,6 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength } from '../body-abort.js';
+import { offerChunkRelease } from '../chunk-releasing-response.js';
 import { contentRange, rangeLength, rangeRequestOf } from '../range-header.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
@@ -28,8 +29,9 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
             reply.code(200);
             reply.header('content-length', String(size));
           }
-          // Fastify pipes the stream and destroys it if the client leaves; the filesystem store's
-          // stream then writes straight to the socket (src/blob/drivers/file-read-stream.ts).
+          // Fastify pipes the stream and destroys it if the client leaves; a stream that can reuse
+          // its buffers (the filesystem store's, the cache's) then writes straight to the socket.
+          offerChunkRelease(reply.raw);
           return reply.send(stream);
         },
         PUT: async (req, reply) => {

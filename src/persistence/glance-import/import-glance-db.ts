@@ -20,10 +20,10 @@ import { Conflict } from '../../domain/errors.js';
 import type { ImageMember } from '../../domain/member.js';
 import type { ImageRepository, MemberRepository, TaskRepository } from '../../domain/ports.js';
 import type { Database } from '../database.js';
-import { createSqliteImageRepository } from '../image-repository.js';
-import { createSqliteMemberRepository } from '../member-repository.js';
+import { createImageRepository } from '../image-repository.js';
+import { createMemberRepository } from '../member-repository.js';
 import type { Schema } from '../schema.js';
-import { createSqliteTaskRepository } from '../task-repository.js';
+import { createTaskRepository } from '../task-repository.js';
 import { mapGlanceImage, mapGlanceTask, sameImage, sameTask, type MappedImage, type TargetStores } from './glance-mapping.js';
 import { checkGlanceSchema, readGlanceImages, readGlanceTasks } from './glance-reader.js';
 import type { GlanceSchema } from './glance-schema.js';
@@ -34,9 +34,9 @@ export function importTargetOf(database: Database): ImportTarget {
   const { db, engine } = database;
   return {
     db,
-    images: createSqliteImageRepository(db, { engine }),
-    members: createSqliteMemberRepository(db, { engine }),
-    tasks: createSqliteTaskRepository(db, { engine }),
+    images: createImageRepository(db, { engine }),
+    members: createMemberRepository(db, { engine }),
+    tasks: createTaskRepository(db, { engine }),
   };
 }
 

@@ -27,9 +27,9 @@ import type { Policy } from '../../domain/policy.js';
 import type { Task } from '../../domain/task.js';
 import { parseImportBody } from '../../http/import-body.js';
 import { openDatabase } from '../../persistence/database.js';
-import { createSqliteImageRepository } from '../../persistence/image-repository.js';
+import { createImageRepository } from '../../persistence/image-repository.js';
 import { migrateToLatest } from '../../persistence/migrator.js';
-import { createSqliteTaskRepository } from '../../persistence/task-repository.js';
+import { createTaskRepository } from '../../persistence/task-repository.js';
 import { createImageImportService } from '../image-import.js';
 import { createTransferWatches } from '../transfer-watch.js';
 
@@ -76,8 +76,8 @@ async function setup(name: string) {
   closers.push(database.close);
   await migrateToLatest(database.db);
   const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
-  const images = createSqliteImageRepository(database.db, { clock });
-  const tasks = createSqliteTaskRepository(database.db);
+  const images = createImageRepository(database.db, { clock });
+  const tasks = createTaskRepository(database.db);
   const storeDir = (id: string): string => join(dir, id);
   const blobs = createBlobStore({
     backends: [

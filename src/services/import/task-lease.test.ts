@@ -15,9 +15,9 @@ import type { Image } from '../../domain/image.js';
 import type { BlobStore } from '../../domain/ports.js';
 import type { Task } from '../../domain/task.js';
 import { openDatabase } from '../../persistence/database.js';
-import { createSqliteImageRepository } from '../../persistence/image-repository.js';
+import { createImageRepository } from '../../persistence/image-repository.js';
 import { migrateToLatest } from '../../persistence/migrator.js';
-import { createSqliteTaskRepository } from '../../persistence/task-repository.js';
+import { createTaskRepository } from '../../persistence/task-repository.js';
 import { createTaskLeases, LEASE_MESSAGE, RESTART_MESSAGE } from './task-lease.js';
 
 const MINUTE = 60_000;
@@ -42,8 +42,8 @@ async function setup(name: string) {
   closers.push(database.close);
   await migrateToLatest(database.db);
   const clock = { at: new Date('2026-01-01T00:00:00Z'), now: () => clock.at };
-  const images = createSqliteImageRepository(database.db, { clock });
-  const tasks = createSqliteTaskRepository(database.db);
+  const images = createImageRepository(database.db, { clock });
+  const tasks = createTaskRepository(database.db);
   const deleted: string[] = [];
   const dropped: string[] = [];
   const reported: string[] = [];
