@@ -10,7 +10,12 @@
  * through `curl -o /dev/null`. Reported: median MiB/s per path and the server's CPU seconds
  * per GiB. The cache path also re-hashes (md5) what it serves, which the store path does not.
  *
- * Environment: BENCH_FILE_MB [1024], BENCH_REPS [3], BENCH_OUT [bench/results/cache-<time>].
+ * BENCH_STORE=swift puts the images in a real Swift instead (test/helpers/swift-server.ts: one
+ * node on 127.0.0.1, tempauth, Iris's swift driver), which is where the cache matters: the store
+ * path then crosses Swift's proxy and object server, the cache path does not.
+ *
+ * Environment: BENCH_FILE_MB [1024], BENCH_REPS [3], BENCH_STORE [file|swift, file],
+ * BENCH_OUT [bench/results/cache-<time>].
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,11 +24,13 @@ import { randomFillSync } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requireSwift, startSwift, type SwiftServer } from '../test/helpers/swift-server.js';
 import { processor } from './machine.js';
 import { REPO_ROOT, startIris, treeTicks } from './servers.js';
 
 const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
+const STORE = process.env.BENCH_STORE ?? 'file';
 const STAMP = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
 const OUT = process.env.BENCH_OUT ?? join(REPO_ROOT, 'bench', 'results', `cache-${STAMP}`);
 const MIB = 2 ** 20;
@@ -65,6 +72,26 @@ async function main(): Promise<void> {
     out.end();
     await once(out, 'finish');
   }
+  if (STORE !== 'file' && STORE !== 'swift') throw new Error(`BENCH_STORE must be file or swift, not ${STORE}`);
+  let swift: SwiftServer | undefined;
+  if (STORE === 'swift') {
+    if (!requireSwift()) throw new Error('BENCH_STORE=swift needs Debian\'s swift and memcached (see the SKIP line above)');
+    swift = await startSwift();
+  }
+  // Iris's swift driver on the local Swift: one object per image (size known on upload).
+  const storeEnv: Record<string, string> =
+    swift === undefined
+      ? {}
+      : {
+          IRIS__GLANCE_STORE__STORES: 'swift',
+          IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift',
+          IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_VERSION: '1',
+          IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_ADDRESS: swift.authUrl,
+          IRIS__GLANCE_STORE__SWIFT_STORE_USER: swift.user,
+          IRIS__GLANCE_STORE__SWIFT_STORE_KEY: swift.key,
+          IRIS__GLANCE_STORE__SWIFT_STORE_CONTAINER: 'bench-cache',
+          IRIS__GLANCE_STORE__SWIFT_STORE_CREATE_CONTAINER_ON_PUT: 'true',
+        };
   const server = await startIris({
     name: 'iris-cache',
     dataDir: join(work, 'data'),
@@ -74,7 +101,11 @@ async function main(): Promise<void> {
       IRIS__DEFAULT__IMAGE_CACHE_DIR: join(work, 'cache'),
       IRIS__DEFAULT__IMAGE_CACHE_MAX_SIZE: String(4 * FILE_MB * MIB),
       IRIS__IRIS__IMAGE_CACHE_MIN_FREE_SPACE: '0',
+      ...storeEnv,
     },
+  }).catch(async (e: unknown) => {
+    await swift?.stop();
+    throw e;
   });
   try {
     const cached = await createImage(server.url, file);
@@ -104,15 +135,16 @@ async function main(): Promise<void> {
       }
     }
     const lines = [
-      `bench/cache.ts — ${FILE_MB} MiB, ${REPS} rounds, ${new Date().toISOString()}`,
+      `bench/cache.ts — store ${STORE}, ${FILE_MB} MiB, ${REPS} rounds, ${new Date().toISOString()}`,
       `processor: ${processor()}; load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       '| path | median MiB/s | median server CPU s/GiB |',
       '|---|---|---|',
-      ...(['cache', 'store'] as const).map((p) => `| ${p} | ${median(results[p]!.mibps).toFixed(0)} | ${median(results[p]!.cpuPerGib).toFixed(2)} |`),
+      ...(['cache', 'store'] as const).map((p) => `| ${p === 'store' ? `store (${STORE})` : p} | ${median(results[p]!.mibps).toFixed(0)} | ${median(results[p]!.cpuPerGib).toFixed(2)} |`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await server.stop();
+    await swift?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

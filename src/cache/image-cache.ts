@@ -143,25 +143,39 @@ export function createImageCache(opts: ImageCacheOptions) {
     );
   }
 
-  async function prune(extra = 0): Promise<PruneResult> {
-    let files = 0;
-    let bytes = 0;
-    let total = await records.totalSize(node);
-    // Free space below the floor counts as overage too: the cache gives disk back first.
-    const shortOfFloor = async () => opts.minFreeSpace + extra - (await freeSpace(base));
-    for (;;) {
-      const overMax = total + extra - opts.maxSize;
-      const overFloor = await shortOfFloor();
-      if (overMax <= 0 && overFloor <= 0) break;
-      const [oldest] = await records.leastRecentlyUsed(node, 1);
-      if (oldest === undefined) break;
-      await evict(oldest.imageId, 'pruned');
-      files += 1;
-      bytes += oldest.size;
-      total -= oldest.size;
-    }
-    if (files > 0) opts.onEvent?.('image cache pruned', { files, bytes, max_size: opts.maxSize });
-    return { files, bytes };
+  /**
+   * One prune or clean at a time in this process (Glance takes a lock per operation for its
+   * API): two callers racing would pick the same oldest entry and over-prune.
+   */
+  let maintenance: Promise<unknown> = Promise.resolve();
+  function serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = maintenance.then(work, work);
+    maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  function prune(extra = 0): Promise<PruneResult> {
+    return serialized(async () => {
+      let files = 0;
+      let bytes = 0;
+      // Free space below the floor counts as overage too: the cache gives disk back first.
+      const shortOfFloor = async () => opts.minFreeSpace + extra - (await freeSpace(base));
+      for (;;) {
+        // Read again each round: another process of this node (a worker, iris-manage) may prune too.
+        const overMax = (await records.totalSize(node)) + extra - opts.maxSize;
+        const overFloor = await shortOfFloor();
+        if (overMax <= 0 && overFloor <= 0) break;
+        const [oldest] = await records.leastRecentlyUsed(node, 1);
+        if (oldest === undefined) break;
+        // Counted only when this call removed the record (not when another process did first).
+        if (await evict(oldest.imageId, 'pruned')) {
+          files += 1;
+          bytes += oldest.size;
+        }
+      }
+      if (files > 0) opts.onEvent?.('image cache pruned', { files, bytes, max_size: opts.maxSize });
+      return { files, bytes };
+    });
   }
 
   /**
@@ -295,7 +309,11 @@ export function createImageCache(opts: ImageCacheOptions) {
     return { stream, size: record.size };
   }
 
-  async function clean(): Promise<CleanResult> {
+  function clean(): Promise<CleanResult> {
+    return serialized(cleanNow);
+  }
+
+  async function cleanNow(): Promise<CleanResult> {
     const now = opts.now();
     let stalled = 0;
     let orphans = 0;

@@ -45,12 +45,15 @@ test('negotiatedUrl: version prefixes, slashes, /versions, /healthcheck and the 
   assert.equal(negotiatedUrl('/v2.8/images', undefined, single), '/v2.8/images');
 });
 
-test('image cache on: v2.16 CURRENT, v2.15 and v2.14 lead the list, and /v2.16/ and /v2.14/ route (Glance with image_cache_dir)', () => {
+test('image cache on: v2.18 CURRENT, v2.16, v2.15 and v2.14 lead the list (no v2.17), and /v2.18/ … /v2.14/ route', () => {
   const doc = versionsDocument('http://h', { multiStore: false, cache: true });
   const got = (doc.versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
-  assert.deepEqual(got.slice(0, 4), ['v2.16 CURRENT', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
-  assert.equal(got.length, 12);
+  assert.deepEqual(got.slice(0, 5), ['v2.18 CURRENT', 'v2.16 SUPPORTED', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
+  assert.equal(got.length, 13);
+  assert.ok(!got.some((v) => v.startsWith('v2.17 ')), 'v2.17 (the new location API) is not served');
   const versions = allowedVersions({ multiStore: false, cache: true });
+  assert.equal(negotiatedUrl('/v2.18/cache/prune', undefined, versions), '/v2/cache/prune');
+  assert.equal(negotiatedUrl('/v2.17/cache', undefined, versions), '/v2.17/cache', 'v2.17 is no known version');
   assert.equal(negotiatedUrl('/v2.16/cache', undefined, versions), '/v2/cache');
   assert.equal(negotiatedUrl('/v2.14/images', undefined, versions), '/v2/images');
   assert.equal(negotiatedUrl('/v2.16/images', undefined, allowedVersions({ multiStore: false })), '/v2.16/images', 'not without the cache');

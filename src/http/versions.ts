@@ -1,9 +1,11 @@
 /**
- * The version document Glance 25.1.0 serves (glance/api/versions.py), for Iris's configuration:
- * with image_cache_dir, v2.16 CURRENT, v2.15 and v2.14 (the cache API's versions); without it
- * v2.15 CURRENT. Then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9
- * without, then v2.7 … v2.0. Iris claims exactly what Glance 25.1.0 claims for the same options
- * (see docs/cache.md for why not 2.18).
+ * The version document Glance serves (glance/api/versions.py), for Iris's configuration: with
+ * image_cache_dir, v2.18 CURRENT, v2.16, v2.15 and v2.14 (the cache API's versions; v2.18 brings
+ * POST /v2/cache/clean and /prune, Glance 2026.1); without it v2.15 CURRENT, as Glance 25.1.0.
+ * Then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9 without, then
+ * v2.7 … v2.0. v2.17 (Glance 2024.2's POST/GET /v2/images/{id}/locations) is never listed: Iris
+ * does not serve it, and clients test each id on its own (glanceclient's has_version), so a
+ * listed v2.17 would send them to routes that do not exist. See docs/cache.md.
  */
 type Version = readonly [string, 'CURRENT' | 'SUPPORTED'];
 
@@ -16,7 +18,8 @@ export interface VersionOptions {
 
 const CURRENT: readonly Version[] = [['v2.15', 'CURRENT']];
 const CACHE: readonly Version[] = [
-  ['v2.16', 'CURRENT'],
+  ['v2.18', 'CURRENT'],
+  ['v2.16', 'SUPPORTED'],
   ['v2.15', 'SUPPORTED'],
   ['v2.14', 'SUPPORTED'],
 ];
@@ -31,7 +34,7 @@ function listed(opts: VersionOptions): readonly Version[] {
 /**
  * @example
  *   versionsDocument('http://127.0.0.1:9292', { multiStore: true }).versions[1].id; // 'v2.13'
- *   versionsDocument('http://127.0.0.1:9292', { multiStore: false, cache: true }).versions[0].id; // 'v2.16'
+ *   versionsDocument('http://127.0.0.1:9292', { multiStore: false, cache: true }).versions[0].id; // 'v2.18'
  */
 export function versionsDocument(baseUrl: string, opts: VersionOptions): Record<string, unknown> {
   return {

@@ -1,8 +1,8 @@
 /**
  * Glance 25.1.0's registered policy rules, as data: name, the new (Wallaby+ "secure RBAC")
  * check string, and the deprecated check string it replaced. Taken from glance/policies/
- * (base.py, image.py, tasks.py, cache.py, discovery.py); the metadef rules are in
- * metadef-defaults.ts and appended here.
+ * (base.py, image.py, tasks.py, cache.py, discovery.py), plus the two cache rules of API v2.18;
+ * the metadef rules are in metadef-defaults.ts and appended here.
  *
  * How oslo.policy combines them (policy.Enforcer._handle_deprecated_rule), which
  * `effectiveRuleTexts` reproduces:
@@ -115,6 +115,10 @@ export const GLANCE_RULE_DEFAULTS: readonly RuleDefault[] = Object.freeze([
     description: 'Delete image(s) from cache and/or queue',
     operations: ['DELETE /v2/cache', 'DELETE /v2/cache/{image_id}'],
   },
+  // Not in 25.1.0: Glance 2026.1 (API v2.18, openstack/glance commit ec65276) added these two,
+  // admin-only and without a deprecated rule.
+  { name: 'cache_clean', check: 'role:admin', scopeTypes: PROJECT, description: 'Clean invalid and stalled cached images', operations: ['POST /v2/cache/clean'] },
+  { name: 'cache_prune', check: 'role:admin', scopeTypes: PROJECT, description: 'Prune cached images to reduce cache size', operations: ['POST /v2/cache/prune'] },
   ...METADEF_RULE_DEFAULTS,
 ] satisfies RuleDefault[]);
 

@@ -1,21 +1,27 @@
 /**
  * The cache API's use cases (Glance's CacheController, glance/api/v2/cached_images.py, as
  * 25.1.0 serves it with image_cache_dir set): the node's cache state, clearing it, queueing an
- * image for the prefetcher, removing one image from the cache and the queue. Each action is
- * checked against its policy rule (cache_list, cache_delete, cache_image) in Glance's order.
+ * image for the prefetcher, removing one image from the cache and the queue; and API v2.18's
+ * clean and prune (Glance 2026.1). Each action is checked against its policy rule (cache_list,
+ * cache_delete, cache_image, cache_clean, cache_prune) in Glance's order. The clean and prune
+ * work itself is the cache's (ImageCache.clean/prune), the same code iris-manage and the
+ * prefetcher run.
  */
 import type { RequestContext } from '../domain/context.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import type { Image } from '../domain/image.js';
 import type { CacheRecord } from '../cache/cache-records.js';
-import type { ImageCache } from '../cache/image-cache.js';
+import type { CleanResult, ImageCache, PruneResult } from '../cache/image-cache.js';
 import type { ImageService } from './images.js';
 
-export type CacheRule = 'cache_list' | 'cache_delete' | 'cache_image';
+export type CacheRule = 'cache_list' | 'cache_delete' | 'cache_image' | 'cache_clean' | 'cache_prune';
 
 export interface ImageCacheServiceDeps {
   /** The node's cache; null when image_cache_dir is unset (the API then answers Glance's 404). */
-  readonly cache: Pick<ImageCache, 'listCached' | 'listQueued' | 'deleteAllCached' | 'clearQueue' | 'queue' | 'deleteCached' | 'dequeue'> | null;
+  readonly cache: Pick<
+    ImageCache,
+    'listCached' | 'listQueued' | 'deleteAllCached' | 'clearQueue' | 'queue' | 'deleteCached' | 'dequeue' | 'clean' | 'prune'
+  > | null;
   readonly imageService: Pick<ImageService, 'findVisible'>;
   /** Whether the rule allows the caller (on the image, when there is one). */
   readonly allows: (ctx: RequestContext, rule: CacheRule, image: Image | null) => boolean;
@@ -81,6 +87,16 @@ export function createImageCacheService(deps: ImageCacheServiceDeps) {
       const cache = enforce(ctx, 'cache_delete', image);
       await cache.deleteCached(id);
       await cache.dequeue(id);
+    },
+
+    /** POST /v2/cache/clean (v2.18): stalled incomplete files, orphan files and invalid entries go. */
+    async clean(ctx: RequestContext): Promise<CleanResult> {
+      return enforce(ctx, 'cache_clean', null).clean();
+    },
+
+    /** POST /v2/cache/prune (v2.18): least recently used entries go until the cache is within its limits. */
+    async prune(ctx: RequestContext): Promise<PruneResult> {
+      return enforce(ctx, 'cache_prune', null).prune();
     },
   };
 }

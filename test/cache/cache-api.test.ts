@@ -3,7 +3,7 @@
  * cache and the next one is served from it with the store gone (whole and Range); a corrupted
  * cache file is never served silently; deactivate and delete invalidate; the cache API answers
  * with Glance 25.1.0's statuses and bodies (the exchanges compared with the real Glance are
- * listed in docs/cache.md); the version list is Glance's with the cache on.
+ * listed in docs/cache.md); the version list is Glance's with the cache on, at v2.18.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
@@ -70,11 +70,11 @@ const cachedIds = async () => (await cacheState()).cached_images.map((c) => c.im
 const untilCached = (id: string, present = true) =>
   until(`${id} ${present ? 'in' : 'out of'} the cache`, async () => ((await cachedIds()).includes(id) === present ? true : undefined));
 
-test('the version list with the cache on is Glance 25.1.0 with image_cache_dir: v2.16 CURRENT, v2.15, v2.14', async () => {
+test('the version list with the cache on: v2.18 CURRENT (clean and prune), then 25.1.0\'s v2.16, v2.15, v2.14', async () => {
   const r = await json('GET', `${base}/versions`);
   assert.equal(r.status, 200);
   const ids = (r.body.versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
-  assert.deepEqual(ids.slice(0, 4), ['v2.16 CURRENT', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
+  assert.deepEqual(ids.slice(0, 5), ['v2.18 CURRENT', 'v2.16 SUPPORTED', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
 });
 
 describe('downloads through the cache', () => {

@@ -23,6 +23,8 @@ test('cache off: policy first, then 404 for every cache call; v2.15 CURRENT', as
   for (const [method, path] of [
     ['GET', '/v2/cache'],
     ['DELETE', '/v2/cache'],
+    ['POST', '/v2/cache/clean'],
+    ['POST', '/v2/cache/prune'],
   ] as const) {
     const refused = await json(method, `${base}${path}`);
     assert.equal(refused.status, 403, `${method} ${path} anonymous`);

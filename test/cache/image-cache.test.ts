@@ -218,6 +218,23 @@ describe('image cache', () => {
     assert.equal(await bigFill.done, false);
   });
 
+  test('concurrent prunes in one process run one after the other: each entry removed and counted once', async () => {
+    for (const d of [randomBytes(100 * KIB), randomBytes(100 * KIB), randomBytes(100 * KIB), randomBytes(100 * KIB)]) {
+      now += 10;
+      const fill = cache.fill(imageOf(d), sourceOf(d));
+      await readAll(fill.stream);
+      assert.equal(await fill.done, true);
+    }
+    // The limit lowered to two entries (a restart with a smaller image_cache_max_size); three
+    // prunes at once (API calls, the prefetcher), in one process.
+    const small = makeCache(250 * KIB);
+    const results = await Promise.all([small.prune(), small.prune(), small.prune()]);
+    assert.equal(results.reduce((n, r) => n + r.files, 0), 2, JSON.stringify(results));
+    assert.equal(results.reduce((n, r) => n + r.bytes, 0), 200 * KIB);
+    assert.equal((await cache.listCached()).length, 2);
+    assert.deepEqual(await small.prune(), { files: 0, bytes: 0 });
+  });
+
   test('the free-space floor: entries are pruned to make room, and nothing is cached when room cannot be made', async () => {
     cache = makeCache(10 * 1024 * KIB, 1024 * KIB);
     const first = randomBytes(100 * KIB);

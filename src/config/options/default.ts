@@ -338,7 +338,8 @@ export const DEFAULT_OPTIONS = [
     help:
       'Directory of this node\'s image cache. Set, it turns the cache on: downloads of active images are kept ' +
       'here (verified against the image\'s md5 and multihash) and later downloads are served from it, the cache ' +
-      'API (/v2/cache) is offered and the version list shows v2.16 CURRENT, v2.15 and v2.14, as Glance. Unset: no ' +
+      'API (/v2/cache, with v2.18\'s clean and prune) is offered and the version list shows v2.18 CURRENT, v2.16, ' +
+      'v2.15 and v2.14 (see docs/cache.md). Unset: no ' +
       'cache, no cache API. Each node keeps its files under a sub-directory named after its identity ' +
       '(worker_self_reference_url), so nodes sharing a path never mix their files. A relative path is relative ' +
       'to the working directory.',

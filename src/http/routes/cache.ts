@@ -1,5 +1,6 @@
 /**
- * The cache API (Glance's /v2/cache, glance/api/v2/router.py + cached_images.py). Thin: parse,
+ * The cache API (Glance's /v2/cache, glance/api/v2/router.py + cached_images.py; clean and
+ * prune as Glance 2026.1 adds them at v2.18). Thin: parse,
  * call the cache service, render. Glance connects these routes whatever the configuration;
  * without image_cache_dir its controller answers 404 "Caching via API is not supported at
  * this site." once the policy allows, and so does the service here.
@@ -50,6 +51,27 @@ export function cacheRoutes(deps: HttpDeps): RouteTable {
         PUT: async (req, reply) => {
           await service.queue(deps.contextOf(req), (req.params as IdParams).id);
           return reply.code(202).header('content-type', 'text/html; charset=UTF-8').send();
+        },
+      },
+    },
+    // API v2.18 (Glance 2026.1). The static paths win over /v2/cache/:id, as in Glance's mapper
+    // (DELETE /v2/cache/clean is 405 Allow: POST there too).
+    {
+      path: '/v2/cache/clean',
+      methods: {
+        // Glance's serializer sets 200 and leaves webob's empty text/html body.
+        POST: async (req, reply) => {
+          await service.clean(deps.contextOf(req));
+          return reply.code(200).header('content-type', 'text/html; charset=UTF-8').send();
+        },
+      },
+    },
+    {
+      path: '/v2/cache/prune',
+      methods: {
+        POST: async (req, reply) => {
+          const { files, bytes } = await service.prune(deps.contextOf(req));
+          return sendJson(reply, 200, { total_files_pruned: files, total_bytes_pruned: bytes });
         },
       },
     },
