@@ -45,6 +45,8 @@ export interface Config {
     readonly limit_param_default: number;
     readonly api_limit_max: number;
     readonly show_image_direct_url: boolean;
+    /** Glance's deprecated show_multiple_locations: the locations list is shown and patchable. */
+    readonly show_multiple_locations: boolean;
     /** Node/openssl digest name; Glance default sha512. */
     readonly hashing_algorithm: string;
     /** Bytes, 0 = unlimited. Glance accepts units (e.g. 10GB); parsed to bytes. */
