@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound, TooLarge } from '../domain/errors.js';
-import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
+import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type ImageLocation, type Visibility } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
 import { applyPatch, parsePatch, type PatchDialect, type PatchOp } from '../domain/image-patch.js';
 import { locationUrlsOf, type LocationPatchOptions, type LocationProbe } from '../domain/image-locations.js';
@@ -163,6 +163,19 @@ export function createImageService(deps: ImageServiceDeps) {
     }
   }
 
+  /**
+   * Glance keeps an image's locations in the order their rows were created: a location added
+   * at `/locations/0` is first in the PATCH answer but last from then on. Iris stores that order.
+   */
+  function storedOrder(before: Image, after: Image): ImageLocation[] {
+    const urls = new Set(before.locations.map((l) => l.url));
+    if (after.locations.some((l) => !urls.has(l.url)) && after.locations.length > 0 && before.locations.length > 0) {
+      const kept = before.locations.map((l) => after.locations.find((a) => a.url === l.url)).filter((l) => l !== undefined);
+      return [...kept, ...after.locations.filter((l) => !urls.has(l.url))];
+    }
+    return after.locations;
+  }
+
   /** A removed location's data goes, as Glance's StoreLocations.pop (row saved first, as Iris's delete). */
   async function dropRemovedLocations(before: Image, after: Image): Promise<void> {
     const kept = new Set(after.locations.map((l) => l.url));
@@ -291,9 +304,11 @@ export function createImageService(deps: ImageServiceDeps) {
       if (Object.keys(patched.properties).some((name) => !Object.hasOwn(image.properties, name))) {
         deps.quotas?.checkProperties(Object.keys(patched.properties));
       }
-      const saved = await saveChanged(ctx, patched, image);
-      if (changed.has('locations')) await dropRemovedLocations(image, saved);
-      return readable(ctx, saved);
+      if (!changed.has('locations')) return readable(ctx, await saveChanged(ctx, patched, image));
+      const saved = await saveChanged(ctx, { ...patched, locations: storedOrder(image, patched) }, image);
+      await dropRemovedLocations(image, saved);
+      // The answer shows the order the patch asked for, as Glance's does (its next read does not).
+      return readable(ctx, { ...saved, locations: patched.locations });
     },
 
     async delete(ctx: RequestContext, id: string): Promise<void> {
