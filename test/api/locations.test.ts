@@ -33,7 +33,8 @@ let base: string;
 before(async () => {
   await server.start();
   for (const key of ['a', 'b', 'c', 'd', 'e']) server.objects.set(key, DATA);
-  iris = await startIris({ env: ENV });
+  // A generous bound for start-up: the CI machine may be busy.
+  iris = await startIris({ env: ENV, readyTimeoutMs: 120_000 });
   base = iris.baseUrl;
 });
 after(async () => {
