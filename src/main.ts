@@ -45,7 +45,7 @@ import { createTaskService } from './services/tasks.js';
 import { createQuotaService } from './services/quotas.js';
 import { createQuotaRepository } from './persistence/quota-repository.js';
 import { createKeystoneLimitSource } from './auth/keystone-limits.js';
-import { validateImportUri } from './import/uri-filter.js';
+import { validateImportUri, type ImportFilterOptions } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore, ImageRepository } from './domain/ports.js';
@@ -400,6 +400,15 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     },
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
     multiStore: config.multi_store,
+    ...(config.DEFAULT.show_multiple_locations
+      ? {
+          locationPatches: {
+            hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+            uriAllowed: (uri: string) => validateImportUri(uri, importFilterOf(config)),
+          },
+        }
+      : {}),
+    onLocationProbeError: (image, err) => logger.warn({ image, err }, 'could not check an image location; refused as invalid'),
     delayedDelete: config.DEFAULT.delayed_delete,
     selfUrl: nodeUrl(config),
     // Bound late: the import service is built below, on top of this one.
@@ -457,14 +466,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     gptSafetyChecksNonfatal: config.image_format.gpt_safety_checks_nonfatal,
   };
   const filtering = config.import_filtering_opts;
-  const importFilter = {
-    allowedSchemes: filtering.allowed_schemes,
-    disallowedSchemes: filtering.disallowed_schemes,
-    allowedHosts: filtering.allowed_hosts,
-    disallowedHosts: filtering.disallowed_hosts,
-    allowedPorts: filtering.allowed_ports,
-    disallowedPorts: filtering.disallowed_ports,
-  };
+  const importFilter = importFilterOf(config);
   const imports = createImageImportService({
     transferLeases,
     quotas,
@@ -725,3 +727,16 @@ main().catch((e) => {
   process.stderr.write(`iris: fatal: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });
+
+/** [import_filtering_opts]'s URI filter (web-download, and http image locations). */
+function importFilterOf(config: Config): ImportFilterOptions {
+  const filtering = config.import_filtering_opts;
+  return {
+    allowedSchemes: filtering.allowed_schemes,
+    disallowedSchemes: filtering.disallowed_schemes,
+    allowedHosts: filtering.allowed_hosts,
+    disallowedHosts: filtering.disallowed_hosts,
+    allowedPorts: filtering.allowed_ports,
+    disallowedPorts: filtering.disallowed_ports,
+  };
+}

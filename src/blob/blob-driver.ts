@@ -109,6 +109,12 @@ export interface BlobDriver {
     opts?: { readonly range?: ByteRange; readonly signal?: AbortSignal },
   ): Promise<ReadResult>;
   /**
+   * The size of the object at `location` without reading it (glance_store's get_size), for
+   * stores that can tell it more cheaply than `read`; absent = the blob store opens and closes it.
+   * @throws NotFound when no object exists at `location`.
+   */
+  size?(location: string, opts?: { readonly signal?: AbortSignal }): Promise<number>;
+  /**
    * Removes the object at `location`. Idempotent: a missing object is not an error.
    * @throws Invalid when `location` does not belong to this driver.
    */

@@ -191,6 +191,15 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     return opened;
   }
 
+  async function locate(location: string, { signal }: { signal?: AbortSignal } = {}): Promise<{ size: number; store: string }> {
+    const driver = driverFor(location);
+    const store = storeIdOf(driver)!;
+    if (driver.size) return { size: await driver.size(location, signal ? { signal } : {}), store };
+    const opened = await driver.read(location, signal ? { signal } : {});
+    opened.stream.destroy();
+    return { size: opened.size, store };
+  }
+
   async function remove(location: string, store?: string | null): Promise<void> {
     const driver = driverFor(location, store);
     const started = performance.now();
@@ -258,6 +267,7 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
 
   return {
     put,
+    locate,
     get,
     delete: remove,
     inUse,

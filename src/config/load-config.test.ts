@@ -45,6 +45,7 @@ test('defaults', (t) => {
     limit_param_default: 25,
     api_limit_max: 1000,
     show_image_direct_url: false,
+    show_multiple_locations: false,
     hashing_algorithm: 'sha512',
     user_storage_quota: 0,
     image_member_quota: 128,

@@ -27,6 +27,8 @@ export type GlanceCheck =
   | 'create-reserved-attribute'
   /** ImagesController.update, _do_replace of /locations with []. */
   | 'patch-empty-locations'
+  /** _do_remove_locations of an image's only location. */
+  | 'patch-last-location'
   /** ImagesController.update, replace of /owner by a non-admin. */
   | 'patch-owner-by-non-admin'
   /** _do_replace / _do_remove of a property the image does not have. */

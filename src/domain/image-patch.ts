@@ -11,14 +11,15 @@
  *
  * Only add, replace and remove exist (move/copy/test are refused), paths are one segment
  * (`/name`, `/tags` — the tag list is replaced whole) except `/locations/N` and
- * `/locations/-`; since Iris runs like Glance with show_multiple_locations off, every
- * location operation ends in 403.
+ * `/locations/-`. With show_multiple_locations off (`PatchOptions.locations` absent) every
+ * location operation ends in 403, as in Glance; with it on, image-locations.ts applies them.
  */
 import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
 import type { Image } from './image.js';
 import { imageSchema } from './image-schemas.js';
 import type { FormatOptions, JsonObject } from './image-schemas.js';
 import { checkDbIntegers, validateImage } from './image-validation.js';
+import { applyLocationOp, type LocationPatchOptions } from './image-locations.js';
 import { pyStr } from './py-format.js';
 
 /**
@@ -72,6 +73,8 @@ export interface PatchOptions extends FormatOptions {
    * unreadable one looks absent (replace/remove: 409; add: a create), as in Glance.
    */
   readonly protectProperty?: (name: string, op: 'create' | 'update' | 'delete') => boolean;
+  /** show_multiple_locations on: how location operations are checked; absent = all refused. */
+  readonly locations?: LocationPatchOptions;
 }
 
 export interface PatchResult {
@@ -303,7 +306,7 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
     validateValue(op, schema);
   }
 
-  const next: Image = {
+  let next: Image = {
     ...image,
     tags: [...image.tags],
     properties: { ...image.properties },
@@ -315,7 +318,10 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
   for (const op of ops) {
     const name = op.path[0];
     if (name === 'locations') {
-      refuseLocations(op, authorize);
+      if (opts.locations === undefined) refuseLocations(op, authorize);
+      authorizeLocations(op, authorize);
+      next = applyLocationOp(next, op, opts.locations);
+      changed.add(name);
       continue;
     }
     if (op.op === 'replace' && name === 'owner' && !opts.isAdmin) {
@@ -360,6 +366,14 @@ export function applyPatch(image: Image, ops: readonly PatchOp[], opts: PatchOpt
   // Glance's database layer, when the patched image is saved.
   checkDbIntegers(next);
   return { image: next, changed };
+}
+
+/** Glance's policy checks before a location operation (an empty replacement is refused first). */
+function authorizeLocations(op: PatchOp, authorize: (check: PatchAuthorization) => void): void {
+  if (op.op === 'replace' && Array.isArray(op.value) && op.value.length === 0) {
+    throw new Forbidden('Cannot set locations to empty list.', { check: 'patch-empty-locations' });
+  }
+  authorize({ kind: op.op === 'remove' ? 'delete_locations' : 'set_locations' });
 }
 
 /** With show_multiple_locations off Glance refuses every location change, after policy. */

@@ -20,7 +20,8 @@ export type ImageAction =
   | 'deactivate'
   | 'reactivate'
   | 'copy_image'
-  | 'delete_image_location';
+  | 'delete_image_location'
+  | 'set_image_location';
 
 /** Image-member actions, with Glance's policy names. */
 export type MemberAction = 'add_member' | 'get_members' | 'get_member' | 'modify_member' | 'delete_member';

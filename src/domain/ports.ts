@@ -220,6 +220,14 @@ export interface BlobStore {
     location: string,
     opts?: { range?: ByteRange; signal?: AbortSignal; store?: string | null; image?: string },
   ): Promise<{ stream: Readable; size: number }>;
+  /**
+   * Finds the store serving a location given from outside (the locations API) and the size of
+   * its data, as glance_store's get_size_from_backend: the default store first, then the first
+   * store of the location's scheme.
+   * @throws Invalid when no configured store handles the scheme; NotFound when there is no data;
+   *   the store's own error when it cannot be asked.
+   */
+  locate(location: string, opts?: { signal?: AbortSignal }): Promise<{ size: number; store: string }>;
   /** Deletes a location; idempotent (missing data is not an error). @throws InUseByStore. */
   delete(location: string, store?: string | null): Promise<void>;
   /**

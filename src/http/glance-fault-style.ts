@@ -12,6 +12,7 @@ import type { GlanceCheck, IrisError } from '../domain/errors.js';
 const DETAIL_STYLE: Readonly<Record<GlanceCheck, boolean>> = {
   'create-reserved-attribute': true,
   'patch-empty-locations': true,
+  'patch-last-location': true,
   'patch-owner-by-non-admin': true,
   'patch-missing-property': true,
   'patch-existing-property': true,

@@ -11,6 +11,8 @@ export function isoTime(d: Date): string {
 
 export interface ImageViewOptions {
   readonly showDirectUrl: boolean;
+  /** show_multiple_locations: the view gains `locations` (url and metadata of each). */
+  readonly showLocations?: boolean;
   /** Glance's multi-store mode: the view gains `stores`, the ids of the stores holding the data. */
   readonly multiStore?: boolean;
   /**
@@ -45,12 +47,16 @@ export function imageView(image: Image, opts: ImageViewOptions): Record<string, 
   view.id = image.id;
   view.created_at = isoTime(image.created_at);
   view.updated_at = isoTime(image.updated_at);
-  view.tags = [...image.tags];
   const locations = image.status === 'deactivated' && opts.callerIsAdmin !== true ? [] : image.locations;
+  // Glance: `locations` (an empty list rather than none), then `direct_url`, before the tags.
+  if (opts.showLocations) {
+    view.locations = locations.filter((l) => l.status === 'active').map((l) => ({ url: l.url, metadata: { ...l.metadata } }));
+  }
   if (opts.showDirectUrl) {
     const loc = locations.find((l) => l.status === 'active');
     if (loc) view.direct_url = loc.url;
   }
+  view.tags = [...image.tags];
   view.self = `/v2/images/${image.id}`;
   view.file = `/v2/images/${image.id}/file`;
   view.schema = '/v2/schemas/image';

@@ -3,11 +3,13 @@
  * Plain orchestration over the ports; no HTTP, no SQL. Every action checks policy once,
  * and an image the caller may not see is NotFound, never Forbidden (as Glance).
  */
+import { createHash } from 'node:crypto';
 import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden, InUseByStore, Invalid, NotFound, TooLarge } from '../domain/errors.js';
-import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type Visibility } from '../domain/image.js';
+import { deletionTarget, newImage, scheduleDelete, storeOf, transition, type Image, type ImageLocation, type Visibility } from '../domain/image.js';
 import { parseCreateRequest } from '../domain/image-create.js';
-import { applyPatch, parsePatch, type PatchDialect } from '../domain/image-patch.js';
+import { applyPatch, parsePatch, type PatchDialect, type PatchOp } from '../domain/image-patch.js';
+import { locationUrlsOf, type LocationPatchOptions, type LocationProbe } from '../domain/image-locations.js';
 import type { Policy } from '../domain/policy.js';
 import type {
   BlobStore,
@@ -50,8 +52,23 @@ export interface ImageServiceDeps {
   /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
   readonly dataInvalidated?: (imageId: string) => Promise<void>;
   /** Tag and property quotas, Keystone's image_count_total; absent = none. */
-  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage'>;
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage' | 'checkLocations'>;
+  /**
+   * [DEFAULT] show_multiple_locations: JSON-patch on /locations is applied (docs/locations.md);
+   * absent = every location operation is refused, as Glance with the option off.
+   */
+  readonly locationPatches?: {
+    /** [DEFAULT] hashing_algorithm: the os_hash_algo validation_data must name. */
+    readonly hashingAlgorithm: string;
+    /** [import_filtering_opts] for http(s) location URLs (Glance's validate_uri). */
+    readonly uriAllowed: (uri: string) => boolean;
+  };
+  /** A location URL could not be checked (its store failed); logged, the location is refused. */
+  readonly onLocationProbeError?: (imageId: string, error: unknown) => void;
 }
+
+/** Schemes Glance never accepts from outside (glance/common/store_utils.py RESTRICTED_URI_SCHEMAS). */
+const RESTRICTED_SCHEMES = new Set(['file', 'filesystem', 'swift+config']);
 
 /** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
 /** What DELETE did: nothing left to do here, or the node that must delete (`stageHost`). */
@@ -113,6 +130,74 @@ export function createImageService(deps: ImageServiceDeps) {
     await images.save(updated, { fromStatus, previous });
     deps.notifier.emit('image.update', imagePayload(updated), { context: ctx });
     return updated;
+  }
+
+  /**
+   * What the location operations of a patch need: each new URL asked of the stores once, before
+   * the patch is applied (applying stays pure). Only for an image whose status lets locations
+   * be added, and after set_image_location, so a refused caller makes no outbound request.
+   */
+  async function locationOptions(
+    ctx: RequestContext,
+    image: Image,
+    ops: readonly PatchOp[],
+    opts: NonNullable<ImageServiceDeps['locationPatches']>,
+  ): Promise<LocationPatchOptions> {
+    const probes = new Map<string, LocationProbe>();
+    const urls = locationUrlsOf(ops);
+    if (urls.length > 0 && (image.status === 'queued' || image.status === 'active')) {
+      policy.enforce(ctx, 'set_image_location', image);
+      for (const url of urls) probes.set(url, await probeLocation(image.id, url, opts.uriAllowed));
+    }
+    return {
+      hashingAlgorithm: opts.hashingAlgorithm,
+      hashDigestBytes: createHash(opts.hashingAlgorithm).digest().length,
+      checkQuota: (attempted) => deps.quotas?.checkLocations(attempted),
+      probe: (url) => probes.get(url) ?? { ok: false },
+    };
+  }
+
+  /** Glance's `_check_location_uri`: an allowed scheme (and address), served by a store, size > 0. */
+  async function probeLocation(imageId: string, url: string, uriAllowed: (uri: string) => boolean): Promise<LocationProbe> {
+    const colon = url.indexOf(':');
+    const scheme = colon > 0 ? url.slice(0, colon).toLowerCase() : '';
+    if (scheme === '' || RESTRICTED_SCHEMES.has(scheme)) return { ok: false };
+    if ((scheme === 'http' || scheme === 'https') && !uriAllowed(url)) return { ok: false };
+    try {
+      const { size, store } = await deps.blobs.locate(url);
+      return deps.multiStore ? { ok: true, size, store } : { ok: true, size };
+    } catch (e) {
+      // Glance treats a store that cannot answer as an invalid location (its http store's
+      // get_size returns 0 on a connection error); the cause goes to the log.
+      if (!(e instanceof Invalid || e instanceof NotFound)) deps.onLocationProbeError?.(imageId, e);
+      return { ok: false };
+    }
+  }
+
+  /**
+   * Glance keeps an image's locations in the order their rows were created: a location added
+   * at `/locations/0` is first in the PATCH answer but last from then on. Iris stores that order.
+   */
+  function storedOrder(before: Image, after: Image): ImageLocation[] {
+    const urls = new Set(before.locations.map((l) => l.url));
+    if (after.locations.some((l) => !urls.has(l.url)) && after.locations.length > 0 && before.locations.length > 0) {
+      const kept = before.locations.map((l) => after.locations.find((a) => a.url === l.url)).filter((l) => l !== undefined);
+      return [...kept, ...after.locations.filter((l) => !urls.has(l.url))];
+    }
+    return after.locations;
+  }
+
+  /** A removed location's data goes, as Glance's StoreLocations.pop (row saved first, as Iris's delete). */
+  async function dropRemovedLocations(before: Image, after: Image): Promise<void> {
+    const kept = new Set(after.locations.map((l) => l.url));
+    for (const loc of before.locations) {
+      if (kept.has(loc.url)) continue;
+      try {
+        await deps.blobs.delete(loc.url, storeOf(loc));
+      } catch (e) {
+        deps.onOrphan?.(loc.url, e);
+      }
+    }
   }
 
   return {
@@ -205,12 +290,14 @@ export function createImageService(deps: ImageServiceDeps) {
         // removal checks delete_image_location.
         authorize: (check) => {
           if (check.kind === 'delete_locations') policy.enforce(ctx, 'delete_image_location', image);
+          if (check.kind === 'set_locations') policy.enforce(ctx, 'set_image_location', image);
           if (check.kind !== 'property') return;
           if (check.name === 'visibility' && check.value === 'public') policy.enforce(ctx, 'publicize_image', image);
           if (check.name === 'visibility' && check.value === 'community') policy.enforce(ctx, 'communitize_image', image);
           policy.enforce(ctx, 'modify_image', image);
         },
         protectProperty: (name, op) => policy.propertyAllowed(ctx, name, op),
+        ...(deps.locationPatches ? { locations: await locationOptions(ctx, image, ops, deps.locationPatches) } : {}),
       });
       // Properties the caller may not read stay as they are. (Glance saves only the readable
       // ones and its save purges the others: an update by such a caller loses them.)
@@ -228,7 +315,11 @@ export function createImageService(deps: ImageServiceDeps) {
       if (Object.keys(patched.properties).some((name) => !Object.hasOwn(image.properties, name))) {
         deps.quotas?.checkProperties(Object.keys(patched.properties));
       }
-      return readable(ctx, await saveChanged(ctx, patched, image));
+      if (!changed.has('locations')) return readable(ctx, await saveChanged(ctx, patched, image));
+      const saved = await saveChanged(ctx, { ...patched, locations: storedOrder(image, patched) }, image);
+      await dropRemovedLocations(image, saved);
+      // The answer shows the order the patch asked for, as Glance's does (its next read does not).
+      return readable(ctx, { ...saved, locations: patched.locations });
     },
 
     /**

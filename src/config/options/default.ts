@@ -91,6 +91,16 @@ export const DEFAULT_OPTIONS = [
   },
   {
     section: 'DEFAULT',
+    name: 'show_multiple_locations',
+    type: 'boolean',
+    default: 'false',
+    help:
+      'Whether images show their locations list and the locations may be changed with JSON-patch on /locations ' +
+      "(docs/locations.md). Glance's deprecated option, kept because Nova and Cinder with shared Ceph or Swift " +
+      'need it; it reveals store locations, so enable it only where the clients of the API are trusted services.',
+  },
+  {
+    section: 'DEFAULT',
     name: 'hashing_algorithm',
     type: 'string',
     default: 'sha512',
@@ -147,8 +157,8 @@ export const DEFAULT_OPTIONS = [
     type: 'integer',
     default: '10',
     help:
-      'Largest number of locations one image may have. Iris keeps locations invisible (show_multiple_locations ' +
-      'off), so only copy-image adds them; a copy beyond the quota fails that store. A negative value means unlimited.',
+      'Largest number of locations one image may have: adding one more with show_multiple_locations is rejected ' +
+      'with 413, and a copy-image beyond it fails that store. A negative value means unlimited.',
   },
   {
     section: 'DEFAULT',

@@ -21,7 +21,11 @@ function pyUrlencode(pairs: [string, string][]): string {
 }
 
 export function imageRoutes(deps: HttpDeps): RouteTable {
-  const baseViewOpts = { showDirectUrl: deps.config.DEFAULT.show_image_direct_url, multiStore: deps.config.multi_store };
+  const baseViewOpts = {
+    showDirectUrl: deps.config.DEFAULT.show_image_direct_url,
+    showLocations: deps.config.DEFAULT.show_multiple_locations,
+    multiStore: deps.config.multi_store,
+  };
   const viewOpts = (ctx: { readonly isAdmin: boolean }) => ({ ...baseViewOpts, callerIsAdmin: ctx.isAdmin });
   const importMethods = deps.config.DEFAULT.enabled_import_methods.join(',');
   const storeIds = deps.config.multi_store ? deps.config.backends.map((b) => b.id).join(',') : '';
