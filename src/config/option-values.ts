@@ -177,3 +177,9 @@ export function namesFrom(what: string, plural: string, known: readonly string[]
 export function isOneOf<T extends string>(value: string, choices: readonly T[]): value is T {
   return (choices as readonly string[]).includes(value);
 }
+
+/** auth_type of the Keystone clients ([keystone_authtoken], [oslo_limit]): only password is supported. */
+export function passwordAuthType(value: string): 'password' {
+  if (value !== 'password') throw new Error(`auth_type ${JSON.stringify(value)} is not supported; use password`);
+  return value;
+}

@@ -1,5 +1,5 @@
 /** The [keystone_authtoken] section's rows of the option table (see ../config-options.ts). */
-import { httpUrl } from '../option-values.js';
+import { httpUrl, passwordAuthType } from '../option-values.js';
 import { ignoredOption, type ConfigOption } from '../option-types.js';
 
 /** keystonemiddleware option Iris has no use for (its token cache is in-process). */
@@ -36,10 +36,7 @@ export const KEYSTONE_AUTHTOKEN_OPTIONS = [
     type: 'string',
     default: 'password',
     help: 'How Iris authenticates its service user to Keystone. Only password (Identity v3) is supported.',
-    convert: (value: string) => {
-      if (value !== 'password') throw new Error(`auth_type ${JSON.stringify(value)} is not supported; use password`);
-      return value;
-    },
+    convert: passwordAuthType,
   },
   {
     section: 'keystone_authtoken',

@@ -1,5 +1,5 @@
 /** The [oslo_limit] section's rows of the option table (see ../config-options.ts). */
-import { httpUrl } from '../option-values.js';
+import { httpUrl, passwordAuthType } from '../option-values.js';
 import type { ConfigOption } from '../option-types.js';
 
 export const OSLO_LIMIT_OPTIONS = [
@@ -26,10 +26,7 @@ export const OSLO_LIMIT_OPTIONS = [
     type: 'string',
     default: 'password',
     help: 'How Iris authenticates to read limits. Only password (Identity v3) is supported.',
-    convert: (value: string) => {
-      if (value !== 'password') throw new Error(`auth_type ${JSON.stringify(value)} is not supported; use password`);
-      return value;
-    },
+    convert: passwordAuthType,
   },
   ...(['username', 'user_id', 'password', 'user_domain_id', 'user_domain_name', 'project_id', 'project_name', 'project_domain_id', 'project_domain_name'] as const).map(
     (name) =>
