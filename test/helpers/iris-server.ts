@@ -248,7 +248,7 @@ export async function startIris(opts: StartOptions = {}): Promise<IrisProcess> {
     if (ownsDataDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
 
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const fail = async (why: string): Promise<never> => {
     await stop();
     if (ownsDataDir && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
