@@ -2,12 +2,18 @@
  * The cost of notifications, same run: metadata requests (create, which sends image.create, and
  * PATCH, which sends image.update) against one Iris without notifications and one publishing to
  * a throwaway RabbitMQ (messagingv2), and the same with the broker killed (the outbound queue
- * fills, then drops). Rounds alternate the servers so machine noise hits all alike. Prints a
- * Markdown section for bench/RESULTS.md.
+ * fills, then drops). Rounds alternate the servers so machine noise hits all alike. Beside req/s
+ * it prints the CPU seconds the Iris process spent per 1,000 requests (utime + stime from
+ * /proc, all threads): on a machine shared with other work (and with the broker itself, whose
+ * Erlang schedulers take CPU from Iris in the "on" rows) that figure barely moves with load,
+ * while req/s does. Prints a Markdown section for bench/RESULTS.md.
  *
  *   node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
+ *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts   # a .cpuprofile of each server
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
@@ -17,23 +23,48 @@ import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
 const CONNS = Number(process.env.BENCH_NOTIFY_CONNS ?? 8);
 const ROUNDS = Number(process.env.BENCH_NOTIFY_ROUNDS ?? 3);
+/** BENCH_NOTIFY_DOWN=0 leaves out the broker-down rounds. */
+const BROKER_DOWN = process.env.BENCH_NOTIFY_DOWN !== '0';
 const HEADERS = { 'X-Roles': 'admin', 'X-Project-Id': 'bench', 'Content-Type': 'application/json' };
 const PATCH = { ...HEADERS, 'Content-Type': 'application/openstack-images-v2.1-json-patch' };
+/** Where each server writes a V8 CPU profile at exit (one .cpuprofile per server), if set. */
+const PROFILE_DIR = process.env.BENCH_NOTIFY_PROFILE;
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-async function measure(iris: IrisProcess): Promise<{ create: LoadResult; patch: LoadResult }> {
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name: state is [0], utime [11], stime [12].
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+interface Cell extends LoadResult {
+  /** Server CPU seconds per 1,000 requests. */
+  readonly cpuPerK: number;
+}
+
+async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cell> {
+  const before = cpuSeconds(pid);
+  const r = await run();
+  return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs };
+}
+
+async function measure(iris: IrisProcess): Promise<{ create: Cell; patch: Cell }> {
   const base = iris.baseUrl;
-  const create = await runLoad(
+  const pid = iris.child.pid!;
+  const create = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }) }),
     CONNS,
     SECONDS,
-  );
+  ));
   const made = (await (await fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: '{}' })).json()) as { id: string };
   let n = 0;
-  const patch = await runLoad(
+  const patch = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images/${made.id}`, { method: 'PATCH', headers: PATCH, body: JSON.stringify([{ op: 'replace', path: '/name', value: `n${(n += 1)}` }]) }),
     CONNS,
     SECONDS,
-  );
+  ));
   return { create, patch };
 }
 
@@ -41,21 +72,28 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 const rabbit = await startRabbit();
 const on = { IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2', IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:') };
-const servers = { off: await startIris(), on: await startIris({ env: on }) };
-const results: Record<string, { create: number[]; patch: number[]; p99: number[] }> = {};
-const record = (name: string, r: { create: LoadResult; patch: LoadResult }): void => {
-  const row = (results[name] ??= { create: [], patch: [], p99: [] });
+const profile = (name: string): Record<string, string> =>
+  PROFILE_DIR === undefined
+    ? {}
+    : { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).href}`, BENCH_CPU_PROFILE: `${PROFILE_DIR}/${name}.cpuprofile` };
+const servers = { off: await startIris({ env: profile('off') }), on: await startIris({ env: { ...on, ...profile('on') } }) };
+const [load1Before] = loadavg();
+const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[] }> = {};
+const record = (name: string, r: { create: Cell; patch: Cell }): void => {
+  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [] });
   row.create.push(r.create.rps);
   row.patch.push(r.patch.rps);
   row.p99.push(r.patch.p99);
+  row.createCpu.push(r.create.cpuPerK);
+  row.patchCpu.push(r.patch.cpuPerK);
   if (r.create.errors + r.patch.errors > 0) throw new Error(`${name}: ${r.create.errors + r.patch.errors} errors`);
 };
 try {
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const name of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) record(name, await measure(servers[name]));
   }
-  await rabbit.kill();
-  for (let round = 0; round < ROUNDS; round += 1) {
+  if (BROKER_DOWN) await rabbit.kill();
+  for (let round = 0; round < (BROKER_DOWN ? ROUNDS : 0); round += 1) {
     for (const name of ['off', 'on'] as const) record(name === 'on' ? 'on, broker down' : 'off (broker-down rounds)', await measure(servers[name]));
   }
 } finally {
@@ -66,9 +104,21 @@ try {
 
 const [l1, l5] = loadavg();
 console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
-console.log(`${cpuModel()}; load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)}; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`);
-console.log('| Iris | create req/s | PATCH req/s | PATCH p99 ms |');
-console.log('|---|---|---|---|');
+console.log(
+  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
+);
+console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms |');
+console.log('|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(results)) {
-  console.log(`| ${name} | ${median(r.create).toFixed(0)} | ${median(r.patch).toFixed(0)} | ${median(r.p99).toFixed(1)} |`);
+  console.log(
+    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} |`,
+  );
+}
+const off = results.off;
+const onRow = results.on;
+if (off !== undefined && onRow !== undefined) {
+  const cost = (a: number[], b: number[]): string => `${(((median(b) - median(a)) / median(a)) * 100).toFixed(1)} %`;
+  console.log(
+    `\nNotifications on against off, server CPU per request: create ${cost(off.createCpu, onRow.createCpu)}, PATCH ${cost(off.patchCpu, onRow.patchCpu)}; req/s: create ${cost(off.create, onRow.create)}, PATCH ${cost(off.patch, onRow.patch)}.`,
+  );
 }
