@@ -11,13 +11,18 @@
  *   node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts   # a .cpuprofile of each server
+ *   BENCH_NOTIFY_BEFORE=/tmp/iris-before node --import tsx bench/notifications.ts
+ *     # also "on" from another checkout (e.g. `git worktree add /tmp/iris-before <commit>` with
+ *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { startIris, type IrisProcess } from '../test/helpers/iris-server.js';
+import { startIris as startIrisHere } from '../test/helpers/iris-server.js';
+import { processTree, startIris as startIrisFrom } from './servers.js';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
@@ -31,12 +36,29 @@ const PATCH = { ...HEADERS, 'Content-Type': 'application/openstack-images-v2.1-j
 const PROFILE_DIR = process.env.BENCH_NOTIFY_PROFILE;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** CPU seconds (user + system, all threads) the process has used so far. */
+/** Another checkout whose Iris runs beside these, with notifications on. */
+const BEFORE_ROOT = process.env.BENCH_NOTIFY_BEFORE || undefined;
+
+interface BenchServer {
+  readonly baseUrl: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** CPU seconds (user + system, all threads) the server's processes have used so far. */
 function cpuSeconds(pid: number): number {
-  // Fields after the parenthesised command name: state is [0], utime [11], stime [12].
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the parenthesised command name: state is [0], utime [11], stime [12].
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return ticks / TICKS;
 }
 
 interface Cell extends LoadResult {
@@ -50,20 +72,24 @@ async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cel
   return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs };
 }
 
-async function measure(iris: IrisProcess): Promise<{ create: Cell; patch: Cell }> {
+function measure(iris: BenchServer): Promise<{ create: Cell; patch: Cell }> {
+  return measureFor(iris, SECONDS);
+}
+
+async function measureFor(iris: BenchServer, seconds: number): Promise<{ create: Cell; patch: Cell }> {
   const base = iris.baseUrl;
-  const pid = iris.child.pid!;
+  const pid = iris.pid;
   const create = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }) }),
     CONNS,
-    SECONDS,
+    seconds,
   ));
   const made = (await (await fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: '{}' })).json()) as { id: string };
   let n = 0;
   const patch = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images/${made.id}`, { method: 'PATCH', headers: PATCH, body: JSON.stringify([{ op: 'replace', path: '/name', value: `n${(n += 1)}` }]) }),
     CONNS,
-    SECONDS,
+    seconds,
   ));
   return { create, patch };
 }
@@ -76,7 +102,25 @@ const profile = (name: string): Record<string, string> =>
   PROFILE_DIR === undefined
     ? {}
     : { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).href}`, BENCH_CPU_PROFILE: `${PROFILE_DIR}/${name}.cpuprofile` };
-const servers = { off: await startIris({ env: profile('off') }), on: await startIris({ env: { ...on, ...profile('on') } }) };
+async function here(env: Record<string, string>): Promise<BenchServer> {
+  const iris = await startIrisHere({ env });
+  return { baseUrl: iris.baseUrl, pid: iris.child.pid!, stop: () => iris.stop() };
+}
+async function from(root: string, env: Record<string, string>): Promise<BenchServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'iris-bench-notify-'));
+  const iris = await startIrisFrom({ name: 'before', dataDir: dir, workers: 1, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
+  return {
+    baseUrl: iris.url,
+    pid: iris.pid,
+    stop: async () => {
+      await iris.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+const servers: Record<string, BenchServer> = { off: await here(profile('off')), on: await here({ ...on, ...profile('on') }) };
+if (BEFORE_ROOT !== undefined) servers['on (before)'] = await from(BEFORE_ROOT, { ...on, ...profile('before') });
+const names = Object.keys(servers);
 const [load1Before] = loadavg();
 const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[] }> = {};
 const record = (name: string, r: { create: Cell; patch: Cell }): void => {
@@ -89,16 +133,20 @@ const record = (name: string, r: { create: Cell; patch: Cell }): void => {
   if (r.create.errors + r.patch.errors > 0) throw new Error(`${name}: ${r.create.errors + r.patch.errors} errors`);
 };
 try {
+  // Warm-up, not recorded: each server loads its modules lazily and compiles its hot paths
+  // during its first requests (a first cell would carry that), and the broker declares its queue.
+  for (const name of names) await measureFor(servers[name]!, Math.min(3, SECONDS));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const name of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) record(name, await measure(servers[name]));
+    // Each round starts with the next server: none is always first (or last) after the others.
+    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    for (const name of order) record(name, await measure(servers[name]!));
   }
   if (BROKER_DOWN) await rabbit.kill();
   for (let round = 0; round < (BROKER_DOWN ? ROUNDS : 0); round += 1) {
-    for (const name of ['off', 'on'] as const) record(name === 'on' ? 'on, broker down' : 'off (broker-down rounds)', await measure(servers[name]));
+    for (const name of ['off', 'on'] as const) record(name === 'on' ? 'on, broker down' : 'off (broker-down rounds)', await measure(servers[name]!));
   }
 } finally {
-  await servers.off.stop();
-  await servers.on.stop();
+  for (const server of Object.values(servers)) await server.stop();
   await rabbit.stop();
 }
 
@@ -115,10 +163,11 @@ for (const [name, r] of Object.entries(results)) {
   );
 }
 const off = results.off;
-const onRow = results.on;
-if (off !== undefined && onRow !== undefined) {
+for (const name of ['on', 'on (before)']) {
+  const row = results[name];
+  if (off === undefined || row === undefined) continue;
   const cost = (a: number[], b: number[]): string => `${(((median(b) - median(a)) / median(a)) * 100).toFixed(1)} %`;
   console.log(
-    `\nNotifications on against off, server CPU per request: create ${cost(off.createCpu, onRow.createCpu)}, PATCH ${cost(off.patchCpu, onRow.patchCpu)}; req/s: create ${cost(off.create, onRow.create)}, PATCH ${cost(off.patch, onRow.patch)}.`,
+    `\nNotifications ${name} against off, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
   );
 }
