@@ -12,7 +12,7 @@
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts   # a .cpuprofile of each server
  *   BENCH_NOTIFY_BEFORE=/tmp/iris-before node --import tsx bench/notifications.ts
- *     # also "on" from another checkout (e.g. `git worktree add /tmp/iris-before <commit>` with
+ *     # also "off" and "on" from another checkout (e.g. `git archive <commit>` unpacked there with
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  */
 import { execFileSync } from 'node:child_process';
@@ -21,8 +21,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { startIris as startIrisHere } from '../test/helpers/iris-server.js';
-import { processTree, startIris as startIrisFrom } from './servers.js';
+import { processTree, startIris } from './servers.js';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
@@ -102,13 +101,10 @@ const profile = (name: string): Record<string, string> =>
   PROFILE_DIR === undefined
     ? {}
     : { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).href}`, BENCH_CPU_PROFILE: `${PROFILE_DIR}/${name}.cpuprofile` };
-async function here(env: Record<string, string>): Promise<BenchServer> {
-  const iris = await startIrisHere({ env });
-  return { baseUrl: iris.baseUrl, pid: iris.child.pid!, stop: () => iris.stop() };
-}
-async function from(root: string, env: Record<string, string>): Promise<BenchServer> {
+/** One Iris (this checkout, or `root`), one worker, its own data dir and log file. */
+async function start(name: string, env: Record<string, string>, root?: string): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'iris-bench-notify-'));
-  const iris = await startIrisFrom({ name: 'before', dataDir: dir, workers: 1, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
+  const iris = await startIris({ name, dataDir: dir, workers: 1, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
   return {
     baseUrl: iris.url,
     pid: iris.pid,
@@ -118,8 +114,11 @@ async function from(root: string, env: Record<string, string>): Promise<BenchSer
     },
   };
 }
-const servers: Record<string, BenchServer> = { off: await here(profile('off')), on: await here({ ...on, ...profile('on') }) };
-if (BEFORE_ROOT !== undefined) servers['on (before)'] = await from(BEFORE_ROOT, { ...on, ...profile('before') });
+const servers: Record<string, BenchServer> = { off: await start('off', profile('off')), on: await start('on', { ...on, ...profile('on') }) };
+if (BEFORE_ROOT !== undefined) {
+  servers['off (before)'] = await start('off (before)', profile('off-before'), BEFORE_ROOT);
+  servers['on (before)'] = await start('on (before)', { ...on, ...profile('on-before') }, BEFORE_ROOT);
+}
 const names = Object.keys(servers);
 const [load1Before] = loadavg();
 const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[] }> = {};
@@ -162,12 +161,12 @@ for (const [name, r] of Object.entries(results)) {
     `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} |`,
   );
 }
-const off = results.off;
-for (const name of ['on', 'on (before)']) {
+for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)']] as const) {
   const row = results[name];
+  const off = results[offName];
   if (off === undefined || row === undefined) continue;
   const cost = (a: number[], b: number[]): string => `${(((median(b) - median(a)) / median(a)) * 100).toFixed(1)} %`;
   console.log(
-    `\nNotifications ${name} against off, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
+    `\nNotifications ${name} against ${offName}, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
   );
 }
