@@ -10,7 +10,10 @@
  *
  *   node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
- *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts   # a .cpuprofile of each server
+ *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts
+ *     # a .cpuprofile of each server, and the share of its busy CPU samples spent in the notifier
+ *     # (src/notify, amqplib) and in async hooks: a ratio within one process, which a loaded
+ *     # machine disturbs far less than req/s or CPU seconds
  *   BENCH_NOTIFY_BEFORE=/tmp/iris-before node --import tsx bench/notifications.ts
  *     # also "off" and "on" from another checkout (e.g. `git archive <commit>` unpacked there with
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
@@ -93,6 +96,36 @@ async function measureFor(iris: BenchServer, seconds: number): Promise<{ create:
   return { create, patch };
 }
 
+interface CpuProfile {
+  readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  readonly samples: readonly number[];
+}
+
+/** Shares (%) of a profile's busy samples whose stack runs through the notifier, amqplib, async hooks. */
+function profileShares(file: string): { busy: number; notify: number; asyncHooks: number } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  let busy = 0;
+  let notify = 0;
+  let asyncHooks = 0;
+  for (const id of profile.samples) {
+    if (byId.get(id)?.callFrame.functionName === '(idle)') continue;
+    busy += 1;
+    let inNotify = false;
+    let inHooks = false;
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const url = byId.get(cur)?.callFrame.url ?? '';
+      if (url.includes('/src/notify/') || url.includes('/amqplib/')) inNotify = true;
+      if (url === 'node:internal/async_hooks' || url === 'node:internal/async_local_storage/async_hooks') inHooks = true;
+    }
+    if (inNotify) notify += 1;
+    if (inHooks) asyncHooks += 1;
+  }
+  return { busy, notify: (100 * notify) / busy, asyncHooks: (100 * asyncHooks) / busy };
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const rabbit = await startRabbit();
@@ -169,4 +202,14 @@ for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)']] a
   console.log(
     `\nNotifications ${name} against ${offName}, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
   );
+}
+
+if (PROFILE_DIR !== undefined) {
+  console.log('\n| Iris (profiled) | busy samples | notifier + amqplib % | async hooks % |');
+  console.log('|---|---|---|---|');
+  for (const [name, file] of [['off', 'off'], ['on', 'on'], ['off (before)', 'off-before'], ['on (before)', 'on-before']] as const) {
+    if (name.endsWith('(before)') && BEFORE_ROOT === undefined) continue;
+    const shares = profileShares(`${PROFILE_DIR}/${file}.cpuprofile`);
+    console.log(`| ${name} | ${shares.busy} | ${shares.notify.toFixed(2)} | ${shares.asyncHooks.toFixed(2)} |`);
+  }
 }
