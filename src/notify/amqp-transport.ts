@@ -60,6 +60,12 @@ export interface TransportStats {
 /** oslo's rabbit driver's message properties (the same object for every publish: amqplib only reads it). */
 const PROPERTIES = Object.freeze({ contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} });
 
+/** The TCP socket under an amqplib connection (not part of its API: undefined if that changes). */
+function socketOf(model: ChannelModel | undefined): { cork(): void; uncork(): void } | undefined {
+  const stream = (model as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } } | undefined)?.connection?.stream;
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as { cork(): void; uncork(): void }) : undefined;
+}
+
 interface Pending {
   readonly seq: number;
   readonly routingKey: string;
@@ -221,6 +227,11 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
   function pump(): void {
     if (pumping || declaring) return;
     pumping = true;
+    // amqplib writes each message to the socket on its own (its channel buffer is in object
+    // mode): held corked until its write-out (a setImmediate, scheduled by the first publish
+    // below, so before ours) has run, the batch leaves in one writev.
+    const socket = channel === undefined ? undefined : socketOf(connection);
+    socket?.cork();
     try {
       while (channel !== undefined && writable && queue.length > 0 && inflight < window) {
         const ch = channel;
@@ -242,6 +253,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       }
     } finally {
       pumping = false;
+      if (socket !== undefined) setImmediate(() => socket.uncork());
     }
   }
 
