@@ -228,8 +228,9 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
     if (pumping || declaring) return;
     pumping = true;
     // amqplib writes each message to the socket on its own (its channel buffer is in object
-    // mode): held corked until its write-out (a setImmediate, scheduled by the first publish
-    // below, so before ours) has run, the batch leaves in one writev.
+    // mode): held corked until its write-out has run, the batch leaves in one writev. That
+    // write-out is a setImmediate which the stream's 'readable' event (a nextTick after the
+    // first publish) schedules: the uncork waits for the loop's next check phase, after it.
     const socket = channel === undefined ? undefined : socketOf(connection);
     socket?.cork();
     try {
@@ -253,7 +254,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       }
     } finally {
       pumping = false;
-      if (socket !== undefined) setImmediate(() => socket.uncork());
+      if (socket !== undefined) setImmediate(() => setImmediate(() => socket.uncork()));
     }
   }
 
