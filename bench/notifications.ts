@@ -2,73 +2,214 @@
  * The cost of notifications, same run: metadata requests (create, which sends image.create, and
  * PATCH, which sends image.update) against one Iris without notifications and one publishing to
  * a throwaway RabbitMQ (messagingv2), and the same with the broker killed (the outbound queue
- * fills, then drops). Rounds alternate the servers so machine noise hits all alike. Prints a
- * Markdown section for bench/RESULTS.md.
+ * fills, then drops). Rounds alternate the servers so machine noise hits all alike. Beside req/s
+ * it prints the CPU seconds the Iris process spent per 1,000 requests (utime + stime from
+ * /proc, all threads): on a machine shared with other work (and with the broker itself, whose
+ * Erlang schedulers take CPU from Iris in the "on" rows) that figure barely moves with load,
+ * while req/s does. Prints a Markdown section for bench/RESULTS.md.
  *
  *   node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
+ *   BENCH_NOTIFY_PROFILE=/tmp/prof node --import tsx bench/notifications.ts
+ *     # a .cpuprofile of each server, and the share of its busy CPU samples spent in the notifier
+ *     # (src/notify, amqplib) and in async hooks: a ratio within one process, which a loaded
+ *     # machine disturbs far less than req/s or CPU seconds
+ *   BENCH_NOTIFY_BEFORE=/tmp/iris-before node --import tsx bench/notifications.ts
+ *     # also "off" and "on" from another checkout (e.g. `git archive <commit>` unpacked there with
+ *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  */
-import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { startIris, type IrisProcess } from '../test/helpers/iris-server.js';
+import { processTree, startIris } from './servers.js';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
 const CONNS = Number(process.env.BENCH_NOTIFY_CONNS ?? 8);
 const ROUNDS = Number(process.env.BENCH_NOTIFY_ROUNDS ?? 3);
+/** BENCH_NOTIFY_DOWN=0 leaves out the broker-down rounds. */
+const BROKER_DOWN = process.env.BENCH_NOTIFY_DOWN !== '0';
 const HEADERS = { 'X-Roles': 'admin', 'X-Project-Id': 'bench', 'Content-Type': 'application/json' };
 const PATCH = { ...HEADERS, 'Content-Type': 'application/openstack-images-v2.1-json-patch' };
+/** Where each server writes a V8 CPU profile at exit (one .cpuprofile per server), if set. */
+const PROFILE_DIR = process.env.BENCH_NOTIFY_PROFILE;
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-async function measure(iris: IrisProcess): Promise<{ create: LoadResult; patch: LoadResult }> {
+/** Another checkout whose Iris runs beside these, with notifications on. */
+const BEFORE_ROOT = process.env.BENCH_NOTIFY_BEFORE || undefined;
+
+interface BenchServer {
+  readonly baseUrl: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** CPU seconds (user + system, all threads) the server's processes have used so far. */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the parenthesised command name: state is [0], utime [11], stime [12].
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return ticks / TICKS;
+}
+
+interface Cell extends LoadResult {
+  /** Server CPU seconds per 1,000 requests. */
+  readonly cpuPerK: number;
+}
+
+async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cell> {
+  const before = cpuSeconds(pid);
+  const r = await run();
+  return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs };
+}
+
+function measure(iris: BenchServer): Promise<{ create: Cell; patch: Cell }> {
+  return measureFor(iris, SECONDS);
+}
+
+async function measureFor(iris: BenchServer, seconds: number): Promise<{ create: Cell; patch: Cell }> {
   const base = iris.baseUrl;
-  const create = await runLoad(
+  const pid = iris.pid;
+  const create = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }) }),
     CONNS,
-    SECONDS,
-  );
+    seconds,
+  ));
   const made = (await (await fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: '{}' })).json()) as { id: string };
   let n = 0;
-  const patch = await runLoad(
+  const patch = await withCpu(pid, () => runLoad(
     () => fetch(`${base}/v2/images/${made.id}`, { method: 'PATCH', headers: PATCH, body: JSON.stringify([{ op: 'replace', path: '/name', value: `n${(n += 1)}` }]) }),
     CONNS,
-    SECONDS,
-  );
+    seconds,
+  ));
   return { create, patch };
+}
+
+interface CpuProfile {
+  readonly nodes: readonly { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  readonly samples: readonly number[];
+}
+
+/** Shares (%) of a profile's busy samples whose stack runs through the notifier, amqplib, async hooks. */
+function profileShares(file: string): { busy: number; notify: number; asyncHooks: number } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  let busy = 0;
+  let notify = 0;
+  let asyncHooks = 0;
+  for (const id of profile.samples) {
+    if (byId.get(id)?.callFrame.functionName === '(idle)') continue;
+    busy += 1;
+    let inNotify = false;
+    let inHooks = false;
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const url = byId.get(cur)?.callFrame.url ?? '';
+      if (url.includes('/src/notify/') || url.includes('/amqplib/')) inNotify = true;
+      if (url === 'node:internal/async_hooks' || url === 'node:internal/async_local_storage/async_hooks') inHooks = true;
+    }
+    if (inNotify) notify += 1;
+    if (inHooks) asyncHooks += 1;
+  }
+  return { busy, notify: (100 * notify) / busy, asyncHooks: (100 * asyncHooks) / busy };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const rabbit = await startRabbit();
 const on = { IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2', IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:') };
-const servers = { off: await startIris(), on: await startIris({ env: on }) };
-const results: Record<string, { create: number[]; patch: number[]; p99: number[] }> = {};
-const record = (name: string, r: { create: LoadResult; patch: LoadResult }): void => {
-  const row = (results[name] ??= { create: [], patch: [], p99: [] });
+const profile = (name: string): Record<string, string> =>
+  PROFILE_DIR === undefined
+    ? {}
+    : { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).href}`, BENCH_CPU_PROFILE: `${PROFILE_DIR}/${name}.cpuprofile` };
+/** One Iris (this checkout, or `root`), one worker, its own data dir and log file. */
+async function start(name: string, env: Record<string, string>, root?: string): Promise<BenchServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'iris-bench-notify-'));
+  const iris = await startIris({ name, dataDir: dir, workers: 1, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
+  return {
+    baseUrl: iris.url,
+    pid: iris.pid,
+    stop: async () => {
+      await iris.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+const servers: Record<string, BenchServer> = { off: await start('off', profile('off')), on: await start('on', { ...on, ...profile('on') }) };
+if (BEFORE_ROOT !== undefined) {
+  servers['off (before)'] = await start('off (before)', profile('off-before'), BEFORE_ROOT);
+  servers['on (before)'] = await start('on (before)', { ...on, ...profile('on-before') }, BEFORE_ROOT);
+}
+const names = Object.keys(servers);
+const [load1Before] = loadavg();
+const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[] }> = {};
+const record = (name: string, r: { create: Cell; patch: Cell }): void => {
+  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [] });
   row.create.push(r.create.rps);
   row.patch.push(r.patch.rps);
   row.p99.push(r.patch.p99);
+  row.createCpu.push(r.create.cpuPerK);
+  row.patchCpu.push(r.patch.cpuPerK);
   if (r.create.errors + r.patch.errors > 0) throw new Error(`${name}: ${r.create.errors + r.patch.errors} errors`);
 };
 try {
+  // Warm-up, not recorded: each server loads its modules lazily and compiles its hot paths
+  // during its first requests (a first cell would carry that), and the broker declares its queue.
+  for (const name of names) await measureFor(servers[name]!, Math.min(3, SECONDS));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const name of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) record(name, await measure(servers[name]));
+    // Each round starts with the next server: none is always first (or last) after the others.
+    const order = names.map((_, i) => names[(i + round) % names.length]!);
+    for (const name of order) record(name, await measure(servers[name]!));
   }
-  await rabbit.kill();
-  for (let round = 0; round < ROUNDS; round += 1) {
-    for (const name of ['off', 'on'] as const) record(name === 'on' ? 'on, broker down' : 'off (broker-down rounds)', await measure(servers[name]));
+  if (BROKER_DOWN) await rabbit.kill();
+  for (let round = 0; round < (BROKER_DOWN ? ROUNDS : 0); round += 1) {
+    for (const name of ['off', 'on'] as const) record(name === 'on' ? 'on, broker down' : 'off (broker-down rounds)', await measure(servers[name]!));
   }
 } finally {
-  await servers.off.stop();
-  await servers.on.stop();
+  for (const server of Object.values(servers)) await server.stop();
   await rabbit.stop();
 }
 
 const [l1, l5] = loadavg();
 console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
-console.log(`${cpuModel()}; load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)}; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`);
-console.log('| Iris | create req/s | PATCH req/s | PATCH p99 ms |');
-console.log('|---|---|---|---|');
+console.log(
+  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
+);
+console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms |');
+console.log('|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(results)) {
-  console.log(`| ${name} | ${median(r.create).toFixed(0)} | ${median(r.patch).toFixed(0)} | ${median(r.p99).toFixed(1)} |`);
+  console.log(
+    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} |`,
+  );
+}
+for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)']] as const) {
+  const row = results[name];
+  const off = results[offName];
+  if (off === undefined || row === undefined) continue;
+  const cost = (a: number[], b: number[]): string => `${(((median(b) - median(a)) / median(a)) * 100).toFixed(1)} %`;
+  console.log(
+    `\nNotifications ${name} against ${offName}, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
+  );
+}
+
+if (PROFILE_DIR !== undefined) {
+  console.log('\n| Iris (profiled) | busy samples | notifier + amqplib % | async hooks % |');
+  console.log('|---|---|---|---|');
+  for (const [name, file] of [['off', 'off'], ['on', 'on'], ['off (before)', 'off-before'], ['on (before)', 'on-before']] as const) {
+    if (name.endsWith('(before)') && BEFORE_ROOT === undefined) continue;
+    const shares = profileShares(`${PROFILE_DIR}/${file}.cpuprofile`);
+    console.log(`| ${name} | ${shares.busy} | ${shares.notify.toFixed(2)} | ${shares.asyncHooks.toFixed(2)} |`);
+  }
 }

@@ -8,7 +8,12 @@
  *   const logging = createLogging(config);
  *   process.on('SIGHUP', () => logging.reopen());   // after logrotate moved the file
  *   logging.logger.info({ image_id }, 'image active');
+ *
+ * Lines logged while a request is served carry its ids (`req_id`, `global_request_id`) even
+ * when written through the process's logger (services, stores, the notifier have no request
+ * logger): the HTTP layer runs each request inside `withRequestIds`, and a pino mixin adds them.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -84,7 +89,7 @@ export function createLogging(config: LoggingConfig, io: LoggingIo = PROCESS_IO,
     if (syslog !== null) streams.push({ level, stream: syslog });
   }
 
-  const logger = pino({ level, base: { pid: process.pid } }, multistream(streams));
+  const logger = pino({ level, base: { pid: process.pid }, mixin: requestIdsMixin }, multistream(streams));
   return {
     logger,
     file,
@@ -94,6 +99,32 @@ export function createLogging(config: LoggingConfig, io: LoggingIo = PROCESS_IO,
       await syslog?.close();
     },
   };
+}
+
+/** The log ids of a request: `req_id`, and `global_request_id` when the caller sent one. */
+export type RequestLogIds = Readonly<{ req_id: string; global_request_id?: string }>;
+
+const requestIds = new AsyncLocalStorage<RequestLogIds>();
+/** Set on a request's own logger (and so inherited by its children: pino children are prototype copies). */
+const HAS_REQUEST_IDS = Symbol('iris.hasRequestIds');
+
+/** Runs `fn` (and everything it starts, to the last callback) as part of the request `ids`. */
+export function withRequestIds<T>(ids: RequestLogIds, fn: () => T): T {
+  return requestIds.run(ids, fn);
+}
+
+/** A logger with the request's ids bound (the access and error lines, written outside its async context). */
+export function requestLogger(logger: Logger, ids: RequestLogIds): Logger {
+  const child = logger.child(ids);
+  (child as Logger & { [HAS_REQUEST_IDS]?: true })[HAS_REQUEST_IDS] = true;
+  return child;
+}
+
+/** The request's ids for a line written in its async context, unless the logger already binds them. */
+function requestIdsMixin(_obj: object, _level: number, logger: Logger & { [HAS_REQUEST_IDS]?: true }): object {
+  const ids = requestIds.getStore();
+  // A fresh object: pino's default merge writes the line's own fields into it.
+  return ids === undefined || logger[HAS_REQUEST_IDS] === true ? {} : { ...ids };
 }
 
 function consoleStream(stream: LoggingIo['stdout'], fd: number, text: boolean, dateFormat: string): DestinationStream {

@@ -32,22 +32,39 @@ export function pyPformat(value: unknown): string {
 
 /** Python's `json.dumps(value)`: `", "` / `": "` separators, ensure_ascii (non-ASCII as \uXXXX). */
 export function pyJsonDumps(value: unknown): string {
+  // JSON.stringify escapes quotes, backslashes and controls as json does; ensure_ascii also
+  // escapes DEL and everything beyond ASCII, per UTF-16 unit (surrogate pairs). Such
+  // characters can only stand inside strings, so one pass over the whole text does it.
+  const json = jsonText(value);
+  return BEYOND_ASCII.test(json) ? json.replace(BEYOND_ASCII_ALL, (c) => `\\u${hex(c.charCodeAt(0), 4)}`) : json;
+}
+
+const BEYOND_ASCII = /[\u007f-\uffff]/;
+const BEYOND_ASCII_ALL = /[\u007f-\uffff]/g;
+
+/** json.dumps's text before ensure_ascii. Loops and concatenation: every notification body goes through here. */
+function jsonText(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') {
-    // JSON.stringify escapes quotes, backslashes and controls as json does; ensure_ascii
-    // also escapes DEL and everything beyond ASCII, per UTF-16 unit (surrogate pairs).
-    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${hex(c.charCodeAt(0), 4)}`);
-  }
+  if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') return Number.isFinite(value) ? reprNumber(value) : value > 0 ? 'Infinity' : value < 0 ? '-Infinity' : 'NaN';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(', ')}]`;
-  if (isObject(value)) {
-    return `{${Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${pyJsonDumps(k)}: ${pyJsonDumps(v)}`)
-      .join(', ')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ', ') + jsonText(value[i]);
+    return `${out}]`;
   }
-  return pyJsonDumps(String(value));
+  if (isObject(value)) {
+    let out = '{';
+    let first = true;
+    for (const key of Object.keys(value)) {
+      const v = value[key];
+      if (v === undefined) continue;
+      out += `${first ? '' : ', '}${JSON.stringify(key)}: ${jsonText(v)}`;
+      first = false;
+    }
+    return `${out}}`;
+  }
+  return JSON.stringify(String(value));
 }
 
 /** Length as Python counts it (code points, not UTF-16 units). */

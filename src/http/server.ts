@@ -15,6 +15,7 @@ import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
 import { lingerIfBodyUnread } from './lingering-close.js';
+import { requestLogger, withRequestIds, type RequestLogIds } from '../logging.js';
 import { globalRequestId } from './request-id.js';
 import { addRequestMetrics } from './request-metrics.js';
 import { baseUrl, needsAuthentication, sendJson, type HttpDeps } from './http-context.js';
@@ -59,7 +60,11 @@ function sendFault(request: FastifyRequest, reply: FastifyReply, fault: Fault): 
 
 /** The request's logger (its ids on every line), also for a request that failed before the hooks ran. */
 function requestLog(request: FastifyRequest, logger: Logger): Logger {
-  return (request.irisLog as Logger | undefined) ?? logger.child({ req_id: request.id });
+  return (request.irisLog as Logger | undefined) ?? requestLogger(logger, { req_id: request.id });
+}
+
+function logIds(request: FastifyRequest): RequestLogIds {
+  return request.globalRequestId === null ? { req_id: request.id } : { req_id: request.id, global_request_id: request.globalRequestId };
 }
 
 /** How long a connection whose request went bad may live before it is cut, whatever the handler does. */
@@ -204,11 +209,12 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
     request.startedAt = process.hrtime.bigint();
     lingerIfBodyUnread(request.raw);
     request.globalRequestId = globalRequestId(request.headers);
-    request.irisLog = logger.child(
-      request.globalRequestId === null ? { req_id: request.id } : { req_id: request.id, global_request_id: request.globalRequestId },
-    );
+    request.irisLog = requestLogger(logger, logIds(request));
     watchBodyProgress(deps.bodies, request.raw, reply.raw, deps.config.body_idle_timeout, idleMs);
   });
+  // The rest of the request (hooks, handler, what they start) runs with its ids for the log:
+  // lines that services write through the process's logger carry them too.
+  app.addHook('onRequest', (request, _reply, done) => withRequestIds(logIds(request), done));
   // Before authentication: a browser's preflight carries no token.
   app.addHook('onRequest', corsHook(deps.config.cors));
 

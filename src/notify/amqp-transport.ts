@@ -3,7 +3,8 @@
  * request: `publish` only appends to a bounded in-memory queue; one loop connects (hosts in
  * turn, backoff between rounds), declares what oslo.messaging's rabbit driver declares (the
  * control exchange, topic, not durable; a queue named after each routing key, bound to it, so
- * nothing is lost before a consumer binds), and publishes on a confirm channel. A message
+ * nothing is lost before a consumer binds), and publishes on a confirm channel, the messages
+ * of a few milliseconds together (one socket write, one ack for them all). A message
  * leaves the queue when the broker confirms it; one the broker refuses or that a dropped
  * connection left unconfirmed goes back to the queue (oldest first) up to `retry` times. When
  * the queue is full, new messages are dropped and counted.
@@ -37,6 +38,12 @@ export interface AmqpTransportOptions {
   readonly maxBackoffMs?: number;
   /** Publishes awaiting confirmation at once. */
   readonly window?: number;
+  /**
+   * How long a new message waits for others before the queue is handed to the channel: the
+   * messages of that time leave in one socket write and come back confirmed in one ack, rather
+   * than a write and an ack each (the CPU that notifications cost under load). Default 10 ms.
+   */
+  readonly batchDelayMs?: number;
   /** Seconds between drop log lines (the first drop is logged at once). */
   readonly dropLogIntervalMs?: number;
   /** Socket connect timeout. */
@@ -48,6 +55,15 @@ export interface TransportStats {
   readonly dropped: number;
   readonly queued: number;
   readonly connected: boolean;
+}
+
+/** oslo's rabbit driver's message properties (the same object for every publish: amqplib only reads it). */
+const PROPERTIES = Object.freeze({ contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} });
+
+/** The TCP socket under an amqplib connection (not part of its API: undefined if that changes). */
+function socketOf(model: ChannelModel | undefined): { cork(): void; uncork(): void } | undefined {
+  const stream = (model as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } } | undefined)?.connection?.stream;
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as { cork(): void; uncork(): void }) : undefined;
 }
 
 interface Pending {
@@ -69,6 +85,7 @@ export interface AmqpTransport {
 export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
   const log = opts.logger;
   const window = opts.window ?? 64;
+  const batchDelay = opts.batchDelayMs ?? 10;
   const initialBackoff = opts.initialBackoffMs ?? 200;
   const maxBackoff = opts.maxBackoffMs ?? 10_000;
   const dropLogInterval = opts.dropLogIntervalMs ?? 10_000;
@@ -200,50 +217,81 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
   }
 
   let pumping = false;
+  /** A queue declaration is under way: the loop waits for it. */
+  let declaring = false;
+  /**
+   * Hands queued messages to the channel while it takes them. Synchronous (no promise per
+   * message): it runs inside publish(), on the request's path; only a routing key not yet
+   * declared on this connection waits for the broker, and the loop resumes after it.
+   */
   function pump(): void {
-    if (pumping) return;
+    if (pumping || declaring) return;
     pumping = true;
-    void (async () => {
-      try {
-        while (channel !== undefined && writable && queue.length > 0 && inflight < window) {
-          const ch = channel;
-          const item = queue[0]!;
-          if (!declared.has(item.routingKey)) {
-            try {
-              await declareDefaultQueue(ch, item.routingKey);
-            } catch (err) {
-              log.warn({ err, routing_key: item.routingKey }, 'could not declare the notification queue');
-              return; // the channel is closing: reconnect brings us back
-            }
-            continue;
-          }
-          queue.shift();
-          inflight += 1;
-          try {
-            writable = ch.publish(
-              opts.exchange,
-              item.routingKey,
-              item.body,
-              { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} },
-              (err: unknown) => {
-                inflight -= 1;
-                if (err) requeue(item, err instanceof Error ? err.message : 'not confirmed');
-                else sent += 1;
-                if (queue.length > 0) pump();
-                else if (inflight === 0) notifyIdle();
-              },
-            );
-          } catch (err) {
-            // Publishing on a channel that just closed: the message waits for the next connection.
-            inflight -= 1;
-            requeue(item, err instanceof Error ? err.message : String(err));
-            return;
-          }
+    // amqplib writes each message to the socket on its own (its channel buffer is in object
+    // mode): held corked until its write-out has run, the batch leaves in one writev. That
+    // write-out is a setImmediate which the stream's 'readable' event (a nextTick after the
+    // first publish) schedules: the uncork waits for the loop's next check phase, after it.
+    const socket = channel === undefined ? undefined : socketOf(connection);
+    socket?.cork();
+    try {
+      while (channel !== undefined && writable && queue.length > 0 && inflight < window) {
+        const ch = channel;
+        const item = queue[0]!;
+        if (!declared.has(item.routingKey)) {
+          declareThenPump(ch, item.routingKey);
+          return;
         }
-      } finally {
-        pumping = false;
+        queue.shift();
+        inflight += 1;
+        try {
+          writable = ch.publish(opts.exchange, item.routingKey, item.body, PROPERTIES, (err: unknown) => confirmed(item, err));
+        } catch (err) {
+          // Publishing on a channel that just closed: the message waits for the next connection.
+          inflight -= 1;
+          requeue(item, err instanceof Error ? err.message : String(err));
+          return;
+        }
       }
-    })();
+    } finally {
+      pumping = false;
+      if (socket !== undefined) setImmediate(() => setImmediate(() => socket.uncork()));
+    }
+  }
+
+  /** The broker's answer to one publish (the confirm channel calls back once per message). */
+  function confirmed(item: Pending, err: unknown): void {
+    inflight -= 1;
+    if (err) requeue(item, err instanceof Error ? err.message : 'not confirmed');
+    else sent += 1;
+    if (queue.length > 0) pumpSoon();
+    else if (inflight === 0) notifyIdle();
+  }
+
+  /** Declares `routingKey`'s queue (pump stays paused meanwhile), then resumes pumping. */
+  function declareThenPump(ch: ConfirmChannel, routingKey: string): void {
+    declaring = true;
+    declareDefaultQueue(ch, routingKey).then(
+      () => {
+        declaring = false;
+        pump();
+      },
+      (err: unknown) => {
+        declaring = false;
+        // The channel is closing: the reconnect brings the loop back.
+        log.warn({ err, routing_key: routingKey }, 'could not declare the notification queue');
+      },
+    );
+  }
+
+  let batchTimer: NodeJS.Timeout | undefined;
+  /** Pumps after the batch delay (once for all the messages queued meanwhile). */
+  function pumpSoon(): void {
+    if (batchTimer !== undefined) return;
+    batchTimer = setTimeout(() => {
+      batchTimer = undefined;
+      pump();
+    }, batchDelay);
+    batchTimer.unref();
   }
 
   let idleWaiters: (() => void)[] = [];
@@ -263,12 +311,17 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       }
       seq += 1;
       queue.push({ seq, routingKey, body, label, attempts: 0 });
-      if (channel !== undefined) pump();
+      if (channel !== undefined) pumpSoon();
     },
     stats() {
       return { sent, dropped, queued: queue.length + inflight, connected: channel !== undefined };
     },
     async close(timeoutMs = 5000) {
+      if (batchTimer !== undefined) {
+        clearTimeout(batchTimer);
+        batchTimer = undefined;
+      }
+      pump();
       if (queue.length + inflight > 0 && channel !== undefined) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, timeoutMs);

@@ -60,8 +60,37 @@ export function amqpBody(
   version: 1 | 2,
   opts: { uniqueId?: string; context?: Readonly<Record<string, unknown>> } = {},
 ): Buffer {
-  const raw: Record<string, unknown> = { ...message, _unique_id: opts.uniqueId ?? randomUUID().replace(/-/g, '') };
-  for (const [key, value] of Object.entries(opts.context ?? {})) raw[`_context_${key}`] = value;
-  const body = version === 2 ? { 'oslo.version': '2.0', 'oslo.message': pyJsonDumps(raw) } : raw;
-  return Buffer.from(pyJsonDumps(body), 'utf8');
+  // Built as text around the message's JSON (written once per message, whatever the number of
+  // drivers and topics): the same bytes as json.dumps of the dict with the keys appended.
+  const messageJson = messageJsonOf(message);
+  let raw = `${messageJson.slice(0, -1)}, "_unique_id": ${pyJsonDumps(opts.uniqueId ?? hexUuid())}`;
+  const context = opts.context;
+  if (context !== undefined) {
+    for (const key of Object.keys(context)) {
+      const value = context[key];
+      if (value !== undefined) raw += `, ${pyJsonDumps(`_context_${key}`)}: ${pyJsonDumps(value)}`;
+    }
+  }
+  raw += '}';
+  // The inner text is ASCII (ensure_ascii), so quoting it once more needs no second scan.
+  const body = version === 2 ? `{"oslo.version": "2.0", "oslo.message": ${JSON.stringify(raw)}}` : raw;
+  return Buffer.from(body, 'latin1');
+}
+
+/** The JSON of each message, kept while the message lives (one per emit, shared by every body). */
+const messageJsons = new WeakMap<OsloMessage, string>();
+
+function messageJsonOf(message: OsloMessage): string {
+  let json = messageJsons.get(message);
+  if (json === undefined) {
+    json = pyJsonDumps(message);
+    messageJsons.set(message, json);
+  }
+  return json;
+}
+
+/** uuid.uuid4().hex: a random (version 4) UUID without its dashes. */
+function hexUuid(): string {
+  const u = randomUUID();
+  return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }

@@ -68,12 +68,29 @@ test('[iris] log_format = json writes pino JSON lines to the file; debug = true 
   assert.equal(line.port, iris.port);
   assert.equal(line.pid, iris.child.pid);
   const created = (await (await fetch(`${iris.baseUrl}/v2/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }) })).json()) as { id: string };
-  const put = await fetch(`${iris.baseUrl}/v2/images/${created.id}/file`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: 'data' });
+  const globalId = 'req-6f1a3c2e-0b4d-4e5f-8a9b-0c1d2e3f4a5b';
+  const put = await fetch(`${iris.baseUrl}/v2/images/${created.id}/file`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', 'x-openstack-request-id': globalId },
+    body: 'data',
+  });
   assert.equal(put.status, 204);
-  // The blob store's trace lines are debug entries.
-  const debug = JSON.parse(await lineIn(log, /"level":20/)) as Record<string, unknown>;
+  const requestId = put.headers.get('x-openstack-request-id');
+  assert.match(requestId ?? '', /^req-[0-9a-f-]{36}$/);
+  // The blob store's trace lines are debug entries, written through the process's logger
+  // (the store knows no request), yet they carry the ids of the request they served.
+  const raw = await lineIn(log, /"level":20/);
+  const debug = JSON.parse(raw) as Record<string, unknown>;
   assert.equal(debug.msg, 'blob written');
   assert.equal(debug.image, created.id);
+  assert.equal(debug.req_id, requestId);
+  assert.equal(debug.global_request_id, globalId);
+  // The access line (the request's own logger) names them once, not once more from the context.
+  const access = await lineIn(log, new RegExp(`"req_id":"${requestId}".*"status":204|"status":204.*"req_id":"${requestId}"`));
+  assert.equal(access.split('"req_id"').length - 1, 1, access);
+  assert.equal(access.split('"global_request_id"').length - 1, 1, access);
+  // A line logged outside any request has none.
+  assert.equal((JSON.parse(await lineIn(log, /Iris listening/)) as Record<string, unknown>).req_id, undefined);
 });
 
 test('stdout that is not a terminal gets JSON by default, text with log_format = text; use_stderr moves it to stderr', async (t) => {
