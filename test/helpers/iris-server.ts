@@ -31,7 +31,7 @@ export interface StartOptions {
   readonly keepDataDir?: boolean;
   /** Working directory of the server (default the repository root). */
   readonly cwd?: string;
-  /** How long to wait for the `Iris listening` line (default 20 s). */
+  /** How long to wait for the `Iris listening` line (default 60 s). */
   readonly readyTimeoutMs?: number;
   /** Where the server logs when not on stdout/stderr (log_file, log_dir): the line is read there. */
   readonly logFile?: string;
