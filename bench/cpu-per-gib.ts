@@ -12,7 +12,8 @@
  * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1],
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
  * older commit with node_modules linked in), BENCH_IRIS_OTHERS [none] (`before=/tmp/x;slots=/tmp/y`: such
- * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import].
+ * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import],
+ * BENCH_CPU_ORDER [upload-first | stage-first | alternate].
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -39,6 +40,11 @@ const OTHER_ROOTS = (process.env.BENCH_IRIS_OTHERS ?? '')
   .map((pair) => pair.split('=') as [string, string]);
 /** Steps to run, of upload, download, stage, import. */
 const STEPS = new Set((process.env.BENCH_CPU_STEPS ?? 'upload,download,stage,import').split(','));
+/**
+ * Step order in a round: upload + download then stage + import (default), the other way round,
+ * or alternating by round (steps measured stage-first are reported under their own names).
+ */
+const ORDER = process.env.BENCH_CPU_ORDER ?? 'upload-first';
 const log = (m: string) => process.stderr.write(`[bench:cpu] ${m}\n`);
 
 export interface StepFigure {
@@ -109,18 +115,22 @@ async function measured(server: Server, classifier: ThreadClassifier, bytes: num
   return { mibps: bytes / MIB / seconds, cpu: cpuBetween(before, after, classifier), bytes };
 }
 
-async function serverRound(server: Server, classifier: ThreadClassifier, file: string, bytes: number, figures: ServerFigures): Promise<void> {
+async function serverRound(server: Server, classifier: ThreadClassifier, file: string, bytes: number, figures: ServerFigures, rep: number): Promise<void> {
   const add = (step: string, f: StepFigure) => figures.set(step, [...(figures.get(step) ?? []), f]);
   const base = server.url;
   const up = (await call('POST', `${base}/v2/images`, { name: 'cpu-up', disk_format: 'raw', container_format: 'bare' })).id as string;
-  if (STEPS.has('upload')) add('upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
-  if (STEPS.has('download')) add('download', await measured(server, classifier, bytes, async () => {
-    const got = await curlGet(`${base}/v2/images/${up}/file`);
-    if (got !== bytes) throw new Error(`download of ${up} gave ${got} bytes of ${bytes}`);
-  }));
   const staged = (await call('POST', `${base}/v2/images`, { name: 'cpu-stage', disk_format: 'raw', container_format: 'bare' })).id as string;
-  if (STEPS.has('stage')) add('stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
-  if (STEPS.has('stage') && STEPS.has('import')) add('import (glance-direct)', await measured(server, classifier, bytes, async () => {
+  const stageFirst = ORDER === 'stage-first' || (ORDER === 'alternate' && rep % 2 === 1);
+  const upload = async () => {
+    if (STEPS.has('upload')) add(stageFirst ? 'upload (after stage + import)' : 'upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
+    if (STEPS.has('download')) add(stageFirst ? 'download (after stage + import)' : 'download', await measured(server, classifier, bytes, async () => {
+      const got = await curlGet(`${base}/v2/images/${up}/file`);
+      if (got !== bytes) throw new Error(`download of ${up} gave ${got} bytes of ${bytes}`);
+    }));
+  };
+  if (!stageFirst) await upload();
+  if (STEPS.has('stage')) add(stageFirst ? 'stage (first in round)' : 'stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
+  if (STEPS.has('stage') && STEPS.has('import')) add(stageFirst ? 'import (glance-direct, first in round)' : 'import (glance-direct)', await measured(server, classifier, bytes, async () => {
     await call('POST', `${base}/v2/images/${staged}/import`, { method: { name: 'glance-direct' } });
     for (;;) {
       const image = await call('GET', `${base}/v2/images/${staged}`);
@@ -129,6 +139,7 @@ async function serverRound(server: Server, classifier: ThreadClassifier, file: s
       await sleep(100);
     }
   }));
+  if (stageFirst) await upload();
   for (const id of [up, staged]) await call('DELETE', `${base}/v2/images/${id}`);
 }
 
@@ -273,7 +284,7 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
         await loopbackLimits(file, bytes, loop);
         for (const s of started) {
           log(`round ${rep + 1}/${opts.reps}: ${s.name}`);
-          await serverRound(s.server, s.classifier, file, bytes, result.servers.get(s.name)!);
+          await serverRound(s.server, s.classifier, file, bytes, result.servers.get(s.name)!, rep);
         }
       }
     } finally {
