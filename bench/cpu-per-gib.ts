@@ -33,11 +33,19 @@ const ADMIN = { 'X-Project-Id': 'bench0000000000000000000000000001', 'X-Roles': 
 const HEADER_ARGS = Object.entries(ADMIN).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
 /** Another checkout of Iris to measure instead of this one (a before/after); its node_modules must resolve. */
 const IRIS_ROOT = process.env.BENCH_IRIS_ROOT || undefined;
-/** Other checkouts measured beside this one (same run, same load): `label=/path;label=/path`. */
+/**
+ * Other checkouts measured beside this one (same run, same load): `label=/path;label=/path`; a
+ * path may be followed by `|node flags` for that server alone, and may be empty (this checkout).
+ */
 const OTHER_ROOTS = (process.env.BENCH_IRIS_OTHERS ?? '')
   .split(';')
   .filter(Boolean)
-  .map((pair) => pair.split('=') as [string, string]);
+  .map((pair) => {
+    const eq = pair.indexOf('=');
+    const rest = pair.slice(eq + 1);
+    const bar = rest.includes('|') ? rest.indexOf('|') : rest.length;
+    return [pair.slice(0, eq), rest.slice(0, bar) || REPO_ROOT, rest.slice(bar + 1).split(' ').filter(Boolean)] as const;
+  });
 /** Steps to run, of upload, download, stage, import. */
 const STEPS = new Set((process.env.BENCH_CPU_STEPS ?? 'upload,download,stage,import').split(','));
 /**
@@ -252,8 +260,8 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     if (opts.noFlush) {
       variants.push({ name: 'Iris, no fsync (bench only)', kind: 'node', start: () => startIris({ name: 'iris-cpu-noflush', dataDir: join(scratch, 'iris-nf'), workers: 1, logFile: join(opts.out, 'iris-noflush.log'), env: irisEnv, noFlush: true, root: IRIS_ROOT }) });
     }
-    for (const [i, [label, root]] of OTHER_ROOTS.entries()) {
-      variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root }) });
+    for (const [i, [label, root, nodeArgs]] of OTHER_ROOTS.entries()) {
+      variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root, nodeArgs }) });
     }
     if (opts.withPeer) {
       variants.push({
