@@ -12,7 +12,8 @@
  * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1],
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
  * older commit with node_modules linked in), BENCH_IRIS_OTHERS [none] (`before=/tmp/x;slots=/tmp/y`: such
- * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import].
+ * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import],
+ * BENCH_CPU_ORDER [upload-first | stage-first | alternate].
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,13 +33,26 @@ const ADMIN = { 'X-Project-Id': 'bench0000000000000000000000000001', 'X-Roles': 
 const HEADER_ARGS = Object.entries(ADMIN).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
 /** Another checkout of Iris to measure instead of this one (a before/after); its node_modules must resolve. */
 const IRIS_ROOT = process.env.BENCH_IRIS_ROOT || undefined;
-/** Other checkouts measured beside this one (same run, same load): `label=/path;label=/path`. */
+/**
+ * Other checkouts measured beside this one (same run, same load): `label=/path;label=/path`; a
+ * path may be followed by `|node flags` for that server alone, and may be empty (this checkout).
+ */
 const OTHER_ROOTS = (process.env.BENCH_IRIS_OTHERS ?? '')
   .split(';')
   .filter(Boolean)
-  .map((pair) => pair.split('=') as [string, string]);
+  .map((pair) => {
+    const eq = pair.indexOf('=');
+    const rest = pair.slice(eq + 1);
+    const bar = rest.includes('|') ? rest.indexOf('|') : rest.length;
+    return [pair.slice(0, eq), rest.slice(0, bar) || REPO_ROOT, rest.slice(bar + 1).split(' ').filter(Boolean)] as const;
+  });
 /** Steps to run, of upload, download, stage, import. */
 const STEPS = new Set((process.env.BENCH_CPU_STEPS ?? 'upload,download,stage,import').split(','));
+/**
+ * Step order in a round: upload + download then stage + import (default), the other way round,
+ * or alternating by round (steps measured stage-first are reported under their own names).
+ */
+const ORDER = process.env.BENCH_CPU_ORDER ?? 'upload-first';
 const log = (m: string) => process.stderr.write(`[bench:cpu] ${m}\n`);
 
 export interface StepFigure {
@@ -109,18 +123,22 @@ async function measured(server: Server, classifier: ThreadClassifier, bytes: num
   return { mibps: bytes / MIB / seconds, cpu: cpuBetween(before, after, classifier), bytes };
 }
 
-async function serverRound(server: Server, classifier: ThreadClassifier, file: string, bytes: number, figures: ServerFigures): Promise<void> {
+async function serverRound(server: Server, classifier: ThreadClassifier, file: string, bytes: number, figures: ServerFigures, rep: number): Promise<void> {
   const add = (step: string, f: StepFigure) => figures.set(step, [...(figures.get(step) ?? []), f]);
   const base = server.url;
   const up = (await call('POST', `${base}/v2/images`, { name: 'cpu-up', disk_format: 'raw', container_format: 'bare' })).id as string;
-  if (STEPS.has('upload')) add('upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
-  if (STEPS.has('download')) add('download', await measured(server, classifier, bytes, async () => {
-    const got = await curlGet(`${base}/v2/images/${up}/file`);
-    if (got !== bytes) throw new Error(`download of ${up} gave ${got} bytes of ${bytes}`);
-  }));
   const staged = (await call('POST', `${base}/v2/images`, { name: 'cpu-stage', disk_format: 'raw', container_format: 'bare' })).id as string;
-  if (STEPS.has('stage')) add('stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
-  if (STEPS.has('stage') && STEPS.has('import')) add('import (glance-direct)', await measured(server, classifier, bytes, async () => {
+  const stageFirst = ORDER === 'stage-first' || (ORDER === 'alternate' && rep % 2 === 1);
+  const upload = async () => {
+    if (STEPS.has('upload')) add(stageFirst ? 'upload (after stage + import)' : 'upload', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${up}/file`, file)));
+    if (STEPS.has('download')) add(stageFirst ? 'download (after stage + import)' : 'download', await measured(server, classifier, bytes, async () => {
+      const got = await curlGet(`${base}/v2/images/${up}/file`);
+      if (got !== bytes) throw new Error(`download of ${up} gave ${got} bytes of ${bytes}`);
+    }));
+  };
+  if (!stageFirst) await upload();
+  if (STEPS.has('stage')) add(stageFirst ? 'stage (first in round)' : 'stage', await measured(server, classifier, bytes, () => curlPut(`${base}/v2/images/${staged}/stage`, file)));
+  if (STEPS.has('stage') && STEPS.has('import')) add(stageFirst ? 'import (glance-direct, first in round)' : 'import (glance-direct)', await measured(server, classifier, bytes, async () => {
     await call('POST', `${base}/v2/images/${staged}/import`, { method: { name: 'glance-direct' } });
     for (;;) {
       const image = await call('GET', `${base}/v2/images/${staged}`);
@@ -129,6 +147,7 @@ async function serverRound(server: Server, classifier: ThreadClassifier, file: s
       await sleep(100);
     }
   }));
+  if (stageFirst) await upload();
   for (const id of [up, staged]) await call('DELETE', `${base}/v2/images/${id}`);
 }
 
@@ -241,8 +260,8 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     if (opts.noFlush) {
       variants.push({ name: 'Iris, no fsync (bench only)', kind: 'node', start: () => startIris({ name: 'iris-cpu-noflush', dataDir: join(scratch, 'iris-nf'), workers: 1, logFile: join(opts.out, 'iris-noflush.log'), env: irisEnv, noFlush: true, root: IRIS_ROOT }) });
     }
-    for (const [i, [label, root]] of OTHER_ROOTS.entries()) {
-      variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root }) });
+    for (const [i, [label, root, nodeArgs]] of OTHER_ROOTS.entries()) {
+      variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root, nodeArgs }) });
     }
     if (opts.withPeer) {
       variants.push({
@@ -273,7 +292,7 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
         await loopbackLimits(file, bytes, loop);
         for (const s of started) {
           log(`round ${rep + 1}/${opts.reps}: ${s.name}`);
-          await serverRound(s.server, s.classifier, file, bytes, result.servers.get(s.name)!);
+          await serverRound(s.server, s.classifier, file, bytes, result.servers.get(s.name)!, rep);
         }
       }
     } finally {

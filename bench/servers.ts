@@ -70,6 +70,8 @@ export async function startIris(opts: {
   readonly root?: string;
   /** Bench only: start without fsync (bench/no-flush.ts); default BENCH_NO_FLUSH=1. */
   readonly noFlush?: boolean;
+  /** Node flags for this server only, after BENCH_IRIS_NODE_ARGS (e.g. a GC setting to compare). */
+  readonly nodeArgs?: readonly string[];
 }): Promise<Server> {
   const port = await freePort();
   const log = openSync(opts.logFile, 'a');
@@ -78,7 +80,7 @@ export async function startIris(opts: {
     // BENCH_NO_FLUSH=1 (bench only, see bench/no-flush.ts): the same code without fsync.
     const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
     // BENCH_IRIS_NODE_ARGS: node flags for the Iris processes (e.g. `--trace-gc`, not allowed in NODE_OPTIONS).
-    const nodeArgs = (process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...(process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
     child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...noFlush, 'src/main.ts'], {
       cwd: opts.root ?? REPO_ROOT,
       env: {

@@ -77,6 +77,25 @@ test('blob store: empty data has the digests of nothing', () =>
     assert.equal(blob.os_hash_value, digest('sha512', Buffer.alloc(0)));
   }));
 
+test('blob store: hashAlgo null stores the bytes with no digests and still enforces every size rule (the staging store)', () =>
+  withStore(async (blobs, dir) => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const blob = await blobs.put(ID, sourceOf(data, 65_536), { sizeCap: CAP, hashAlgo: null, expectedSize: data.length });
+    assert.deepEqual(blob, { location: `file://${dir}/${ID}`, store: 'file', size: data.length, checksum: null, os_hash_algo: null, os_hash_value: null });
+    assert.ok((await readAll((await blobs.get(blob.location)).stream)).equals(data));
+    await blobs.delete(blob.location);
+    await assert.rejects(blobs.put(ID, sourceOf(randomBytes(300_000), 10_000), { sizeCap: 100_000, hashAlgo: null }), TooLarge);
+    await assert.rejects(
+      blobs.put(ID, sourceOf(randomBytes(2000), 500), { sizeCap: CAP, hashAlgo: null, expectedSize: 1000 }),
+      (err) => err instanceof Invalid && /longer than the declared Content-Length/.test(err.message),
+    );
+    await assert.rejects(
+      blobs.put(ID, sourceOf(randomBytes(1000)), { sizeCap: CAP, hashAlgo: null, expectedSize: 2000 }),
+      (err) => err instanceof Invalid && err.message === 'Image data is shorter than the declared Content-Length',
+    );
+    assert.deepEqual(await listFiles(dir), []);
+  }));
+
 test('blob store: data of exactly sizeCap bytes is accepted', () =>
   withStore(async (blobs) => {
     const blob = await blobs.put(ID, sourceOf(randomBytes(4096), 1000), { sizeCap: 4096, hashAlgo: 'sha512' });

@@ -1,7 +1,8 @@
 /**
  * The one pass over uploaded image data: a pass-through Transform that counts bytes, enforces
  * the size cap and the declared length, and feeds md5 (Glance's `checksum`) and the configured
- * multihash (`os_hash_value`) together. It fails before its readable side ends, so a driver
+ * multihash (`os_hash_value`) together (or, built without a multihash, only counts and checks:
+ * staged data, whose digests nobody reads). It fails before its readable side ends, so a driver
  * reading from it never commits data that broke a rule.
  *
  * The hashing itself runs on the process's hashing threads (`hash-workers.ts`): md5 and the
@@ -117,8 +118,11 @@ function feedAll(job: HashJob, chunks: readonly Buffer[], from: number): Promise
 }
 
 export interface HashingOptions {
-  /** Node crypto name of the multihash (Glance's `hashing_algorithm`). */
-  readonly hashAlgo: string;
+  /**
+   * Node crypto name of the multihash (Glance's `hashing_algorithm`); null: no hashing at all,
+   * only the counting and the size checks (data whose digests nobody reads, e.g. staged data).
+   */
+  readonly hashAlgo: string | null;
   /** TooLarge as soon as more than this many bytes have passed. */
   readonly sizeCap: number;
   /** Declared length; Invalid when the data turns out longer or shorter. */
@@ -127,20 +131,31 @@ export interface HashingOptions {
   readonly highWaterMark?: number;
 }
 
-/** What a finished `HashingStream` saw. */
-export interface HashedData extends Digests {
+/** What a finished `HashingStream` saw; digests null when it was built without a hash. */
+export interface HashedData {
   readonly size: number;
+  readonly md5: string | null;
+  readonly multihash: string | null;
 }
+
+/** Digests of nothing: the digester of a stream that only counts and checks sizes. */
+const NO_DIGESTS = { md5: null, multihash: null } as const;
+interface CountingOnly {
+  update(chunk: Buffer): void;
+  digest(): Promise<typeof NO_DIGESTS>;
+  destroy?(): void;
+}
+const COUNTING_ONLY: CountingOnly = { update() {}, digest: async () => NO_DIGESTS };
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
- * Pass-through stream that hashes, counts and checks sizes. Chunks are forwarded as they are
+ * Pass-through stream that hashes (unless built without a `hashAlgo`), counts and checks sizes. Chunks are forwarded as they are
  * (no copies). Errors it raises: `TooLarge` past `sizeCap`, `Invalid` when the data is longer
  * or shorter than `expectedSize`.
  */
 export class HashingStream extends Transform {
-  readonly #digester: Digester;
+  readonly #digester: Digester | CountingOnly;
   readonly #sizeCap: number;
   readonly #expectedSize: number | undefined;
   #bytes = 0;
@@ -148,7 +163,7 @@ export class HashingStream extends Transform {
   readonly #finished: Promise<HashedData>;
   #settle!: { resolve: (data: HashedData) => void; reject: (err: Error) => void };
 
-  constructor(opts: HashingOptions, digester: Digester = createDigester(opts.hashAlgo)) {
+  constructor(opts: HashingOptions, digester: Digester | CountingOnly = opts.hashAlgo === null ? COUNTING_ONLY : createDigester(opts.hashAlgo)) {
     const highWaterMark = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     super({ readableHighWaterMark: highWaterMark, writableHighWaterMark: highWaterMark });
     this.#digester = digester;

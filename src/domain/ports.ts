@@ -163,10 +163,10 @@ export interface StoredBlob {
   /** Id of the store holding it (Glance's backend id; `file` for the single store). */
   readonly store: string;
   readonly size: number;
-  /** md5 hex digest (Glance's `checksum`). */
-  readonly checksum: string;
-  readonly os_hash_algo: string;
-  readonly os_hash_value: string;
+  /** md5 hex digest (Glance's `checksum`); null when the put was asked for no digests. */
+  readonly checksum: string | null;
+  readonly os_hash_algo: string | null;
+  readonly os_hash_value: string | null;
 }
 
 export interface PutOptions {
@@ -174,8 +174,12 @@ export interface PutOptions {
   readonly expectedSize?: number;
   /** Hard cap; TooLarge as soon as more bytes than this arrive. */
   readonly sizeCap: number;
-  /** Node crypto algorithm for os_hash_value (Glance's hashing_algorithm, default sha512). */
-  readonly hashAlgo: string;
+  /**
+   * Node crypto algorithm for os_hash_value (Glance's hashing_algorithm, default sha512), hashed
+   * beside md5. null: no digests at all, only the size checks (the staging store: nobody reads a
+   * staged file's digests, the import hashes the bytes it copies into the store).
+   */
+  readonly hashAlgo: string | null;
   readonly signal?: AbortSignal;
   /** Sees the data in the same pass as hashing and writing (the format inspector). */
   readonly observer?: DataObserver;

@@ -139,6 +139,9 @@ test('glance-direct: stage, import, then copy-image and per-store delete', async
   const active = await settle(id);
   assert.equal(active.status, 'active', JSON.stringify(active));
   assert.equal(active.checksum, md5(data));
+  // The stage keeps no digests: these come from the import's copy of the staged bytes.
+  assert.equal(active.os_hash_algo, 'sha512');
+  assert.equal(active.os_hash_value, createHash('sha512').update(data).digest('hex'));
   assert.equal(active.virtual_size, 65536);
   assert.equal(active.stores, 'local');
   assert.equal(active.os_glance_importing_to_stores, '');

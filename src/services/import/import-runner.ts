@@ -119,7 +119,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
       } else if (req.method === 'web-download') {
         const { stream } = await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal });
         try {
-          await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: deps.hashingAlgorithm, signal: abort.signal });
+          // Digests come from the copy into the stores, which reads the staged bytes back.
+          await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: null, signal: abort.signal });
         } finally {
           stream.destroy();
         }

@@ -23,7 +23,6 @@ export interface ImportStageDeps {
   readonly notifier: Notifier;
   readonly imageService: Pick<ImageService, 'findVisible' | 'watchTransfer'>;
   readonly imageSizeCap: number;
-  readonly hashingAlgorithm: string;
   readonly dropStaging: (imageId: string) => Promise<void>;
   /** This node's URL for the others, recorded as the stage host (Glance's os_glance_stage_host); null: none. */
   readonly selfUrl?: string | null;
@@ -81,10 +80,12 @@ export function createImportStage(deps: ImportStageDeps) {
         const signal = AbortSignal.any([watch.signal, ...(opts.signal ? [opts.signal] : []), ...(lease ? [lease.signal] : [])]);
         let blob: StoredBlob;
         try {
+          // No digests: the stage records only the size (as Glance's, which computes and drops
+          // them); the import hashes the bytes it copies from the staged file into the store.
           blob = await staging.put(id, source, {
             expectedSize: opts.contentLength,
             sizeCap: deps.imageSizeCap,
-            hashAlgo: deps.hashingAlgorithm,
+            hashAlgo: null,
             signal,
           });
         } catch (e) {
