@@ -442,8 +442,10 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
     default: 'glance-direct,web-download,copy-image',
     help:
       'Image import methods offered by the import API and advertised by GET /v2/info/import: any of ' +
-      'glance-direct, web-download and copy-image (glance-download is not supported). Brackets around the ' +
-      'list are allowed, as in [glance-direct,web-download]. An empty list disables image import.',
+      'glance-direct, web-download, copy-image and glance-download (off by default, as in Glance: it needs ' +
+      '[paste_deploy] flavor = keystone, since it reads another region\'s Glance with the caller\'s token and ' +
+      'catalog). Brackets around the list are allowed, as in [glance-direct,web-download]. An empty list ' +
+      'disables image import.',
     convert: namesFrom('import method', 'methods', IMPORT_METHODS),
   },
   {
@@ -1073,6 +1075,17 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze([
       'import with a warning, as in Glance; keys longer than 255 characters and image attribute names (name, ' +
       'status, disk_format...) are refused at start.',
     convert: parseInjectedProperties,
+  },
+  {
+    section: 'glance_download_properties',
+    name: 'extra_properties',
+    type: 'list',
+    default: 'hw_,trait:,os_distro,os_secure_boot,os_type',
+    help:
+      'glance-download: prefixes of the remote image\'s properties that the imported image receives; the ' +
+      'others are not copied. Properties in Glance\'s reserved namespace (os_glance...) and the image ' +
+      'attributes os_hash_algo, os_hash_value and os_hidden are never copied. Items may be quoted and the ' +
+      'list bracketed, as in Glance: [\'os_\',architecture].',
   },
   {
     section: 'paste_deploy',

@@ -215,6 +215,10 @@ export interface Config {
     readonly ignore_user_roles: readonly string[];
     readonly inject: Readonly<Record<string, string>>;
   };
+  /** glance-download: prefixes of the remote image's properties copied to the imported image. */
+  readonly glance_download_properties: {
+    readonly extra_properties: readonly string[];
+  };
   /** oslo.limit's options: where and as whom Keystone's unified limits are read ('' = unset). */
   readonly oslo_limit: {
     readonly endpoint_id: string;
