@@ -2,10 +2,12 @@
  * glance-download against a real Keystone (one per file) whose catalog registers the image
  * service in several regions: RegionOne is the Iris under test, RegionTwo a second Iris
  * (both validating tokens with that Keystone), RegionThree a small in-process server that
- * plays a remote Glance which fails its download. The import finds the remote endpoint in the
+ * plays a remote Glance which fails its download, RegionFour the real Glance 25.1.0 behind the
+ * same Keystone (test/helpers/keystone-glance.ts). The import finds the remote endpoint in the
  * caller's token catalog, calls it with the caller's token, copies the properties Glance
  * copies, and stores the same bytes with the same hashes; failures end the task with Glance's
- * message and leave the image as it was.
+ * message and leave the image as it was. The real Glance also imports from RegionTwo, and its
+ * results are compared with Iris's.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -16,10 +18,13 @@ import assert from 'node:assert/strict';
 import { describe, getBytes, json, putBytes, type HttpAnswer } from '../helpers/http.js';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { keystoneIrisEnv, requireKeystone, startKeystone, type KeystoneProcess, type TestCloud } from '../helpers/keystone.js';
+import { requireKeystoneGlance, startKeystoneGlance, type KeystoneGlanceProcess } from '../helpers/keystone-glance.js';
 
 const haveKeystone = requireKeystone();
 const skip = haveKeystone ? false : 'Keystone (python3-keystone, uwsgi) not installed';
 const STEP = { skip, timeout: 120_000 };
+const haveGlance = haveKeystone && requireKeystoneGlance();
+const GLANCE_STEP = { skip: skip || (!haveGlance && 'glance-api not installed'), timeout: 120_000 };
 
 /** Glance's message for any failed glance-download task. */
 const FAILED = 'Task failed due to Internal Error';
@@ -30,6 +35,7 @@ let cloud: TestCloud;
 let one: IrisProcess;
 let two: IrisProcess;
 let fake: Server;
+let glance: KeystoneGlanceProcess | undefined;
 /** X-Auth-Token values the RegionThree server received. */
 const fakeTokens: string[] = [];
 let alice: Record<string, string>;
@@ -52,6 +58,16 @@ before(async () => {
   fake.listen(0, '127.0.0.1');
   await new Promise((r) => fake.once('listening', r));
   const env = (extra: Record<string, string> = {}) => keystoneIrisEnv(keystone, cloud, extra);
+  // The real Glance starts meanwhile (its database set-up is the slow part).
+  const glanceStarting = haveGlance
+    ? startKeystoneGlance(keystone, cloud, {
+        importMethods: ['glance-direct', 'web-download', 'copy-image', 'glance-download'],
+        // Glance reaches loopback only for a host listed here.
+        allowedHosts: ['127.0.0.1'],
+      })
+    : undefined;
+  // Stopped even when an Iris fails to start.
+  glanceStarting?.then((g) => (glance = g)).catch(() => undefined);
   [one, two] = await Promise.all([
     startIris({
       env: env({
@@ -63,10 +79,12 @@ before(async () => {
     }),
     startIris({ env: env() }),
   ]);
+  glance = await glanceStarting;
   await registerImages({
     RegionOne: one.baseUrl,
     RegionTwo: two.baseUrl,
     RegionThree: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    ...(glance ? { RegionFour: glance.url } : {}),
   });
   // Issued once the catalog is complete: Keystone puts it in the token's data.
   alice = { 'X-Auth-Token': (await keystone.issueToken(cloud.users.alice, cloud.projects.demo)).token };
@@ -75,7 +93,7 @@ before(async () => {
 
 after(async () => {
   if (!haveKeystone) return;
-  await Promise.all([one?.stop(), two?.stop()]);
+  await Promise.all([one?.stop(), two?.stop(), glance?.stop()]);
   fake?.closeAllConnections();
   fake?.close();
   await keystone?.stop();
@@ -259,4 +277,76 @@ test("the request's own checks: Glance's statuses and messages", STEP, async () 
     409,
     "Image needs to be in 'queued' state to use 'glance-download' method",
   );
+});
+
+/** The image's import task on the real Glance, once it ended. */
+async function glanceTask(id: string): Promise<any> {
+  for (let i = 0; i < 600; i++) {
+    const task = (await json('GET', `${glance!.url}/v2/images/${id}/tasks`, undefined, alice)).body.tasks?.[0];
+    if (task && (task.status === 'success' || task.status === 'failure')) return task;
+    await sleep(100);
+  }
+  throw new Error(`the real Glance's import of ${id} did not end:\n${glance!.logs().slice(-3000)}`);
+}
+
+test('the real Glance as the remote region (RegionFour)', GLANCE_STEP, async () => {
+  const g = glance!.url;
+  const data = randomBytes(200_000);
+  const made = await json('POST', `${g}/v2/images`, { name: 'in-glance', disk_format: 'raw', container_format: 'bare', hw_rng_model: 'virtio', os_type: 'linux', note: 'x' }, alice);
+  assert.equal(made.status, 201, describe(made));
+  const remoteId = made.body.id as string;
+  assert.equal((await putBytes(`${g}/v2/images/${remoteId}/file`, data, alice)).status, 204);
+  const remote = await show(g, remoteId);
+  assert.equal(remote.status, 'active');
+
+  const id = await create(one.baseUrl, alice, { name: 'from-glance' });
+  assert.equal((await importFrom(id, { glance_region: 'RegionFour', glance_image_id: remoteId })).status, 202);
+  const task = await endedTask(id);
+  assert.equal(task.status, 'success', JSON.stringify(task) + logs());
+  const image = await show(one.baseUrl, id);
+  assert.equal(image.status, 'active');
+  assert.equal(image.hw_rng_model, 'virtio');
+  assert.equal(image.os_type, 'linux');
+  assert.equal(image.note, undefined);
+  assert.equal(image.checksum, remote.checksum);
+  assert.equal(image.os_hash_value, remote.os_hash_value);
+  assert.ok((await getBytes(`${one.baseUrl}/v2/images/${id}/file`, alice)).bytes.equals(data));
+});
+
+test('the real Glance imports from RegionTwo (Iris) as Iris does: same image, same failure', GLANCE_STEP, async () => {
+  const g = glance!.url;
+  const remoteId = await create(two.baseUrl, alice, { name: 'both', container_format: 'ovf', hw_disk_bus: 'scsi', os_distro: 'debian', os_version: '12', 'trait:CUSTOM_Y': 'required' });
+  assert.equal((await putBytes(`${two.baseUrl}/v2/images/${remoteId}/file`, randomBytes(50_000), alice)).status, 204);
+  const method = { glance_region: 'RegionTwo', glance_image_id: remoteId };
+  const start = async (base: string, body: Record<string, unknown>) => {
+    const made = await json('POST', `${base}/v2/images`, { name: 'target', disk_format: 'qcow2', container_format: 'bare', hw_disk_bus: 'ide' }, alice);
+    assert.equal(made.status, 201, describe(made));
+    const r = await json('POST', `${base}/v2/images/${made.body.id}/import`, { method: { name: 'glance-download', ...body } }, alice);
+    assert.equal(r.status, 202, describe(r));
+    return made.body.id as string;
+  };
+  const seen = (image: any) => ({
+    status: image.status,
+    disk_format: image.disk_format,
+    container_format: image.container_format,
+    hw_disk_bus: image.hw_disk_bus,
+    os_distro: image.os_distro,
+    os_version: image.os_version,
+    trait: image['trait:CUSTOM_Y'],
+    size: image.size,
+    checksum: image.checksum,
+    os_hash_value: image.os_hash_value,
+  });
+  const [inGlance, inIris] = [await start(g, method), await start(one.baseUrl, method)];
+  const [glanceTaskOk, irisTaskOk] = [await glanceTask(inGlance), await endedTask(inIris)];
+  assert.equal(glanceTaskOk.status, 'success', JSON.stringify(glanceTaskOk));
+  assert.equal(irisTaskOk.status, 'success');
+  assert.deepEqual(irisTaskOk.input.import_req, glanceTaskOk.input.import_req);
+  assert.deepEqual(seen(await show(one.baseUrl, inIris)), seen(await show(g, inGlance)));
+
+  const unknown = { glance_region: 'RegionNine', glance_image_id: remoteId };
+  const [failedGlance, failedIris] = [await start(g, unknown), await start(one.baseUrl, unknown)];
+  const [glanceFailure, irisFailure] = [await glanceTask(failedGlance), await endedTask(failedIris)];
+  assert.deepEqual([irisFailure.status, irisFailure.message], [glanceFailure.status, glanceFailure.message]);
+  assert.deepEqual(seen(await show(one.baseUrl, failedIris)), seen(await show(g, failedGlance)));
 });
