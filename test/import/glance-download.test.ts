@@ -72,6 +72,9 @@ before(async () => {
     startIris({
       env: env({
         IRIS__DEFAULT__ENABLED_IMPORT_METHODS: 'glance-direct,web-download,copy-image,glance-download',
+        // Two stores: one target streams straight in, several go through staging.
+        IRIS__DEFAULT__ENABLED_BACKENDS: 'local:file,local2:file',
+        IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'local',
         // The remote Glance is reached as web-download sources are: on loopback here.
         IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
         IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
@@ -139,8 +142,8 @@ async function endedTask(id: string, who = alice): Promise<any> {
   throw new Error(`the import of ${id} did not end${logs()}`);
 }
 
-function importFrom(id: string, method: Record<string, unknown>, who = alice): Promise<HttpAnswer> {
-  return json('POST', `${one.baseUrl}/v2/images/${id}/import`, { method: { name: 'glance-download', ...method } }, who);
+function importFrom(id: string, method: Record<string, unknown>, who = alice, extra: Record<string, unknown> = {}): Promise<HttpAnswer> {
+  return json('POST', `${one.baseUrl}/v2/images/${id}/import`, { method: { name: 'glance-download', ...method }, ...extra }, who);
 }
 
 function expectFault(r: HttpAnswer, status: number, message: string): void {
@@ -205,6 +208,26 @@ test('an active image of RegionTwo: properties copied, same bytes and hashes', S
   const body = await getBytes(`${one.baseUrl}/v2/images/${id}/file`, alice);
   assert.equal(body.status, 200);
   assert.ok(body.bytes.equals(data), 'downloaded bytes differ');
+});
+
+test('into two stores (through staging): both copies hold the remote bytes', STEP, async () => {
+  const data = randomBytes(120_000);
+  const remoteId = await create(two.baseUrl, alice, { name: 'two-stores', os_distro: 'alpine' });
+  assert.equal((await putBytes(`${two.baseUrl}/v2/images/${remoteId}/file`, data, alice)).status, 204);
+  const id = await create(one.baseUrl, alice, { name: 'two-stores-local' });
+  const r = await importFrom(id, { glance_region: 'RegionTwo', glance_image_id: remoteId }, alice, { stores: ['local', 'local2'] });
+  assert.equal(r.status, 202, describe(r));
+  const task = await endedTask(id);
+  assert.equal(task.status, 'success', JSON.stringify(task) + logs());
+  const image = await show(one.baseUrl, id);
+  assert.equal(image.stores, 'local,local2');
+  assert.equal(image.os_distro, 'alpine');
+  assert.equal(image.checksum, createHash('md5').update(data).digest('hex'));
+  assert.ok((await getBytes(`${one.baseUrl}/v2/images/${id}/file`, alice)).bytes.equals(data));
+  // The copy in local2 alone (local's removed) holds the same bytes.
+  const dropped = await json('DELETE', `${one.baseUrl}/v2/stores/local/${id}`, undefined, alice);
+  assert.equal(dropped.status, 204, describe(dropped));
+  assert.ok((await getBytes(`${one.baseUrl}/v2/images/${id}/file`, alice)).bytes.equals(data));
 });
 
 test("the caller's token is used: another project's private image cannot be imported", STEP, async () => {
