@@ -47,6 +47,7 @@ import { createQuotaRepository } from './persistence/quota-repository.js';
 import { createKeystoneLimitSource } from './auth/keystone-limits.js';
 import { validateImportUri, type ImportFilterOptions } from './import/uri-filter.js';
 import { createWebSource } from './import/web-source.js';
+import { createRemoteGlance } from './import/glance-download.js';
 import { createImportPlugins } from './import/plugins/index.js';
 import type { BlobStore, ImageRepository } from './domain/ports.js';
 import type { CleanupReporter } from './blob/cleanup-report.js';
@@ -467,6 +468,12 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   };
   const filtering = config.import_filtering_opts;
   const importFilter = importFilterOf(config);
+  // web-download's fetcher, also glance-download's way to the remote region's Glance.
+  const web = createWebSource({
+    filter: importFilter,
+    allowPrivateNetworks: filtering.allow_private_networks,
+    allowLoopback: filtering.allow_loopback,
+  });
   const imports = createImageImportService({
     transferLeases,
     quotas,
@@ -493,11 +500,9 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
         logger.warn({ tasks: failed.map((t) => t.id), images: recovered, reason }, 'import tasks of a stopped node failed; images returned to a consistent state'),
     },
     plugins: createImportPlugins(config, { logger }),
-    web: createWebSource({
-      filter: importFilter,
-      allowPrivateNetworks: filtering.allow_private_networks,
-      allowLoopback: filtering.allow_loopback,
-    }),
+    web,
+    remoteGlance: createRemoteGlance(web),
+    glanceDownloadProperties: config.glance_download_properties.extra_properties,
     onError: (message, err, extra) => logger.error({ err, ...extra }, message),
   });
   const members = createMemberService({

@@ -169,7 +169,8 @@ export function createKeystoneAuthenticator(options: KeystoneAuthOptions): Authe
 
       const identity = await checked(() => verify(token, allowExpired, bound), made);
       if (identity === null) throw reject('invalid, expired or revoked X-Auth-Token');
-      return contextFromIdentity(identity, requestId, serviceRoles);
+      // The token itself too: glance-download calls the remote region's Glance with it.
+      return { ...contextFromIdentity(identity, requestId, serviceRoles), authToken: token };
     },
 
     async close() {

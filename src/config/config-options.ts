@@ -26,6 +26,7 @@ import { IMPORT_FILTERING_OPTS_OPTIONS } from './options/import-filtering-opts.j
 import { IMAGE_IMPORT_OPTS_OPTIONS } from './options/image-import-opts.js';
 import { IMAGE_CONVERSION_OPTIONS } from './options/image-conversion.js';
 import { INJECT_METADATA_PROPERTIES_OPTIONS } from './options/inject-metadata-properties.js';
+import { GLANCE_DOWNLOAD_PROPERTIES_OPTIONS } from './options/glance-download-properties.js';
 import { PASTE_DEPLOY_OPTIONS } from './options/paste-deploy.js';
 import { KEYSTONE_AUTHTOKEN_OPTIONS } from './options/keystone-authtoken.js';
 import { IRIS_AUTH_OPTIONS } from './options/iris-auth.js';
@@ -54,6 +55,7 @@ const CONFIG_ROWS = [
   ...IMAGE_IMPORT_OPTS_OPTIONS,
   ...IMAGE_CONVERSION_OPTIONS,
   ...INJECT_METADATA_PROPERTIES_OPTIONS,
+  ...GLANCE_DOWNLOAD_PROPERTIES_OPTIONS,
   ...PASTE_DEPLOY_OPTIONS,
   ...KEYSTONE_AUTHTOKEN_OPTIONS,
   ...IRIS_AUTH_OPTIONS,

@@ -893,7 +893,8 @@ test('enabled_import_methods: bracketed or not, only the three methods', (t) => 
   assert.deepEqual(methods('glance-direct,glance-direct'), ['glance-direct']);
   assert.deepEqual(methods(''), []);
   assert.deepEqual(methods('[]'), []);
-  assertConfigError(() => methods('glance-download'), /\[DEFAULT\] enabled_import_methods/, /unknown import method glance-download/);
+  assert.deepEqual(methods('glance-direct,glance-download'), ['glance-direct', 'glance-download']);
+  assertConfigError(() => methods('glance-upload'), /\[DEFAULT\] enabled_import_methods/, /unknown import method glance-upload/);
   assertConfigError(() => methods('[web-download,ftp-upload]'), /unknown import method ftp-upload/);
 });
 

@@ -26,6 +26,12 @@ export interface RequestContext {
   readonly serviceRoles?: readonly string[];
   /** The token's service catalog, as Keystone v3 returns it. */
   readonly serviceCatalog?: readonly CatalogEntry[];
+  /**
+   * The caller's own token (flavor keystone), kept for calls Iris makes on the caller's behalf
+   * with the caller's rights: glance-download reads the remote region's Glance with it, as
+   * Glance does with `context.auth_token`. Never logged.
+   */
+  readonly authToken?: string;
 }
 
 /** One service of a Keystone v3 catalog. */

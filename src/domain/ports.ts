@@ -351,7 +351,25 @@ export interface DownloadCache {
 export interface WebSource {
   /** Glance's [import_filtering_opts] check, done before the task is created. */
   passesFilter(uri: string): boolean;
-  open(uri: string, opts: { sizeCap: number; signal?: AbortSignal }): Promise<{ stream: Readable; contentLength: number | null }>;
+  /** `headers` go to the URI's own origin only, never to a redirect elsewhere. */
+  open(
+    uri: string,
+    opts: { sizeCap: number; signal?: AbortSignal; headers?: Readonly<Record<string, string>> },
+  ): Promise<{ stream: Readable; contentLength: number | null }>;
+}
+
+/**
+ * The remote region's Glance, as a glance-download import reads it with the caller's token.
+ * Throws domain errors (Invalid, TooLarge) with clear messages; any failure fails the task.
+ * @example
+ *   const image = await remote.image(endpoint, id, token, { signal });
+ *   const { stream } = await remote.open(endpoint, id, token, { sizeCap, signal });
+ */
+export interface RemoteGlance {
+  /** GET {endpoint}/v2/images/{id}: the image as the remote Glance shows it. */
+  image(endpoint: string, id: string, token: string, opts: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  /** GET {endpoint}/v2/images/{id}/file: the image's data. */
+  open(endpoint: string, id: string, token: string, opts: { sizeCap: number; signal?: AbortSignal }): Promise<Readable>;
 }
 
 /** What an import plugin sees. */

@@ -49,6 +49,11 @@ export interface WebDownloadOptions {
   readonly bodyTimeoutMs?: number;
   /** Host name resolver; defaults to `dns.promises.lookup`. Injected by tests. */
   readonly lookup?: HostLookup;
+  /**
+   * More request headers (glance-download's X-Auth-Token), sent to the origin of `uri` only:
+   * a redirect to another origin never carries them, so a credential cannot leak elsewhere.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface WebDownload {
@@ -109,11 +114,13 @@ export async function openWebDownload(uri: string, opts: WebDownloadOptions): Pr
   const closeAgent = () => void agent.destroy().catch(() => {});
 
   let current = uri;
+  let origin = '';
   try {
     for (let redirects = 0; ; redirects++) {
       const url = checkUri(current, opts.filter, redirects > 0);
+      if (redirects === 0) origin = url.origin;
       pins.set(hostOf(url), await checkedAddresses(url, opts, connectTimeoutMs));
-      const response = await send(agent, url, signal);
+      const response = await send(agent, url, signal, url.origin === origin ? opts.headers : undefined);
       const { statusCode } = response;
 
       if (REDIRECTS.has(statusCode)) {
@@ -211,14 +218,19 @@ async function resolveHost(
   }
 }
 
-async function send(agent: Agent, url: URL, signal: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
+async function send(
+  agent: Agent,
+  url: URL,
+  signal: AbortSignal | undefined,
+  extra: Readonly<Record<string, string>> | undefined,
+): Promise<Dispatcher.ResponseData> {
   try {
     return await agent.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: 'GET',
       // identity: the image's own bytes, not a compressed transfer of them.
-      headers: { accept: '*/*', 'accept-encoding': 'identity', 'user-agent': 'iris-web-download' },
+      headers: { accept: '*/*', 'accept-encoding': 'identity', 'user-agent': 'iris-web-download', ...extra },
       signal,
     });
   } catch (err) {

@@ -33,13 +33,14 @@ function passesFilter(uri: string, opts: WebSourceOptions): boolean {
 export function createWebSource(opts: WebSourceOptions): WebSource {
   return {
     passesFilter: (uri) => passesFilter(uri, opts),
-    open: (uri, { sizeCap, signal }) =>
+    open: (uri, { sizeCap, signal, headers }) =>
       openWebDownload(uri, {
         filter: opts.filter,
         allowPrivateNetworks: opts.allowPrivateNetworks,
         allowLoopback: opts.allowLoopback,
         sizeCap,
         signal,
+        headers,
       }),
   };
 }

@@ -12,7 +12,7 @@
  * in a consistent state.
  */
 import type { Policy } from '../domain/policy.js';
-import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, TaskRepository, TransferLeaseHolder, WebSource } from '../domain/ports.js';
+import type { BlobStore, Clock, IdGenerator, ImageRepository, ImportPlugin, Notifier, RemoteGlance, TaskRepository, TransferLeaseHolder, WebSource } from '../domain/ports.js';
 import type { FormatCheckOptions } from '../format/upload-check.js';
 import type { ImageService } from './images.js';
 import type { QuotaService } from './quotas.js';
@@ -51,6 +51,10 @@ export interface ImageImportDeps {
   /** Hours a finished task is kept. */
   readonly taskTimeToLiveHours: number;
   readonly web: WebSource;
+  /** The remote region's Glance, for glance-download; absent: that method fails its tasks. */
+  readonly remoteGlance?: RemoteGlance;
+  /** [glance_download_properties] extra_properties. */
+  readonly glanceDownloadProperties?: readonly string[];
   /**
    * Glance's import plugins ([image_import_opts] image_import_plugins), in order. They run on
    * the staged data of glance-direct and web-download imports (never copy-image), before any

@@ -384,6 +384,34 @@ test('redirects are followed (301, 302, 303, 307, 308; relative and absolute), u
   );
 });
 
+test('extra headers (glance-download\'s token) go to the first origin only, never across a redirect', async () => {
+  const data = randomBytes(100);
+  await withServer(
+    (_req, res) => send(res, data),
+    async (other) => {
+      await withServer(
+        (req, res) => redirect(res, 302, req.url === '/same' ? '/elsewhere' : `${other.base}/final`),
+        async (server) => {
+          const opts = local([server.port, other.port], { headers: { 'x-auth-token': 'secret' }, maxRedirects: 2 });
+          // The same origin after a redirect still gets it; another origin does not.
+          await readAll((await openWebDownload(`${server.base}/same`, opts)).stream);
+          assert.deepEqual(
+            server.requests.map((req) => [req.url, req.headers['x-auth-token']]),
+            [
+              ['/same', 'secret'],
+              ['/elsewhere', 'secret'],
+            ],
+          );
+          assert.deepEqual(
+            other.requests.map((req) => [req.url, req.headers['x-auth-token']]),
+            [['/final', undefined]],
+          );
+        },
+      );
+    },
+  );
+});
+
 test('a redirect to a refused address, port or scheme is refused without contacting it', async () => {
   const targets: Record<string, string> = {
     '/private': 'http://10.0.0.1/image.img',

@@ -261,8 +261,10 @@ export const DEFAULT_OPTIONS = [
     default: 'glance-direct,web-download,copy-image',
     help:
       'Image import methods offered by the import API and advertised by GET /v2/info/import: any of ' +
-      'glance-direct, web-download and copy-image (glance-download is not supported). Brackets around the ' +
-      'list are allowed, as in [glance-direct,web-download]. An empty list disables image import.',
+      'glance-direct, web-download, copy-image and glance-download (off by default, as in Glance: it needs ' +
+      '[paste_deploy] flavor = keystone, since it reads another region\'s Glance with the caller\'s token and ' +
+      'catalog). Brackets around the list are allowed, as in [glance-direct,web-download]. An empty list ' +
+      'disables image import.',
     convert: namesFrom('import method', 'methods', IMPORT_METHODS),
   },
   {

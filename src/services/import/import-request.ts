@@ -6,6 +6,7 @@
  */
 import { recordedRequestId, type RequestContext } from '../../domain/context.js';
 import { Conflict, Invalid } from '../../domain/errors.js';
+import { checkGlanceDownloadMethod, type GlanceDownloadMethod } from '../../domain/glance-download.js';
 import { storeOf, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
 import type { Policy } from '../../domain/policy.js';
@@ -77,7 +78,7 @@ export function checkImportTarget(image: Image, method: ImportMethod): void {
   if (image.status !== 'active' && method === 'copy-image') {
     throw new Conflict('Only images with status active can be targeted for copying');
   }
-  if (image.status !== 'queued' && method === 'web-download') {
+  if (image.status !== 'queued' && (method === 'web-download' || method === 'glance-download')) {
     throw new Conflict(`Image needs to be in 'queued' state to use '${method}' method`);
   }
   if (image.status !== 'uploading' && method === 'glance-direct') {
@@ -128,11 +129,19 @@ export function createImportRequests(deps: ImportRequestDeps) {
      * caller replays the request there with the caller's credentials, as Glance does.
      */
     async importImage(ctx: RequestContext, id: string, call: ImportCall): Promise<ImportDecision> {
-      const { method, uri, allStoresMustSucceed, body: raw } = call;
+      const { method, uri, allStoresMustSucceed } = call;
+      let raw = call.body;
       // Glance: image_size_total (Keystone limits, delta 0) before anything else.
       await deps.quotas?.enforceLimits(ctx.projectId, { image_size_total: 0 });
       const image = await deps.imageService.findVisible(ctx, id);
       checkImportTarget(image, method);
+      let glance: GlanceDownloadMethod | undefined;
+      if (method === 'glance-download') {
+        // The task records the method with the interface's default filled in, as Glance's.
+        const checked = checkGlanceDownloadMethod(raw.method as Record<string, unknown>);
+        glance = checked.method;
+        raw = { ...raw, method: checked.recorded };
+      }
       policy.enforce(ctx, method === 'copy-image' ? 'copy_image' : 'modify_image', image);
       const stolenFrom = await lock.checkFree(image);
 
@@ -194,6 +203,7 @@ export function createImportRequests(deps: ImportRequestDeps) {
         body: raw,
         roles: ctx.roles,
         projectId: ctx.projectId,
+        ...(glance ? { glance: { ...glance, token: ctx.authToken, catalog: ctx.serviceCatalog ?? [] } } : {}),
       };
       deps.runner.start(task, request);
       return {};

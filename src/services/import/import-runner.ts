@@ -13,7 +13,20 @@ import type { Readable } from 'node:stream';
 import { Invalid, IrisError, NotFound } from '../../domain/errors.js';
 import { locationOf, storeOf, transition, type Image } from '../../domain/image.js';
 import type { ImportMethod } from '../../domain/import-method.js';
-import type { BlobStore, Clock, ImageRepository, ImportPlugin, Notifier, StoredBlob, TaskRepository, WebSource } from '../../domain/ports.js';
+import type { CatalogEntry } from '../../domain/context.js';
+import { copiedProperties, DEFAULT_EXTRA_PROPERTIES, findGlanceEndpoint, type GlanceDownloadMethod } from '../../domain/glance-download.js';
+import type {
+  BlobStore,
+  Clock,
+  ImageRepository,
+  ImportPlugin,
+  Notifier,
+  RemoteGlance,
+  StoredBlob,
+  TaskRepository,
+  WebSource,
+} from '../../domain/ports.js';
+import { pyStr } from '../../domain/py-format.js';
 import { beginProcessing, type Task } from '../../domain/task.js';
 import { createUploadCheck, type FormatCheckOptions } from '../../format/upload-check.js';
 import { addTo, FAILED, IMPORTING, removeFrom, STAGE_HOST, updateImage } from './import-image-properties.js';
@@ -23,6 +36,9 @@ import type { QuotaService, StorageHold } from '../quotas.js';
 import { imagePayload, importProgressPayload, taskContext, taskPayload } from '../../notify/event-payloads.js';
 
 const MIB = 1024 * 1024;
+
+/** The message of every failed glance-download task in Glance 25.1.0 (its executor's catch-all). */
+const GLANCE_DOWNLOAD_FAILURE = 'Task failed due to Internal Error';
 
 /** A checked import request, as the runner executes it. */
 export interface ImportRequest {
@@ -34,6 +50,11 @@ export interface ImportRequest {
   readonly roles: readonly string[];
   /** The caller's project, charged by the quotas (Glance's context.owner); absent = none. */
   readonly projectId?: string | null;
+  /**
+   * glance-download: the remote image, and the caller's token and catalog to reach it (kept in
+   * memory only, for this run; never recorded).
+   */
+  readonly glance?: GlanceDownloadMethod & { readonly token?: string; readonly catalog: readonly CatalogEntry[] };
 }
 
 export interface ImportRunnerDeps {
@@ -51,6 +72,10 @@ export interface ImportRunnerDeps {
   readonly hashingAlgorithm: string;
   readonly formatChecks: FormatCheckOptions;
   readonly web: WebSource;
+  /** The remote region's Glance (glance-download); absent: that method fails its tasks. */
+  readonly remoteGlance?: RemoteGlance;
+  /** [glance_download_properties] extra_properties: prefixes of the remote properties copied. */
+  readonly glanceDownloadProperties?: readonly string[];
   readonly plugins?: readonly ImportPlugin[];
   readonly lock: Pick<ImportLock, 'keepAlive' | 'release'>;
   readonly progress: ImportTaskProgress;
@@ -81,6 +106,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     runningFor.set(task.image_id!, task.id);
     const id = task.image_id!;
     const added: { url: string; store: string }[] = [];
+    // glance-download: puts back what the remote image's metadata changed, on failure.
+    let restore: ((image: Image) => Image) | undefined;
     // Another node took the task over (this one looked dead): stop moving bytes for it.
     let taken = false;
     const stopHeartbeat = deps.lock.keepAlive(task, () => {
@@ -110,17 +137,32 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         await deps.quotas?.enforceLimits(project, { image_count_uploading: 0 });
       }
 
+      // glance-download first reads the remote image (Glance's _ImportMetadata): its formats and
+      // properties are set here, its size is what the download must deliver.
+      let expectedSize: number | undefined;
+      let download: (() => Promise<Readable>) | undefined;
+      if (req.method === 'web-download') {
+        download = async () => (await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal })).stream;
+      } else if (req.method === 'glance-download') {
+        const remote = await readRemoteImage(task, req, abort.signal, (undo) => (restore = undo));
+        expectedSize = remote.size;
+        image = remote.image;
+        download = () => remote.open();
+      }
+
       // The source every store reads from: staged data, or for copy-image the image's own data.
-      // web-download into one store with no plugin to run: the download streams straight into
-      // the store (one pass instead of Glance's download-to-staging then copy).
+      // A download into one store with no plugin to run streams straight into the store (one
+      // pass instead of Glance's download-to-staging then copy).
       let direct: Readable | undefined;
-      if (req.method === 'web-download' && req.stores.length === 1 && !(deps.plugins && deps.plugins.length > 0)) {
-        direct = (await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal })).stream;
-      } else if (req.method === 'web-download') {
-        const { stream } = await deps.web.open(req.uri!, { sizeCap: deps.imageSizeCap, signal: abort.signal });
+      let directSize: number | undefined;
+      if (download && req.stores.length === 1 && !(deps.plugins && deps.plugins.length > 0)) {
+        direct = await download();
+        directSize = expectedSize;
+      } else if (download) {
+        const stream = await download();
         try {
           // Digests come from the copy into the stores, which reads the staged bytes back.
-          await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: null, signal: abort.signal });
+          await staging.put(id, stream, { sizeCap: deps.imageSizeCap, hashAlgo: null, signal: abort.signal, expectedSize });
         } finally {
           stream.destroy();
         }
@@ -131,6 +173,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           direct = undefined;
           return stream;
         }
+        directSize = undefined;
         if (req.method === 'copy-image') {
           const loc = image.locations.find((l) => l.status === 'active');
           if (!loc) throw new Invalid('The image has no data to copy');
@@ -172,7 +215,10 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           hold = (await deps.quotas?.holdStorage(req.projectId ?? null, id, undefined)) ?? null;
           source = await openSource();
           const counted = hold === null ? source : hold.meter(source);
+          // Opened first: a direct download's expected size goes with it.
+          const size = directSize;
           blob = await blobs.put(id, counted, {
+            ...(size !== undefined ? { expectedSize: size } : {}),
             sizeCap: deps.imageSizeCap,
             hashAlgo: deps.hashingAlgorithm,
             signal: abort.signal,
@@ -235,7 +281,7 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         // too could undo what happened since (a new stage, a new import).
         deps.onError('import stopped: its task was taken over by another node, which recovered the image', e, { task: task.id, image: id });
       } else {
-        await revert(task, req, added, e);
+        await revert(task, req, added, e, restore);
       }
     } finally {
       stopHeartbeat();
@@ -270,11 +316,70 @@ export function createImportRunner(deps: ImportRunnerDeps) {
     return image;
   }
 
+  /**
+   * glance-download's _ImportMetadata: finds the remote Glance in the caller's catalog, reads
+   * the image there (it must be active), gives the local image its formats and the properties
+   * Glance copies, and returns the remote size and how to open its data.
+   */
+  async function readRemoteImage(task: Task, req: ImportRequest, signal: AbortSignal, changed: (restore: (image: Image) => Image) => void) {
+    const g = req.glance;
+    const remoteGlance = deps.remoteGlance;
+    if (!g || !remoteGlance) throw new Invalid('glance-download is not available in this process');
+    if (!g.token) throw new Invalid('glance-download needs the caller\'s Keystone token ([paste_deploy] flavor = keystone)');
+    const token = g.token;
+    const endpoint = findGlanceEndpoint(g.catalog, g.region, g.interface);
+    const remote = await remoteGlance.image(endpoint, g.imageId, token, { signal });
+    if (remote.status !== 'active') throw new Invalid(`Source image status should be active instead of ${pyStr(remote.status)}`);
+    const properties = copiedProperties(remote, deps.glanceDownloadProperties ?? DEFAULT_EXTRA_PROPERTIES);
+    const format = (key: 'disk_format' | 'container_format'): string => {
+      const value = remote[key];
+      if (typeof value !== 'string' || value === '') throw new Invalid(`Remote image ${g.imageId} has no ${key}`);
+      return value;
+    };
+    const diskFormat = format('disk_format');
+    const containerFormat = format('container_format');
+    const size = remote.size;
+    let before: Image | undefined;
+    const image = await update(task, (img) => {
+      before = img;
+      return { ...img, disk_format: diskFormat, container_format: containerFormat, properties: { ...img.properties, ...properties } };
+    });
+    // Glance reads the size after setting the formats; its revert then puts them back.
+    changed((img: Image): Image => {
+      const props = { ...img.properties };
+      for (const key of Object.keys(properties)) {
+        const old = before!.properties[key];
+        if (old === undefined) delete props[key];
+        else props[key] = old;
+      }
+      return { ...img, disk_format: before!.disk_format, container_format: before!.container_format, properties: props };
+    });
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw new Invalid(`Size attribute of remote image ${g.imageId} could not be determined.`);
+    }
+    return {
+      image,
+      size,
+      open: () => remoteGlance.open(endpoint, g.imageId, token, { sizeCap: deps.imageSizeCap, signal }),
+    };
+  }
+
   /** Undoes a failed import: its new copies, the staged data, the status (unless copy-image). */
-  async function revert(task: Task, req: ImportRequest, added: { url: string; store: string }[], error: unknown): Promise<void> {
+  async function revert(
+    task: Task,
+    req: ImportRequest,
+    added: { url: string; store: string }[],
+    error: unknown,
+    restore: ((image: Image) => Image) | undefined,
+  ): Promise<void> {
     const id = task.image_id!;
-    const message = error instanceof IrisError ? error.message : 'Import failed: internal error';
-    if (!(error instanceof IrisError)) deps.onError('import task failed', error, { task: task.id, image: id });
+    let message = error instanceof IrisError ? error.message : 'Import failed: internal error';
+    if (req.method === 'glance-download') {
+      // Glance reports any glance-download failure with its executor's catch-all message; the
+      // cause goes to the log.
+      message = GLANCE_DOWNLOAD_FAILURE;
+      deps.onError('glance-download import failed', error, { task: task.id, image: id });
+    } else if (!(error instanceof IrisError)) deps.onError('import task failed', error, { task: task.id, image: id });
     try {
       if (req.method !== 'copy-image') {
         for (const a of added) {
@@ -283,7 +388,8 @@ export function createImportRunner(deps: ImportRunnerDeps) {
           });
         }
         const urls = new Set(added.map((a) => a.url));
-        await update(task, (img) => {
+        await update(task, (current) => {
+          const img = restore ? restore(current) : current;
           const next = removeFrom({ ...img, locations: img.locations.filter((l) => !urls.has(l.url)) }, IMPORTING, req.stores);
           const failed = addTo(next, FAILED, req.stores);
           return img.status === 'importing' || img.status === 'uploading'

@@ -1,0 +1,67 @@
+/**
+ * Runs Debian tempest's glance-download tests (tempest.api.image.v2.test_images.ImportImagesTest
+ * test_image_glance_download_*) against Iris with a real Keystone (test/helpers/keystone.ts):
+ * Iris on flavor keystone with glance-download enabled, registered as the `image` service of
+ * RegionOne; tempest imports from that same region (its tests use their own region as the
+ * remote one), so Iris may reach itself on loopback here. With `--glance`, the same tests run
+ * against the real Glance 25.1.0 behind the same Keystone instead (test/helpers/keystone-glance.ts).
+ * Needs python3-tempest, python3-keystone, uwsgi-core, uwsgi-plugin-python3 (and glance-api).
+ *
+ *   node --import tsx scripts/tempest-glance-download.ts [--glance]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startIris } from '../test/helpers/iris-server.js';
+import { keystoneIrisEnv, startKeystone } from '../test/helpers/keystone.js';
+import { startKeystoneGlance } from '../test/helpers/keystone-glance.js';
+
+const TESTS = ['success', 'bad_uuid', 'bad_endpoint', 'bad_missing_image'].map(
+  (t) => `tempest.api.image.v2.test_images.ImportImagesTest.test_image_glance_download_import_${t}`,
+);
+const METHODS = ['glance-direct', 'web-download', 'copy-image', 'glance-download'];
+const onGlance = process.argv.includes('--glance');
+
+const keystone = await startKeystone();
+try {
+  const cloud = await keystone.populate();
+  const server = onGlance
+    ? await startKeystoneGlance(keystone, cloud, { importMethods: METHODS, allowedHosts: ['127.0.0.1'] })
+    : await startIris({
+        env: keystoneIrisEnv(keystone, cloud, {
+          IRIS__DEFAULT__ENABLED_IMPORT_METHODS: METHODS.join(','),
+          IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
+          IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
+        }),
+      });
+  try {
+    await keystone.registerImageEndpoint('baseUrl' in server ? server.baseUrl : server.url);
+    const dir = mkdtempSync(join(tmpdir(), 'iris-tempest-'));
+    writeFileSync(
+      join(dir, 'tempest.conf'),
+      [
+        '[DEFAULT]', `log_dir = ${dir}`, 'log_file = tempest.log',
+        '[auth]', `admin_username = ${cloud.users.admin.name}`, `admin_password = ${cloud.users.admin.password}`,
+        `admin_project_name = ${cloud.projects.admin.name}`, 'admin_domain_name = Default', 'use_dynamic_credentials = true',
+        '[identity]', `uri_v3 = ${keystone.url}`, 'auth_version = v3', 'region = RegionOne',
+        '[identity-feature-enabled]', 'api_v2 = false',
+        '[service_available]', 'glance = true', 'nova = false', 'cinder = false', 'neutron = false', 'swift = false',
+        // tempest stages random bytes: raw is the disk format they are.
+        '[image]', 'endpoint_type = publicURL', 'disk_formats = raw,iso', 'container_formats = bare,ovf',
+        '[image-feature-enabled]', 'import_image = true',
+        '',
+      ].join('\n'),
+    );
+    const tests = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', ...TESTS], {
+      cwd: dir,
+      env: { ...process.env, TEMPEST_CONFIG_DIR: dir, TEMPEST_CONFIG: 'tempest.conf' },
+      stdio: 'inherit',
+    });
+    process.exitCode = tests.status ?? 1;
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await keystone.stop();
+}
