@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { processTree, startIris } from './servers.js';
+import { startIris, treeTicks } from './servers.js';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
@@ -49,18 +49,7 @@ interface BenchServer {
 
 /** CPU seconds (user + system, all threads) the server's processes have used so far. */
 function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      // Fields after the parenthesised command name: state is [0], utime [11], stime [12].
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return ticks / TICKS;
+  return treeTicks(pid) / TICKS;
 }
 
 interface Cell extends LoadResult {

@@ -9,12 +9,9 @@
  *
  *   node --import tsx scripts/tempest-glance-download.ts [--glance]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startIris } from '../test/helpers/iris-server.js';
 import { keystoneIrisEnv, startKeystone } from '../test/helpers/keystone.js';
+import { runTempest } from './tempest-run.js';
 import { startKeystoneGlance } from '../test/helpers/keystone-glance.js';
 
 const TESTS = ['success', 'bad_uuid', 'bad_endpoint', 'bad_missing_image'].map(
@@ -37,28 +34,8 @@ try {
       });
   try {
     await keystone.registerImageEndpoint('baseUrl' in server ? server.baseUrl : server.url);
-    const dir = mkdtempSync(join(tmpdir(), 'iris-tempest-'));
-    writeFileSync(
-      join(dir, 'tempest.conf'),
-      [
-        '[DEFAULT]', `log_dir = ${dir}`, 'log_file = tempest.log',
-        '[auth]', `admin_username = ${cloud.users.admin.name}`, `admin_password = ${cloud.users.admin.password}`,
-        `admin_project_name = ${cloud.projects.admin.name}`, 'admin_domain_name = Default', 'use_dynamic_credentials = true',
-        '[identity]', `uri_v3 = ${keystone.url}`, 'auth_version = v3', 'region = RegionOne',
-        '[identity-feature-enabled]', 'api_v2 = false',
-        '[service_available]', 'glance = true', 'nova = false', 'cinder = false', 'neutron = false', 'swift = false',
-        // tempest stages random bytes: raw is the disk format they are.
-        '[image]', 'endpoint_type = publicURL', 'disk_formats = raw,iso', 'container_formats = bare,ovf',
-        '[image-feature-enabled]', 'import_image = true',
-        '',
-      ].join('\n'),
-    );
-    const tests = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', ...TESTS], {
-      cwd: dir,
-      env: { ...process.env, TEMPEST_CONFIG_DIR: dir, TEMPEST_CONFIG: 'tempest.conf' },
-      stdio: 'inherit',
-    });
-    process.exitCode = tests.status ?? 1;
+    // tempest stages random bytes: raw is the disk format they are.
+    process.exitCode = runTempest(keystone, cloud, ['[image]', 'endpoint_type = publicURL', 'disk_formats = raw,iso', 'container_formats = bare,ovf', '[image-feature-enabled]', 'import_image = true'], TESTS);
   } finally {
     await server.stop();
   }

@@ -7,13 +7,10 @@
  *
  *   node --import tsx scripts/tempest-metadefs.ts [MODULE…]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runManage } from '../src/cli/iris-manage.js';
 import { startIris } from '../test/helpers/iris-server.js';
 import { keystoneIrisEnv, startKeystone } from '../test/helpers/keystone.js';
+import { runTempest } from './tempest-run.js';
 
 // Debian's tempest 33 has no stestr: the modules run under unittest.
 const MODULES = process.argv.length > 2 ? process.argv.slice(2) : [
@@ -33,26 +30,7 @@ try {
     // A deployment has the stock catalog: tempest takes its first resource type from it.
     const loaded = await runManage(['db', 'load_metadefs'], { stdout: () => undefined, stderr: (s) => process.stderr.write(s), env: { ...process.env, IRIS_DATA_DIR: iris.dataDir } });
     if (loaded !== 0) throw new Error('iris-manage db load_metadefs failed');
-    const dir = mkdtempSync(join(tmpdir(), 'iris-tempest-'));
-    writeFileSync(
-      join(dir, 'tempest.conf'),
-      [
-        '[DEFAULT]', `log_dir = ${dir}`, 'log_file = tempest.log',
-        '[auth]', `admin_username = ${cloud.users.admin.name}`, `admin_password = ${cloud.users.admin.password}`,
-        `admin_project_name = ${cloud.projects.admin.name}`, 'admin_domain_name = Default', 'use_dynamic_credentials = true',
-        '[identity]', `uri_v3 = ${keystone.url}`, 'auth_version = v3', 'region = RegionOne',
-        '[identity-feature-enabled]', 'api_v2 = false',
-        '[service_available]', 'glance = true', 'nova = false', 'cinder = false', 'neutron = false', 'swift = false',
-        '[image]', 'endpoint_type = publicURL',
-        '',
-      ].join('\n'),
-    );
-    const tests = spawnSync('/usr/bin/python3', ['-m', 'unittest', '-v', ...MODULES], {
-      cwd: dir,
-      env: { ...process.env, TEMPEST_CONFIG_DIR: dir, TEMPEST_CONFIG: 'tempest.conf' },
-      stdio: 'inherit',
-    });
-    process.exitCode = tests.status ?? 1;
+    process.exitCode = runTempest(keystone, cloud, ['[image]', 'endpoint_type = publicURL'], MODULES);
   } finally {
     await iris.stop();
   }
