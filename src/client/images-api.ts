@@ -363,11 +363,15 @@ export function createImagesApi(transport: Transport): ImagesApi {
           done(null, chunk);
         },
       });
+      // `flush: true` fsyncs before close, so the rename never publishes unwritten data.
+      const sink = createWriteStream(part, { flush: true });
       try {
-        // `flush: true` fsyncs before close, so the rename never publishes unwritten data.
-        await pipeline(download.stream, count, createWriteStream(part, { flush: true }), { signal: options.signal });
+        await pipeline(download.stream, count, sink, { signal: options.signal });
         await rename(part, path);
       } catch (err) {
+        // A failure before the file was even opened: the open still completes (creating the
+        // file) and only then closes, so unlink after the close, not before.
+        if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
         await unlink(part).catch(() => {});
         throw err;
       }
