@@ -55,12 +55,17 @@ function cpuSeconds(pid: number): number {
 interface Cell extends LoadResult {
   /** Server CPU seconds per 1,000 requests. */
   readonly cpuPerK: number;
+  /** The broker's CPU seconds per 1,000 requests (all its threads; NaN while it is down). */
+  readonly brokerPerK: number;
 }
 
 async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cell> {
+  const brokerPid = rabbit.pid();
+  const broker = () => (brokerPid === undefined ? NaN : cpuSeconds(brokerPid));
   const before = cpuSeconds(pid);
+  const brokerBefore = broker();
   const r = await run();
-  return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs };
+  return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs, brokerPerK: ((broker() - brokerBefore) * 1000) / r.reqs };
 }
 
 function measure(iris: BenchServer): Promise<{ create: Cell; patch: Cell }> {
@@ -143,14 +148,15 @@ if (BEFORE_ROOT !== undefined) {
 }
 const names = Object.keys(servers);
 const [load1Before] = loadavg();
-const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[] }> = {};
+const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[]; broker: number[] }> = {};
 const record = (name: string, r: { create: Cell; patch: Cell }): void => {
-  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [] });
+  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [], broker: [] });
   row.create.push(r.create.rps);
   row.patch.push(r.patch.rps);
   row.p99.push(r.patch.p99);
   row.createCpu.push(r.create.cpuPerK);
   row.patchCpu.push(r.patch.cpuPerK);
+  row.broker.push((r.create.brokerPerK + r.patch.brokerPerK) / 2);
   if (r.create.errors + r.patch.errors > 0) throw new Error(`${name}: ${r.create.errors + r.patch.errors} errors`);
 };
 try {
@@ -176,11 +182,11 @@ console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
 console.log(
   `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
 );
-console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms |');
-console.log('|---|---|---|---|---|---|');
+console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req |');
+console.log('|---|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} |`,
+    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} | ${Number.isNaN(median(r.broker)) ? '-' : median(r.broker).toFixed(3)} |`,
   );
 }
 for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)']] as const) {

@@ -54,6 +54,10 @@ const CASES: readonly string[] = [
   '["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1]',
   '"The quick brown fox jumps over the lazy dog, then the lazy dog sleeps on in the sun all day long."',
   '{"description": "The quick brown fox jumps over the lazy dog, then it sleeps on\\nin the sun all day long and the next."}',
+  // json.dumps's two paths: V8's serializer re-spaced, and the float fallback (also taken when
+  // a string merely looks like a float after a separator).
+  '{"a": [], "b": {}, "c": [[], {"d": [1, -2]}], "e": "x, 1.5: [3e4", "f": "line\\nbreak, y"}',
+  '{"size": 1, "ratio": 0.5, "tiny": [2.5e-9]}',
 ];
 
 function python(cases: readonly string[]): string[][] | string {

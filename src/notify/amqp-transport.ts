@@ -60,6 +60,9 @@ export interface TransportStats {
 /** oslo's rabbit driver's message properties (the same object for every publish: amqplib only reads it). */
 const PROPERTIES = Object.freeze({ contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0, headers: {} });
 
+/** Bytes the socket buffers before amqplib waits for it to drain (a batch's write-out). */
+const SOCKET_BUFFER_BYTES = 1024 * 1024;
+
 /** The TCP socket under an amqplib connection (not part of its API: undefined if that changes). */
 function socketOf(model: ChannelModel | undefined): { cork(): void; uncork(): void } | undefined {
   const stream = (model as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } } | undefined)?.connection?.stream;
@@ -167,9 +170,13 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
         const ep = opts.endpoints[index]!;
         let conn: ChannelModel | undefined;
         try {
+          // amqplib hands these to net.connect, which takes stream options too: a socket buffer
+          // that holds a whole batch (with net's 16 KiB default a corked batch filled it after
+          // about a dozen messages, and amqplib wrote the rest one syscall each).
+          const socketOptions = { timeout: opts.connectTimeoutMs ?? 10_000, writableHighWaterMark: SOCKET_BUFFER_BYTES };
           conn = await amqp.connect(
             { protocol: 'amqp', hostname: ep.hostname, port: ep.port, username: ep.username, password: ep.password, vhost: ep.vhost, heartbeat: 60 },
-            { timeout: opts.connectTimeoutMs ?? 10_000 },
+            socketOptions,
           );
           // An 'error' event without a listener would throw: listen before anything can fail.
           conn.on('error', (err: Error) => log.warn({ err, broker: where }, 'notification broker connection error'));

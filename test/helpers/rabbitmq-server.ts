@@ -27,6 +27,8 @@ export interface RabbitServer {
   /** `amqp://guest:guest@127.0.0.1:<port>/` (guest may log in from loopback). */
   readonly url: string;
   readonly port: number;
+  /** The running broker's process id (its Erlang VM), for CPU accounting; undefined while down. */
+  pid(): number | undefined;
   /** Brings a killed broker back on the same port and data dir; waits until it takes connections. */
   start(): Promise<void>;
   /** SIGKILL to the broker (a crash); its port refuses connections until start(). */
@@ -89,6 +91,7 @@ export async function startRabbit(): Promise<RabbitServer> {
   return {
     url,
     port,
+    pid: () => (server === undefined || server.exited() ? undefined : server.child.pid),
     start: launch,
     async kill() {
       await server?.kill('SIGKILL');
