@@ -25,6 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireSwift, startSwift, type SwiftServer } from '../test/helpers/swift-server.js';
+import { swiftStoreEnv } from '../test/helpers/swift-driver-options.js';
 import { processor } from './machine.js';
 import { REPO_ROOT, startIris, treeTicks } from './servers.js';
 
@@ -79,19 +80,7 @@ async function main(): Promise<void> {
     swift = await startSwift();
   }
   // Iris's swift driver on the local Swift: one object per image (size known on upload).
-  const storeEnv: Record<string, string> =
-    swift === undefined
-      ? {}
-      : {
-          IRIS__GLANCE_STORE__STORES: 'swift',
-          IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift',
-          IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_VERSION: '1',
-          IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_ADDRESS: swift.authUrl,
-          IRIS__GLANCE_STORE__SWIFT_STORE_USER: swift.user,
-          IRIS__GLANCE_STORE__SWIFT_STORE_KEY: swift.key,
-          IRIS__GLANCE_STORE__SWIFT_STORE_CONTAINER: 'bench-cache',
-          IRIS__GLANCE_STORE__SWIFT_STORE_CREATE_CONTAINER_ON_PUT: 'true',
-        };
+  const storeEnv = swift === undefined ? {} : swiftStoreEnv(swift, 'bench-cache');
   const server = await startIris({
     name: 'iris-cache',
     dataDir: join(work, 'data'),

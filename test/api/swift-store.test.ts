@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe as explain, getBytes, json, putBytes } from '../helpers/http.js';
-import { listContainer } from '../helpers/swift-driver-options.js';
+import { listContainer, swiftBackendEnv, swiftStoreEnv } from '../helpers/swift-driver-options.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
 
 const MB = 1024 * 1024;
@@ -25,14 +25,7 @@ describe('Iris on a swift store', { skip: !requireSwift() && 'Swift is not insta
     swift = await startSwift();
     iris = await startIris({
       env: {
-        IRIS__GLANCE_STORE__STORES: 'swift',
-        IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift',
-        IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_VERSION: '1',
-        IRIS__GLANCE_STORE__SWIFT_STORE_AUTH_ADDRESS: swift.authUrl,
-        IRIS__GLANCE_STORE__SWIFT_STORE_USER: swift.user,
-        IRIS__GLANCE_STORE__SWIFT_STORE_KEY: swift.key,
-        IRIS__GLANCE_STORE__SWIFT_STORE_CONTAINER: 'images',
-        IRIS__GLANCE_STORE__SWIFT_STORE_CREATE_CONTAINER_ON_PUT: 'true',
+        ...swiftStoreEnv(swift, 'images'),
         IRIS__GLANCE_STORE__SWIFT_STORE_LARGE_OBJECT_SIZE: '2',
         IRIS__GLANCE_STORE__SWIFT_STORE_LARGE_OBJECT_CHUNK_SIZE: '1',
         IRIS__DEFAULT__SHOW_IMAGE_DIRECT_URL: 'true',
@@ -105,12 +98,7 @@ describe('Iris on a swift store', { skip: !requireSwift() && 'Swift is not insta
       env: {
         IRIS__DEFAULT__ENABLED_BACKENDS: 'cloud:swift',
         IRIS__GLANCE_STORE__DEFAULT_BACKEND: 'cloud',
-        IRIS__CLOUD__SWIFT_STORE_AUTH_VERSION: '1',
-        IRIS__CLOUD__SWIFT_STORE_AUTH_ADDRESS: swift.authUrl,
-        IRIS__CLOUD__SWIFT_STORE_USER: swift.user,
-        IRIS__CLOUD__SWIFT_STORE_KEY: swift.key,
-        IRIS__CLOUD__SWIFT_STORE_CONTAINER: 'multi',
-        IRIS__CLOUD__SWIFT_STORE_CREATE_CONTAINER_ON_PUT: 'true',
+        ...swiftBackendEnv(swift, 'multi', 'cloud'),
       },
     });
     try {

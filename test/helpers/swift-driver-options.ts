@@ -32,6 +32,38 @@ export function swiftOptions(swift: SwiftServer, over: Partial<SwiftDriverOption
   };
 }
 
+/** Iris's environment (`IRIS__<SECTION>__<OPTION>`) for the swift options of one config section. */
+function swiftSectionEnv(section: string, swift: SwiftServer, container: string): Record<string, string> {
+  const at = `IRIS__${section.toUpperCase()}__`;
+  return {
+    [`${at}SWIFT_STORE_AUTH_VERSION`]: '1',
+    [`${at}SWIFT_STORE_AUTH_ADDRESS`]: swift.authUrl,
+    [`${at}SWIFT_STORE_USER`]: swift.user,
+    [`${at}SWIFT_STORE_KEY`]: swift.key,
+    [`${at}SWIFT_STORE_CONTAINER`]: container,
+    [`${at}SWIFT_STORE_CREATE_CONTAINER_ON_PUT`]: 'true',
+  };
+}
+
+/**
+ * The environment for a started Iris (test/helpers/iris-server.ts) whose single store is `swift`
+ * (`[glance_store] stores = swift`), auth v1 as the main account, `container` made on first put.
+ *
+ * @example startIris({ env: { ...swiftStoreEnv(swift, 'images'), IRIS__DEFAULT__SHOW_IMAGE_DIRECT_URL: 'true' } })
+ */
+export function swiftStoreEnv(swift: SwiftServer, container: string): Record<string, string> {
+  return {
+    IRIS__GLANCE_STORE__STORES: 'swift',
+    IRIS__GLANCE_STORE__DEFAULT_STORE: 'swift',
+    ...swiftSectionEnv('glance_store', swift, container),
+  };
+}
+
+/** The same options in the section of the multi-store backend `backend` (`enabled_backends = <backend>:swift`). */
+export function swiftBackendEnv(swift: SwiftServer, container: string, backend: string): Record<string, string> {
+  return swiftSectionEnv(backend, swift, container);
+}
+
 /** The names in `container` of the main account ([] when it does not exist). */
 export async function listContainer(swift: SwiftServer, container: string, prefix = ''): Promise<string[]> {
   const { storageUrl, token } = await swift.auth();
