@@ -58,6 +58,7 @@ const CASES: readonly string[] = [
   // a string merely looks like a float after a separator).
   '{"a": [], "b": {}, "c": [[], {"d": [1, -2]}], "e": "x, 1.5: [3e4", "f": "line\\nbreak, y"}',
   '{"size": 1, "ratio": 0.5, "tiny": [2.5e-9]}',
+  '{"timestamp": "2026-12-06 22:37:52.931000", "n": [1, 2]}',
 ];
 
 function python(cases: readonly string[]): string[][] | string {

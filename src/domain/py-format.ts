@@ -45,7 +45,7 @@ const BEYOND_ASCII_ALL = /[\u007f-\uffff]/g;
 const COMMA_BREAK = /,\n */g;
 const BREAK = /\n */g;
 /** A number token that is not a plain integer below 2^53: Python would print it as a float. */
-const FLOAT_TOKEN = /(?:^|[:[]|, )-?\d+(?:[.eE]|\d{15})/;
+const FLOAT_TOKEN = /(?:^|: |\[|, )-?\d+(?:[.eE]|\d{15})/;
 
 /**
  * json.dumps's separators from V8's own serializer (notification bodies are built here, on
