@@ -17,14 +17,20 @@
  *   BENCH_NOTIFY_BEFORE=/tmp/iris-before node --import tsx bench/notifications.ts
  *     # also "off" and "on" from another checkout (e.g. `git archive <commit>` unpacked there with
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
+ *   BENCH_NOTIFY_DRAIN=1   # empty the notification queue before each cell (as a consumer would)
+ *   BENCH_NOTIFY_PEER=0    # leave out the real Glance (../shared/peer-glance), off and on, in the same rounds
+ *
+ * The last column is the broker's own CPU per 1,000 requests: on two cores it is taken from the
+ * servers and the load generator, so it shows in req/s while the server's CPU per request stays.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { startIris, treeTicks } from './servers.js';
+import { PEER_DIR, startIris, startPeer, treeTicks } from './servers.js';
+import amqp from 'amqplib';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
@@ -123,6 +129,21 @@ function profileShares(file: string): { busy: number; notify: number; asyncHooks
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const rabbit = await startRabbit();
+/**
+ * BENCH_NOTIFY_DRAIN=1: empty the notification queue before each cell, as a consumer (a
+ * billing or search service) keeps it short in a deployment; by default it grows through the run.
+ */
+const DRAIN = process.env.BENCH_NOTIFY_DRAIN === '1';
+async function drainQueues(): Promise<void> {
+  const conn = await amqp.connect(rabbit.url);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    await ch.purgeQueue('notifications.info').catch(() => undefined);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
 const on = { IRIS__OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2', IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL: rabbit.url.replace(/^amqp:/, 'rabbit:') };
 const profile = (name: string): Record<string, string> =>
   PROFILE_DIR === undefined
@@ -146,6 +167,29 @@ if (BEFORE_ROOT !== undefined) {
   servers['off (before)'] = await start('off (before)', profile('off-before'), BEFORE_ROOT);
   servers['on (before)'] = await start('on (before)', { ...on, ...profile('on-before') }, BEFORE_ROOT);
 }
+/** The real Glance beside Iris, without and with notifications (BENCH_NOTIFY_PEER=0 leaves it out). */
+if (process.env.BENCH_NOTIFY_PEER !== '0' && existsSync(join(PEER_DIR, 'start.sh'))) {
+  for (const [name, notify] of [['Glance off', false], ['Glance on', true]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'iris-bench-notify-peer-'));
+    const settings: Record<string, string> = {};
+    if (notify) {
+      const conf = join(dir, 'notify.conf');
+      writeFileSync(conf, `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${on.IRIS__OSLO_MESSAGING_NOTIFICATIONS__TRANSPORT_URL}\n`);
+      settings.PEER_GLANCE_EXTRA_CONF = conf;
+    }
+    const peer = await startPeer({ stateDir: join(dir, 'state'), logFile: join(dir, 'glance.log'), settings });
+    servers[name] = {
+      baseUrl: peer.url,
+      pid: peer.pid,
+      stop: async () => {
+        await peer.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+} else {
+  process.stderr.write(`[bench:notify] the real Glance left out (${process.env.BENCH_NOTIFY_PEER === '0' ? 'BENCH_NOTIFY_PEER=0' : `no ${PEER_DIR}/start.sh`})\n`);
+}
 const names = Object.keys(servers);
 const [load1Before] = loadavg();
 const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[]; broker: number[] }> = {};
@@ -166,7 +210,10 @@ try {
   for (let round = 0; round < ROUNDS; round += 1) {
     // Each round starts with the next server: none is always first (or last) after the others.
     const order = names.map((_, i) => names[(i + round) % names.length]!);
-    for (const name of order) record(name, await measure(servers[name]!));
+    for (const name of order) {
+      if (DRAIN) await drainQueues();
+      record(name, await measure(servers[name]!));
+    }
   }
   if (BROKER_DOWN) await rabbit.kill();
   for (let round = 0; round < (BROKER_DOWN ? ROUNDS : 0); round += 1) {
@@ -189,7 +236,7 @@ for (const [name, r] of Object.entries(results)) {
     `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} | ${Number.isNaN(median(r.broker)) ? '-' : median(r.broker).toFixed(3)} |`,
   );
 }
-for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)']] as const) {
+for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)'], ['Glance on', 'Glance off']] as const) {
   const row = results[name];
   const off = results[offName];
   if (off === undefined || row === undefined) continue;
