@@ -15,7 +15,7 @@
  * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import],
  * BENCH_CPU_ORDER [upload-first | stage-first | alternate].
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -59,7 +59,22 @@ export interface StepFigure {
   readonly mibps: number;
   readonly cpu: CpuByGroup;
   readonly bytes: number;
+  /** Busy CPU seconds of the whole machine during the step (/proc/stat): every process and kernel thread. */
+  readonly machineCpu: number;
 }
+
+/**
+ * Busy CPU seconds of the whole machine so far (/proc/stat's first line: user, nice, system,
+ * irq, softirq, steal). A server that never fsyncs leaves its writeback to the kernel's flusher
+ * threads, which its own thread times do not show; the machine's figure counts them (and the
+ * client, and anything else running: it is meaningful on a quiet machine only).
+ */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** step -> figures of each round */
 export type ServerFigures = Map<string, StepFigure[]>;
@@ -113,14 +128,21 @@ async function curlGet(url: string): Promise<number> {
 /** Runs `body` and returns its MiB/s (for `bytes`) and the server's CPU by thread group meanwhile. */
 async function measured(server: Server, classifier: ThreadClassifier, bytes: number, body: () => Promise<void>): Promise<StepFigure> {
   classifier.classify();
+  // Each step starts with nothing dirty in the page cache: a server that does not fsync leaves
+  // its writeback behind, which would otherwise land in (and slow) the next server's step.
+  execFileSync('sync');
   const before = snapshot(server.pid);
+  const machineBefore = machineBusySeconds();
   const started = performance.now();
   await body();
   const seconds = (performance.now() - started) / 1000;
   const after = snapshot(server.pid);
+  // The machine's figure includes writing back what the step left dirty (not in MiB/s).
+  execFileSync('sync');
+  const machineCpu = machineBusySeconds() - machineBefore;
   // Threads started during the step (a hashing thread's first job) are told apart now, idle.
   classifier.classify();
-  return { mibps: bytes / MIB / seconds, cpu: cpuBetween(before, after, classifier), bytes };
+  return { mibps: bytes / MIB / seconds, cpu: cpuBetween(before, after, classifier), bytes, machineCpu };
 }
 
 async function serverRound(server: Server, classifier: ThreadClassifier, file: string, bytes: number, figures: ServerFigures, rep: number): Promise<void> {
@@ -337,6 +359,7 @@ export function cpuReport(r: CpuBenchResult): string {
     `- processor: ${r.machine}; load average before ${r.loadBefore}, after ${r.loadAfter}`,
     '- CPU s/GiB = (utime + stime of the thread group) / GiB moved, from /proc/<pid>/task/*/stat; user / sys in brackets.',
     '- MiB/s is wall clock, a smoke figure when the machine is loaded.',
+    "- machine CPU s/GiB: the whole machine's busy time (/proc/stat) from the step's start until a `sync` after it has written back what the step left dirty: the server, curl, and the kernel's flusher threads, which do the writeback of a server that never fsyncs (Glance); anything else running counts too. Every step starts after a `sync`.",
     '',
     '| machine limit (this process, one thread) | MiB/s | CPU s/GiB |',
     '|---|---|---|',
@@ -345,7 +368,7 @@ export function cpuReport(r: CpuBenchResult): string {
   ];
   const steps = new Set<string>();
   for (const figs of r.servers.values()) for (const step of figs.keys()) steps.add(step);
-  lines.push('| step | server | MiB/s | total CPU s/GiB | by thread: CPU s/GiB (user / sys) |', '|---|---|---|---|---|');
+  lines.push('| step | server | MiB/s | total CPU s/GiB | machine CPU s/GiB | by thread: CPU s/GiB (user / sys) |', '|---|---|---|---|---|---|');
   for (const step of steps) {
     for (const [name, figs] of r.servers) {
       const rounds = figs.get(step);
@@ -365,7 +388,8 @@ export function cpuReport(r: CpuBenchResult): string {
         .join('; ');
       const mibps = median(rounds.map((f) => f.mibps));
       const total = median(rounds.map((f) => perGiB(f.cpu.total, f)));
-      lines.push(`| ${step} | ${name} | ${mibps.toFixed(0)} | ${total.toFixed(2)} | ${byGroup} |`);
+      const machine = median(rounds.map((f) => perGiB(f.machineCpu, f)));
+      lines.push(`| ${step} | ${name} | ${mibps.toFixed(0)} | ${total.toFixed(2)} | ${machine.toFixed(2)} | ${byGroup} |`);
     }
   }
   return lines.join('\n');
