@@ -23,6 +23,15 @@ export interface Server {
 /** The checkout's root (bench/..). */
 export const REPO_ROOT = new URL('..', import.meta.url).pathname;
 /** `peer-glance` next to the checkout, as the project's shared directory lays it out. */
+/** The node flags `npm start` gives Iris (package.json's start script): the benches run what operators run. */
+export const IRIS_NODE_FLAGS: readonly string[] = startScriptFlags();
+
+function startScriptFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  const end = start.indexOf('--import');
+  return start.slice(1, end < 0 ? start.length : end);
+}
+
 export const PEER_DIR = process.env.PEER_GLANCE_SCRIPTS ?? join(REPO_ROOT, '..', 'shared', 'peer-glance');
 
 /** A TCP port nobody listens on right now (the kernel's choice). */
@@ -80,7 +89,7 @@ export async function startIris(opts: {
     // BENCH_NO_FLUSH=1 (bench only, see bench/no-flush.ts): the same code without fsync.
     const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
     // BENCH_IRIS_NODE_ARGS: node flags for the Iris processes (e.g. `--trace-gc`, not allowed in NODE_OPTIONS).
-    const nodeArgs = [...(process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
+    const nodeArgs = [...IRIS_NODE_FLAGS, ...(process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
     child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...noFlush, 'src/main.ts'], {
       cwd: opts.root ?? REPO_ROOT,
       env: {
