@@ -5,7 +5,7 @@
  * (glance/async_/flows/location_import.py). Pure: the service does the I/O.
  */
 import { createHash, getHashes } from 'node:crypto';
-import { Invalid } from './errors.js';
+import { Conflict, Invalid } from './errors.js';
 import { transition, type Image, type ImageLocation } from './image.js';
 
 /** The hash algorithms the request schema lets validation_data name. */
@@ -61,6 +61,11 @@ function checkHashValue(algo: string, value: string): void {
   if (compact.length / 2 !== want) {
     throw new Invalid(`os_hash_value: (${value}) is not the correct size for (${algo}) (should be (${want}) bytes)`);
   }
+}
+
+/** Upstream adds locations this way to queued images only. @throws Conflict (409). */
+export function assertLocationAddable(image: Image): void {
+  if (image.status !== 'queued') throw new Conflict(`It's not allowed to add locations if image status is ${image.status}.`);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { RequestContext } from '../domain/context.js';
 import { Conflict, Forbidden } from '../domain/errors.js';
 import type { Image, ImageLocation } from '../domain/image.js';
 import {
+  assertLocationAddable,
   hashed,
   hashingStarted,
   locationActive,
@@ -54,6 +55,8 @@ class LocationImportFailed extends Error {}
 export function createLocationImportService(deps: LocationImportDeps) {
   const { images, policy } = deps;
   const running = new Set<Promise<void>>();
+  /** Images with a flow running in this process. */
+  const busy = new Set<string>();
 
   async function save(ctx: RequestContext, image: Image, previous: Image): Promise<Image> {
     const updated: Image = { ...image, updated_at: deps.clock.now() };
@@ -146,16 +149,23 @@ export function createLocationImportService(deps: LocationImportDeps) {
     async add(ctx: RequestContext, id: string, body: unknown): Promise<void> {
       const request = parseAddLocationRequest(body);
       const image = await deps.imageService.findVisible(ctx, id);
-      if (image.status !== 'queued') throw new Conflict(`It's not allowed to add locations if image status is ${image.status}.`);
+      assertLocationAddable(image);
       policy.enforce(ctx, 'add_image_location', image);
       const roles = [...ctx.roles, ...(ctx.serviceRoles ?? [])];
       if (!roles.includes('service') && !(request.url.startsWith('http') && deps.httpStoreConfigured)) {
         throw new Forbidden('http store must be enabled to use location API by normal user.');
       }
+      // Upstream's import lock, per process: one flow per image at a time (across nodes the
+      // compare-and-swap saves refuse the second flow's status changes).
+      if (busy.has(id)) throw new Conflict(`New operation on image '${id}' is not permitted as prior operation is still in progress`);
+      busy.add(id);
       // Fire and forget, as upstream's task pool; every failure is logged with the image id.
       const flow = run(ctx, id, request)
         .catch((e: unknown) => deps.onError('adding a location failed', e, { image: id, url: request.url }))
-        .finally(() => running.delete(flow));
+        .finally(() => {
+          busy.delete(id);
+          running.delete(flow);
+        });
       running.add(flow);
     },
 
