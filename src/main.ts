@@ -543,6 +543,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     doSecureHash: config.DEFAULT.do_secure_hash,
     httpRetries: config.DEFAULT.http_retries,
     httpStoreConfigured: config.backends.some((b) => b.type === 'http'),
+    quotas,
     probe: {
       multiStore: config.multi_store,
       uriAllowed: (uri: string) => validateImportUri(uri, importFilterOf(config)),

@@ -53,7 +53,7 @@ export interface ImageServiceDeps {
   /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
   readonly dataInvalidated?: (imageId: string) => Promise<void>;
   /** Tag and property quotas, Keystone's image_count_total; absent = none. */
-  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage' | 'checkLocations'>;
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage' | 'checkLocations' | 'checkLocationStorage'>;
   /**
    * [DEFAULT] show_multiple_locations: JSON-patch on /locations is applied (docs/locations.md);
    * absent = every location operation is refused, as Glance with the option off.
@@ -305,6 +305,10 @@ export function createImageService(deps: ImageServiceDeps) {
         deps.quotas?.checkProperties(Object.keys(patched.properties));
       }
       if (!changed.has('locations')) return readable(ctx, await saveChanged(ctx, patched, image));
+      // Glance's quota layer: the added locations' bytes (the image's size, else the probed
+      // one, once per location) against user_storage_quota.
+      const added = patched.locations.filter((l) => !image.locations.some((o) => o.url === l.url)).length;
+      if (added > 0) await deps.quotas?.checkLocationStorage(ctx.projectId, patched.size ? patched.size * added : null);
       const saved = await saveChanged(ctx, { ...patched, locations: storedOrder(image, patched) }, image);
       await dropRemovedLocations(image, saved);
       // The answer shows the order the patch asked for, as Glance's does (its next read does not).

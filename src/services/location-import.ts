@@ -25,6 +25,7 @@ import type { BlobStore, Clock, ImageRepository, Notifier } from '../domain/port
 import { imagePayload } from '../notify/event-payloads.js';
 import { createDigester } from '../blob/hashing-stream.js';
 import type { ImageService } from './images.js';
+import type { QuotaService } from './quotas.js';
 import { probeLocation, type LocationProbeDeps } from './location-probe.js';
 
 export interface LocationImportDeps {
@@ -43,6 +44,8 @@ export interface LocationImportDeps {
   /** Whether an http store is configured: callers without the service role may only add http URLs then. */
   readonly httpStoreConfigured: boolean;
   readonly probe: Omit<LocationProbeDeps, 'blobs'>;
+  /** image_location_quota and user_storage_quota, as Glance's quota layer on append; absent = none. */
+  readonly quotas?: Pick<QuotaService, 'checkLocations' | 'checkLocationStorage'>;
   /** A background step failed; logged with the image id (never lost). */
   readonly onError: (message: string, error: unknown, extra: Record<string, unknown>) => void;
 }
@@ -100,6 +103,9 @@ export function createLocationImportService(deps: LocationImportDeps) {
     if (queued.locations.some((l) => l.url === request.url && Object.keys(l.metadata).length === (found.store ? 1 : 0))) {
       throw new LocationImportFailed(`The location ${request.url} already exists`);
     }
+    // Glance's quota layer on append: one more location, and its bytes.
+    deps.quotas?.checkLocations(queued.locations.length + 1);
+    await deps.quotas?.checkLocationStorage(ctx.projectId, queued.size || found.size);
     const location: ImageLocation = { url: request.url, metadata: found.store !== undefined ? { store: found.store } : {}, status: 'active' };
     let image = await save(ctx, withAddedLocation(queued, location, found.size), queued);
 
