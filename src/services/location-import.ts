@@ -138,7 +138,7 @@ export function createLocationImportService(deps: LocationImportDeps) {
     }
     const latest = await current(id);
     image = await save(ctx, hashed(latest, digests.md5, digests.multihash), latest);
-    if (digests.multihash !== vd.os_hash_value.toLowerCase()) {
+    if (digests.multihash !== vd.os_hash_value) {
       // _VerifyValidationData's revert (and _CalculateHash's after it).
       await save(ctx, locationImportReverted(image, request.url, true), image);
       throw new LocationImportFailed(`os_hash_value: (${vd.os_hash_value}) not matched with actual os_hash_value: (${digests.multihash})`);
