@@ -98,15 +98,18 @@ export function createLocationImportService(deps: LocationImportDeps) {
     const vd = request.validationData;
     // _UpdateLocationTask: the store checks of StoreLocations.append.
     const queued = await current(id);
+    // Another request may have moved it since the 202 (an upload, a second node's flow).
+    assertLocationAddable(queued);
     const found = await probeLocation({ ...deps.probe, blobs: deps.blobs }, id, request.url);
     if (!found.ok || !(found.size > 0)) throw new LocationImportFailed('Invalid location');
-    if (queued.locations.some((l) => l.url === request.url && Object.keys(l.metadata).length === (found.store ? 1 : 0))) {
+    const location: ImageLocation = { url: request.url, metadata: found.store !== undefined ? { store: found.store } : {}, status: 'active' };
+    // StoreLocations.insert's duplicate check: the same URL with the same metadata.
+    if (queued.locations.some((l) => l.url === location.url && JSON.stringify(l.metadata) === JSON.stringify(location.metadata))) {
       throw new LocationImportFailed(`The location ${request.url} already exists`);
     }
     // Glance's quota layer on append: one more location, and its bytes.
     deps.quotas?.checkLocations(queued.locations.length + 1);
     await deps.quotas?.checkLocationStorage(ctx.projectId, queued.size || found.size);
-    const location: ImageLocation = { url: request.url, metadata: found.store !== undefined ? { store: found.store } : {}, status: 'active' };
     let image = await save(ctx, withAddedLocation(queued, location, found.size), queued);
 
     if (!deps.doSecureHash) {
