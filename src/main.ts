@@ -34,6 +34,7 @@ import { credentialsOf } from './policy/rule-policy.js';
 import type { RequestContext } from './domain/context.js';
 import { createImageDataService } from './services/image-data.js';
 import { createImageService } from './services/images.js';
+import { createLocationImportService } from './services/location-import.js';
 import { createMemberService } from './services/members.js';
 import { createMetadefService } from './services/metadefs.js';
 import { createMetadefPolicy } from './policy/metadef-policy.js';
@@ -531,6 +532,25 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
     notifier,
     limits: { limitParamDefault: config.DEFAULT.limit_param_default, apiLimitMax: config.DEFAULT.api_limit_max },
   });
+  const locationImports = createLocationImportService({
+    images,
+    blobs,
+    policy,
+    clock,
+    notifier,
+    imageService,
+    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    doSecureHash: config.DEFAULT.do_secure_hash,
+    httpRetries: config.DEFAULT.http_retries,
+    httpStoreConfigured: config.backends.some((b) => b.type === 'http'),
+    quotas,
+    probe: {
+      multiStore: config.multi_store,
+      uriAllowed: (uri: string) => validateImportUri(uri, importFilterOf(config)),
+      onError: (image, err) => logger.warn({ image, err }, 'could not check an image location; refused as invalid'),
+    },
+    onError: (message, err, extra) => logger.error({ err, ...extra }, message),
+  });
   const app = buildServer(
     {
       config,
@@ -539,6 +559,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       members,
       metadefs,
       imports,
+      locations: locationImports,
       quotas,
       tasks: taskService,
       cache: cacheService,
@@ -589,7 +610,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
       app.server.closeAllConnections();
     }
     // Closing the sockets makes the remaining handlers fail fast; their clean-up is short.
-    await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports)]), AFTER_CLOSE_MS);
+    await settleWithin(Promise.all([closed, handlersIdle(app), importsIdle(imports), locationImports.idle()]), AFTER_CLOSE_MS);
     await authenticator.close();
     await admin?.close();
     await Promise.all([blobs.close(), staging.close(), notifier.close(NOTIFIER_FLUSH_MS)]);

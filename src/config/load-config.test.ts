@@ -52,6 +52,8 @@ test('defaults', (t) => {
     image_property_quota: 128,
     image_tag_quota: 128,
     image_location_quota: 10,
+    do_secure_hash: true,
+    http_retries: 3,
     use_keystone_limits: false,
     public_endpoint: null,
     worker_self_reference_url: null,

@@ -21,7 +21,9 @@ export type ImageAction =
   | 'reactivate'
   | 'copy_image'
   | 'delete_image_location'
-  | 'set_image_location';
+  | 'set_image_location'
+  | 'add_image_location'
+  | 'fetch_image_location';
 
 /** Image-member actions, with Glance's policy names. */
 export type MemberAction = 'add_member' | 'get_members' | 'get_member' | 'modify_member' | 'delete_member';

@@ -10,6 +10,7 @@ import type { BodyAborts } from './body-abort.js';
 import { forwardedOrigin } from './forwarded.js';
 import type { ImageCacheService } from '../services/image-cache.js';
 import type { ImageDataService } from '../services/image-data.js';
+import type { LocationImportService } from '../services/location-import.js';
 import type { ImageImportService } from '../services/image-import.js';
 import type { ImageService } from '../services/images.js';
 import type { MemberService } from '../services/members.js';
@@ -27,6 +28,8 @@ export interface HttpDeps {
   readonly members: MemberService;
   readonly tasks: TaskService;
   readonly imports: ImageImportService;
+  /** The v2.17 locations API (/v2/images/{id}/locations). */
+  readonly locations: Pick<LocationImportService, 'add' | 'list'>;
   /** The metadata definitions catalog (/v2/metadefs). */
   readonly metadefs: MetadefService;
   /** The cache API (/v2/cache); answers Glance's 404 when image_cache_dir is unset. */

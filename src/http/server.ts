@@ -25,6 +25,7 @@ import { anyMethodRoutes, discoveryRoutes } from './routes/discovery.js';
 import { usageRoutes } from './routes/usage.js';
 import { imageDataRoutes } from './routes/image-data.js';
 import { imageRoutes } from './routes/images.js';
+import { imageLocationRoutes } from './routes/image-locations.js';
 import { imageImportRoutes } from './routes/image-import.js';
 import { memberRoutes } from './routes/members.js';
 import { metadefRoutes } from './routes/metadefs.js';
@@ -277,6 +278,7 @@ export function buildServer(deps: HttpDeps, logger: Logger): FastifyInstance {
   const routes: RouteTable = [
     ...discoveryRoutes(deps),
     ...imageRoutes(deps),
+    ...imageLocationRoutes(deps),
     ...imageDataRoutes(deps),
     ...memberRoutes(deps),
     ...imageImportRoutes(deps),

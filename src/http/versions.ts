@@ -1,11 +1,11 @@
 /**
- * The version document Glance serves (glance/api/versions.py), for Iris's configuration: with
- * image_cache_dir, v2.18 CURRENT, v2.16, v2.15 and v2.14 (the cache API's versions; v2.18 brings
- * POST /v2/cache/clean and /prune, Glance 2026.1); without it v2.15 CURRENT, as Glance 25.1.0.
- * Then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9 without, then
- * v2.7 … v2.0. v2.17 (Glance 2024.2's POST/GET /v2/images/{id}/locations) is never listed: Iris
- * does not serve it, and clients test each id on its own (glanceclient's has_version), so a
- * listed v2.17 would send them to routes that do not exist. See docs/cache.md.
+ * The version document upstream Glance serves (glance/api/versions.py, 2024.2 and later), for
+ * Iris's configuration: with image_cache_dir, v2.18 CURRENT, then v2.17, v2.16, v2.15 and v2.14
+ * (v2.18 brings POST /v2/cache/clean and /prune, Glance 2026.1); without it v2.15 SUPPORTED.
+ * Then v2.13 back to v2.8 with multi-store (enabled_backends) or only v2.9 without; without the
+ * cache, v2.17 CURRENT comes next (upstream's order); then v2.7 … v2.0. v2.17 is the locations
+ * API (POST/GET /v2/images/{id}/locations, docs/locations.md); Glance 25.1.0 listed v2.16 or
+ * v2.15 CURRENT and lacked it. See docs/cache.md.
  */
 type Version = readonly [string, 'CURRENT' | 'SUPPORTED'];
 
@@ -16,9 +16,11 @@ export interface VersionOptions {
   readonly cache?: boolean;
 }
 
-const CURRENT: readonly Version[] = [['v2.15', 'CURRENT']];
+const NO_CACHE: readonly Version[] = [['v2.15', 'SUPPORTED']];
+const LOCATIONS_API_CURRENT: readonly Version[] = [['v2.17', 'CURRENT']];
 const CACHE: readonly Version[] = [
   ['v2.18', 'CURRENT'],
+  ['v2.17', 'SUPPORTED'],
   ['v2.16', 'SUPPORTED'],
   ['v2.15', 'SUPPORTED'],
   ['v2.14', 'SUPPORTED'],
@@ -28,12 +30,19 @@ const SINGLE_STORE: readonly Version[] = [['v2.9', 'SUPPORTED']];
 const OLDER: readonly Version[] = ['v2.7', 'v2.6', 'v2.5', 'v2.4', 'v2.3', 'v2.2', 'v2.1', 'v2.0'].map((id) => [id, 'SUPPORTED'] as const);
 
 function listed(opts: VersionOptions): readonly Version[] {
-  return [...(opts.cache === true ? CACHE : CURRENT), ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE), ...OLDER];
+  const cache = opts.cache === true;
+  return [
+    ...(cache ? CACHE : NO_CACHE),
+    ...(opts.multiStore ? MULTI_STORE : SINGLE_STORE),
+    ...(cache ? [] : LOCATIONS_API_CURRENT),
+    ...OLDER,
+  ];
 }
 
 /**
  * @example
  *   versionsDocument('http://127.0.0.1:9292', { multiStore: true }).versions[1].id; // 'v2.13'
+ *   versionsDocument('http://127.0.0.1:9292', { multiStore: false }).versions[2].id; // 'v2.17' (CURRENT)
  *   versionsDocument('http://127.0.0.1:9292', { multiStore: false, cache: true }).versions[0].id; // 'v2.18'
  */
 export function versionsDocument(baseUrl: string, opts: VersionOptions): Record<string, unknown> {

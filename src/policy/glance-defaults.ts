@@ -1,8 +1,10 @@
 /**
  * Glance 25.1.0's registered policy rules, as data: name, the new (Wallaby+ "secure RBAC")
  * check string, and the deprecated check string it replaced. Taken from glance/policies/
- * (base.py, image.py, tasks.py, cache.py, discovery.py), plus the two cache rules of API v2.18;
- * the metadef rules are in metadef-defaults.ts and appended here.
+ * (base.py, image.py, tasks.py, cache.py, discovery.py), plus the two cache rules of API v2.18
+ * and the v2.17 locations rules (`service_api`, `add_image_location`, `fetch_image_location`,
+ * upstream Glance 2024.2's base.py and image.py); the metadef rules are in metadef-defaults.ts
+ * and appended here.
  *
  * How oslo.policy combines them (policy.Enforcer._handle_deprecated_rule), which
  * `effectiveRuleTexts` reproduces:
@@ -45,6 +47,10 @@ const ADMIN_OR_SHARED_MEMBER = `role:admin or (role:member and ${IMAGE_MEMBER_CH
 // base.py writes this one without parentheses around the `and`; precedence makes it the same.
 const ADMIN_OR_PROJECT_READER_OR_SHARED_MEMBER = `role:admin or role:reader and (project_id:%(project_id)s or ${IMAGE_MEMBER_CHECK})`;
 
+// Upstream 2024.2's base.py: the service role (admins kept for compatibility) and its composite.
+const SERVICE = 'rule:service_api';
+const SERVICE_OR_PROJECT_MEMBER = `${SERVICE} or (${PROJECT_MEMBER} and project_id:%(owner)s)`;
+
 const LEGACY = 'rule:default';
 const PROJECT = ['project'] as const;
 
@@ -57,6 +63,7 @@ export const GLANCE_RULE_DEFAULTS: readonly RuleDefault[] = Object.freeze([
     description: 'The rule used for actions without a rule of their own, and referred to by the deprecated defaults.',
   },
   { name: 'context_is_admin', check: 'role:admin', description: 'Who is an administrator (the is_admin flag of a request).' },
+  { name: 'service_api', check: 'role:service or role:admin', description: 'Who calls service-only APIs (the v2.17 locations API): the service role, and admins for compatibility.' },
   {
     name: 'add_image',
     check: ADMIN_OR_PROJECT_MEMBER_CREATE_IMAGE,
@@ -84,6 +91,8 @@ export const GLANCE_RULE_DEFAULTS: readonly RuleDefault[] = Object.freeze([
   { name: 'delete_image_location', check: 'role:admin', deprecated: LEGACY, scopeTypes: PROJECT, description: 'Deletes the location of given image', operations: ['PATCH /v2/images/{image_id}'] },
   { name: 'get_image_location', check: ADMIN_OR_PROJECT_READER, deprecated: LEGACY, scopeTypes: PROJECT, description: 'Reads the location of the image', operations: ['GET /v2/images/{image_id}'] },
   { name: 'set_image_location', check: ADMIN_OR_PROJECT_MEMBER, deprecated: LEGACY, scopeTypes: PROJECT, description: 'Sets location URI to given image', operations: ['PATCH /v2/images/{image_id}'] },
+  { name: 'add_image_location', check: SERVICE_OR_PROJECT_MEMBER, scopeTypes: PROJECT, description: 'Add location URI to given image', operations: ['POST /v2/images/{image_id}/locations'] },
+  { name: 'fetch_image_location', check: SERVICE, scopeTypes: PROJECT, description: 'Show all locations associated to given image', operations: ['GET /v2/images/{image_id}/locations'] },
   { name: 'add_member', check: ADMIN_OR_PROJECT_MEMBER, deprecated: LEGACY, scopeTypes: PROJECT, description: 'Create image member', operations: ['POST /v2/images/{image_id}/members'] },
   { name: 'delete_member', check: ADMIN_OR_PROJECT_MEMBER, deprecated: LEGACY, scopeTypes: PROJECT, description: 'Delete image member', operations: ['DELETE /v2/images/{image_id}/members/{member_id}'] },
   { name: 'get_member', check: ADMIN_OR_PROJECT_READER_OR_SHARED_MEMBER, deprecated: LEGACY, scopeTypes: PROJECT, description: 'Show image member details', operations: ['GET /v2/images/{image_id}/members/{member_id}'] },

@@ -26,6 +26,7 @@ import type { QuotaService } from './quotas.js';
 import { deletedImagePayload, imagePayload } from '../notify/event-payloads.js';
 import { createTransferWatches } from './transfer-watch.js';
 import { STAGE_HOST } from './import/import-image-properties.js';
+import { probeLocation as probeLocationUrl } from './location-probe.js';
 
 export interface ImageServiceDeps {
   readonly images: ImageRepository;
@@ -52,7 +53,7 @@ export interface ImageServiceDeps {
   /** Drops copies of the image's data outside the stores (the node's image cache); never throws. */
   readonly dataInvalidated?: (imageId: string) => Promise<void>;
   /** Tag and property quotas, Keystone's image_count_total; absent = none. */
-  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage' | 'checkLocations'>;
+  readonly quotas?: Pick<QuotaService, 'enforceLimits' | 'checkProperties' | 'checkTags' | 'tagLimitMessage' | 'checkLocations' | 'checkLocationStorage'>;
   /**
    * [DEFAULT] show_multiple_locations: JSON-patch on /locations is applied (docs/locations.md);
    * absent = every location operation is refused, as Glance with the option off.
@@ -66,9 +67,6 @@ export interface ImageServiceDeps {
   /** A location URL could not be checked (its store failed); logged, the location is refused. */
   readonly onLocationProbeError?: (imageId: string, error: unknown) => void;
 }
-
-/** Schemes Glance never accepts from outside (glance/common/store_utils.py RESTRICTED_URI_SCHEMAS). */
-const RESTRICTED_SCHEMES = new Set(['file', 'filesystem', 'swift+config']);
 
 /** GET /v2/images as the HTTP layer parsed it (src/http/image-list-query.ts). */
 /** What DELETE did: nothing left to do here, or the node that must delete (`stageHost`). */
@@ -157,21 +155,12 @@ export function createImageService(deps: ImageServiceDeps) {
     };
   }
 
-  /** Glance's `_check_location_uri`: an allowed scheme (and address), served by a store, size > 0. */
   async function probeLocation(imageId: string, url: string, uriAllowed: (uri: string) => boolean): Promise<LocationProbe> {
-    const colon = url.indexOf(':');
-    const scheme = colon > 0 ? url.slice(0, colon).toLowerCase() : '';
-    if (scheme === '' || RESTRICTED_SCHEMES.has(scheme)) return { ok: false };
-    if ((scheme === 'http' || scheme === 'https') && !uriAllowed(url)) return { ok: false };
-    try {
-      const { size, store } = await deps.blobs.locate(url);
-      return deps.multiStore ? { ok: true, size, store } : { ok: true, size };
-    } catch (e) {
-      // Glance treats a store that cannot answer as an invalid location (its http store's
-      // get_size returns 0 on a connection error); the cause goes to the log.
-      if (!(e instanceof Invalid || e instanceof NotFound)) deps.onLocationProbeError?.(imageId, e);
-      return { ok: false };
-    }
+    return probeLocationUrl(
+      { blobs: deps.blobs, multiStore: deps.multiStore, uriAllowed, ...(deps.onLocationProbeError ? { onError: deps.onLocationProbeError } : {}) },
+      imageId,
+      url,
+    );
   }
 
   /**
@@ -316,6 +305,10 @@ export function createImageService(deps: ImageServiceDeps) {
         deps.quotas?.checkProperties(Object.keys(patched.properties));
       }
       if (!changed.has('locations')) return readable(ctx, await saveChanged(ctx, patched, image));
+      // Glance's quota layer: the added locations' bytes (the image's size, else the probed
+      // one, once per location) against user_storage_quota.
+      const added = patched.locations.filter((l) => !image.locations.some((o) => o.url === l.url)).length;
+      if (added > 0) await deps.quotas?.checkLocationStorage(ctx.projectId, patched.size ? patched.size * added : null);
       const saved = await saveChanged(ctx, { ...patched, locations: storedOrder(image, patched) }, image);
       await dropRemovedLocations(image, saved);
       // The answer shows the order the patch asked for, as Glance's does (its next read does not).

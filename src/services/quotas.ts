@@ -19,6 +19,7 @@ import {
   enforceLimits,
   LIMIT_RESOURCES,
   StorageQuotaFull,
+  storageQuotaFullMessage,
   tagQuotaMessage,
   type LimitResource,
   type LimitSource,
@@ -26,6 +27,7 @@ import {
   type QuotaRepository,
 } from '../domain/quota.js';
 import type { Clock } from '../domain/ports.js';
+import { TooLarge } from '../domain/errors.js';
 import type { RequestContext } from '../domain/context.js';
 
 const MIB = 1024 * 1024;
@@ -176,6 +178,21 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     /** image_location_quota for an image about to have `count` locations. */
     checkLocations(count: number): void {
       checkLocationQuota(count, deps.imageLocationQuota);
+    },
+
+    /**
+     * user_storage_quota on adding locations (Glance's QuotaImageLocationsProxy and
+     * api/common.py check_quota): `bytes` more for `projectId` must fit what its images' live
+     * locations leave; unknown (null) only when something remains. A check, not a reservation,
+     * as Glance's. No-op with Keystone limits or no byte quota.
+     * @throws TooLarge (413) with Glance's wording.
+     */
+    async checkLocationStorage(projectId: string | null, bytes: number | null): Promise<void> {
+      if (byteQuota <= 0) return;
+      const remaining = byteQuota - (await quotas.usage(projectId)).storageBytes;
+      if (bytes === null ? remaining <= 0 : bytes > remaining) {
+        throw new TooLarge(`Denying attempt to upload image because it exceeds the quota: ${storageQuotaFullMessage(bytes, remaining)}`);
+      }
     },
 
     /**

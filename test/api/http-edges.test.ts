@@ -136,7 +136,7 @@ test('healthcheck: 503 DISABLED BY FILE while [healthcheck] disable_by_file_path
 });
 
 test('/ answers the version list with 300 and /versions with 200 to every method; OPTIONS / is 200 empty', async () => {
-  assert.match(versionsBody, /^\{"versions": \[\{"id": "v2.15", "status": "CURRENT"/);
+  assert.match(versionsBody, /^\{"versions": \[\{"id": "v2.15", "status": "SUPPORTED"/);
   for (const method of METHODS) {
     const root = await send(iris.baseUrl, method, '/');
     const versions = await send(iris.baseUrl, method, '/versions');

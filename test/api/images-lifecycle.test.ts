@@ -23,7 +23,9 @@ test('version discovery answers 300 on / and 200 on /versions', async () => {
   const root = await json('GET', `${base}/`);
   assert.equal(root.status, 300);
   assert.equal(root.body.versions[0].id, 'v2.15');
-  assert.equal(root.body.versions[0].status, 'CURRENT');
+  // Upstream lists v2.17 (the locations API) CURRENT after the store versions.
+  assert.equal(root.body.versions[0].status, 'SUPPORTED');
+  assert.ok(root.body.versions.some((v: { id: string; status: string }) => v.id === 'v2.17' && v.status === 'CURRENT'));
   assert.equal(root.body.versions[0].links[0].href, `${base}/v2/`);
   const versions = await json('GET', `${base}/versions`);
   assert.equal(versions.status, 200);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startIris, type IrisProcess } from '../helpers/iris-server.js';
 import { describe, getBytes, json, patch } from '../helpers/http.js';
 import { ImageServer } from '../helpers/image-http-server.js';
+import { until } from '../helpers/store-files.js';
 
 const ENV = {
   IRIS__GLANCE_STORE__STORES: 'file,http',
@@ -18,6 +19,8 @@ const ENV = {
   IRIS__DEFAULT__SHOW_MULTIPLE_LOCATIONS: 'true',
   IRIS__DEFAULT__SHOW_IMAGE_DIRECT_URL: 'true',
   IRIS__DEFAULT__IMAGE_LOCATION_QUOTA: '3',
+  // Far above what project-a's images use; the quota test fills project-q.
+  IRIS__DEFAULT__USER_STORAGE_QUOTA: '1000000',
   // The image server is on loopback at a random port, which the web-download rules refuse otherwise.
   IRIS__IMPORT_FILTERING_OPTS__ALLOW_LOOPBACK: 'true',
   IRIS__IMPORT_FILTERING_OPTS__ALLOWED_PORTS: '',
@@ -33,6 +36,7 @@ let base: string;
 before(async () => {
   await server.start();
   for (const key of ['a', 'b', 'c', 'd', 'e']) server.objects.set(key, DATA);
+  for (const key of ['big1', 'big2']) server.objects.set(key, Buffer.alloc(600_000, key));
   // A generous bound for start-up: the CI machine may be busy.
   iris = await startIris({ env: ENV, readyTimeoutMs: 120_000 });
   base = iris.baseUrl;
@@ -184,4 +188,30 @@ test('a deactivated image takes no location changes', async () => {
     409,
     "It's not allowed to replace locations if image status is deactivated.",
   );
+});
+
+test('user_storage_quota counts an added location\'s size, by JSON-patch and by the v2.17 POST (Glance\'s quota layer)', async () => {
+  const q = { 'X-Project-Id': 'project-q', 'X-Roles': 'member,reader,service', 'X-User-Id': 'user-q' };
+  const create = async () => (await json('POST', `${base}/v2/images`, { name: 'q', disk_format: 'raw', container_format: 'bare' }, q)).body.id as string;
+  const a = await create();
+  assert.equal((await json('POST', `${base}/v2/images/${a}/locations`, { url: url('big1') }, q)).status, 202);
+  const active = await until('the first image active', async () => {
+    const r = await json('GET', `${base}/v2/images/${a}`, undefined, q);
+    return r.body.status === 'active' ? r.body : undefined;
+  }, 120_000);
+  assert.equal(active.size, 600_000);
+  // 600000 used of 1000000: one more location of the same image needs its size again.
+  assertFault(
+    await patch(`${base}/v2/images/${a}`, [{ op: 'add', path: '/locations/-', value: loc('big2') }], q),
+    413,
+    'Denying attempt to upload image because it exceeds the quota: The size of the data 600000 will exceed the limit. 400000 bytes remaining.',
+  );
+  // The v2.17 POST checks the same when its flow appends: the image stays queued without it.
+  const b = await create();
+  assert.equal((await json('POST', `${base}/v2/images/${b}/locations`, { url: url('big2') }, q)).status, 202);
+  // A second POST is 409 while the first flow runs; once one is accepted, the first has ended.
+  await until('the first flow ended', async () => ((await json('POST', `${base}/v2/images/${b}/locations`, { url: url('big2') }, q)).status === 202 ? true : undefined), 120_000);
+  const after = await json('GET', `${base}/v2/images/${b}/locations`, undefined, q);
+  assert.deepEqual(after.body, []);
+  assert.equal((await json('GET', `${base}/v2/images/${b}`, undefined, q)).body.status, 'queued');
 });

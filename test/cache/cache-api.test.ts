@@ -70,11 +70,11 @@ const cachedIds = async () => (await cacheState()).cached_images.map((c) => c.im
 const untilCached = (id: string, present = true) =>
   until(`${id} ${present ? 'in' : 'out of'} the cache`, async () => ((await cachedIds()).includes(id) === present ? true : undefined));
 
-test('the version list with the cache on: v2.18 CURRENT (clean and prune), then 25.1.0\'s v2.16, v2.15, v2.14', async () => {
+test('the version list with the cache on: v2.18 CURRENT (clean and prune), v2.17 (locations), then 25.1.0\'s v2.16, v2.15, v2.14', async () => {
   const r = await json('GET', `${base}/versions`);
   assert.equal(r.status, 200);
   const ids = (r.body.versions as { id: string; status: string }[]).map((v) => `${v.id} ${v.status}`);
-  assert.deepEqual(ids.slice(0, 5), ['v2.18 CURRENT', 'v2.16 SUPPORTED', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
+  assert.deepEqual(ids.slice(0, 6), ['v2.18 CURRENT', 'v2.17 SUPPORTED', 'v2.16 SUPPORTED', 'v2.15 SUPPORTED', 'v2.14 SUPPORTED', 'v2.9 SUPPORTED']);
 });
 
 describe('downloads through the cache', () => {

@@ -16,10 +16,11 @@ before(async () => {
 });
 after(() => iris.stop());
 
-test('cache off: policy first, then 404 for every cache call; v2.15 CURRENT', async () => {
+test('cache off: policy first, then 404 for every cache call; v2.15 first, v2.17 CURRENT', async () => {
   const base = iris.baseUrl;
   const versions = await json('GET', `${base}/versions`);
   assert.equal((versions.body.versions as { id: string; status: string }[])[0]?.id, 'v2.15');
+  assert.equal((versions.body.versions as { id: string; status: string }[]).find((v) => v.status === 'CURRENT')?.id, 'v2.17');
   for (const [method, path] of [
     ['GET', '/v2/cache'],
     ['DELETE', '/v2/cache'],

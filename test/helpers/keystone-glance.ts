@@ -49,6 +49,10 @@ export interface KeystoneGlanceOptions {
   readonly importMethods?: readonly string[];
   /** [import_filtering_opts] allowed_hosts (Glance refuses loopback unless listed here). */
   readonly allowedHosts?: readonly string[];
+  /** Extra `[DEFAULT]` lines, e.g. `show_multiple_locations = True`. */
+  readonly defaultLines?: readonly string[];
+  /** [glance_store] stores (default `file`). */
+  readonly stores?: readonly string[];
 }
 
 export interface KeystoneGlanceProcess {
@@ -74,10 +78,11 @@ log_file = ${dir}/log/glance-api.log
 use_stderr = false
 enabled_import_methods = [${methods.join(',')}]
 node_staging_uri = file://${dir}/staging
+${(opts.defaultLines ?? []).join('\n')}
 [database]
 connection = sqlite:///${dir}/glance.sqlite
 [glance_store]
-stores = file
+stores = ${(opts.stores ?? ['file']).join(',')}
 default_store = file
 filesystem_store_datadir = ${dir}/images
 [os_glance_staging_store]

@@ -162,6 +162,24 @@ export const DEFAULT_OPTIONS = [
   },
   {
     section: 'DEFAULT',
+    name: 'do_secure_hash',
+    type: 'boolean',
+    default: 'true',
+    help:
+      'Whether POST /v2/images/{id}/locations (API v2.17) reads the new location\'s data to compute the ' +
+      'checksum and os_hash_value (and checks them against validation_data). Off, the image takes the ' +
+      'validation_data values as given, unchecked (docs/locations.md).',
+  },
+  {
+    section: 'DEFAULT',
+    name: 'http_retries',
+    type: 'integer',
+    default: '3',
+    min: 0,
+    help: 'How many times POST /v2/images/{id}/locations tries to read a location\'s data for its hash before giving up.',
+  },
+  {
+    section: 'DEFAULT',
     name: 'use_keystone_limits',
     type: 'boolean',
     default: 'false',
