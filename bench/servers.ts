@@ -23,8 +23,12 @@ export interface Server {
 /** The checkout's root (bench/..). */
 export const REPO_ROOT = new URL('..', import.meta.url).pathname;
 /** `peer-glance` next to the checkout, as the project's shared directory lays it out. */
-/** The node flags `npm start` gives Iris (package.json's start script): the benches run what operators run. */
-export const IRIS_NODE_FLAGS: readonly string[] = startScriptFlags();
+/**
+ * The node flags `npm start` gives Iris (package.json's start script): the benches run what
+ * operators run. BENCH_IRIS_FLAGS (space-separated, may be empty) replaces them, to measure others.
+ */
+export const IRIS_NODE_FLAGS: readonly string[] =
+  process.env.BENCH_IRIS_FLAGS === undefined ? startScriptFlags() : process.env.BENCH_IRIS_FLAGS.split(' ').filter(Boolean);
 
 function startScriptFlags(): string[] {
   const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');

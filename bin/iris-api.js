@@ -1,9 +1,12 @@
-#!/usr/bin/env -S node --initial-old-space-size=64
+#!/usr/bin/env -S node --initial-old-space-size=64 --max-semi-space-size=8
 // Launcher for the API server: registers tsx so the TypeScript sources run without a build step.
-// --initial-old-space-size=64 (also in package.json's start script and the systemd unit): without
-// it V8 sometimes set the old generation's limit just above Iris's ~35 MB of live heap after
-// start-up, and every upload then ran a full collection every few MiB (1.5-2 CPU s/GiB more;
-// bench/RESULTS.md, session 8). Node refuses this flag in NODE_OPTIONS.
+// The V8 flags (also in package.json's start script and the systemd unit): without them V8
+// sometimes kept the old generation's limit so close to Iris's ~35 MB of live heap that
+// incremental marking restarted as soon as a collection ended (it starts when less old space is
+// left than the young generation holds), and an upload ran a full collection every few MiB:
+// 16-34 of them and 1.1-2 GC CPU s/GiB, against 2-3 and 0.1-0.4 with the flags, same runs
+// (bench/RESULTS.md, session 8). A 64 MB initial old space and an 8 MB semi-space (16 by
+// default) keep that margin; metadata requests cost no more CPU. Node refuses them in NODE_OPTIONS.
 import { register } from 'tsx/esm/api';
 
 register();
