@@ -53,6 +53,8 @@ export interface KeystoneGlanceOptions {
   readonly defaultLines?: readonly string[];
   /** [glance_store] stores (default `file`). */
   readonly stores?: readonly string[];
+  /** `glance-manage db load_metadefs` after the schema: the stock catalog (Debian glance-common). */
+  readonly loadMetadefs?: boolean;
 }
 
 export interface KeystoneGlanceProcess {
@@ -146,6 +148,7 @@ project_domain_id = default
   };
   try {
     await execFileAsync('glance-manage', ['--config-file', confFile, 'db_sync'], { timeout: 300_000 });
+    if (opts.loadMetadefs) await execFileAsync('glance-manage', ['--config-file', confFile, 'db', 'load_metadefs'], { timeout: 300_000 });
     // glance-api must be told its port: a free one a moment ago, again when another process took it.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
