@@ -32,8 +32,7 @@ export const IRIS_NODE_FLAGS: readonly string[] =
 
 function startScriptFlags(): string[] {
   const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
-  const end = start.indexOf('--import');
-  return start.slice(1, end < 0 ? start.length : end);
+  return start.slice(1).filter((arg) => arg.startsWith('--'));
 }
 
 export const PEER_DIR = process.env.PEER_GLANCE_SCRIPTS ?? join(REPO_ROOT, '..', 'shared', 'peer-glance');
@@ -69,7 +68,8 @@ export function irisSqlitePath(dataDir: string): string {
 }
 
 /**
- * Starts Iris from this checkout (`node --import tsx src/main.ts`) on a free port with
+ * Starts Iris from this checkout (`bin/iris-api.js`, as `npm start`: dist/, rebuilt when a source
+ * changed) on a free port with
  * `workers` API processes and `dataDir` as its data directory; its log goes to `logFile`.
  */
 export async function startIris(opts: {
@@ -91,10 +91,11 @@ export async function startIris(opts: {
   let child: ChildProcess;
   try {
     // BENCH_NO_FLUSH=1 (bench only, see bench/no-flush.ts): the same code without fsync.
-    const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
+    // It is TypeScript, so tsx comes with it (loaded only then).
+    const noFlush = (opts.noFlush ?? process.env.BENCH_NO_FLUSH === '1') ? ['--import', 'tsx', '--import', join(REPO_ROOT, 'bench', 'no-flush.ts')] : [];
     // BENCH_IRIS_NODE_ARGS: node flags for the Iris processes (e.g. `--trace-gc`, not allowed in NODE_OPTIONS).
     const nodeArgs = [...IRIS_NODE_FLAGS, ...(process.env.BENCH_IRIS_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
-    child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...noFlush, 'src/main.ts'], {
+    child = spawn(process.execPath, [...nodeArgs, ...noFlush, 'bin/iris-api.js'], {
       cwd: opts.root ?? REPO_ROOT,
       env: {
         ...process.env,

@@ -41,7 +41,7 @@ test('the systemd unit runs as iris, reloads with SIGHUP and stops gracefully wi
 test('the unit and the launcher give node the V8 flags npm start gives it', () => {
   // Node refuses --initial-old-space-size in NODE_OPTIONS, so each way of starting Iris names it.
   const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const flags = /^node ((?:--[\w-]+=\S+ )+)--import tsx src\/main\.ts$/.exec(start)?.[1]?.trim();
+  const flags = /^node ((?:--[\w-]+=\S+ )+)bin\/iris-api\.js$/.exec(start)?.[1]?.trim();
   assert.ok(flags, `package.json start: ${start}`);
   assert.match(flags, /--initial-old-space-size=\d+/);
   assert.ok((service().get('ExecStart') ?? '').startsWith(`/usr/bin/node ${flags} `), 'systemd ExecStart');
