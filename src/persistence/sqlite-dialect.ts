@@ -39,12 +39,43 @@ function translate(err: unknown): unknown {
   return err;
 }
 
+/** How many prepared statements one handle keeps (distinct SQL texts; Iris issues ~200). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The handle as Kysely sees it, with its prepared statements kept by SQL text: Kysely's driver
+ * prepares every query it runs, and compiling the SQL again took 10 % of the event loop's busy
+ * time in a metadata benchmark (bench/RESULTS.md, session 9). A statement still iterating (a
+ * streamed query) is busy and cannot be run again, so a fresh one is prepared for that call.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (source: string): BetterSqlite3.Statement => {
+    const cached = statements.get(source);
+    if (cached !== undefined && !cached.busy) return cached;
+    const statement = sqlite.prepare(source);
+    if (cached === undefined) {
+      // Oldest first out: a Map iterates in insertion order.
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      statements.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(sqlite, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /**
  * The dialect over one better-sqlite3 handle.
  * @example new Kysely<Schema>({ dialect: createSqliteDialect(new BetterSqlite3(path)) })
  */
 export function createSqliteDialect(sqlite: BetterSqlite3.Database): SqliteDialect {
-  return guardDialect(new SqliteDialect({ database: sqlite }), {
+  return guardDialect(new SqliteDialect({ database: withStatementCache(sqlite) }), {
     translate,
     // A deferred transaction that reads first and writes later cannot wait for another
     // process's write lock under WAL (SQLITE_BUSY at once, whatever busy_timeout says): take
