@@ -39,6 +39,10 @@ if (only.length === 0) {
   lintFailed = lint.status !== 0;
   console.log(lintFailed ? `# lint: FAILED (exit ${lint.status ?? lint.signal ?? lint.error})` : '# lint: ok');
 }
+// The servers the tests start run dist/ (bin/iris-api.js): build it once here, not inside the
+// first test that starts one. A failure is only reported: the launcher then runs the sources.
+const { prepareDist } = await import('../bin/build-dist.js');
+await prepareDist();
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', ...flags, ...files],
