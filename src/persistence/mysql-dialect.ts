@@ -13,7 +13,7 @@
  * - There is no UPDATE … RETURNING and no partial index (see sql-engine.ts).
  */
 import { CompiledQuery, MysqlDialect, sql } from 'kysely';
-import { createPool } from 'mysql2';
+import type { Pool } from 'mysql2';
 import { ServiceUnavailable } from '../domain/errors.js';
 import type { ServerUrl } from './database-url.js';
 import { guardDialect } from './guarded-driver.js';
@@ -50,7 +50,12 @@ function translate(err: unknown): unknown {
   return err;
 }
 
-export function createMysqlPool(url: ServerUrl, pool: PoolOptions): ReturnType<typeof createPool> {
+/**
+ * mysql2 is loaded on first connection, not at start: it holds ~7 MiB of memory in a process
+ * that runs SQLite or PostgreSQL.
+ */
+export async function createMysqlPool(url: ServerUrl, pool: PoolOptions): Promise<Pool> {
+  const { createPool } = await import('mysql2');
   return createPool({
     host: url.socket === undefined ? (url.host ?? 'localhost') : undefined,
     port: url.port,
@@ -72,10 +77,9 @@ export function createMysqlPool(url: ServerUrl, pool: PoolOptions): ReturnType<t
 }
 
 export function createMysqlDialect(url: ServerUrl, pool: PoolOptions): MysqlDialect {
-  const mysqlPool = createMysqlPool(url, pool);
   return guardDialect(
     new MysqlDialect({
-      pool: mysqlPool,
+      pool: () => createMysqlPool(url, pool),
       async onCreateConnection(connection) {
         // oslo.db sets the session sql_mode on every connection (TRADITIONAL: invalid or
         // truncated values are errors, not warnings); '' keeps the server's own mode.

@@ -30,6 +30,7 @@ import { uploadToS3 } from '../../src/blob/drivers/s3-upload.js';
 import { Invalid, NotFound } from '../../src/domain/errors.js';
 import { requireSwift, startSwift, type SwiftServer } from '../helpers/swift-server.js';
 import { swiftS3Client } from '../helpers/swift-s3-client.js';
+import * as S3_SDK from '@aws-sdk/client-s3';
 import { readAll, sourceOf } from '../helpers/blob-streams.js';
 import { describeDriverContract, stallingSource } from './driver-contract.js';
 
@@ -204,6 +205,7 @@ if (!requireSwift()) {
         await assert.rejects(
           uploadToS3({
             client,
+            sdk: S3_SDK,
             bucket: opts.s3_store_bucket,
             key,
             source: sourceOf(randomBytes(PART * 4)),
@@ -240,6 +242,7 @@ if (!requireSwift()) {
         await assert.rejects(
           uploadToS3({
             client,
+            sdk: S3_SDK,
             bucket: opts.s3_store_bucket,
             key: randomUUID(),
             source: sourceOf(randomBytes(1000)),
@@ -297,6 +300,7 @@ if (!requireSwift()) {
       try {
         const result = await uploadToS3({
           client,
+          sdk: S3_SDK,
           bucket: opts.s3_store_bucket,
           key: randomUUID(),
           source,

@@ -12,24 +12,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { addAbortSignal } from 'node:stream';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListPartsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import type { BucketLocationConstraint, GetObjectCommandOutput, ListMultipartUploadsCommandOutput } from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, GetObjectCommandOutput, ListMultipartUploadsCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import type { ByteRange } from '../../domain/ports.js';
 import { Invalid, NotFound, RangeNotSatisfiable, StorageFull } from '../../domain/errors.js';
 import type { S3DriverOptions } from '../store-options.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
 import { formatS3Location, parseS3Location, s3Scheme } from './s3-location.js';
+import { loadS3Sdk, type S3Sdk } from './s3-sdk.js';
 import { uploadToS3 } from './s3-upload.js';
 
 const MiB = 1024 * 1024;
@@ -76,7 +66,7 @@ export function createS3Driver(
   // The SDK warns on every start that its releases after January 2027 need Node 22; Iris
   // supports Node 20 and pins the SDK, so that warning would only alarm operators.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const client = new S3Client({
+  const clientOptions = {
     endpoint: endpoint.url,
     region: endpoint.region,
     forcePathStyle: endpoint.addressing === 'path',
@@ -90,14 +80,21 @@ export function createS3Driver(
         opts.s3_store_cacert ? { ...sockets, ca: readFileSync(opts.s3_store_cacert) } : sockets,
       ),
     },
-  });
+  } as const;
+  let connection: Promise<{ client: S3Client; sdk: S3Sdk }> | undefined;
+  /** The client, made on first use (the SDK is loaded then: s3-sdk.ts). */
+  function s3(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    connection ??= loadS3Sdk().then((sdk) => ({ client: new sdk.S3Client(clientOptions), sdk }));
+    return connection;
+  }
 
   let bucketReady: Promise<void> | undefined;
   /** Glance checks the bucket before each add; Iris once per process, again after a failure. */
   function ensureBucket(): Promise<void> {
     bucketReady ??= (async () => {
+      const { client, sdk } = await s3();
       try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }));
+        await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
         return;
       } catch (err) {
         if (!isNotFound(err)) throw err;
@@ -111,7 +108,7 @@ export function createS3Driver(
       }
       try {
         await client.send(
-          new CreateBucketCommand({
+          new sdk.CreateBucketCommand({
             Bucket: bucket,
             ...(endpoint.locationConstraint
               ? { CreateBucketConfiguration: { LocationConstraint: endpoint.locationConstraint as BucketLocationConstraint } }
@@ -152,9 +149,11 @@ export function createS3Driver(
     if (!isSafeKey(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
     signal?.throwIfAborted();
     await ensureBucket();
+    const { client, sdk } = await s3();
     try {
       const { bytes } = await uploadToS3({
         client,
+        sdk,
         bucket,
         key,
         source,
@@ -180,9 +179,10 @@ export function createS3Driver(
       throw new RangeNotSatisfiable(`Range ${range.start}-${range.end} is invalid`, await sizeOf(key));
     }
     let answer: GetObjectCommandOutput;
+    const { client, sdk } = await s3();
     try {
       answer = await client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
         { abortSignal: signal },
       );
     } catch (err) {
@@ -201,8 +201,9 @@ export function createS3Driver(
   }
 
   async function sizeOf(key: string): Promise<number> {
+    const { client, sdk } = await s3();
     try {
-      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
       return head.ContentLength ?? 0;
     } catch (err) {
       if (isNotFound(err)) throw new NotFound(`Image data not found in the ${storeName} store`, { cause: err });
@@ -212,9 +213,10 @@ export function createS3Driver(
 
   async function remove(location: string): Promise<void> {
     const key = keyOf(location);
+    const { client, sdk } = await s3();
     try {
       // S3 answers 204 for a missing key too: idempotent without a HEAD first.
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
       // A bucket that is gone holds no object either.
       if (!isNotFound(err)) throw err;
@@ -229,11 +231,12 @@ export function createS3Driver(
     const staging: StagingObject[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
+    const { client, sdk } = await s3();
     for (;;) {
       let page: ListMultipartUploadsCommandOutput;
       try {
         page = await client.send(
-          new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+          new sdk.ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
         );
       } catch (err) {
         if (isNotFound(err)) return staging;
@@ -254,10 +257,11 @@ export function createS3Driver(
   async function lastActivity(key: string, uploadId: string, initiated: Date | undefined): Promise<Date | undefined> {
     let latest = initiated?.getTime() ?? 0;
     let marker: string | undefined;
+    const { client, sdk } = await s3();
     try {
       for (;;) {
         const page = await client.send(
-          new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+          new sdk.ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
         );
         for (const part of page.Parts ?? []) latest = Math.max(latest, part.LastModified?.getTime() ?? 0);
         if (!page.IsTruncated || !page.NextPartNumberMarker) break;
@@ -276,8 +280,9 @@ export function createS3Driver(
     const key = id.slice(0, slash);
     const uploadId = id.slice(slash + 1);
     if (slash <= 0 || !isSafeKey(key) || uploadId === '') throw new Invalid(`Not a staging object of the ${storeName} store`);
+    const { client, sdk } = await s3();
     try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -297,8 +302,9 @@ export function createS3Driver(
     removeStaging,
     // The bucket answers; a missing one is fine when the first put creates it.
     async probe(signal) {
+      const { client, sdk } = await s3();
       try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+        await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
       } catch (err) {
         if (isNotFound(err) && opts.s3_store_create_bucket_on_put) return;
         throw err;

@@ -16,15 +16,8 @@
  * defaults 10 MiB × 10 (bound 110). Objects below one part take only their own size.
  */
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import type { S3Sdk } from './s3-sdk.js';
 import { TooLarge } from '../../domain/errors.js';
 
 /** S3's limit on the number of parts of one multipart upload. */
@@ -32,6 +25,8 @@ export const MAX_PARTS = 10_000;
 
 export interface S3UploadOptions {
   readonly client: S3Client;
+  /** The SDK's command classes (loaded with the client). */
+  readonly sdk: S3Sdk;
   readonly bucket: string;
   readonly key: string;
   readonly source: Readable;
@@ -83,17 +78,17 @@ export async function uploadToS3(opts: S3UploadOptions): Promise<S3UploadResult>
 }
 
 async function putSingle(opts: S3UploadOptions, data: Buffer): Promise<void> {
-  const { client, bucket, key, signal } = opts;
+  const { client, sdk, bucket, key, signal } = opts;
   try {
     await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentLength: data.length }),
+      new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentLength: data.length }),
       { abortSignal: signal },
     );
   } catch (err) {
     // Cut off mid-request (abort, connection lost): the service may still have stored every
     // byte, so the key is removed. A definite refusal from the service stored nothing.
     if (!hasServiceAnswer(err)) {
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((e: unknown) => {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((e: unknown) => {
         opts.onCleanupError('could not remove the object of an interrupted S3 upload', e);
       });
     }
@@ -102,9 +97,9 @@ async function putSingle(opts: S3UploadOptions, data: Buffer): Promise<void> {
 }
 
 async function putMultipart(opts: S3UploadOptions, reader: PartReader, first: Part): Promise<S3UploadResult> {
-  const { client, bucket, key, signal } = opts;
+  const { client, sdk, bucket, key, signal } = opts;
   // Not cancellable: an upload the service created but whose id we never saw could not be aborted.
-  const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const created = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error('S3 CreateMultipartUpload answered without an UploadId');
   // Cancels every part in flight when one fails or the caller aborts.
@@ -127,7 +122,7 @@ async function putMultipart(opts: S3UploadOptions, reader: PartReader, first: Pa
       bytes += data.length;
       const sending = client
         .send(
-          new UploadPartCommand({
+          new sdk.UploadPartCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
@@ -165,7 +160,7 @@ async function putMultipart(opts: S3UploadOptions, reader: PartReader, first: Pa
     completed.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     // Not cancellable: once every byte is sent, the commit is short and its outcome must be known.
     await client.send(
-      new CompleteMultipartUploadCommand({
+      new sdk.CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: key,
         UploadId: uploadId,
@@ -178,7 +173,7 @@ async function putMultipart(opts: S3UploadOptions, reader: PartReader, first: Pa
     // Every part request must have settled before the abort, or a late part could outlive it.
     await Promise.allSettled(inFlight);
     await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+      .send(new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
       .catch((e: unknown) => {
         // Already aborted (the blob store removed it as staging): nothing is left, as wanted.
         if (!isGone(e)) opts.onCleanupError('could not abort the multipart upload of a failed S3 upload', e);
