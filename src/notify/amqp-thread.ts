@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAmqpTransport, type AmqpTransport, type AmqpTransportOptions, type TransportStats } from './amqp-transport.js';
 import { amqpBody } from './oslo-message.js';
-import { C_CONNECTED, C_DROPPED, C_SENT, messageLabel, portableLogFields, type FromThread, type ThreadData, type ToThread } from './threaded-transport.js';
+import { C_CONNECTED, C_DROPPED, C_SENT, messageLabel, portableLogFields, type FromThread, type Handover, type ThreadData, type ToThread } from './threaded-transport.js';
 
 /** The thread's entry point (what the bootstrap calls). */
 export function start(): void {
@@ -31,19 +31,23 @@ export function serveThread(createTransport: (opts: AmqpTransportOptions) => Amq
   };
   const transport = createTransport({ ...data.options, logger: { info: at('info'), warn: at('warn'), error: at('error') }, onStats });
 
+  function publish(item: Handover): void {
+    const label = messageLabel(item.m);
+    try {
+      const priority = item.m.priority.toLowerCase();
+      for (let i = 0; i < item.n; i += 1) {
+        const route = routes[i]!;
+        transport.publish(`${route.topic}.${priority}`, amqpBody(item.m, route.version, { context: item.c }), label);
+      }
+    } catch (err) {
+      // Never expected (the body is plain data); the thread carries on with the next message.
+      at('error')({ err, event_type: label.eventType, image: label.imageId ?? null }, 'could not send notification');
+    }
+  }
+
   port.on('message', (msg: ToThread) => {
     if (msg.t === 'pub') {
-      const label = messageLabel(msg.m);
-      try {
-        const priority = msg.m.priority.toLowerCase();
-        for (let i = 0; i < msg.n; i += 1) {
-          const route = routes[i]!;
-          transport.publish(`${route.topic}.${priority}`, amqpBody(msg.m, route.version, { context: msg.c }), label);
-        }
-      } catch (err) {
-        // Never expected (the body is plain data); the thread carries on with the next message.
-        at('error')({ err, event_type: label.eventType, image: label.imageId ?? null }, 'could not send notification');
-      }
+      for (const item of msg.batch) publish(item);
     } else {
       transport.close(msg.ms).then(
         () => {

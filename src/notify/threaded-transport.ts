@@ -3,8 +3,11 @@
  * json.dumps writes it, amqplib, publisher confirms, the outbound queue, reconnects) runs in
  * one worker thread (amqp-thread.ts): measured on a metadata bench, building the bodies and
  * publishing them took ~6 % of the event loop's busy time, more than the 5 % notifications may
- * cost the API. Here each message is only handed over, as it is (structured clone: cheaper on
- * this side than JSON text, measured), on one port, so the order of messages is kept.
+ * cost the API. Here each message is only handed over, as it is, on one port (so the order of
+ * messages is kept), the messages of a few milliseconds in one postMessage: per message a
+ * postMessage costs the event loop ~3 µs whatever it carries, and a structured clone of the
+ * messages in a batch was cheaper than their JSON text (measured: ~1.8 µs a message in batches
+ * of 16, JSON text 2.0-2.2 µs; one postMessage per message 4.3 µs as JSON text, 5.8 µs cloned).
  *
  * - `stats()` stays synchronous: the thread writes its counters (sent, dropped, connected) into
  *   a SharedArrayBuffer; this side counts what it handed over, so `queued` is exact at once.
@@ -67,8 +70,15 @@ export const COUNTER_WORDS = 3;
 
 /** Main thread to notification thread. */
 export type ToThread =
-  | { readonly t: 'pub'; readonly m: OsloMessage; readonly c: Readonly<Record<string, unknown>> | undefined; readonly n: number }
+  | { readonly t: 'pub'; readonly batch: readonly Handover[] }
   | { readonly t: 'close'; readonly ms: number };
+
+/** One message for the thread: its first `n` routes (those the queue bound left room for). */
+export interface Handover {
+  readonly m: OsloMessage;
+  readonly c: Readonly<Record<string, unknown>> | undefined;
+  readonly n: number;
+}
 
 /** Notification thread to main thread. */
 export type FromThread =
@@ -123,6 +133,8 @@ const BOOTSTRAP = `(async () => {
 })()`;
 
 const DEFAULT_MAX_RESTARTS = 5;
+/** How long a message waits here for others to go over in the same postMessage. */
+const HANDOVER_DELAY_MS = 5;
 
 export function createThreadedTransport(opts: ThreadedTransportOptions): ThreadedTransportForTests {
   const { logger: log, threadEntry, maxRestarts = DEFAULT_MAX_RESTARTS, ...options } = opts;
@@ -144,6 +156,33 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
   let onClosed: (() => void) | undefined;
   let lastDropLog = 0;
   let dropsSinceLog = 0;
+  /** Messages counted in `handed`, not posted yet. */
+  let batch: Handover[] = [];
+  let handoverTimer: NodeJS.Timeout | undefined;
+
+  function handOver(): void {
+    if (handoverTimer !== undefined) clearTimeout(handoverTimer);
+    handoverTimer = undefined;
+    if (batch.length === 0) return;
+    const posted = batch;
+    batch = [];
+    try {
+      worker?.postMessage({ t: 'pub', batch: posted } satisfies ToThread);
+    } catch {
+      // A payload that cannot be cloned (never expected: payloads are plain data): the others go
+      // one by one, that one is dropped and logged.
+      for (const item of posted) {
+        try {
+          worker?.postMessage({ t: 'pub', batch: [item] } satisfies ToThread);
+        } catch (err) {
+          handed -= item.n;
+          baseDropped += item.n;
+          const label = messageLabel(item.m);
+          log.error({ err, event_type: label.eventType, image: label.imageId ?? null }, 'could not send notification');
+        }
+      }
+    }
+  }
 
   const threadSent = () => (counters.length === 0 ? 0 : Number(Atomics.load(counters, C_SENT)));
   const threadDropped = () => (counters.length === 0 ? 0 : Number(Atomics.load(counters, C_DROPPED)));
@@ -189,6 +228,8 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     worker = undefined;
     counters = new BigInt64Array(0);
     handed = 0;
+    // Counted in `lost` above.
+    batch = [];
     onClosed?.();
     if (closing) {
       if (lost > 0) log.warn({ dropped: lost }, 'notifications still queued at close dropped');
@@ -213,8 +254,12 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
       }
       const room = Math.min(fanOut, options.queueSize - held());
       if (room > 0) {
-        worker.postMessage({ t: 'pub', m: message, c: context, n: room } satisfies ToThread);
+        batch.push({ m: message, c: context, n: room });
         handed += room;
+        if (handoverTimer === undefined) {
+          handoverTimer = setTimeout(handOver, HANDOVER_DELAY_MS);
+          handoverTimer.unref();
+        }
       }
       if (room < fanOut) drop(messageLabel(message), fanOut - Math.max(room, 0), 'outbound queue full');
     },
@@ -229,6 +274,7 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     async close(timeoutMs = 5000) {
       if (closing) return;
       closing = true;
+      handOver();
       const w = worker;
       if (w === undefined) return;
       w.ref();
