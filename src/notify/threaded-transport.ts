@@ -134,7 +134,7 @@ const BOOTSTRAP = `(async () => {
 
 const DEFAULT_MAX_RESTARTS = 5;
 /** How long a message waits here for others to go over in the same postMessage. */
-const HANDOVER_DELAY_MS = 5;
+const HANDOVER_DELAY_MS = 20;
 
 export function createThreadedTransport(opts: ThreadedTransportOptions): ThreadedTransportForTests {
   const { logger: log, threadEntry, maxRestarts = DEFAULT_MAX_RESTARTS, ...options } = opts;
