@@ -6,8 +6,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createAmqpTransport, type AmqpTransport, type AmqpTransportOptions, type TransportStats } from './amqp-transport.js';
+import { ringReader } from './handover-ring.js';
 import { amqpBody } from './oslo-message.js';
 import { C_CONNECTED, C_DROPPED, C_SENT, messageLabel, portableLogFields, type FromThread, type Handover, type ThreadData, type ToThread } from './threaded-transport.js';
+
+/** How often the ring is drained while messages come (the transport batches 10 ms after that). */
+const DRAIN_MS = 10;
 
 /** The thread's entry point (what the bootstrap calls). */
 export function start(): void {
@@ -45,20 +49,30 @@ export function serveThread(createTransport: (opts: AmqpTransportOptions) => Amq
     }
   }
 
+  // Drained every DRAIN_MS while messages come; when it finds none it sleeps until the writer wakes it.
+  const ring = ringReader(data.ring);
+  const handle = (text: string) => publish(JSON.parse(text) as Handover);
+  let closing = false;
+  const drain = () => {
+    if (closing) return;
+    if (ring.drain(handle) > 0) setTimeout(drain, DRAIN_MS);
+    else void ring.news().then(() => setTimeout(drain, DRAIN_MS));
+  };
+  drain();
+
   port.on('message', (msg: ToThread) => {
-    if (msg.t === 'pub') {
-      for (const item of msg.batch) publish(item);
-    } else {
-      transport.close(msg.ms).then(
-        () => {
-          onStats(transport.stats());
-          post({ t: 'closed' });
-        },
-        (err: unknown) => {
-          at('error')({ err }, 'notification transport close failed');
-          post({ t: 'closed' });
-        },
-      );
-    }
+    closing = true;
+    ring.drain(handle);
+    for (const text of msg.rest) handle(text);
+    transport.close(msg.ms).then(
+      () => {
+        onStats(transport.stats());
+        post({ t: 'closed' });
+      },
+      (err: unknown) => {
+        at('error')({ err }, 'notification transport close failed');
+        post({ t: 'closed' });
+      },
+    );
   });
 }

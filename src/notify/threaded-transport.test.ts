@@ -53,7 +53,6 @@ test('counters come from the thread through shared memory; the bound applies on 
   assert.deepEqual(lines[0], { level: 'info', obj: { broker: 'fake:5672' }, msg: 'notification broker connected' });
 
   for (let i = 0; i < 3; i += 1) send(transport, 'image.update', `sent-${i}`);
-  assert.equal(transport.stats().queued, 3);
   await until('3 confirmed', () => transport.stats().sent === 3);
   assert.deepEqual(transport.stats(), { sent: 3, dropped: 0, queued: 0, connected: true });
 

@@ -22,6 +22,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AmqpTransportOptions, MessageLabel, TransportLogger, TransportStats } from './amqp-transport.js';
+import { createRingBuffers, ringWriter, type RingBuffers, type RingWriter } from './handover-ring.js';
 import type { OsloMessage } from './oslo-message.js';
 
 /** Where one message goes: one AMQP body per route, in this order, routing key `<topic>.<priority>`. */
@@ -60,6 +61,8 @@ export interface ThreadData {
   readonly options: Omit<ThreadedTransportOptions, 'logger' | 'threadEntry' | 'maxRestarts'>;
   /** BigInt64 words the thread writes: see C_*. */
   readonly counters: SharedArrayBuffer;
+  /** The messages, as JSON text of a Handover each. */
+  readonly ring: RingBuffers;
 }
 
 /** Counter words in the shared buffer. */
@@ -70,8 +73,8 @@ export const COUNTER_WORDS = 3;
 
 /** Main thread to notification thread. */
 export type ToThread =
-  | { readonly t: 'pub'; readonly batch: readonly Handover[] }
-  | { readonly t: 'close'; readonly ms: number };
+  /** Ends the thread: it drains the ring, then publishes `rest` (messages the ring had no room for). */
+  | { readonly t: 'close'; readonly ms: number; readonly rest: readonly string[] };
 
 /** One message for the thread: its first `n` routes (those the queue bound left room for). */
 export interface Handover {
@@ -133,8 +136,12 @@ const BOOTSTRAP = `(async () => {
 })()`;
 
 const DEFAULT_MAX_RESTARTS = 5;
-/** How long a message waits here for others to go over in the same postMessage. */
-const HANDOVER_DELAY_MS = 20;
+/**
+ * Bytes of the handover ring: the messages of the thread's drain interval (10 ms) under any load
+ * (a message is ~1-2 KiB); one that finds no room waits here, in order.
+ */
+const RING_BYTES = 1024 * 1024;
+const RING_RETRY_MS = 10;
 
 export function createThreadedTransport(opts: ThreadedTransportOptions): ThreadedTransportForTests {
   const { logger: log, threadEntry, maxRestarts = DEFAULT_MAX_RESTARTS, ...options } = opts;
@@ -156,31 +163,20 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
   let onClosed: (() => void) | undefined;
   let lastDropLog = 0;
   let dropsSinceLog = 0;
-  /** Messages counted in `handed`, not posted yet. */
-  let batch: Handover[] = [];
-  let handoverTimer: NodeJS.Timeout | undefined;
+  let ring: RingWriter | undefined;
+  /** Messages (JSON text) counted in `handed` that found no room in the ring yet, oldest first. */
+  let pending: string[] = [];
+  let retryTimer: NodeJS.Timeout | undefined;
 
-  function handOver(): void {
-    if (handoverTimer !== undefined) clearTimeout(handoverTimer);
-    handoverTimer = undefined;
-    if (batch.length === 0) return;
-    const posted = batch;
-    batch = [];
-    try {
-      worker?.postMessage({ t: 'pub', batch: posted } satisfies ToThread);
-    } catch {
-      // A payload that cannot be cloned (never expected: payloads are plain data): the others go
-      // one by one, that one is dropped and logged.
-      for (const item of posted) {
-        try {
-          worker?.postMessage({ t: 'pub', batch: [item] } satisfies ToThread);
-        } catch (err) {
-          handed -= item.n;
-          baseDropped += item.n;
-          const label = messageLabel(item.m);
-          log.error({ err, event_type: label.eventType, image: label.imageId ?? null }, 'could not send notification');
-        }
-      }
+  /** Moves what waits here into the ring, oldest first, while it has room; retries later if not. */
+  function flushPending(): void {
+    retryTimer = undefined;
+    let moved = 0;
+    while (moved < pending.length && ring !== undefined && ring.write(pending[moved]!)) moved += 1;
+    pending = moved === 0 ? pending : pending.slice(moved);
+    if (pending.length > 0 && ring !== undefined) {
+      retryTimer = setTimeout(flushPending, RING_RETRY_MS);
+      retryTimer.unref();
     }
   }
 
@@ -205,10 +201,12 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
 
   function start(): void {
     const buffer = new SharedArrayBuffer(COUNTER_WORDS * BigInt64Array.BYTES_PER_ELEMENT);
-    const data: ThreadData = { entry, tsxApi, options, counters: buffer };
+    const buffers = createRingBuffers(RING_BYTES);
+    const data: ThreadData = { entry, tsxApi, options, counters: buffer, ring: buffers };
     const w = new Worker(BOOTSTRAP, { eval: true, execArgv: [], workerData: data });
     worker = w;
     counters = new BigInt64Array(buffer);
+    ring = ringWriter(buffers);
     handed = 0;
     w.unref();
     w.on('message', (msg: FromThread) => {
@@ -228,8 +226,9 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     worker = undefined;
     counters = new BigInt64Array(0);
     handed = 0;
+    ring = undefined;
     // Counted in `lost` above.
-    batch = [];
+    pending = [];
     onClosed?.();
     if (closing) {
       if (lost > 0) log.warn({ dropped: lost }, 'notifications still queued at close dropped');
@@ -254,11 +253,12 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
       }
       const room = Math.min(fanOut, options.queueSize - held());
       if (room > 0) {
-        batch.push({ m: message, c: context, n: room });
+        // Throws (to emit's catch, nothing counted) on what JSON cannot hold: never expected.
+        const text = JSON.stringify({ m: message, c: context, n: room } satisfies Handover);
         handed += room;
-        if (handoverTimer === undefined) {
-          handoverTimer = setTimeout(handOver, HANDOVER_DELAY_MS);
-          handoverTimer.unref();
+        if (pending.length > 0 || ring?.write(text) !== true) {
+          pending.push(text);
+          if (retryTimer === undefined) flushPending();
         }
       }
       if (room < fanOut) drop(messageLabel(message), fanOut - Math.max(room, 0), 'outbound queue full');
@@ -274,7 +274,9 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     async close(timeoutMs = 5000) {
       if (closing) return;
       closing = true;
-      handOver();
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      const rest = pending;
+      pending = [];
       const w = worker;
       if (w === undefined) return;
       w.ref();
@@ -285,7 +287,7 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
           clearTimeout(timer);
           resolve();
         };
-        w.postMessage({ t: 'close', ms: timeoutMs } satisfies ToThread);
+        w.postMessage({ t: 'close', ms: timeoutMs, rest } satisfies ToThread);
       });
       onClosed = undefined;
       await w.terminate();
