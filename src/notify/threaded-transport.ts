@@ -208,13 +208,14 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     counters = new BigInt64Array(buffer);
     ring = ringWriter(buffers);
     handed = 0;
-    w.unref();
     w.on('message', (msg: FromThread) => {
       if (msg.t === 'log') log[msg.level](revivedLogFields(msg.obj), msg.msg);
       else if (msg.t === 'closed') onClosed?.();
     });
     w.on('error', (err) => log.error({ err }, 'notification thread failed'));
     w.on('exit', (code) => ended(w, code));
+    // After the listeners (adding one refs the worker again).
+    w.unref();
   }
 
   /** A thread is gone: what it held is lost; a new one takes over unless closing or too many died. */
