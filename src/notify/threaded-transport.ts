@@ -3,11 +3,13 @@
  * json.dumps writes it, amqplib, publisher confirms, the outbound queue, reconnects) runs in
  * one worker thread (amqp-thread.ts): measured on a metadata bench, building the bodies and
  * publishing them took ~6 % of the event loop's busy time, more than the 5 % notifications may
- * cost the API. Here each message is only handed over, as it is, on one port (so the order of
- * messages is kept), the messages of a few milliseconds in one postMessage: per message a
- * postMessage costs the event loop ~3 µs whatever it carries, and a structured clone of the
- * messages in a batch was cheaper than their JSON text (measured: ~1.8 µs a message in batches
- * of 16, JSON text 2.0-2.2 µs; one postMessage per message 4.3 µs as JSON text, 5.8 µs cloned).
+ * cost the API. Here each message is only written, as JSON text, into a ring in shared memory
+ * (handover-ring.ts) that the thread drains; one ring, one thread: the order is kept.
+ * Handovers measured in the bench's profile (share of the event loop's busy samples):
+ * a postMessage per message, or per 5-20 ms batch of structured clones, ~1.5-1.8 %, nearly all
+ * inside postMessage (waking the sleeping thread, whatever the batch size); the same batches as
+ * JSON text ~2.1 %; the ring ~1.3 % (JSON.stringify ~0.9, the copy ~0.4), no wake-up while
+ * messages keep coming.
  *
  * - `stats()` stays synchronous: the thread writes its counters (sent, dropped, connected) into
  *   a SharedArrayBuffer; this side counts what it handed over, so `queued` is exact at once.
