@@ -144,6 +144,8 @@ const DEFAULT_MAX_RESTARTS = 5;
  */
 const RING_BYTES = 1024 * 1024;
 const RING_RETRY_MS = 10;
+/** V8 young-generation limit of the thread (what it keeps alive is its queue). */
+const YOUNG_GENERATION_MB = 2;
 
 export function createThreadedTransport(opts: ThreadedTransportOptions): ThreadedTransportForTests {
   const { logger: log, threadEntry, maxRestarts = DEFAULT_MAX_RESTARTS, ...options } = opts;
@@ -205,7 +207,7 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     const buffer = new SharedArrayBuffer(COUNTER_WORDS * BigInt64Array.BYTES_PER_ELEMENT);
     const buffers = createRingBuffers(RING_BYTES);
     const data: ThreadData = { entry, tsxApi, options, counters: buffer, ring: buffers };
-    const w = new Worker(BOOTSTRAP, { eval: true, execArgv: [], workerData: data });
+    const w = new Worker(BOOTSTRAP, { eval: true, execArgv: [], workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     worker = w;
     counters = new BigInt64Array(buffer);
     ring = ringWriter(buffers);
