@@ -6,6 +6,9 @@
  * thread that dies.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { buildMessage } from './oslo-message.js';
 import { createThreadedTransport, type ThreadedTransportForTests } from './threaded-transport.js';
@@ -102,4 +105,30 @@ test('a thread that dies is logged, what it held counts as dropped, a new thread
   assert.ok(lines.some((l) => l.msg.endsWith('too often; notifications are dropped from now on')));
   send(transport, 'image.update', 'lost');
   assert.deepEqual(transport.stats(), { sent: 2, dropped: 4, queued: 0, connected: false });
+});
+
+test('the thread does not keep the process alive: a process that never closes the notifier still exits', async () => {
+  const script = `
+    import { createThreadedTransport } from ${JSON.stringify(new URL('./threaded-transport.ts', import.meta.url).href)};
+    const log = { info() {}, warn() {}, error() {} };
+    const t = createThreadedTransport({ endpoints: [], exchange: 'glance', queueSize: 5, retry: -1, routes: [{ version: 2, topic: 'n' }],
+      logger: log, threadEntry: new URL(${JSON.stringify(FAKE_THREAD.href)}) });
+    while (t.stats().sent === 0) {
+      t.publish({ message_id: 'm', publisher_id: 'p', event_type: 'image.create', priority: 'INFO', payload: { id: 'i' }, timestamp: 't' }, undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    console.log('sent');
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // A child still running after a generous bound is the failure looked for (a start takes ~1 s).
+  const stuck = setTimeout(() => child.kill(), 60_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  clearTimeout(stuck);
+  assert.equal(out.trim(), 'sent');
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the process was kept alive');
 });
