@@ -6,7 +6,9 @@
  * it prints the CPU seconds the Iris process spent per 1,000 requests (utime + stime from
  * /proc, all threads): on a machine shared with other work (and with the broker itself, whose
  * Erlang schedulers take CPU from Iris in the "on" rows) that figure barely moves with load,
- * while req/s does. Prints a Markdown section for bench/RESULTS.md.
+ * while req/s does; and the same for the event loop's thread alone (notifications publish from
+ * a thread of their own: what they cost the loop is what they take from requests). Prints a
+ * Markdown section for bench/RESULTS.md.
  *
  *   node --import tsx bench/notifications.ts
  *   BENCH_NOTIFY_SECONDS=10 BENCH_NOTIFY_ROUNDS=3 node --import tsx bench/notifications.ts
@@ -58,9 +60,22 @@ function cpuSeconds(pid: number): number {
   return treeTicks(pid) / TICKS;
 }
 
+/** CPU seconds the server's main thread (the event loop; its tid is the pid) has used so far. */
+function eventLoopSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
 interface Cell extends LoadResult {
   /** Server CPU seconds per 1,000 requests. */
   readonly cpuPerK: number;
+  /** The same, of the event loop's thread alone (what notifications must not take from). */
+  readonly loopPerK: number;
   /** The broker's CPU seconds per 1,000 requests (all its threads; NaN while it is down). */
   readonly brokerPerK: number;
 }
@@ -69,9 +84,14 @@ async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cel
   const brokerPid = rabbit.pid();
   const broker = () => (brokerPid === undefined ? NaN : cpuSeconds(brokerPid));
   const before = cpuSeconds(pid);
+  const loopBefore = eventLoopSeconds(pid);
   const brokerBefore = broker();
   const r = await run();
-  return { ...r, cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs, brokerPerK: ((broker() - brokerBefore) * 1000) / r.reqs };
+  return {
+    ...r,
+    cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs,
+    loopPerK: ((eventLoopSeconds(pid) - loopBefore) * 1000) / r.reqs,
+    brokerPerK: ((broker() - brokerBefore) * 1000) / r.reqs };
 }
 
 function measure(iris: BenchServer): Promise<{ create: Cell; patch: Cell }> {
@@ -192,9 +212,11 @@ if (process.env.BENCH_NOTIFY_PEER !== '0' && existsSync(join(PEER_DIR, 'start.sh
 }
 const names = Object.keys(servers);
 const [load1Before] = loadavg();
-const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[]; broker: number[] }> = {};
+const results: Record<string, { create: number[]; patch: number[]; p99: number[]; createCpu: number[]; patchCpu: number[]; createLoop: number[]; patchLoop: number[]; broker: number[] }> = {};
 const record = (name: string, r: { create: Cell; patch: Cell }): void => {
-  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [], broker: [] });
+  const row = (results[name] ??= { create: [], patch: [], p99: [], createCpu: [], patchCpu: [], createLoop: [], patchLoop: [], broker: [] });
+  row.createLoop.push(r.create.loopPerK);
+  row.patchLoop.push(r.patch.loopPerK);
   row.create.push(r.create.rps);
   row.patch.push(r.patch.rps);
   row.p99.push(r.patch.p99);
@@ -229,11 +251,11 @@ console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
 console.log(
   `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
 );
-console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req | event loop CPU s / 1k req (create, PATCH) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} | ${Number.isNaN(median(r.broker)) ? '-' : median(r.broker).toFixed(3)} |`,
+    `| ${name} | ${median(r.create).toFixed(0)} | ${median(r.createCpu).toFixed(3)} | ${median(r.patch).toFixed(0)} | ${median(r.patchCpu).toFixed(3)} | ${median(r.p99).toFixed(1)} | ${Number.isNaN(median(r.broker)) ? '-' : median(r.broker).toFixed(3)} | ${median(r.createLoop).toFixed(3)}, ${median(r.patchLoop).toFixed(3)} |`,
   );
 }
 for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)'], ['Glance on', 'Glance off']] as const) {
@@ -242,7 +264,7 @@ for (const [name, offName] of [['on', 'off'], ['on (before)', 'off (before)'], [
   if (off === undefined || row === undefined) continue;
   const cost = (a: number[], b: number[]): string => `${(((median(b) - median(a)) / median(a)) * 100).toFixed(1)} %`;
   console.log(
-    `\nNotifications ${name} against ${offName}, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
+    `\nNotifications ${name} against ${offName}, server CPU per request: create ${cost(off.createCpu, row.createCpu)}, PATCH ${cost(off.patchCpu, row.patchCpu)}; event loop CPU per request: create ${cost(off.createLoop, row.createLoop)}, PATCH ${cost(off.patchLoop, row.patchLoop)}; req/s: create ${cost(off.create, row.create)}, PATCH ${cost(off.patch, row.patch)}.`,
   );
 }
 

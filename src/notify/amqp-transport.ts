@@ -48,6 +48,11 @@ export interface AmqpTransportOptions {
   readonly dropLogIntervalMs?: number;
   /** Socket connect timeout. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Called with the counters whenever sent, dropped or connected change (the notification
+   * thread copies them into memory the main thread reads without asking).
+   */
+  readonly onStats?: (stats: TransportStats) => void;
 }
 
 export interface TransportStats {
@@ -114,8 +119,14 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
   let lastDropLog = 0;
   let dropsSinceLog = 0;
 
+  function stats(): TransportStats {
+    return { sent, dropped, queued: queue.length + inflight, connected: channel !== undefined };
+  }
+  const changed = opts.onStats === undefined ? () => undefined : () => opts.onStats!(stats());
+
   function drop(item: { label: MessageLabel }, reason: string): void {
     dropped += 1;
+    changed();
     dropsSinceLog += 1;
     const now = Date.now();
     if (now - lastDropLog >= dropLogInterval) {
@@ -156,6 +167,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
     connection = undefined;
     channel = undefined;
     writable = true;
+    changed();
     if (!closed) log.warn({ err, broker: where }, 'notification broker connection lost; reconnecting');
     scheduleReconnect();
   }
@@ -201,6 +213,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
           declared = new Set();
           nextHost = index;
           backoff = initialBackoff;
+          changed();
           log.info({ broker: `${ep.hostname}:${ep.port}` }, 'notification broker connected');
           pump();
           return;
@@ -270,6 +283,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
     inflight -= 1;
     if (err) requeue(item, err instanceof Error ? err.message : 'not confirmed');
     else sent += 1;
+    changed();
     if (queue.length > 0) pumpSoon();
     else if (inflight === 0) notifyIdle();
   }
@@ -320,9 +334,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       queue.push({ seq, routingKey, body, label, attempts: 0 });
       if (channel !== undefined) pumpSoon();
     },
-    stats() {
-      return { sent, dropped, queued: queue.length + inflight, connected: channel !== undefined };
-    },
+    stats,
     async close(timeoutMs = 5000) {
       if (batchTimer !== undefined) {
         clearTimeout(batchTimer);
@@ -345,6 +357,7 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       connection = undefined;
       channel = undefined;
       for (const item of queue.splice(0)) drop(item, 'notifier closed');
+      changed();
       await conn?.close().catch(() => undefined);
     },
   };

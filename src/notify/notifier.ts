@@ -11,10 +11,11 @@
  *   notifier.stats(); // { sent, dropped, queued, connected }
  */
 import type { NotificationContext, Notifier, NotifyOptions } from '../domain/ports.js';
-import { createAmqpTransport, type AmqpTransport, type TransportLogger, type TransportStats } from './amqp-transport.js';
+import type { TransportLogger, TransportStats } from './amqp-transport.js';
 import { notificationFilter } from './disabled-notifications.js';
 import { logDriver, noopDriver, type LogDriverLogger, type NotificationDriver } from './local-drivers.js';
-import { amqpBody, buildMessage, type NotificationPayload, type OsloMessage } from './oslo-message.js';
+import { buildMessage, type NotificationPayload, type OsloMessage } from './oslo-message.js';
+import { createThreadedTransport, type ThreadedTransport } from './threaded-transport.js';
 import { parseTransportUrl } from './transport-url.js';
 import type { Config } from '../config/config.js';
 
@@ -52,33 +53,23 @@ export function createNotifier(
   const allowed = notificationFilter(settings.disabled);
   const wanted = new Set(settings.drivers);
   const drivers: NotificationDriver[] = [];
-  /** The messaging drivers, which also carry the context (the log driver, as oslo's, does not). */
-  const messaging: ((message: OsloMessage, context: Record<string, unknown> | undefined) => void)[] = [];
-  let transport: AmqpTransport | undefined;
+  let transport: ThreadedTransport | undefined;
   const versions = (['messaging', 'messagingv2'] as const).filter((d) => wanted.has(d)).map((d) => (d === 'messagingv2' ? 2 : 1) as 1 | 2);
   if (versions.length > 0) {
-    const amqp = createAmqpTransport({
+    // The AMQP side (bodies, publishing) runs on its own thread: here the message is only handed over.
+    transport = createThreadedTransport({
       endpoints: parseTransportUrl(settings.transportUrl),
       exchange: settings.exchange,
       queueSize: settings.queueSize,
       retry: settings.retry,
+      routes: versions.flatMap((version) => settings.topics.map((topic) => ({ version, topic }))),
       logger: deps.logger,
       ...deps.transportTimings,
     });
-    transport = amqp;
-    for (const version of versions) {
-      messaging.push((message, context) => {
-        const payload = message.payload;
-        const imageId = typeof payload === 'object' ? ((payload.id ?? payload.image_id) as string | undefined) : undefined;
-        for (const topic of settings.topics) {
-          amqp.publish(`${topic}.${message.priority.toLowerCase()}`, amqpBody(message, version, { context }), { eventType: message.event_type, imageId });
-        }
-      });
-    }
   }
   if (wanted.has('log')) drivers.push(logDriver(deps.logger));
   if (wanted.has('noop')) drivers.push(noopDriver);
-  const active = messaging.length > 0 || drivers.some((d) => d !== noopDriver);
+  const active = transport !== undefined || drivers.some((d) => d !== noopDriver);
 
   return {
     enabled: (eventType) => active && allowed(eventType),
@@ -87,7 +78,7 @@ export function createNotifier(
       try {
         const message = buildMessage({ publisherId: settings.publisherId, eventType, priority: opts.priority ?? 'INFO', payload, now: now() });
         const context = settings.requestContext && opts.context ? contextKeys(opts.context) : undefined;
-        for (const send of messaging) send(message, context);
+        transport?.publish(message, context);
         for (const driver of drivers) driver.send(message);
       } catch (err) {
         // The port never throws: a notification must not fail the change it reports.

@@ -31,6 +31,8 @@ async function drain(url: string, queue: string): Promise<Record<string, unknown
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
     const out: Record<string, unknown>[] = [];
+    // Not declared yet: the broker refuses the get (404) and closes the channel.
+    if ((await ch.checkQueue(queue).then(() => true, () => false)) === false) return out;
     for (;;) {
       const m = await ch.get(queue, { noAck: true });
       if (m === false) return out;
