@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { currentWriter, formatWriter, isDeadLocalWriter, parseWriter } from './writer-identity.js';
 
 /** The pid of a process of this node that has exited. */
@@ -27,4 +29,31 @@ test('writer identity: only a gone process of this node is dead', () => {
   // Another node's pid says nothing about its process: left to the age limit.
   const other = me.node === '000000000000' ? '111111111111' : '000000000000';
   assert.equal(isDeadLocalWriter({ node: other, pid: gone }), false);
+});
+
+test('writer identity: an exited process not reaped yet (a zombie) is dead', async (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('zombies are read from /proc (Linux only)');
+    return;
+  }
+  // The shell starts `true` in the background and becomes `sleep`, which never reaps it.
+  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const state = () => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return 'gone';
+      }
+    };
+    // Wait (bounded) for `true` to have exited: a zombie then.
+    for (let i = 0; i < 500 && state() !== 'Z'; i += 1) await sleep(10);
+    assert.equal(state(), 'Z', 'the background process became a zombie');
+    assert.doesNotThrow(() => process.kill(pid, 0), 'kill(pid, 0) still finds it');
+    assert.equal(isDeadLocalWriter({ node: currentWriter().node, pid }), true);
+  } finally {
+    parent.kill('SIGKILL');
+  }
 });

@@ -5,6 +5,7 @@
  * else's only when they are older than partial_write_max_age: they may be a live node's.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface WriterIdentity {
@@ -40,9 +41,29 @@ export function isDeadLocalWriter(writer: WriterIdentity): boolean {
   if (writer.node !== LOCAL_NODE || writer.pid === process.pid) return false;
   try {
     process.kill(writer.pid, 0);
-    return false;
   } catch (err) {
     // EPERM: it runs, as another user.
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  return isZombie(writer.pid);
+}
+
+/**
+ * A process that has exited but was not reaped yet still answers kill(pid, 0). The cluster
+ * workers of a killed primary are such zombies until the system's init reaps them, which a
+ * container's init may do late or never; a node restarted at once then took its dead workers'
+ * uploads for live ones. Linux says so in /proc/<pid>/stat (state Z, or X while being reaped);
+ * elsewhere, or when it cannot be read, the process counts as running.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    // Gone between the two looks: dead; anything else (no /proc): running, as kill(0) said.
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
