@@ -36,10 +36,23 @@ test('writer identity: an exited process not reaped yet (a zombie) is dead', asy
     t.skip('zombies are read from /proc (Linux only)');
     return;
   }
-  // The shell starts `true` in the background and becomes `sleep`, which never reaps it.
-  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The shell starts `cat` in the background on the test's pipe (through fd 3: a background job's
+  // own stdin is /dev/null) and becomes `sleep`, which never reaps it; once it is `sleep`,
+  // closing the pipe ends `cat`: a zombie.
+  const script = 'exec 3<&0; cat <&3 >/dev/null & echo $!; exec sleep 60 </dev/null 3<&-';
+  const parent = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });
   try {
     const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    const comm = () => {
+      try {
+        return readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim();
+      } catch {
+        return 'gone';
+      }
+    };
+    for (let i = 0; i < 1000 && comm() !== 'sleep'; i += 1) await sleep(10);
+    assert.equal(comm(), 'sleep', 'the shell became sleep');
+    parent.stdin.end();
     const state = () => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -48,8 +61,8 @@ test('writer identity: an exited process not reaped yet (a zombie) is dead', asy
         return 'gone';
       }
     };
-    // Wait (bounded) for `true` to have exited: a zombie then.
-    for (let i = 0; i < 500 && state() !== 'Z'; i += 1) await sleep(10);
+    // Wait (bounded) for `cat` to have exited: a zombie then.
+    for (let i = 0; i < 1000 && state() !== 'Z'; i += 1) await sleep(10);
     assert.equal(state(), 'Z', 'the background process became a zombie');
     assert.doesNotThrow(() => process.kill(pid, 0), 'kill(pid, 0) still finds it');
     assert.equal(isDeadLocalWriter({ node: currentWriter().node, pid }), true);

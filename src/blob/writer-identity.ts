@@ -39,13 +39,18 @@ export function parseWriter(text: string): WriterIdentity | undefined {
  */
 export function isDeadLocalWriter(writer: WriterIdentity): boolean {
   if (writer.node !== LOCAL_NODE || writer.pid === process.pid) return false;
+  return isProcessGone(writer.pid);
+}
+
+/** True when no process of this host runs as `pid` (none, or an exited one not reaped yet). */
+export function isProcessGone(pid: number): boolean {
   try {
-    process.kill(writer.pid, 0);
+    process.kill(pid, 0);
   } catch (err) {
     // EPERM: it runs, as another user.
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  return isZombie(writer.pid);
+  return isZombie(pid);
 }
 
 /**

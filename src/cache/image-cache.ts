@@ -32,6 +32,7 @@ import type { Image } from '../domain/image.js';
 import type { ByteRange } from '../domain/ports.js';
 import { createDigester, type Digester } from '../blob/hashing-stream.js';
 import { FileReadStream } from '../blob/drivers/file-read-stream.js';
+import { isProcessGone } from '../blob/writer-identity.js';
 import type { CacheRecord, CacheRecords } from './cache-records.js';
 
 export interface ImageCacheOptions {
@@ -390,12 +391,7 @@ export function createImageCache(opts: ImageCacheOptions) {
 function writerGone(name: string): boolean {
   const pid = Number(name.split('.')[1]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return isProcessGone(pid);
 }
 
 async function defaultFreeSpace(dir: string): Promise<number> {
