@@ -49,9 +49,7 @@ function readStamp() {
  * Builds dist/ into a directory of its own, then swaps it in: a process starting meanwhile sees
  * the old tree or the new one, never half of one.
  */
-export async function buildDist() {
-  const files = sources();
-  const stamp = stampOf(files);
+export async function buildDist(files = sources(), stamp = stampOf(files)) {
   const { buildSync } = await import('esbuild');
   const next = `${DIST}.build-${process.pid}`;
   const old = `${DIST}.old-${process.pid}`;
@@ -86,8 +84,10 @@ export async function buildDist() {
 export async function prepareDist() {
   const main = pathToFileURL(join(DIST, 'main.js')).href;
   try {
-    if (readStamp() === stampOf(sources())) return main;
-    await buildDist();
+    const files = sources();
+    const stamp = stampOf(files);
+    if (readStamp() === stamp) return main;
+    await buildDist(files, stamp);
     return main;
   } catch (err) {
     // Another process may have built the same sources meanwhile.
