@@ -10,6 +10,7 @@ import { parseApiArgs } from './api-args.js';
 import { checkDataPaths, dataPaths } from './data-paths.js';
 import { createLogging, logFilePath, type Logging } from './logging.js';
 import { createBlobStore, type BlobTrace } from './blob/blob-store.js';
+import { sharedTransferPool } from './blob/fd-transfer.js';
 import { configuredStores, StoreConfigError } from './blob/configured-stores.js';
 import { createFilesystemDriver } from './blob/drivers/filesystem-driver.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -117,6 +118,7 @@ function stagingStore(
     backends: [{ id: 'os_glance_staging_store', driver }],
     onCleanupError,
     partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
+    transfers: config.direct_transfers ? sharedTransferPool() : null,
     ...(trace ? { trace } : {}),
   });
   return { store, locationOf: driver.locationOf, fileOf: driver.fileOf };

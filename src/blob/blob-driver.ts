@@ -95,6 +95,13 @@ export interface BlobDriver {
     },
   ): Promise<WriteResult>;
   /**
+   * A new object written through a file descriptor (stores whose objects are local files): the
+   * blob store hands the descriptor to a transfer thread (fd-transfer.ts), then commits or
+   * aborts. Absent = only `write`.
+   * @throws Invalid when `key` is not acceptable to the backend.
+   */
+  openFile?(key: string): Promise<FileSink>;
+  /**
    * Opens `location` for reading. The object is opened before this resolves, so a missing
    * object is reported here and not as a stream error.
    *
@@ -148,6 +155,18 @@ export interface BlobDriver {
    * threads). Called once, when nothing uses the driver any more. Absent = nothing to release.
    */
   close?(): Promise<void>;
+}
+
+/** An uncommitted object open for writing (see `BlobDriver.openFile`). Exactly one of `commit`, `abort` must be called. */
+export interface FileSink {
+  /** Write here from offset 0; nothing else writes to it. */
+  readonly fd: number;
+  /** Bytes between writeback hints (the store's flush interval; 0: flush only at commit). */
+  readonly flushBytes: number;
+  /** Makes the first `bytes` written durable and visible under the key. */
+  commit(bytes: number): Promise<WriteResult>;
+  /** Removes what was written; resolves with the error to report for `cause` (a full disk as StorageFull). */
+  abort(cause: unknown): Promise<unknown>;
 }
 
 /** The leftovers of one uncommitted write, as `listStaging` reports them. */

@@ -7,7 +7,9 @@ import { finished, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, DataObserver, PutOptions, StoredBlob } from '../domain/ports.js';
 import { Gone, Invalid, IrisError } from '../domain/errors.js';
-import type { BlobDriver } from './blob-driver.js';
+import type { BlobDriver, FileSink } from './blob-driver.js';
+import { directBodyOf, type DirectBody } from './direct-body.js';
+import { TransferError, type TransferLease, type TransferPool } from './fd-transfer.js';
 import { createHashingStream } from './hashing-stream.js';
 import type { HashingStream } from './hashing-stream.js';
 import { ObservingStream } from './observing-stream.js';
@@ -15,6 +17,9 @@ import { warnCleanup, type CleanupReporter } from './cleanup-report.js';
 import { isDeadLocalWriter } from './writer-identity.js';
 
 /** A named store (Glance backend): its id and the driver that moves its bytes. */
+/** See `BlobStoreOptions.directMinBytes`. */
+const DIRECT_MIN_BYTES = 1024 * 1024;
+
 export interface BlobBackend {
   readonly id: string;
   readonly driver: BlobDriver;
@@ -41,6 +46,13 @@ export type BlobStoreOptions = (
   readonly partialWriteMaxAgeMs?: number;
   /** The clock `sweep` measures ages with (tests). */
   readonly now?: () => number;
+  /**
+   * Threads that move a request body straight from its socket into a store's file (see
+   * direct-body.ts and fd-transfer.ts); absent or null: puts always read the stream.
+   */
+  readonly transfers?: TransferPool | null;
+  /** Bodies shorter than this take the stream (a thread's round trip is not worth it). Default 1 MiB. */
+  readonly directMinBytes?: number;
   /** Receives one line per put, get (when its stream closes), delete and swept partial write: pino's debug fits. */
   readonly trace?: (fields: BlobTrace, message: string) => void;
 };
@@ -97,6 +109,7 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     if (byId.has(backend.id)) throw new Error(`Two blob stores registered with id ${backend.id}`);
     byId.set(backend.id, backend.driver);
   }
+  const directMinBytes = opts.directMinBytes ?? DIRECT_MIN_BYTES;
   const defaultId = ('driver' in opts ? undefined : opts.defaultBackend) ?? backends[0]?.id;
   const defaultDriver = defaultId === undefined ? undefined : byId.get(defaultId);
   if (defaultId === undefined || defaultDriver === undefined) throw new Error(`No blob store with id ${String(defaultId)}`);
@@ -128,6 +141,20 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     if (!driver.capabilities.writable) {
       // Glance's StoreAddDisabled, which its image data API answers with 410.
       throw new Gone('Error in store configuration. Adding images to store is disabled.');
+    }
+    const direct = directBodyOf(source);
+    if (
+      direct &&
+      driver.openFile &&
+      direct.length === putOpts.expectedSize &&
+      direct.length >= directMinBytes &&
+      direct.length <= putOpts.sizeCap &&
+      (!putOpts.observer || putOpts.observer.portable)
+    ) {
+      const lease = opts.transfers?.tryLease();
+      const taken = lease ? direct.take() : null;
+      if (lease && taken) return putDirect({ imageId, storeId, openFile: driver.openFile.bind(driver), direct, taken, lease, putOpts, started });
+      lease?.release();
     }
     const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);
@@ -165,6 +192,75 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       stopFeeding();
       if (!hasher.destroyed) hasher.destroy();
       if (!body.destroyed) body.destroy();
+    }
+  }
+
+  /**
+   * A put whose body a transfer thread reads straight from the client's socket into the store's
+   * file, hashing and observing it on the way; the same checks and the same errors as the
+   * streaming path, and the same commit (fsync, rename, directory fsync).
+   */
+  async function putDirect(p: {
+    imageId: string;
+    storeId: string;
+    openFile: (key: string) => Promise<FileSink>;
+    direct: DirectBody;
+    taken: { fd: number; head: readonly Buffer[] };
+    lease: TransferLease;
+    putOpts: PutOptions;
+    started: number;
+  }): Promise<StoredBlob> {
+    const { imageId, storeId, direct, lease, putOpts } = p;
+    const { signal, hashAlgo } = putOpts;
+    const portable = putOpts.observer?.portable;
+    let sink: FileSink | undefined;
+    let leased = true;
+    let complete = false;
+    let bytes = 0;
+    try {
+      try {
+        sink = await p.openFile(imageId);
+      } catch (err) {
+        leased = false;
+        lease.release();
+        throw err;
+      }
+      leased = false;
+      const received = await lease.receive(
+        {
+          socketFd: p.taken.fd,
+          head: p.taken.head,
+          length: direct.length,
+          fileFd: sink.fd,
+          flushBytes: sink.flushBytes,
+          hashAlgo,
+          idleMs: direct.idleMs,
+          ...(portable ? { observer: { module: portable.module, options: portable.options } } : {}),
+        },
+        signal,
+      );
+      complete = true;
+      bytes = received.bytes;
+      direct.release(true, received.socketBytes);
+      // The observer's verdict comes before the commit: refused data is never stored.
+      portable?.conclude(received.observed);
+      const written = await sink.commit(received.bytes);
+      sink = undefined;
+      trace({ op: 'put', image: imageId, store: storeId, bytes, ms: elapsed(p.started), direct: true }, 'blob written');
+      return {
+        location: written.location,
+        store: storeId,
+        size: received.bytes,
+        checksum: received.md5,
+        os_hash_algo: hashAlgo,
+        os_hash_value: received.multihash,
+      };
+    } catch (err) {
+      if (leased) lease.release();
+      if (!complete) direct.release(false, err instanceof TransferError ? err.socketBytes : 0);
+      const failure = directFailure(err, direct, signal);
+      trace({ op: 'put', image: imageId, store: storeId, bytes, ms: elapsed(p.started), failed: errorName(failure), direct: true }, 'blob write failed');
+      throw sink ? await sink.abort(failure) : failure;
     }
   }
 
@@ -302,6 +398,26 @@ function feed(source: Readable, hasher: HashingStream): () => void {
     stopWatching();
     source.unpipe(hasher);
   };
+}
+
+/** The error a direct put reports for `err`: what the streaming path reports in the same case. */
+function directFailure(err: unknown, direct: DirectBody, signal: AbortSignal | undefined): unknown {
+  if (!(err instanceof TransferError)) return err;
+  switch (err.failure) {
+    case 'eof':
+      return direct.endedError();
+    case 'source':
+      return new Invalid('Client disconnected before sending all image data', { cause: err });
+    case 'idle':
+      return direct.idleError();
+    case 'aborted':
+      return signal?.aborted && signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+    case 'sink':
+      // The file's own error (ENOSPC becomes StorageFull in the driver's abort).
+      return Object.assign(new Error(err.message, { cause: err }), err.code ? { code: err.code } : {});
+    default:
+      return err;
+  }
 }
 
 /** Chains the observer stage after the hasher; an error on either side fails both. */

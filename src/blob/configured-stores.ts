@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js';
 import { Invalid } from '../domain/errors.js';
 import type { BlobStore } from '../domain/ports.js';
 import { createBlobStore, type BlobTrace } from './blob-store.js';
+import { sharedTransferPool } from './fd-transfer.js';
 import { createStoreDriver } from './store-registry.js';
 
 /** A store whose options its driver refuses: `[<id>] <type> store: <reason>`. */
@@ -48,6 +49,7 @@ export function configuredStores(
     defaultBackend: config.default_backend_id,
     onCleanupError,
     partialWriteMaxAgeMs: config.partial_write_max_age * 1000,
+    transfers: config.direct_transfers ? sharedTransferPool() : null,
     trace: (fields, message) => {
       logger.debug(fields, message);
       opts.observe?.(fields);

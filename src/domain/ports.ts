@@ -202,6 +202,17 @@ export interface DataObserver {
    * Invalid for an image that is not what it claims) fails the put and nothing is stored.
    */
   end(): void;
+  /**
+   * The same observation, runnable on another thread (a store pass that moves the bytes off the
+   * event loop): `module` exports `createObserver(options)` returning `{ chunk(data), finish() }`,
+   * and `conclude` gets what `finish()` returned there, in place of `end` (it may throw as
+   * `end` does). Absent = the data must pass through `chunk` on this thread.
+   */
+  readonly portable?: {
+    readonly module: string;
+    readonly options: unknown;
+    conclude(finished: unknown): void;
+  };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { DataObserver } from '../domain/ports.js';
 import { judgeDeclaredFormat } from './declared-format.js';
 import type { DeclaredFormat, Verdict } from './declared-format.js';
 import type { InspectionResult } from './detect.js';
-import { createInspector } from './inspector.js';
+import { createInspector, type StreamInspector } from './inspector.js';
+import { PORTABLE_INSPECTION_MODULE, type PortableInspectorOptions } from './portable-inspection.js';
 
 export interface FormatCheckOptions {
   /** `[image_format] require_image_format_match`. */
@@ -35,16 +36,26 @@ export interface UploadCheck {
  * image.virtual_size = check.virtualSize();
  */
 export function createUploadCheck(declared: DeclaredFormat, opts: FormatCheckOptions): UploadCheck {
-  const inspector = createInspector({ gptSafetyChecksNonfatal: opts.gptSafetyChecksNonfatal });
+  // Made on first use: an upload inspected on a transfer thread never needs one here.
+  let inspector: StreamInspector | undefined;
+  const local = () => (inspector ??= createInspector({ gptSafetyChecksNonfatal: opts.gptSafetyChecksNonfatal }));
   let verdict: Verdict | undefined;
   let result: InspectionResult | undefined;
+  const decide = (found: InspectionResult) => {
+    result = found;
+    verdict = judgeDeclaredFormat(found, declared, opts);
+    if (!verdict.accept) throw new Invalid(verdict.reason);
+  };
+  const portableOptions: PortableInspectorOptions = { gptSafetyChecksNonfatal: opts.gptSafetyChecksNonfatal };
   return {
     observer: {
-      chunk: (data) => inspector.write(data),
-      end: () => {
-        result = inspector.finish();
-        verdict = judgeDeclaredFormat(result, declared, opts);
-        if (!verdict.accept) throw new Invalid(verdict.reason);
+      chunk: (data) => local().write(data),
+      end: () => decide(local().finish()),
+      // The same inspection on a transfer thread: its result comes back as plain data.
+      portable: {
+        module: PORTABLE_INSPECTION_MODULE,
+        options: portableOptions,
+        conclude: (finished) => decide(finished as InspectionResult),
       },
     },
     virtualSize() {

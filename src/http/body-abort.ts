@@ -15,6 +15,11 @@ export function bodyTimeout(seconds: number): ClientTimeout {
   return new ClientTimeout(`No request data received for ${seconds} seconds; the request was abandoned.`);
 }
 
+/** The client closed its side before the whole Content-Length arrived: what the body's reader is told (400). */
+export function bodyEndedEarly(): Invalid {
+  return new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.');
+}
+
 /** The request's Content-Length as a number; undefined when absent, Invalid when not a size. */
 export function declaredLength(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;

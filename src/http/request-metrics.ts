@@ -4,6 +4,7 @@
  * it, and the image data transfers in flight.
  */
 import type { Socket } from 'node:net';
+import { socketBytesOf } from './socket-handover.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IrisMetrics, TransferKind } from '../metrics/iris-metrics.js';
 
@@ -44,9 +45,10 @@ export function addRequestMetrics(app: FastifyInstance, metrics: IrisMetrics): v
     let bytesOut = 0;
     if (socket) {
       const mark = marks.get(socket) ?? { read: 0, written: 0 };
-      bytesIn = socket.bytesRead - mark.read;
-      bytesOut = socket.bytesWritten - mark.written;
-      marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+      const carried = socketBytesOf(socket);
+      bytesIn = carried.read - mark.read;
+      bytesOut = carried.written - mark.written;
+      marks.set(socket, carried);
     }
     metrics.observeHttp({
       method: request.method,

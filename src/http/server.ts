@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
-import { bodyTimeout, type BodyAborts } from './body-abort.js';
+import { bodyEndedEarly, bodyTimeout, type BodyAborts } from './body-abort.js';
 import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
@@ -80,9 +80,7 @@ function destroyLater(socket: Socket, ms: number): void {
 
 /** What the handler reading the body is told when Node's parser gives up on the connection. */
 function parseFailure(error: Error & { code?: string }): Error {
-  if (error.code === 'HPE_INVALID_EOF_STATE') {
-    return new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.');
-  }
+  if (error.code === 'HPE_INVALID_EOF_STATE') return bodyEndedEarly();
   if (error.code?.startsWith('HPE_INVALID_CHUNK') || error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') {
     return new Invalid('Malformed chunked transfer encoding in the request body.');
   }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { addAbortSignal } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { resolve } from 'node:path';
-import type { BlobDriver, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
+import type { BlobDriver, FileSink, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
 import { FileReadStream } from './file-read-stream.js';
 import { writeAndFlush } from './flushing-file-writer.js';
 import type { ByteRange } from '../../domain/ports.js';
@@ -100,13 +100,12 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     return `${dir}/${name}`;
   }
 
-  async function write(
-    key: string,
-    source: Readable,
-    { signal }: { readonly signal?: AbortSignal } = {},
-  ): Promise<WriteResult> {
+  /**
+   * A new staging file for `key`, committed by renaming it into place. `commit(bytes, synced)`:
+   * `synced` says data and size are already on disk (writeAndFlush's last step is an fsync).
+   */
+  async function openStaging(key: string): Promise<{ handle: FileHandle; commit(bytes: number, synced: boolean): Promise<WriteResult>; abort(cause: unknown): Promise<unknown> }> {
     if (!isSafeName(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
-    signal?.throwIfAborted();
     const finalPath = `${dir}/${key}`;
     // The random suffix keeps two concurrent writers of one key apart; the key prefix tells an
     // operator what a stray staging file was.
@@ -117,27 +116,58 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
       await mkdir(stagingDir, { recursive: true, mode: DIR_MODE });
       // 'wx': never reuse a file someone else created.
       handle = await open(tempPath, 'wx', FILE_MODE);
-      // Data and size are on disk when this resolves (fsync before the caller answers).
-      const bytes = await writeAndFlush(handle, source, { batchBytes: chunkSize, flushBytes, signal });
-      await handle.close();
-      handle = undefined;
-      await rename(tempPath, finalPath);
-      renamed = true;
-      // The rename itself is only durable once the directory entry is on disk.
-      await syncDirectory(dir);
-      return { location: locationOf(key), bytes };
     } catch (err) {
-      // writeAndFlush settles only once nothing writes to the file any more; close before unlink.
-      // A close error here is secondary: the write has already failed for the reason thrown below.
-      await handle?.close().catch(() => undefined);
-      // A failed unlink must not hide why the write failed, but the leftover is reported (a
-      // temp file is swept at the next start; a renamed one is not).
-      const leftover = renamed ? finalPath : tempPath;
-      await unlinkQuietly(leftover).catch((e: unknown) => {
-        (opts.onCleanupError ?? warnCleanup)('could not remove the file of a failed write', e, { image: key, path: leftover });
-      });
       throw toStorageError(err);
     }
+    const opened = handle;
+    return {
+      handle: opened,
+      async commit(bytes, synced) {
+        // Data and size are on disk before the caller answers.
+        if (!synced) await opened.sync();
+        await opened.close();
+        handle = undefined;
+        await rename(tempPath, finalPath);
+        renamed = true;
+        // The rename itself is only durable once the directory entry is on disk.
+        await syncDirectory(dir);
+        return { location: locationOf(key), bytes };
+      },
+      async abort(cause) {
+        // The writer has stopped writing by now; close before unlink. A close error here is
+        // secondary: the write has already failed for `cause`.
+        await handle?.close().catch(() => undefined);
+        // A failed unlink must not hide why the write failed, but the leftover is reported (a
+        // temp file is swept at the next start; a renamed one is not).
+        const leftover = renamed ? finalPath : tempPath;
+        await unlinkQuietly(leftover).catch((e: unknown) => {
+          (opts.onCleanupError ?? warnCleanup)('could not remove the file of a failed write', e, { image: key, path: leftover });
+        });
+        return toStorageError(cause);
+      },
+    };
+  }
+
+  async function write(
+    key: string,
+    source: Readable,
+    { signal }: { readonly signal?: AbortSignal } = {},
+  ): Promise<WriteResult> {
+    if (!isSafeName(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
+    signal?.throwIfAborted();
+    const staging = await openStaging(key);
+    try {
+      // writeAndFlush settles only once nothing writes to the file any more.
+      const bytes = await writeAndFlush(staging.handle, source, { batchBytes: chunkSize, flushBytes, signal });
+      return await staging.commit(bytes, true);
+    } catch (err) {
+      throw await staging.abort(err);
+    }
+  }
+
+  async function openFile(key: string): Promise<FileSink> {
+    const staging = await openStaging(key);
+    return { fd: staging.handle.fd, flushBytes, commit: (bytes) => staging.commit(bytes, false), abort: staging.abort };
   }
 
   async function read(
@@ -220,6 +250,7 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     scheme: SCHEME,
     capabilities: { writable: true, rangedReads: true },
     write,
+    openFile,
     read,
     delete: remove,
     listStaging,

@@ -1,6 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength } from '../body-abort.js';
+import { offerSocketBody, socketBodyOptions } from '../socket-handover.js';
 import { offerChunkRelease } from '../chunk-releasing-response.js';
 import { contentRange, rangeLength, rangeRequestOf } from '../range-header.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
@@ -46,6 +47,7 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           // without enabled_backends Glance ignores the header.
           const header = req.headers['x-image-meta-store'];
           const store = deps.config.multi_store && typeof header === 'string' ? header : undefined;
+          if (deps.config.direct_transfers) offerSocketBody(req.raw, reply.raw, socketBodyOptions(deps.config));
           await deps.bodies.withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imageData.upload(ctx, id, req.raw, { contentLength, signal, store }),
           );

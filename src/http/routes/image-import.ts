@@ -7,6 +7,7 @@ import type { BackendConfig } from '../../config/config.js';
 import { isReadOnlyStore, storeProperties } from '../../blob/store-registry.js';
 import { Forbidden, NotFound, UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength } from '../body-abort.js';
+import { offerSocketBody, socketBodyOptions } from '../socket-handover.js';
 import { parseImportBody } from '../import-body.js';
 import { mediaType, readJsonBody, sendJson, sendNoContent, type HttpDeps } from '../http-context.js';
 import type { RouteTable } from '../route-table.js';
@@ -83,6 +84,7 @@ export function imageImportRoutes(deps: HttpDeps): RouteTable {
           const ctx = deps.contextOf(req);
           const { id } = req.params as IdParams;
           const contentLength = declaredLength(req.headers['content-length']);
+          if (deps.config.direct_transfers) offerSocketBody(req.raw, reply.raw, socketBodyOptions(deps.config));
           await deps.bodies.withBodyStream(req.raw, () => void reply.header('connection', 'close'), (signal) =>
             deps.imports.stage(ctx, id, req.raw, { contentLength, signal }),
           );
