@@ -5,11 +5,12 @@
  *
  * Steps per server and round: upload (PUT /file), stage (PUT /stage), glance-direct import
  * (POST /import until active), download (GET /file to /dev/null), all with curl. Iris runs twice:
- * durable (as shipped) and with its fsyncs turned off (bench/no-flush.ts), to show what
- * durability costs. Both servers use two filesystem stores and glance-direct, one worker.
+ * durable (as shipped), with its fsyncs turned off (bench/no-flush.ts), to show what
+ * durability costs (its transfer threads still start the writeback as they write), and with
+ * `[iris] direct_transfers = false`, to show what the transfer threads save. Both servers use two filesystem stores and glance-direct, one worker.
  *
  * `node --import tsx bench/cpu-per-gib.ts`; also part of `npm run bench` (BENCH_CPU=0 skips it).
- * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1],
+ * Environment: BENCH_CPU_MB [512], BENCH_CPU_REPS [2] (median), BENCH_PEER [1], BENCH_CPU_NOFLUSH [1], BENCH_CPU_STREAMS [1],
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
  * older commit with node_modules linked in), BENCH_IRIS_OTHERS [none] (`before=/tmp/x;slots=/tmp/y`: such
  * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import],
@@ -268,7 +269,7 @@ async function loopbackLimits(file: string, bytes: number, figures: ServerFigure
   }
 }
 
-export async function runCpuBench(opts: { fileMiB: number; reps: number; withPeer: boolean; noFlush: boolean; out: string }): Promise<CpuBenchResult> {
+export async function runCpuBench(opts: { fileMiB: number; reps: number; withPeer: boolean; noFlush: boolean; streams?: boolean; out: string }): Promise<CpuBenchResult> {
   mkdirSync(opts.out, { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), 'iris-cpu-bench-'));
   const bytes = opts.fileMiB * MIB;
@@ -298,6 +299,11 @@ export async function runCpuBench(opts: { fileMiB: number; reps: number; withPee
     ];
     if (opts.noFlush) {
       variants.push({ name: 'Iris, no fsync (bench only)', kind: 'node', start: () => startIris({ name: 'iris-cpu-noflush', dataDir: join(scratch, 'iris-nf'), workers: 1, logFile: join(opts.out, 'iris-noflush.log'), env: irisEnv, noFlush: true, root: IRIS_ROOT }) });
+    }
+    if (opts.streams) {
+      // The same Iris without transfer threads: what moving the bytes on a thread of their own saves.
+      const env = { ...irisEnv, IRIS__IRIS__DIRECT_TRANSFERS: 'false' };
+      variants.push({ name: 'Iris, direct_transfers = false', kind: 'node', start: () => startIris({ name: 'iris-cpu-streams', dataDir: join(scratch, 'iris-streams'), workers: 1, logFile: join(opts.out, 'iris-streams.log'), env, noFlush: false, root: IRIS_ROOT }) });
     }
     for (const [i, [label, root, nodeArgs]] of OTHER_ROOTS.entries()) {
       variants.push({ name: `Iris ${label}`, kind: 'node', start: () => startIris({ name: `iris-cpu-other${i}`, dataDir: join(scratch, `iris-other${i}`), workers: 1, logFile: join(opts.out, `iris-other${i}.log`), env: irisEnv, noFlush: false, root, nodeArgs }) });
@@ -403,6 +409,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     reps: Number(process.env.BENCH_CPU_REPS ?? 2),
     withPeer: process.env.BENCH_PEER !== '0',
     noFlush: process.env.BENCH_CPU_NOFLUSH !== '0',
+    streams: process.env.BENCH_CPU_STREAMS !== '0',
     out,
   });
   process.stdout.write(`${cpuReport(result)}\n`);

@@ -8,11 +8,13 @@
  * - the first threads Node starts, before any JavaScript runs: V8's platform workers (GC
  *   helpers, concurrent compilation) and its delayed-task scheduler;
  * - later threads idle in epoll_wait run an event loop of their own: worker_threads (tsx's module
- *   loader, present from the start; Iris's hashing threads, started by the first upload);
+ *   loader, present from the start; Iris's transfer threads, which read, hash and write a whole
+ *   body, started by the first large upload or download);
  * - later threads idle in a futex shared with another idle thread: libuv's thread pool (file
  *   reads, writes, fsync), whose threads all wait on one condition variable;
  * - later threads idle alone on a futex: worker_threads sleeping in Atomics.wait (Iris's hashing
  *   threads since they take their work from a doorbell, not from messages).
+ * Both kinds of Iris threads are reported together as "hash/transfer threads".
  * Other processes of the tree (Glance's uwsgi master and worker) are reported per process.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -114,8 +116,8 @@ export class ThreadClassifier {
     if (tid === pid) return `${proc}event loop`;
     if (index <= PLATFORM_THREADS) return `${proc}V8 platform (GC)`;
     const { syscall } = blockedIn(pid, tid);
-    if (EPOLL_SYSCALLS.has(syscall)) return this.#startup.has(key) ? `${proc}loader worker (tsx)` : `${proc}hash workers`;
-    if (aloneOnFutex && !this.#startup.has(key)) return `${proc}hash workers`;
+    if (EPOLL_SYSCALLS.has(syscall)) return this.#startup.has(key) ? `${proc}loader worker (tsx)` : `${proc}hash/transfer threads`;
+    if (aloneOnFutex && !this.#startup.has(key)) return `${proc}hash/transfer threads`;
     return `${proc}libuv pool`;
   }
 

@@ -131,7 +131,7 @@ export async function runUploadPipelineBench(opts: { mib: number; reps: number; 
     rmSync(dir, { recursive: true, force: true });
   }
   const perGiB = (x: number) => (x * GIB) / bytes;
-  const groups = ['event loop', 'hash workers', 'libuv pool', 'V8 platform (GC)'];
+  const groups = ['event loop', 'hash/transfer threads', 'libuv pool', 'V8 platform (GC)'];
   const lines = [
     `## Upload pipeline alone (bench/upload-pipeline.ts, ${opts.mib} MiB, median of ${opts.reps})`,
     '',

@@ -336,6 +336,7 @@ async function serve(config: Config, logging: Logging, authenticator: Authentica
   const metrics = config.admin_bind_host === '' ? undefined : createIrisMetrics({
     taskStates: () => (database ? countTaskStates(database.db) : Promise.resolve({})),
     notifierStats,
+    ...(config.direct_transfers ? { transferStats: () => sharedTransferPool().stats() } : {}),
     databaseMaxConnections: databaseMaxConnections(config.database),
     onCollectError: (what, err) => logger.error({ err }, `metrics: ${what} could not be collected`),
   });

@@ -23,8 +23,6 @@ const SYNC_FILE_RANGE_WRITE = 2;
 const POLL_SLICE_MS = 200;
 /** Bytes per read from the socket or the file: large reads, few calls. */
 const BUFFER_BYTES = 1024 * 1024;
-/** Bytes per write to the socket (larger writes only find the send buffer full). */
-const SEND_BYTES = 256 * 1024;
 
 interface PollFd {
   fd: number;
@@ -167,7 +165,7 @@ function send(req: SendRequest, abort: Int32Array): ThreadReply {
     let written = 0;
     while (written < n) {
       try {
-        const w = writeSync(req.socketFd, buffer, written, Math.min(SEND_BYTES, n - written));
+        const w = writeSync(req.socketFd, buffer, written, n - written);
         written += w;
         socketBytes += w;
       } catch (err) {

@@ -109,9 +109,19 @@ export interface TransferLease {
   release(): void;
 }
 
+/** What the threads did since the process started (the metrics read it). */
+export interface TransferStats {
+  /** Transfers run, by direction (`receive`: socket to file, `send`: file to socket). */
+  readonly receive: number;
+  readonly send: number;
+  /** Leases asked for when every thread was busy (those bodies took the streaming path). */
+  readonly busy: number;
+}
+
 export interface TransferPool {
   /** A free thread, or null when all are busy (the caller takes the streaming path). */
   tryLease(): TransferLease | null;
+  stats(): TransferStats;
   /** Ends the idle threads; busy ones end when their transfer does. */
   close(): Promise<void>;
 }
@@ -168,6 +178,7 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
   const tsxApi = fromSources ? import.meta.resolve('tsx/esm/api') : undefined;
   const threads = new Set<Thread>();
   let closed = false;
+  const counts = { receive: 0, send: 0, busy: 0 };
 
   function spawn(): Thread {
     const worker = new Worker(BOOTSTRAP, {
@@ -210,6 +221,7 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
   }
 
   function run(thread: Thread, request: ReceiveRequest | SendRequest, signal: AbortSignal | undefined): Promise<ThreadReply> {
+    counts[request.kind] += 1;
     const flag = new Int32Array(request.abort);
     const onAbort = () => Atomics.store(flag, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -271,13 +283,17 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
       if (closed) return null;
       let thread = [...threads].find((t) => !t.busy);
       if (!thread) {
-        if (threads.size >= limit) return null;
+        if (threads.size >= limit) {
+          counts.busy += 1;
+          return null;
+        }
         thread = spawn();
       }
       clearTimeout(thread.idleTimer);
       thread.busy = true;
       return lease(thread);
     },
+    stats: () => ({ ...counts }),
     async close() {
       closed = true;
       await Promise.all([...threads].filter((t) => !t.busy).map((t) => t.worker.terminate()));

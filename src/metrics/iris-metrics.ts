@@ -8,6 +8,7 @@
  * Labels are bounded sets: route templates (`/v2/images/:image_id`, never a raw URL), methods,
  * status codes, store ids, operation names. No image id, project or user ever becomes a label.
  */
+import type { TransferStats } from '../blob/fd-transfer.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseObserver } from '../persistence/observed-dialect.js';
 
@@ -23,6 +24,8 @@ export interface MetricsSources {
   /** Live tasks by status, read at scrape time (one grouped query). */
   readonly taskStates?: () => Promise<Readonly<Record<string, number>>>;
   readonly notifierStats?: () => NotifierStats;
+  /** The transfer threads' counts ([iris] direct_transfers). */
+  readonly transferStats?: () => TransferStats;
   /** Most database connections the pool may open (1 for SQLite's single handle). */
   readonly databaseMaxConnections?: number;
   /** Told when a scrape-time source fails (the scrape still answers, without that series). */
@@ -194,6 +197,31 @@ export function createIrisMetrics(sources: MetricsSources = {}, registry = new R
       registers: [registry],
       aggregator: 'min',
       collect() { this.set(notifierStats().connected ? 1 : 0); },
+    });
+  }
+
+  const transferStats = sources.transferStats;
+  if (transferStats !== undefined) {
+    new Counter({
+      name: 'iris_direct_transfers_total',
+      help: 'Image bodies moved between socket and file by a transfer thread, by direction (receive: upload or stage; send: download).',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+      collect() {
+        const s = transferStats();
+        this.reset();
+        this.inc({ direction: 'receive' }, s.receive);
+        this.inc({ direction: 'send' }, s.send);
+      },
+    });
+    new Counter({
+      name: 'iris_direct_transfers_busy_total',
+      help: 'Bodies that could have gone to a transfer thread but found all of them busy (they took the event loop).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(transferStats().busy);
+      },
     });
   }
 
