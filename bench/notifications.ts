@@ -21,9 +21,13 @@
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  *   BENCH_NOTIFY_DRAIN=1   # empty the notification queue before each cell (as a consumer would)
  *   BENCH_NOTIFY_PEER=0    # leave out the real Glance (../shared/peer-glance), off and on, in the same rounds
+ *   BENCH_NOTIFY_BROKER_ERL_ARGS=''  # the broker as installed; by default one scheduler, no busy-waiting
+ *     # (`+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none`: what a broker sharing a small host needs)
  *
  * The last column is the broker's own CPU per 1,000 requests: on two cores it is taken from the
  * servers and the load generator, so it shows in req/s while the server's CPU per request stays.
+ * With BENCH_NOTIFY_PROFILE the notification thread writes its own profile beside its server's
+ * (`on.cpuprofile.thread.cpuprofile`: the preload profiles the main thread only).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -137,7 +141,8 @@ function profileShares(file: string): { busy: number; notify: number; asyncHooks
     let inHooks = false;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const url = byId.get(cur)?.callFrame.url ?? '';
-      if (url.includes('/src/notify/') || url.includes('/amqplib/')) inNotify = true;
+      // dist/notify when the server runs dist/ (as npm start does), src/notify under tsx.
+      if (url.includes('/src/notify/') || url.includes('/dist/notify/') || url.includes('/amqplib/')) inNotify = true;
       if (url === 'node:internal/async_hooks' || url === 'node:internal/async_local_storage/async_hooks') inHooks = true;
     }
     if (inNotify) notify += 1;
@@ -148,7 +153,18 @@ function profileShares(file: string): { busy: number; notify: number; asyncHooks
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const rabbit = await startRabbit();
+/**
+ * The broker's Erlang flags. Its schedulers must not busy-wait: with Erlang's default (`+sbwt
+ * medium`) an idle scheduler spins before it sleeps, which on a shared 2-core host burns the
+ * cores the API needs (measured: ~170 µs of broker CPU per message against ~85 without).
+ * RabbitMQ's start script passes `none` (Debian's 3.10.8 here does); the flags are
+ * given explicitly so an older broker measures the same. One scheduler (`+S 1:1`): the broker
+ * shares two cores with the servers and the load generator, and its second scheduler mostly
+ * costs wake-ups and migrations (~57 µs per message against ~84 with two, same run).
+ * BENCH_NOTIFY_BROKER_ERL_ARGS='' runs the broker as installed.
+ */
+const BROKER_ERL_ARGS = process.env.BENCH_NOTIFY_BROKER_ERL_ARGS ?? '+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none';
+const rabbit = await startRabbit(BROKER_ERL_ARGS === '' ? {} : { erlArgs: BROKER_ERL_ARGS });
 /**
  * BENCH_NOTIFY_DRAIN=1: empty the notification queue before each cell, as a consumer (a
  * billing or search service) keeps it short in a deployment; by default it grows through the run.
@@ -249,7 +265,7 @@ try {
 const [l1, l5] = loadavg();
 console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
 console.log(
-  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
+  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`,
 );
 console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req | event loop CPU s / 1k req (create, PATCH) |');
 console.log('|---|---|---|---|---|---|---|---|');
