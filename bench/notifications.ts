@@ -21,6 +21,8 @@
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  *   BENCH_NOTIFY_DRAIN=1   # empty the notification queue before each cell (as a consumer would)
  *   BENCH_NOTIFY_PEER=0    # leave out the real Glance (../shared/peer-glance), off and on, in the same rounds
+ *   BENCH_NOTIFY_THREAD=1 [BENCH_NOTIFY_RATE=1500] [BENCH_NOTIFY_BEFORE=…]  # the notification thread
+ *     # alone, no HTTP: its CPU and the broker's per message (see threadBench)
  *   BENCH_NOTIFY_BROKER_ERL_ARGS=''  # the broker as installed; by default one scheduler, no busy-waiting
  *     # (`+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none`: what a broker sharing a small host needs)
  *
@@ -30,12 +32,12 @@
  * (`on.cpuprofile.thread.cpuprofile`: the preload profiles the main thread only).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { PEER_DIR, startIris, startPeer, treeTicks } from './servers.js';
+import { PEER_DIR, REPO_ROOT, startIris, startPeer, treeTicks } from './servers.js';
 import amqp from 'amqplib';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
@@ -165,6 +167,106 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
  */
 const BROKER_ERL_ARGS = process.env.BENCH_NOTIFY_BROKER_ERL_ARGS ?? '+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none';
 const rabbit = await startRabbit(BROKER_ERL_ARGS === '' ? {} : { erlArgs: BROKER_ERL_ARGS });
+
+/**
+ * BENCH_NOTIFY_THREAD=1: the notification thread alone, without HTTP: this process publishes
+ * image.create messages (an image payload, ~1.2 KB bodies) at BENCH_NOTIFY_RATE per second
+ * through a threaded transport of this checkout (and of BENCH_NOTIFY_BEFORE's), in alternating
+ * cells, and prints the thread's CPU and the broker's per message. Without the servers and the
+ * load generator's noise, it shows what a change to the thread or the batching does.
+ */
+if (process.env.BENCH_NOTIFY_THREAD === '1') {
+  try {
+    await threadBench();
+  } finally {
+    await rabbit.stop();
+  }
+  process.exit(0);
+}
+
+async function threadBench(): Promise<void> {
+  const rate = Number(process.env.BENCH_NOTIFY_RATE ?? 1500);
+  const roots: [string, string][] = [['this checkout', REPO_ROOT]];
+  if (BEFORE_ROOT !== undefined) roots.push(['before', BEFORE_ROOT]);
+  const taskTicks = (): Map<string, number> => {
+    const ticks = new Map<string, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return ticks;
+  };
+  const quiet = { info: () => undefined, warn: () => undefined, error: (obj: unknown, msg: string) => console.error(msg, obj) };
+  interface Variant {
+    name: string;
+    transport: { publish(m: unknown, c: undefined): void; stats(): { queued: number; sent: number; dropped: number }; close(ms?: number): Promise<void> };
+    buildMessage(f: { publisherId: string; eventType: string; priority: 'INFO'; payload: Record<string, unknown>; now: Date }): unknown;
+    threads: string[];
+    thread: number[];
+    broker: number[];
+  }
+  const variants: Variant[] = [];
+  for (const [name, root] of roots) {
+    const threaded = (await import(join(root, 'src/notify/threaded-transport.ts'))) as { createThreadedTransport(o: unknown): Variant['transport'] };
+    const oslo = (await import(join(root, 'src/notify/oslo-message.ts'))) as { buildMessage: Variant['buildMessage'] };
+    const before = new Set(readdirSync('/proc/self/task'));
+    const transport = threaded.createThreadedTransport({
+      endpoints: [{ hostname: '127.0.0.1', port: rabbit.port, username: 'guest', password: 'guest', vhost: '/' }],
+      exchange: 'glance',
+      queueSize: 100_000,
+      retry: -1,
+      routes: [{ version: 2, topic: 'notifications' }],
+      logger: quiet,
+    });
+    // The thread's own threads (its isolate's helpers too) are those that appear meanwhile.
+    await new Promise((r) => setTimeout(r, 2000));
+    const threads = readdirSync('/proc/self/task').filter((tid) => !before.has(tid));
+    variants.push({ name, transport, buildMessage: oslo.buildMessage, threads, thread: [], broker: [] });
+  }
+  const payload = (i: number): Record<string, unknown> => ({
+    id: `6c5a1f1e-9d5b-4c43-8f0c-${String(i).padStart(12, '0')}`, name: 'bench', status: 'queued', created_at: '2026-12-07T04:30:00Z', updated_at: '2026-12-07T04:30:00Z',
+    min_disk: 0, min_ram: 0, protected: false, checksum: null, owner: 'bench', disk_format: 'raw', container_format: 'bare', size: null, virtual_size: null,
+    is_public: false, visibility: 'shared', properties: { os_hidden: false, os_hash_algo: null, os_hash_value: null, stores: '' }, tags: [], deleted: false, deleted_at: null,
+  });
+  for (let round = 0; round <= ROUNDS; round += 1) {
+    for (const v of variants) {
+      await drainQueues();
+      const before = taskTicks();
+      const brokerBefore = treeTicks(rabbit.pid()!);
+      const start = performance.now();
+      let n = 0;
+      while (performance.now() - start < SECONDS * 1000) {
+        for (const due = Math.floor(((performance.now() - start) * rate) / 1000); n < due; n += 1) {
+          v.transport.publish(v.buildMessage({ publisherId: 'image.localhost', eventType: 'image.create', priority: 'INFO', payload: payload(n), now: new Date() }), undefined);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      while (v.transport.stats().queued > 0) await new Promise((r) => setTimeout(r, 20));
+      const after = taskTicks();
+      const threadTicks = v.threads.reduce((sum, tid) => sum + (after.get(tid) ?? 0) - (before.get(tid) ?? 0), 0);
+      // Round 0 warms up.
+      if (round > 0) {
+        v.thread.push(((threadTicks / TICKS) * 1e6) / n);
+        v.broker.push((((treeTicks(rabbit.pid()!) - brokerBefore) / TICKS) * 1e6) / n);
+      }
+    }
+  }
+  const [l1, l5] = loadavg();
+  console.log(`## Notification thread alone (BENCH_NOTIFY_THREAD=1 bench/notifications.ts)\n`);
+  console.log(`${cpuModel()}; load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${rate} messages/s, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`);
+  console.log('| transport | thread CPU µs / message | broker CPU µs / message | rounds (thread) | sent | dropped |');
+  console.log('|---|---|---|---|---|---|');
+  for (const v of variants) {
+    const stats = v.transport.stats();
+    console.log(`| ${v.name} | ${median(v.thread).toFixed(1)} | ${median(v.broker).toFixed(1)} | ${v.thread.map((x) => x.toFixed(0)).join(', ')} | ${stats.sent} | ${stats.dropped} |`);
+  }
+  for (const v of variants) await v.transport.close(1000);
+}
 /**
  * BENCH_NOTIFY_DRAIN=1: empty the notification queue before each cell, as a consumer (a
  * billing or search service) keeps it short in a deployment; by default it grows through the run.
