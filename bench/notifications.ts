@@ -21,17 +21,23 @@
  *     # node_modules linked in), measured in the same rounds: a before/after under the same load
  *   BENCH_NOTIFY_DRAIN=1   # empty the notification queue before each cell (as a consumer would)
  *   BENCH_NOTIFY_PEER=0    # leave out the real Glance (../shared/peer-glance), off and on, in the same rounds
+ *   BENCH_NOTIFY_THREAD=1 [BENCH_NOTIFY_RATE=1500] [BENCH_NOTIFY_BEFORE=…]  # the notification thread
+ *     # alone, no HTTP: its CPU and the broker's per message (see threadBench)
+ *   BENCH_NOTIFY_BROKER_ERL_ARGS=''  # the broker as installed; by default one scheduler, no busy-waiting
+ *     # (`+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none`: what a broker sharing a small host needs)
  *
  * The last column is the broker's own CPU per 1,000 requests: on two cores it is taken from the
  * servers and the load generator, so it shows in req/s while the server's CPU per request stays.
+ * With BENCH_NOTIFY_PROFILE the notification thread writes its own profile beside its server's
+ * (`on.cpuprofile.thread.cpuprofile`: the preload profiles the main thread only).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuModel } from './machine.js';
 import { runLoad, type LoadResult } from './request-load.js';
-import { PEER_DIR, startIris, startPeer, treeTicks } from './servers.js';
+import { PEER_DIR, REPO_ROOT, startIris, startPeer, treeTicks } from './servers.js';
 import amqp from 'amqplib';
 import { startRabbit } from '../test/helpers/rabbitmq-server.js';
 
@@ -137,7 +143,8 @@ function profileShares(file: string): { busy: number; notify: number; asyncHooks
     let inHooks = false;
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const url = byId.get(cur)?.callFrame.url ?? '';
-      if (url.includes('/src/notify/') || url.includes('/amqplib/')) inNotify = true;
+      // dist/notify when the server runs dist/ (as npm start does), src/notify under tsx.
+      if (url.includes('/src/notify/') || url.includes('/dist/notify/') || url.includes('/amqplib/')) inNotify = true;
       if (url === 'node:internal/async_hooks' || url === 'node:internal/async_local_storage/async_hooks') inHooks = true;
     }
     if (inNotify) notify += 1;
@@ -148,7 +155,118 @@ function profileShares(file: string): { busy: number; notify: number; asyncHooks
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const rabbit = await startRabbit();
+/**
+ * The broker's Erlang flags. Its schedulers must not busy-wait: with Erlang's default (`+sbwt
+ * medium`) an idle scheduler spins before it sleeps, which on a shared 2-core host burns the
+ * cores the API needs (measured: ~170 µs of broker CPU per message against ~85 without).
+ * RabbitMQ's start script passes `none` (Debian's 3.10.8 here does); the flags are
+ * given explicitly so an older broker measures the same. One scheduler (`+S 1:1`): the broker
+ * shares two cores with the servers and the load generator, and its second scheduler mostly
+ * costs wake-ups and migrations (~57 µs per message against ~84 with two, same run).
+ * BENCH_NOTIFY_BROKER_ERL_ARGS='' runs the broker as installed.
+ */
+const BROKER_ERL_ARGS = process.env.BENCH_NOTIFY_BROKER_ERL_ARGS ?? '+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none';
+const rabbit = await startRabbit(BROKER_ERL_ARGS === '' ? {} : { erlArgs: BROKER_ERL_ARGS });
+
+/**
+ * BENCH_NOTIFY_THREAD=1: the notification thread alone, without HTTP: this process publishes
+ * image.create messages (an image payload, ~1.2 KB bodies) at BENCH_NOTIFY_RATE per second
+ * through a threaded transport of this checkout (and of BENCH_NOTIFY_BEFORE's), in alternating
+ * cells, and prints the thread's CPU and the broker's per message. Without the servers and the
+ * load generator's noise, it shows what a change to the thread or the batching does.
+ */
+if (process.env.BENCH_NOTIFY_THREAD === '1') {
+  try {
+    await threadBench();
+  } finally {
+    await rabbit.stop();
+  }
+  process.exit(0);
+}
+
+async function threadBench(): Promise<void> {
+  const rate = Number(process.env.BENCH_NOTIFY_RATE ?? 1500);
+  const roots: [string, string][] = [['this checkout', REPO_ROOT]];
+  if (BEFORE_ROOT !== undefined) roots.push(['before', BEFORE_ROOT]);
+  const taskTicks = (): Map<string, number> => {
+    const ticks = new Map<string, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return ticks;
+  };
+  const quiet = { info: () => undefined, warn: () => undefined, error: (obj: unknown, msg: string) => console.error(msg, obj) };
+  interface Variant {
+    name: string;
+    transport: { publish(m: unknown, c: undefined): void; stats(): { queued: number; sent: number; dropped: number }; close(ms?: number): Promise<void> };
+    buildMessage(f: { publisherId: string; eventType: string; priority: 'INFO'; payload: Record<string, unknown>; now: Date }): unknown;
+    threads: string[];
+    thread: number[];
+    broker: number[];
+  }
+  const variants: Variant[] = [];
+  for (const [name, root] of roots) {
+    const threaded = (await import(join(root, 'src/notify/threaded-transport.ts'))) as { createThreadedTransport(o: unknown): Variant['transport'] };
+    const oslo = (await import(join(root, 'src/notify/oslo-message.ts'))) as { buildMessage: Variant['buildMessage'] };
+    const before = new Set(readdirSync('/proc/self/task'));
+    const transport = threaded.createThreadedTransport({
+      endpoints: [{ hostname: '127.0.0.1', port: rabbit.port, username: 'guest', password: 'guest', vhost: '/' }],
+      exchange: 'glance',
+      queueSize: 100_000,
+      retry: -1,
+      routes: [{ version: 2, topic: 'notifications' }],
+      logger: quiet,
+    });
+    // The thread's own threads (its isolate's helpers too) are those that appear meanwhile.
+    await new Promise((r) => setTimeout(r, 2000));
+    const threads = readdirSync('/proc/self/task').filter((tid) => !before.has(tid));
+    variants.push({ name, transport, buildMessage: oslo.buildMessage, threads, thread: [], broker: [] });
+  }
+  const payload = (i: number): Record<string, unknown> => ({
+    id: `6c5a1f1e-9d5b-4c43-8f0c-${String(i).padStart(12, '0')}`, name: 'bench', status: 'queued', created_at: '2026-12-07T04:30:00Z', updated_at: '2026-12-07T04:30:00Z',
+    min_disk: 0, min_ram: 0, protected: false, checksum: null, owner: 'bench', disk_format: 'raw', container_format: 'bare', size: null, virtual_size: null,
+    is_public: false, visibility: 'shared', properties: { os_hidden: false, os_hash_algo: null, os_hash_value: null, stores: '' }, tags: [], deleted: false, deleted_at: null,
+  });
+  for (let round = 0; round <= ROUNDS; round += 1) {
+    for (const v of variants) {
+      await drainQueues();
+      const before = taskTicks();
+      const brokerBefore = treeTicks(rabbit.pid()!);
+      const start = performance.now();
+      let n = 0;
+      while (performance.now() - start < SECONDS * 1000) {
+        for (const due = Math.floor(((performance.now() - start) * rate) / 1000); n < due; n += 1) {
+          v.transport.publish(v.buildMessage({ publisherId: 'image.localhost', eventType: 'image.create', priority: 'INFO', payload: payload(n), now: new Date() }), undefined);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      while (v.transport.stats().queued > 0) await new Promise((r) => setTimeout(r, 20));
+      const after = taskTicks();
+      const threadTicks = v.threads.reduce((sum, tid) => sum + (after.get(tid) ?? 0) - (before.get(tid) ?? 0), 0);
+      // Round 0 warms up.
+      if (round > 0) {
+        v.thread.push(((threadTicks / TICKS) * 1e6) / n);
+        v.broker.push((((treeTicks(rabbit.pid()!) - brokerBefore) / TICKS) * 1e6) / n);
+      }
+    }
+  }
+  const [l1, l5] = loadavg();
+  console.log(`## Notification thread alone (BENCH_NOTIFY_THREAD=1 bench/notifications.ts)\n`);
+  console.log(`${cpuModel()}; load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${rate} messages/s, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`);
+  console.log('| transport | thread CPU µs / message | broker CPU µs / message | rounds (thread) | sent | dropped |');
+  console.log('|---|---|---|---|---|---|');
+  for (const v of variants) {
+    const stats = v.transport.stats();
+    console.log(`| ${v.name} | ${median(v.thread).toFixed(1)} | ${median(v.broker).toFixed(1)} | ${v.thread.map((x) => x.toFixed(0)).join(', ')} | ${stats.sent} | ${stats.dropped} |`);
+  }
+  for (const v of variants) await v.transport.close(1000);
+}
 /**
  * BENCH_NOTIFY_DRAIN=1: empty the notification queue before each cell, as a consumer (a
  * billing or search service) keeps it short in a deployment; by default it grows through the run.
@@ -249,7 +367,7 @@ try {
 const [l1, l5] = loadavg();
 console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
 console.log(
-  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds.\n`,
+  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`,
 );
 console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req | event loop CPU s / 1k req (create, PATCH) |');
 console.log('|---|---|---|---|---|---|---|---|');

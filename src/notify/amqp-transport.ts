@@ -44,6 +44,11 @@ export interface AmqpTransportOptions {
    * than a write and an ack each (the CPU that notifications cost under load). Default 10 ms.
    */
   readonly batchDelayMs?: number;
+  /**
+   * The caller hands messages over in batches and calls `flush()` after each: `publish` arms no
+   * batch timer (the notification thread drains its ring on a timer of its own).
+   */
+  readonly callerFlushes?: boolean;
   /** Seconds between drop log lines (the first drop is logged at once). */
   readonly dropLogIntervalMs?: number;
   /** Socket connect timeout. */
@@ -86,6 +91,8 @@ export interface AmqpTransport {
   /** Queues a body for `routingKey`; never throws, never waits. */
   publish(routingKey: string, body: Buffer, label: MessageLabel): void;
   stats(): TransportStats;
+  /** Hands what is queued to the channel now (a batch the caller has finished). */
+  flush?(): void;
   /** Waits (up to `timeoutMs`) for the queue to drain, then closes the connection; later publishes are dropped. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -332,9 +339,16 @@ export function createAmqpTransport(opts: AmqpTransportOptions): AmqpTransport {
       }
       seq += 1;
       queue.push({ seq, routingKey, body, label, attempts: 0 });
-      if (channel !== undefined) pumpSoon();
+      if (channel !== undefined && opts.callerFlushes !== true) pumpSoon();
     },
     stats,
+    flush() {
+      if (batchTimer !== undefined) {
+        clearTimeout(batchTimer);
+        batchTimer = undefined;
+      }
+      pump();
+    },
     async close(timeoutMs = 5000) {
       if (batchTimer !== undefined) {
         clearTimeout(batchTimer);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { amqpBody, buildMessage, pythonUtcTimestamp } from './oslo-message.js';
+import { amqpBody, amqpBodyFromJson, buildMessage, pythonUtcTimestamp } from './oslo-message.js';
 import { notificationFilter } from './disabled-notifications.js';
 import { parseTransportUrl } from './transport-url.js';
 import { uploadFailureText } from './error-notifications.js';
@@ -65,6 +65,48 @@ test('the AMQP bodies are, byte for byte, what json.dumps writes for oslo\'s dic
   const ids = [1, 2].map(() => (JSON.parse(amqpBody(tricky, 1).toString('utf8')) as { _unique_id: string })._unique_id);
   assert.match(ids[0]!, /^[0-9a-f]{12}4[0-9a-f]{19}$/);
   assert.notEqual(ids[0], ids[1]);
+});
+
+test('the bodies written from the handed-over JSON text are amqpBody\'s, byte for byte (and json.dumps\'s, checked against /usr/bin/python3)', (t) => {
+  const make = (payload: Record<string, unknown>, ms: number) =>
+    buildMessage({ publisherId: 'image.localhost', eventType: 'image.update', priority: 'INFO', payload, now: new Date(Date.UTC(2026, 11, 6, 15, 52, 35, ms)), messageId: 'm-3' });
+  const plain = make(
+    {
+      id: 'i-1',
+      // Separators, quotes and escapes inside strings, DEL, beyond ASCII, a surrogate pair and a lone one.
+      name: 'a, b: "c" \\ \\" \n\t \u0001 \u007f é 😀 \ud800 {[,]}: x,',
+      size: 123456789012345,
+      min_disk: -3,
+      tags: ['a', 'ü', ''],
+      properties: { k: null, skipped: undefined, '10': 'x', nested: { list: [[], {}, [1, [2]]] } },
+      protected: false,
+    },
+    120,
+  );
+  // Numbers Python prints otherwise (a float, an integer beyond 2^53) take amqpBody's path.
+  const floats = [make({ id: 'i-2', size: 12.5 }, 0), make({ id: 'i-3', size: 2 ** 60, n: 1e-7 }, 5)];
+  const context = { request_id: 'req-"1"', global_request_id: null, user_id: undefined, project_id: 'p\u00e9' };
+  for (const message of [plain, ...floats]) {
+    for (const version of [1, 2] as const) {
+      for (const ctx of [undefined, context]) {
+        const expected = amqpBody(message, version, { uniqueId: 'u4', context: ctx }).toString('latin1');
+        assert.equal(amqpBodyFromJson(JSON.stringify(message), version, { uniqueId: 'u4', context: ctx }).toString('latin1'), expected);
+      }
+    }
+  }
+  const dict = { ...JSON.parse(JSON.stringify(plain)), _unique_id: 'u4' };
+  const script = 'import json,sys; d=json.loads(sys.stdin.read()); i=json.dumps(d); sys.stdout.write(json.dumps({"oslo.version": "2.0", "oslo.message": i}) + "\\n" + i)';
+  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(dict), encoding: 'utf8' });
+  if (run.error !== undefined || run.status !== 0) {
+    const reason = `cannot compare with Python: ${run.error?.message ?? run.stderr}`;
+    if (process.env.CI === 'true') assert.fail(reason);
+    console.log(`SKIP: ${reason}`);
+    t.skip(reason);
+    return;
+  }
+  const [v2, v1] = run.stdout.split('\n');
+  assert.equal(amqpBodyFromJson(JSON.stringify(plain), 2, { uniqueId: 'u4' }).toString('utf8'), v2);
+  assert.equal(amqpBodyFromJson(JSON.stringify(plain), 1, { uniqueId: 'u4' }).toString('utf8'), v1);
 });
 
 test('disabled_notifications: types, groups (Glance) and image.* patterns', () => {

@@ -77,6 +77,99 @@ export function amqpBody(
   return Buffer.from(body, 'latin1');
 }
 
+/**
+ * The same body as `amqpBody(JSON.parse(messageJson), …)`, from the message's JSON.stringify
+ * text (what the event loop hands the notification thread): written in one pass over that
+ * text (its keys in OsloMessage's order, the timestamp last), without parsing it back into objects and serializing them again. json.dumps's
+ * separators go in after each `,` and `:` outside strings, ensure_ascii escapes DEL and
+ * everything beyond ASCII per UTF-16 unit, and for the 2.0 envelope the text is quoted in the
+ * same pass (each `\` and `"` escaped once more). A number Python would print otherwise (a
+ * float, an integer beyond 2^53) takes amqpBody's path.
+ */
+export function amqpBodyFromJson(
+  messageJson: string,
+  version: 1 | 2,
+  opts: { uniqueId?: string; context?: Readonly<Record<string, unknown>> } = {},
+): Buffer {
+  if (holdsFloat(messageJson)) return amqpBody(JSON.parse(messageJson) as OsloMessage, version, opts);
+  const quoted = version === 2;
+  // The message's text without its closing brace; then the keys the driver adds, then the brace.
+  let tail = `, "_unique_id": "${opts.uniqueId === undefined ? hexUuid() : pyJsonDumps(opts.uniqueId).slice(1, -1)}"`;
+  const context = opts.context;
+  if (context !== undefined) {
+    for (const key of Object.keys(context)) {
+      const value = context[key];
+      if (value !== undefined) tail += `, ${pyJsonDumps(`_context_${key}`)}: ${pyJsonDumps(value)}`;
+    }
+  }
+  tail += '}';
+  const inner = pythonText(messageJson, messageJson.length - 1, quoted);
+  // json.dumps's output is ASCII: quoting the tail needs no ensure_ascii pass.
+  const body = quoted ? `{"oslo.version": "2.0", "oslo.message": "${inner}${JSON.stringify(tail).slice(1, -1)}"}` : inner + tail;
+  return Buffer.from(body, 'latin1');
+}
+
+/**
+ * A number token in JSON.stringify's text that is not a plain integer below 2^53 (Python prints
+ * it as a float): a fraction, an exponent, 16 digits or more. One that only looks like it, inside
+ * a string, just takes the slower path.
+ */
+const FLOAT_IN_COMPACT = /[:[,]-?\d+(?:[.eE]|\d{15})/g;
+
+/**
+ * Whether a message's JSON text may hold such a number. The timestamp, the message's last key,
+ * is left out: it is a string, and its time (`15:52:35.123000`) would always look like one.
+ */
+function holdsFloat(messageJson: string): boolean {
+  const timestamp = messageJson.lastIndexOf(',"timestamp":"');
+  FLOAT_IN_COMPACT.lastIndex = 0;
+  const found = FLOAT_IN_COMPACT.exec(messageJson);
+  return found !== null && (timestamp < 0 || found.index < timestamp);
+}
+
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const DEL = 0x7f;
+
+/**
+ * `json`'s first `end` UTF-16 units (JSON.stringify text) as json.dumps writes them; with
+ * `quoted`, as JSON.stringify then writes that text inside a string (without the outer quotes).
+ */
+function pythonText(json: string, end: number, quoted: boolean): string {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < end; i += 1) {
+    const c = json.charCodeAt(i);
+    if (c < DEL && c !== QUOTE && c !== BACKSLASH && c !== COMMA && c !== COLON) continue;
+    let rep: string;
+    if (c === QUOTE) {
+      inString = !inString;
+      if (!quoted) continue;
+      rep = '\\"';
+    } else if (c === BACKSLASH) {
+      // An escape (only inside strings): itself and the character after it.
+      i += 1;
+      if (!quoted) continue;
+      const next = json.charCodeAt(i);
+      rep = next === QUOTE ? '\\\\\\"' : next === BACKSLASH ? '\\\\\\\\' : `\\\\${json[i]}`;
+      out += json.slice(from, i - 1) + rep;
+      from = i + 1;
+      continue;
+    } else if (c === COMMA || c === COLON) {
+      if (inString) continue;
+      rep = c === COMMA ? ', ' : ': ';
+    } else {
+      rep = `${quoted ? '\\\\u' : '\\u'}${c.toString(16).padStart(4, '0')}`;
+    }
+    out += json.slice(from, i) + rep;
+    from = i + 1;
+  }
+  return out + json.slice(from, end);
+}
+
 /** The JSON of each message, kept while the message lives (one per emit, shared by every body). */
 const messageJsons = new WeakMap<OsloMessage, string>();
 

@@ -63,7 +63,7 @@ export interface ThreadData {
   readonly options: Omit<ThreadedTransportOptions, 'logger' | 'threadEntry' | 'maxRestarts'>;
   /** BigInt64 words the thread writes: see C_*. */
   readonly counters: SharedArrayBuffer;
-  /** The messages, as JSON text of a Handover each. */
+  /** The messages, a handoverRecord each. */
   readonly ring: RingBuffers;
 }
 
@@ -75,15 +75,31 @@ export const COUNTER_WORDS = 3;
 
 /** Main thread to notification thread. */
 export type ToThread =
-  /** Ends the thread: it drains the ring, then publishes `rest` (messages the ring had no room for). */
+  /** Ends the thread: it drains the ring, then publishes `rest` (records the ring had no room for). */
   | { readonly t: 'close'; readonly ms: number; readonly rest: readonly string[] };
 
-/** One message for the thread: its first `n` routes (those the queue bound left room for). */
-export interface Handover {
-  readonly m: OsloMessage;
-  readonly c: Readonly<Record<string, unknown>> | undefined;
-  readonly n: number;
+/**
+ * One message for the thread, as one ring record: a header line, then the message's
+ * JSON.stringify text (from which the thread writes the bodies without parsing it:
+ * oslo-message.ts amqpBodyFromJson). The header is the JSON of a HandoverHeader.
+ */
+export function handoverRecord(message: OsloMessage, context: Readonly<Record<string, unknown>> | undefined, routes: number): string {
+  const label = messageLabel(message);
+  const header: HandoverHeader = [routes, message.priority, label.eventType, label.imageId ?? null, context ?? null];
+  return `${JSON.stringify(header)}\n${JSON.stringify(message)}`;
 }
+
+/**
+ * What the thread needs besides the message's text: its first `n` routes (those the queue bound
+ * left room for), the priority (the routing key's suffix), the drop log's label, the context.
+ */
+export type HandoverHeader = readonly [
+  n: number,
+  priority: OsloMessage['priority'],
+  eventType: string,
+  imageId: string | null,
+  context: Readonly<Record<string, unknown>> | null,
+];
 
 /** Notification thread to main thread. */
 export type FromThread =
@@ -259,7 +275,7 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
       const room = Math.min(fanOut, options.queueSize - held());
       if (room > 0) {
         // Throws (to emit's catch, nothing counted) on what JSON cannot hold: never expected.
-        const text = JSON.stringify({ m: message, c: context, n: room } satisfies Handover);
+        const text = handoverRecord(message, context, room);
         handed += room;
         if (pending.length > 0 || ring?.write(text) !== true) {
           pending.push(text);

@@ -38,8 +38,16 @@ export interface RabbitServer {
   logs(): string;
 }
 
+export interface RabbitOptions {
+  /**
+   * Extra flags for the broker's Erlang VM (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS), e.g. `+S 1:1`
+   * (one scheduler thread: bench/notifications.ts, a broker sharing two cores with what it measures).
+   */
+  readonly erlArgs?: string;
+}
+
 /** Starts a broker; throws (after cleaning up) when it cannot. */
-export async function startRabbit(): Promise<RabbitServer> {
+export async function startRabbit(opts: RabbitOptions = {}): Promise<RabbitServer> {
   assertBinaries('RabbitMQ', [RABBITMQ_SERVER, EPMD]);
   const dir = mkdtempSync(join(tmpdir(), 'iris-rabbit-'));
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
@@ -64,6 +72,7 @@ export async function startRabbit(): Promise<RabbitServer> {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
     RABBITMQ_PID_FILE: join(dir, 'rabbit.pid'),
+    ...(opts.erlArgs === undefined ? {} : { RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: opts.erlArgs }),
   };
   const url = `amqp://guest:guest@127.0.0.1:${port}/`;
   let server: ServerProcess | undefined;
