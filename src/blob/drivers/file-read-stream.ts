@@ -15,7 +15,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { releasesWrittenChunks, type ChunkReleasingWritable } from '../blob-driver.js';
-import { attachDirectBody, socketSinkOf, type SocketSink } from '../direct-body.js';
+import { socketSinkOf, type SocketSink } from '../direct-body.js';
 import { sharedTransferPool, TransferError } from '../fd-transfer.js';
 
 export interface FileReadStreamOptions {
@@ -85,28 +85,6 @@ export class FileReadStream extends Readable {
     this.#end = opts.end + 1;
     this.#chunkSize = opts.chunkSize;
     this.#verifier = opts.verifier;
-    // A whole file, unverified, may be read by a transfer thread straight from the descriptor
-    // when the blob store copies it into a store (an import of staged data, a copy-image).
-    if (this.#position === 0 && this.#verifier === undefined) this.#offerDescriptor();
-  }
-
-  /** Offers the descriptor to the blob store (direct-body.ts), for as long as nothing was read here. */
-  #offerDescriptor(): void {
-    attachDirectBody(this, {
-      length: this.#end,
-      // A regular file is always readable: nothing to wait for.
-      idleMs: 0,
-      idleError: () => new Error('a file cannot stall'),
-      endedError: truncated,
-      take: () => {
-        if (this.#direct || this.#position !== 0 || this.readableFlowing !== null || this.destroyed) return null;
-        // From here on the stream itself never reads (as on the direct path to a response).
-        this.#direct = true;
-        return { fd: this.#handle.fd, head: [] };
-      },
-      // The thread is done with the descriptor: close it.
-      release: () => void this.destroy(),
-    });
   }
 
   /** Feeds the verifier; throws before the last chunk when the data is not intact. */

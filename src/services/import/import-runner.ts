@@ -177,15 +177,10 @@ export function createImportRunner(deps: ImportRunnerDeps) {
         if (req.method === 'copy-image') {
           const loc = image.locations.find((l) => l.status === 'active');
           if (!loc) throw new Invalid('The image has no data to copy');
-          const { stream, size } = await blobs.get(loc.url, { store: storeOf(loc) });
-          // The size the copy must come to (and what lets the store take the fast path).
-          directSize = size;
-          return stream;
+          return (await blobs.get(loc.url, { store: storeOf(loc) })).stream;
         }
         try {
-          const { stream, size } = await staging.get(deps.stagingLocation(id), { store: staging.defaultStore });
-          directSize = size;
-          return stream;
+          return (await staging.get(deps.stagingLocation(id), { store: staging.defaultStore })).stream;
         } catch (e) {
           if (e instanceof NotFound) throw new Invalid(`No staged data found for image ${id}`);
           throw e;
