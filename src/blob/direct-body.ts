@@ -1,6 +1,4 @@
 /**
- * Sockets handed to transfer threads (fd-transfer.ts), in both directions.
- *
  * A request body the blob store may read straight from its socket on a transfer thread
  * (fd-transfer.ts) instead of through the stream it is attached to. The HTTP layer attaches it
  * (it alone knows whether the socket can be handed over); the blob store takes it only when
@@ -50,30 +48,3 @@ export function directBodyOf(stream: Readable): DirectBody | undefined {
   return (stream as Readable & { [DIRECT_BODY]?: DirectBody })[DIRECT_BODY];
 }
 
-const SOCKET_SINK: unique symbol = Symbol('iris.socketSink');
-
-/**
- * A response whose body may be written straight into its socket by a transfer thread (a
- * download served from a file). The HTTP layer attaches it; the file's read stream uses it when
- * it can, and otherwise writes to the response as usual.
- */
-export interface SocketSink {
-  /**
-   * Takes the socket for the body: the headers are out and nothing is queued behind them. Null
-   * when that cannot be had now (the caller writes to the response instead).
-   */
-  take(): { readonly fd: number; readonly idleMs: number } | null;
-  /**
-   * Gives the socket back: `sent` body bytes went out. `ok` false: the body is incomplete and
-   * the connection is cut.
-   */
-  release(sent: number, ok: boolean): void;
-}
-
-export function attachSocketSink(response: NodeJS.WritableStream, sink: SocketSink): void {
-  Object.defineProperty(response, SOCKET_SINK, { value: sink, configurable: true });
-}
-
-export function socketSinkOf(destination: NodeJS.WritableStream): SocketSink | undefined {
-  return (destination as NodeJS.WritableStream & { [SOCKET_SINK]?: SocketSink })[SOCKET_SINK];
-}

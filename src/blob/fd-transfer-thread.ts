@@ -1,27 +1,26 @@
 /**
  * A transfer thread (see fd-transfer.ts): moves the bytes of one upload from a client's socket
- * into a file, or of one download from a file into the socket, with plain read/write calls on
- * the two descriptors, the way Glance's one thread per request does. Hashing, the format
+ * into a file with plain read/write calls on the two descriptors, the way Glance's one thread per
+ * request does. Hashing, the format
  * observer and the writeback hints run here too, in the same pass, so the event loop sees one
  * message per transfer instead of sixteen thousand 64 KiB chunks per GiB.
  *
  * The socket stays non-blocking (libuv's setting; the event loop has stopped watching it): a
- * read or write that would block waits in poll(2), in slices short enough to notice the main
+ * read that would block waits in poll(2), in slices short enough to notice the main
  * thread's abort flag, and gives up after the idle limit.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
-import type { ReceiveRequest, SendRequest, ThreadReply, TransferFailure } from './fd-transfer.js';
+import type { ReceiveRequest, ThreadReply, TransferFailure } from './fd-transfer.js';
 
 const POLLIN = 0x001;
-const POLLOUT = 0x004;
 /** sync_file_range(2): start writeback of the range, do not wait for it. */
 const SYNC_FILE_RANGE_WRITE = 2;
 /** How often a wait in poll looks at the abort flag. */
 const POLL_SLICE_MS = 200;
-/** Bytes per read from the socket or the file: large reads, few calls. */
+/** Bytes per read from the socket: large reads, few calls. */
 const BUFFER_BYTES = 1024 * 1024;
 
 interface PollFd {
@@ -53,7 +52,7 @@ class Failure extends Error {
   }
 }
 
-/** Bytes the current transfer moved through the socket (reported with a failure too). */
+/** Bytes the current transfer read from the socket (reported with a failure too). */
 let socketBytes = 0;
 
 /** Waits until `fd` is ready for `events`, watching the abort flag; throws on idle or abort. */
@@ -152,39 +151,11 @@ async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadRe
   };
 }
 
-function send(req: SendRequest, abort: Int32Array): ThreadReply {
-  let sent = 0;
-  while (sent < req.length) {
-    let n: number;
-    try {
-      n = readSync(req.fileFd, buffer, 0, Math.min(buffer.length, req.length - sent), req.start + sent);
-    } catch (err) {
-      throw new Failure('sink', (err as Error).message, errnoOf(err));
-    }
-    if (n === 0) throw new Failure('sink', `the file ended after ${sent} of ${req.length} bytes`);
-    let written = 0;
-    while (written < n) {
-      try {
-        const w = writeSync(req.socketFd, buffer, written, n - written);
-        written += w;
-        socketBytes += w;
-      } catch (err) {
-        const code = errnoOf(err);
-        if (code !== 'EAGAIN') throw new Failure('source', `writing to the socket failed: ${(err as Error).message}`, code);
-        waitFor(req.socketFd, POLLOUT, req.idleMs, abort);
-      }
-    }
-    sent += n;
-    if (Atomics.load(abort, 0) !== 0) throw new Failure('aborted', 'the transfer was aborted');
-  }
-  return { ok: true, bytes: sent, socketBytes, md5: null, multihash: null };
-}
-
-async function run(message: ReceiveRequest | SendRequest): Promise<ThreadReply> {
+async function run(message: ReceiveRequest): Promise<ThreadReply> {
   const abort = new Int32Array(message.abort);
   socketBytes = 0;
   try {
-    return message.kind === 'receive' ? await receive(message, abort) : send(message, abort);
+    return await receive(message, abort);
   } catch (err) {
     if (err instanceof Failure) return { ok: false, failure: err.failure, message: err.message, socketBytes, ...(err.code ? { code: err.code } : {}) };
     return { ok: false, failure: 'internal', message: err instanceof Error ? (err.stack ?? err.message) : String(err), socketBytes };
@@ -198,7 +169,7 @@ async function run(message: ReceiveRequest | SendRequest): Promise<ThreadReply> 
 export function start(): void {
   if (!parentPort) throw new Error('fd-transfer-thread must run in a worker thread');
   const port = parentPort;
-  port.on('message', (message: ReceiveRequest | SendRequest) => {
+  port.on('message', (message: ReceiveRequest) => {
     void run(message).then((reply) => port.postMessage(reply));
   });
 }

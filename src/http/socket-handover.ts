@@ -11,14 +11,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { attachDirectBody, attachSocketSink } from '../blob/direct-body.js';
+import { attachDirectBody } from '../blob/direct-body.js';
 import { bodyEndedEarly, bodyTimeout } from './body-abort.js';
 
 /** The parts of libuv's TCP handle this needs (Node's internal `_handle`). */
 interface StreamHandle {
   fd?: number;
   reading?: boolean;
-  writeQueueSize?: number;
   readStop(): number;
 }
 
@@ -66,7 +65,7 @@ export function offerSocketBody(request: IncomingMessage, response: ServerRespon
       return { fd: handle.fd, head };
     },
     release(complete, socketBytes) {
-      countOffLoop(socket, socketBytes, 0);
+      countOffLoop(socket, socketBytes);
       if (complete) {
         // The whole body was read: nothing is left for a lingering close to drain, and the
         // socket stays paused until it closes after the answer.
@@ -84,50 +83,16 @@ export function offerSocketBody(request: IncomingMessage, response: ServerRespon
   });
 }
 
-/**
- * Offers a download's socket to the file read stream (src/blob/drivers/file-read-stream.ts): a
- * transfer thread then writes the body with plain writes on the descriptor (Glance's one thread
- * per download, measured faster on loopback than the event loop's writes, which wait for the
- * socket to drain between two). The response's headers go out first; the event loop writes
- * nothing meanwhile, and the connection stays usable afterwards (the framing is intact).
- */
-export function offerSocketResponse(response: ServerResponse, opts: SocketBodyOptions): void {
-  const socket = response.socket as (Socket & { _handle?: StreamHandle | null; encrypted?: boolean }) | null;
-  if (!socket || socket.encrypted) return;
-  const idleMs = opts.connectionIdleMs;
-  attachSocketSink(response, {
-    take() {
-      const handle = socket._handle;
-      if (!handle || typeof handle.fd !== 'number' || handle.fd < 0 || socket.destroyed || response.writableEnded) return null;
-      response.flushHeaders();
-      // libuv wrote the headers at once (nothing waits in its queue): the thread's bytes follow them.
-      if (handle.writeQueueSize !== 0 || socket.destroyed) return null;
-      socket.setTimeout(0);
-      return { fd: handle.fd, idleMs };
-    },
-    release(sent, ok) {
-      countOffLoop(socket, 0, sent);
-      if (!ok) {
-        socket.destroy();
-        return;
-      }
-      if (!socket.destroyed) socket.setTimeout(opts.connectionIdleMs);
-    },
-  });
+/** Bytes a transfer thread read from each socket, which `socket.bytesRead` misses. */
+const offLoop = new WeakMap<Socket, number>();
+
+function countOffLoop(socket: Socket, read: number): void {
+  offLoop.set(socket, (offLoop.get(socket) ?? 0) + read);
 }
 
-/** Bytes a transfer thread moved through each socket, which `socket.bytesRead`/`bytesWritten` miss. */
-const offLoop = new WeakMap<Socket, { read: number; written: number }>();
-
-function countOffLoop(socket: Socket, read: number, written: number): void {
-  const counted = offLoop.get(socket) ?? { read: 0, written: 0 };
-  offLoop.set(socket, { read: counted.read + read, written: counted.written + written });
-}
-
-/** What the socket carried in all, including the bytes transfer threads moved (for the request metrics). */
+/** What the socket carried in all, including the bytes transfer threads read (for the request metrics). */
 export function socketBytesOf(socket: Socket): { read: number; written: number } {
-  const counted = offLoop.get(socket);
-  return { read: socket.bytesRead + (counted?.read ?? 0), written: socket.bytesWritten + (counted?.written ?? 0) };
+  return { read: socket.bytesRead + (offLoop.get(socket) ?? 0), written: socket.bytesWritten };
 }
 
 /** A socket read while the thread owns the socket: left pending (`release` undoes it). */

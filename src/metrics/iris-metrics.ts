@@ -204,14 +204,11 @@ export function createIrisMetrics(sources: MetricsSources = {}, registry = new R
   if (transferStats !== undefined) {
     new Counter({
       name: 'iris_direct_transfers_total',
-      help: 'Image bodies moved between socket and file by a transfer thread, by direction (receive: upload or stage; send: download).',
-      labelNames: ['direction'] as const,
+      help: 'Uploads and stages whose body a transfer thread read straight from the socket into the store.',
       registers: [registry],
       collect() {
-        const s = transferStats();
         this.reset();
-        this.inc({ direction: 'receive' }, s.receive);
-        this.inc({ direction: 'send' }, s.send);
+        this.inc(transferStats().receive);
       },
     });
     new Counter({

@@ -15,8 +15,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { releasesWrittenChunks, type ChunkReleasingWritable } from '../blob-driver.js';
-import { socketSinkOf, type SocketSink } from '../direct-body.js';
-import { sharedTransferPool, TransferError } from '../fd-transfer.js';
 
 export interface FileReadStreamOptions {
   /** First byte to read. Default 0. */
@@ -45,8 +43,6 @@ export interface ChunkVerifier {
  */
 const DIRECT_BUFFERS = 2;
 
-/** Ranges shorter than this are not worth a transfer thread's round trip. */
-const THREAD_MIN_BYTES = 1024 * 1024;
 
 /**
  * A Readable of bytes `start..end` of `handle`, which it closes once done. When the file ends
@@ -75,8 +71,6 @@ export class FileReadStream extends Readable {
   #direct = false;
   /** Wakes the direct path when it waits for a buffer and the stream or response goes away. */
   #wake: (() => void) | undefined;
-  /** Stops a transfer thread sending the range (the stream is being destroyed). */
-  #stopThread: AbortController | undefined;
 
   constructor(handle: FileHandle, opts: FileReadStreamOptions) {
     super({ highWaterMark: opts.chunkSize });
@@ -131,7 +125,6 @@ export class FileReadStream extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.#wake?.();
-    this.#stopThread?.abort();
     // A read still in flight would otherwise land on a closed (and maybe reused) descriptor.
     const pending = this.#reading ?? Promise.resolve();
     pending
@@ -149,41 +142,8 @@ export class FileReadStream extends Readable {
       return super.pipe(destination, options);
     }
     this.#direct = true;
-    const sink = this.#verifier === undefined && this.#end - this.#position >= THREAD_MIN_BYTES ? socketSinkOf(destination) : undefined;
-    void (sink ? this.#sendByThread(destination, sink, options?.end !== false) : this.#sendTo(destination, options?.end !== false));
+    void this.#sendTo(destination, options?.end !== false);
     return destination;
-  }
-
-  /**
-   * The range written into the response's socket by a transfer thread (the HTTP layer offered the
-   * socket); when no thread is free or the socket cannot be had, the direct path above.
-   */
-  async #sendByThread(res: ChunkReleasingWritable, sink: SocketSink, endResponse: boolean): Promise<void> {
-    const lease = sharedTransferPool().tryLease();
-    const taken = lease ? sink.take() : null;
-    if (!lease || !taken) {
-      lease?.release();
-      return this.#sendTo(res, endResponse);
-    }
-    this.#stopThread = new AbortController();
-    const job = { fileFd: this.#handle.fd, start: this.#position, length: this.#end - this.#position, socketFd: taken.fd, idleMs: taken.idleMs };
-    const sending = lease.send(job, this.#stopThread.signal);
-    // _destroy closes the file only once the thread is done with it.
-    this.#reading = sending;
-    try {
-      const sent = await sending;
-      this.#reading = undefined;
-      this.#position += sent;
-      sink.release(sent, true);
-      if (endResponse) this.once('end', () => res.end());
-      this.push(null);
-      this.resume();
-    } catch (err) {
-      this.#reading = undefined;
-      // A client that left, a stalled one, a file that failed: the response is cut.
-      sink.release(err instanceof TransferError ? err.socketBytes : 0, false);
-      if (!this.destroyed) this.destroy(err as Error);
-    }
   }
 
   /** The direct path: file → two reused buffers → `res`, until done, failed or abandoned. */

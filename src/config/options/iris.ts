@@ -158,12 +158,12 @@ export const IRIS_OPTIONS = [
     type: 'boolean',
     default: 'true',
     help:
-      'Iris only. Image data of at least 1 MiB sent over plain HTTP with a Content-Length moves between the ' +
-      'socket and a filesystem store (uploads, stages, downloads) on a thread of its own, read, hashed, ' +
-      'inspected and written there with large reads and writes, instead of through the event loop: less CPU ' +
-      'per GiB and a faster transfer. One thread per transfer, at most as many as the cores available (at ' +
-      'least 2); further transfers, TLS, chunked bodies and other stores take the ordinary path. An upload ' +
-      'taken this way ends its connection after the answer. false = always the ordinary path.',
+      'Iris only. An upload or stage of at least 1 MiB sent over plain HTTP with a Content-Length to a ' +
+      'filesystem store is read straight from the socket by a thread of its own, and hashed, inspected and ' +
+      'written there with large reads and writes, instead of through the event loop: less CPU per GiB and a ' +
+      'faster upload. One thread per upload, at most as many as the cores available (at least 2); further ' +
+      'uploads, TLS, chunked bodies, quota-metered uploads and other stores take the ordinary path. An ' +
+      'upload taken this way ends its connection after the answer. false = always the ordinary path.',
   },
   {
     section: 'iris',

@@ -1,7 +1,7 @@
 /** /v2/images/{id}/file: streaming upload and download. */
 import { UnsupportedMediaType } from '../../domain/errors.js';
 import { declaredLength } from '../body-abort.js';
-import { offerSocketBody, offerSocketResponse, socketBodyOptions } from '../socket-handover.js';
+import { offerSocketBody, socketBodyOptions } from '../socket-handover.js';
 import { offerChunkRelease } from '../chunk-releasing-response.js';
 import { contentRange, rangeLength, rangeRequestOf } from '../range-header.js';
 import { mediaType, sendNoContent, type HttpDeps } from '../http-context.js';
@@ -33,8 +33,6 @@ export function imageDataRoutes(deps: HttpDeps): RouteTable {
           // Fastify pipes the stream and destroys it if the client leaves; a stream that can reuse
           // its buffers (the filesystem store's, the cache's) then writes straight to the socket.
           offerChunkRelease(reply.raw);
-          // A thread may write a large body straight into the socket ([iris] direct_transfers).
-          if (deps.config.direct_transfers) offerSocketResponse(reply.raw, socketBodyOptions(deps.config));
           return reply.send(stream);
         },
         PUT: async (req, reply) => {
