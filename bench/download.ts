@@ -13,7 +13,6 @@
  *   BENCH_FILE_MB   file size, MiB                                                    [1024]
  *   BENCH_REPS      rounds (median)                                                   [5]
  *   BENCH_PEER      0 skips the peer Glance                                           [1]
- *   BENCH_STREAMS   0 skips "iris-no-threads" (Iris with [iris] direct_transfers = false) [1]
  *   BENCH_BEFORE    another checkout (e.g. `git worktree` of the previous commit) to run
  *                   as "iris-before" beside this one, for a before/after in one run   [unset]
  *   BENCH_OUT       results directory (server logs)              [bench/results/download-<UTC time>]
@@ -41,7 +40,6 @@ const FILE_MB = envNumber('BENCH_FILE_MB', 1024);
 const REPS = envNumber('BENCH_REPS', 5);
 const WITH_PEER = process.env.BENCH_PEER !== '0';
 const BEFORE = process.env.BENCH_BEFORE;
-const STREAMS = process.env.BENCH_STREAMS !== '0';
 const STAMP = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
 const OUT = process.env.BENCH_OUT ?? join(REPO_ROOT, 'bench', 'results', `download-${STAMP}`);
 const MIB = 2 ** 20;
@@ -184,13 +182,11 @@ async function main(): Promise<void> {
     const sendfile = await startSendfileSource(file);
     servers.push(sendfile);
     add(sendfile, `${sendfile.url}/image`);
-    const irises: [string, string | undefined, Record<string, string>][] = [['iris', undefined, {}]];
-    // The same Iris serving from the event loop: what the transfer threads change.
-    if (STREAMS) irises.push(['iris-no-threads', undefined, { IRIS__IRIS__DIRECT_TRANSFERS: 'false' }]);
-    if (BEFORE) irises.push(['iris-before', BEFORE, {}]);
-    for (const [name, root, env] of irises) {
+    const irises: [string, string | undefined][] = [['iris', undefined]];
+    if (BEFORE) irises.push(['iris-before', BEFORE]);
+    for (const [name, root] of irises) {
       const dataDir = mkdtempSync(join(tmp, `${name}-`));
-      const iris = await startIris({ name, dataDir, workers: 1, logFile: join(OUT, `${name}.log`), root, env });
+      const iris = await startIris({ name, dataDir, workers: 1, logFile: join(OUT, `${name}.log`), root });
       servers.push(iris);
       add(iris, await uploadImage(iris, file, md5));
     }
