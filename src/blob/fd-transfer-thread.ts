@@ -120,39 +120,26 @@ async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadRe
       flushedUpTo = position;
     }
   };
-  // Every write but the last is a whole buffer at a multiple of its size, as on the streaming
-  // path (flushing-file-writer.ts): the head goes into the buffer first, and a short read waits
-  // for more rather than writing a partial buffer (files written in odd pieces read back slower).
-  let filled = 0;
-  for (const head of req.head) {
-    let from = 0;
-    while (from < head.byteLength) {
-      const n = Math.min(buffer.length - filled, head.byteLength - from);
-      buffer.set(head.subarray(from, from + n), filled);
-      filled += n;
-      from += n;
-      if (filled === buffer.length) {
-        take(buffer);
-        filled = 0;
+  for (const head of req.head) take(Buffer.from(head.buffer, head.byteOffset, head.byteLength));
+  let remaining = req.length - position;
+  while (remaining > 0) {
+    let filled = 0;
+    // Fill the buffer from what the socket has; hash and write once it is full or the socket is dry.
+    while (filled < buffer.length && remaining > 0) {
+      const n = readSocket(req.socketFd, buffer, filled, Math.min(buffer.length - filled, remaining));
+      if (n < 0) {
+        if (filled > 0) break;
+        waitFor(req.socketFd, POLLIN, req.idleMs, abort);
+        continue;
       }
+      if (n === 0) throw new Failure('eof', `the client closed its side after ${position + filled} of ${req.length} bytes`);
+      filled += n;
+      remaining -= n;
+      socketBytes += n;
     }
+    take(buffer.subarray(0, filled));
+    if (Atomics.load(abort, 0) !== 0) throw new Failure('aborted', 'the transfer was aborted');
   }
-  while (position + filled < req.length) {
-    const n = readSocket(req.socketFd, buffer, filled, Math.min(buffer.length - filled, req.length - position - filled));
-    if (n < 0) {
-      waitFor(req.socketFd, POLLIN, req.idleMs, abort);
-      continue;
-    }
-    if (n === 0) throw new Failure('eof', `the client closed its side after ${position + filled} of ${req.length} bytes`);
-    filled += n;
-    socketBytes += n;
-    if (filled === buffer.length) {
-      take(buffer);
-      filled = 0;
-      if (Atomics.load(abort, 0) !== 0) throw new Failure('aborted', 'the transfer was aborted');
-    }
-  }
-  if (filled > 0) take(buffer.subarray(0, filled));
   const observed = observer?.finish();
   return {
     ok: true,
