@@ -152,9 +152,11 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       (!putOpts.observer || putOpts.observer.portable)
     ) {
       const lease = opts.transfers?.tryLease();
-      const taken = lease ? direct.take() : null;
-      if (lease && taken) return putDirect({ imageId, storeId, openFile: driver.openFile.bind(driver), direct, taken, lease, putOpts, started });
-      lease?.release();
+      if (lease) {
+        const taken = (await lease.ready()) ? direct.take() : null;
+        if (taken) return putDirect({ imageId, storeId, openFile: driver.openFile.bind(driver), direct, taken, lease, putOpts, started });
+        lease.release();
+      }
     }
     const hasher = createHashingStream({ hashAlgo, sizeCap: putOpts.sizeCap, expectedSize: putOpts.expectedSize });
     const stopFeeding = feed(source, hasher);

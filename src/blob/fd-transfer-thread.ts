@@ -172,4 +172,6 @@ export function start(): void {
   port.on('message', (message: ReceiveRequest) => {
     void run(message).then((reply) => port.postMessage(reply));
   });
+  // Loaded (koffi and libc included): the pool may now hand this thread a socket.
+  port.postMessage({ ready: true });
 }

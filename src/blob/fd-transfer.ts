@@ -95,6 +95,12 @@ export interface Received {
 
 /** One thread, held for one transfer. Exactly one of `receive` or `release` must be called. */
 export interface TransferLease {
+  /**
+   * Resolves true once the thread runs; false when it could not start (the pool then stops
+   * offering threads, and the caller releases the lease and takes the streaming path). Wait for
+   * it before taking a socket: a thread that never starts must not strand a request body.
+   */
+  ready(): Promise<boolean>;
   receive(job: ReceiveJob, signal?: AbortSignal): Promise<Received>;
   /** Gives the thread back unused. */
   release(): void;
@@ -121,6 +127,8 @@ export interface TransferPoolOptions {
   readonly threads?: number;
   /** An idle thread ends after this long. */
   readonly idleMs?: number;
+  /** The thread's module (tests: one that fails to load); default fd-transfer-thread. */
+  readonly entry?: URL;
 }
 
 const DEFAULT_IDLE_MS = 30_000;
@@ -154,6 +162,8 @@ function duplicate(fd: number): number {
 
 interface Thread {
   readonly worker: Worker;
+  /** Settles when the thread has loaded its module (true) or failed to (false). */
+  readonly ready: Promise<boolean>;
   busy: boolean;
   idleTimer: NodeJS.Timeout | undefined;
   /** The reply the current transfer waits for. */
@@ -164,10 +174,12 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
   const limit = opts.threads ?? Math.max(2, availableParallelism());
   const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
   const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./fd-transfer-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
+  const entry = (opts.entry ?? new URL(`./fd-transfer-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url)).href;
   const tsxApi = fromSources ? import.meta.resolve('tsx/esm/api') : undefined;
   const threads = new Set<Thread>();
   let closed = false;
+  /** Why threads could not start; then none is offered again (the streaming path works without them). */
+  let broken: string | undefined;
   const counts = { receive: 0, busy: 0 };
 
   function spawn(): Thread {
@@ -177,8 +189,14 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
       workerData: { entry, tsxApi },
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
-    const thread: Thread = { worker, busy: false, idleTimer: undefined, pending: undefined };
-    worker.on('message', (reply: ThreadReply) => {
+    let started!: (ok: boolean) => void;
+    const ready = new Promise<boolean>((resolve) => (started = resolve));
+    const thread: Thread = { worker, ready, busy: false, idleTimer: undefined, pending: undefined };
+    worker.on('message', (reply: ThreadReply | { ready: true }) => {
+      if ('ready' in reply) {
+        started(true);
+        return;
+      }
       const pending = thread.pending;
       thread.pending = undefined;
       pending?.(reply);
@@ -186,12 +204,18 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
     const gone = (message: string) => {
       threads.delete(thread);
       clearTimeout(thread.idleTimer);
+      started(false);
       const pending = thread.pending;
       thread.pending = undefined;
       pending?.({ ok: false, failure: 'internal', message, socketBytes: 0 });
     };
     worker.on('error', (err) => gone(`the transfer thread failed: ${err.message}`));
     worker.on('exit', (code) => gone(`the transfer thread exited (${code})`));
+    void ready.then((ok) => {
+      if (ok || broken !== undefined || closed) return;
+      broken = 'a transfer thread could not start';
+      process.emitWarning(`${broken}; uploads take the event loop from now on ([iris] direct_transfers)`, { code: 'IRIS_TRANSFER_THREADS' });
+    });
     threads.add(thread);
     return thread;
   }
@@ -233,6 +257,7 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
       used = true;
     };
     return {
+      ready: () => thread.ready,
       async receive(job, signal) {
         use();
         const { head, ...rest } = job;
@@ -257,7 +282,7 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
 
   return {
     tryLease() {
-      if (closed) return null;
+      if (closed || broken !== undefined) return null;
       let thread = [...threads].find((t) => !t.busy);
       if (!thread) {
         if (threads.size >= limit) {
