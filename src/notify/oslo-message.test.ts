@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { amqpBody, amqpBodyFromJson, buildMessage, pythonUtcTimestamp } from './oslo-message.js';
 import { notificationFilter } from './disabled-notifications.js';
 import { parseTransportUrl } from './transport-url.js';
@@ -15,6 +15,24 @@ const message = buildMessage({
   now: new Date('2026-12-06T15:52:35.120Z'),
   messageId: 'm-1',
 });
+
+/**
+ * What oslo.messaging's json.dumps makes of `dict`: the 2.0 envelope and the 1.0 body, from
+ * /usr/bin/python3. Undefined when Python cannot run (the test is then skipped, or fails in CI).
+ */
+function pythonBodies(dict: Record<string, unknown>, t: TestContext): [string, string] | undefined {
+  const script = 'import json,sys; d=json.loads(sys.stdin.read()); i=json.dumps(d); sys.stdout.write(json.dumps({"oslo.version": "2.0", "oslo.message": i}) + "\\n" + i)';
+  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(dict), encoding: 'utf8' });
+  if (run.error !== undefined || run.status !== 0) {
+    const reason = `cannot compare with Python: ${run.error?.message ?? run.stderr}`;
+    if (process.env.CI === 'true') assert.fail(reason);
+    console.log(`SKIP: ${reason}`);
+    t.skip(reason);
+    return undefined;
+  }
+  const [v2, v1] = run.stdout.split('\n');
+  return [v2!, v1!];
+}
 
 test('timestamps are Python str(datetime): microseconds, none when zero', () => {
   assert.equal(message.timestamp, '2026-12-06 15:52:35.120000');
@@ -49,16 +67,9 @@ test('the AMQP bodies are, byte for byte, what json.dumps writes for oslo\'s dic
   const context = { request_id: 'req-1', global_request_id: null, user_id: undefined, project_id: 'p' };
   // What the rabbit driver's dict holds: the message, _unique_id, then the context keys (undefined ones absent).
   const dict = { ...JSON.parse(JSON.stringify(tricky)), _unique_id: 'u3', _context_request_id: 'req-1', _context_global_request_id: null, _context_project_id: 'p' };
-  const script = 'import json,sys; d=json.loads(sys.stdin.read()); i=json.dumps(d); sys.stdout.write(json.dumps({"oslo.version": "2.0", "oslo.message": i}) + "\\n" + i)';
-  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(dict), encoding: 'utf8' });
-  if (run.error !== undefined || run.status !== 0) {
-    const reason = `cannot compare with Python: ${run.error?.message ?? run.stderr}`;
-    if (process.env.CI === 'true') assert.fail(reason);
-    console.log(`SKIP: ${reason}`);
-    t.skip(reason);
-    return;
-  }
-  const [v2, v1] = run.stdout.split('\n');
+  const python = pythonBodies(dict, t);
+  if (!python) return;
+  const [v2, v1] = python;
   assert.equal(amqpBody(tricky, 2, { uniqueId: 'u3', context }).toString('utf8'), v2);
   assert.equal(amqpBody(tricky, 1, { uniqueId: 'u3', context }).toString('utf8'), v1);
   // Without a given id, a fresh uuid4().hex each time.
@@ -95,16 +106,9 @@ test('the bodies written from the handed-over JSON text are amqpBody\'s, byte fo
     }
   }
   const dict = { ...JSON.parse(JSON.stringify(plain)), _unique_id: 'u4' };
-  const script = 'import json,sys; d=json.loads(sys.stdin.read()); i=json.dumps(d); sys.stdout.write(json.dumps({"oslo.version": "2.0", "oslo.message": i}) + "\\n" + i)';
-  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(dict), encoding: 'utf8' });
-  if (run.error !== undefined || run.status !== 0) {
-    const reason = `cannot compare with Python: ${run.error?.message ?? run.stderr}`;
-    if (process.env.CI === 'true') assert.fail(reason);
-    console.log(`SKIP: ${reason}`);
-    t.skip(reason);
-    return;
-  }
-  const [v2, v1] = run.stdout.split('\n');
+  const python = pythonBodies(dict, t);
+  if (!python) return;
+  const [v2, v1] = python;
   assert.equal(amqpBodyFromJson(JSON.stringify(plain), 2, { uniqueId: 'u4' }).toString('utf8'), v2);
   assert.equal(amqpBodyFromJson(JSON.stringify(plain), 1, { uniqueId: 'u4' }).toString('utf8'), v1);
 });
