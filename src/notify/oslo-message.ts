@@ -63,18 +63,21 @@ export function amqpBody(
   // Built as text around the message's JSON (written once per message, whatever the number of
   // drivers and topics): the same bytes as json.dumps of the dict with the keys appended.
   const messageJson = messageJsonOf(message);
-  let raw = `${messageJson.slice(0, -1)}, "_unique_id": ${pyJsonDumps(opts.uniqueId ?? hexUuid())}`;
-  const context = opts.context;
-  if (context !== undefined) {
-    for (const key of Object.keys(context)) {
-      const value = context[key];
-      if (value !== undefined) raw += `, ${pyJsonDumps(`_context_${key}`)}: ${pyJsonDumps(value)}`;
-    }
-  }
-  raw += '}';
+  const raw = `${messageJson.slice(0, -1)}, "_unique_id": ${pyJsonDumps(opts.uniqueId ?? hexUuid())}${contextKeys(opts.context)}}`;
   // The inner text is ASCII (ensure_ascii), so quoting it once more needs no second scan.
   const body = version === 2 ? `{"oslo.version": "2.0", "oslo.message": ${JSON.stringify(raw)}}` : raw;
   return Buffer.from(body, 'latin1');
+}
+
+/** The request context as the rabbit driver appends it to the dict: `, "_context_<key>": value` for each key set. */
+function contextKeys(context: Readonly<Record<string, unknown>> | undefined): string {
+  let text = '';
+  if (context === undefined) return text;
+  for (const key of Object.keys(context)) {
+    const value = context[key];
+    if (value !== undefined) text += `, ${pyJsonDumps(`_context_${key}`)}: ${pyJsonDumps(value)}`;
+  }
+  return text;
 }
 
 /**
@@ -94,15 +97,7 @@ export function amqpBodyFromJson(
   if (holdsFloat(messageJson)) return amqpBody(JSON.parse(messageJson) as OsloMessage, version, opts);
   const quoted = version === 2;
   // The message's text without its closing brace; then the keys the driver adds, then the brace.
-  let tail = `, "_unique_id": "${opts.uniqueId === undefined ? hexUuid() : pyJsonDumps(opts.uniqueId).slice(1, -1)}"`;
-  const context = opts.context;
-  if (context !== undefined) {
-    for (const key of Object.keys(context)) {
-      const value = context[key];
-      if (value !== undefined) tail += `, ${pyJsonDumps(`_context_${key}`)}: ${pyJsonDumps(value)}`;
-    }
-  }
-  tail += '}';
+  const tail = `, "_unique_id": "${opts.uniqueId === undefined ? hexUuid() : pyJsonDumps(opts.uniqueId).slice(1, -1)}"${contextKeys(opts.context)}}`;
   const inner = pythonText(messageJson, messageJson.length - 1, quoted);
   // json.dumps's output is ASCII: quoting the tail needs no ensure_ascii pass.
   const body = quoted ? `{"oslo.version": "2.0", "oslo.message": "${inner}${JSON.stringify(tail).slice(1, -1)}"}` : inner + tail;
