@@ -114,7 +114,8 @@ async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadRe
     observer?.chunk(data);
     writeFile(req.fileFd, data, position);
     position += data.length;
-    // Start writeback as the data arrives, so the caller's final fsync finds little left.
+    // Start writeback as the data arrives, so the caller's final fsync finds little left (a
+    // hint: should it fail, only the timing changes).
     if (req.flushBytes > 0 && position - flushedUpTo >= req.flushBytes) {
       syncFileRange(req.fileFd, flushedUpTo, position - flushedUpTo, SYNC_FILE_RANGE_WRITE);
       flushedUpTo = position;
