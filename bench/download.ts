@@ -135,6 +135,41 @@ async function startSendfileSource(file: string): Promise<Server> {
   };
 }
 
+/**
+ * The node ceiling: a bare node server sending one buffer from memory in 4 MiB writes with
+ * backpressure (as bench/cpu-per-gib.ts measures it), in the same rounds as the servers, so
+ * "≥ 90 % of the ceiling" (issue 22) is judged on the same load.
+ */
+async function startMemorySource(bytes: number): Promise<Server> {
+  const program = `
+    const body = Buffer.alloc(${bytes}, 7);
+    const s = require('node:http').createServer((req, res) => {
+      res.setHeader('Content-Length', body.length);
+      let at = 0;
+      const more = () => {
+        while (at < body.length) {
+          const slice = body.subarray(at, at + 4194304);
+          at += slice.length;
+          if (!res.write(slice)) return res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return {
+    name: 'node-memory',
+    url: `http://127.0.0.1:${line.toString().trim()}`,
+    pid: child.pid!,
+    async stop() {
+      child.kill();
+      await once(child, 'exit').catch(() => undefined);
+    },
+  };
+}
+
 async function download(target: Target): Promise<void> {
   const before = treeTicks(target.pid);
   const out = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{time_total} %{size_download}', target.url]);
@@ -154,15 +189,17 @@ function report(targets: readonly Target[], header: readonly string[]): string {
   const byName = new Map(targets.map((t) => [t.name, t]));
   const peer = byName.get('peer');
   const sendfile = byName.get('sendfile');
+  const ceiling = byName.get('node-memory');
   const lines = [...header, ''];
-  lines.push('| server | median MiB/s | runs MiB/s | server CPU s per GiB (median) | / peer | / sendfile |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| server | median MiB/s | runs MiB/s | server CPU s per GiB (median) | / peer | / sendfile | / node ceiling |');
+  lines.push('|---|---|---|---|---|---|---|');
   for (const t of targets) {
     const m = median(t.mibps);
     const vsPeer = peer && t !== peer ? (m / median(peer.mibps)).toFixed(2) : '–';
     const vsSendfile = sendfile && t !== sendfile ? (m / median(sendfile.mibps)).toFixed(2) : '–';
+    const vsCeiling = ceiling && t !== ceiling ? (m / median(ceiling.mibps)).toFixed(2) : '–';
     lines.push(
-      `| ${t.name} | ${m.toFixed(0)} | ${t.mibps.map((x) => x.toFixed(0)).join(' ')} | ${median(t.cpuPerGiB).toFixed(2)} | ${vsPeer} | ${vsSendfile} |`,
+      `| ${t.name} | ${m.toFixed(0)} | ${t.mibps.map((x) => x.toFixed(0)).join(' ')} | ${median(t.cpuPerGiB).toFixed(2)} | ${vsPeer} | ${vsSendfile} | ${vsCeiling} |`,
     );
   }
   return lines.join('\n');
@@ -182,6 +219,9 @@ async function main(): Promise<void> {
     const sendfile = await startSendfileSource(file);
     servers.push(sendfile);
     add(sendfile, `${sendfile.url}/image`);
+    const memory = await startMemorySource(FILE_MB * MIB);
+    servers.push(memory);
+    add(memory, `${memory.url}/image`);
     const irises: [string, string | undefined][] = [['iris', undefined]];
     if (BEFORE) irises.push(['iris-before', BEFORE]);
     for (const [name, root] of irises) {
