@@ -205,7 +205,7 @@ test('failures to drop staged data or release the lock are reported with the ima
   await imports.importImage(ctx, id, copyToB);
   const taskId = (await images.get(id))!.properties.os_glance_import_task;
   assert.ok(taskId !== undefined);
-  // The whole image (its store reports 128 KiB, which the copy must deliver).
+  // The whole image, as its store reports it (128 KiB).
   source.end(Buffer.alloc(128 * 1024, 3));
   while ((await tasks.get(taskId))?.status !== 'success') await tick();
   while (reported.length < 2) await tick();

@@ -43,7 +43,6 @@ export interface ChunkVerifier {
  */
 const DIRECT_BUFFERS = 2;
 
-
 /**
  * A Readable of bytes `start..end` of `handle`, which it closes once done. When the file ends
  * before `end` (it was truncated behind our back) the stream fails rather than end short, so an
