@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, startIris, startPeer, type Server } from './servers.js';
 import { ThreadClassifier, cpuBetween, snapshot, type CpuByGroup } from './thread-cpu.js';
-import { processor } from './machine.js';
+import { loopbackServer, processor } from './machine.js';
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -217,34 +217,6 @@ function localLimits(data: Buffer, scratch: string): { name: string; mibps: numb
   });
   rmSync(path, { force: true });
   return out;
-}
-
-/** A throwaway node HTTP server for loopback limits: 'sink' drains uploads, 'memory' serves `bytes` from one buffer. */
-async function loopbackServer(kind: 'sink' | 'memory', bytes: number): Promise<{ url: string; pid: number; stop(): void }> {
-  const program = `
-    const http = require('node:http');
-    const body = ${kind === 'memory' ? `Buffer.alloc(${bytes}, 7)` : 'null'};
-    const s = http.createServer((req, res) => {
-      if (body) {
-        // 4 MiB writes with backpressure, as a file server sends.
-        res.setHeader('Content-Length', body.length);
-        let at = 0;
-        const more = () => {
-          while (at < body.length) {
-            const slice = body.subarray(at, at + 4194304);
-            at += slice.length;
-            if (!res.write(slice)) return res.once('drain', more);
-          }
-          res.end();
-        };
-        return more();
-      }
-      req.on('data', () => {}); req.on('end', () => res.end('ok'));
-    });
-    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  return { url: `http://127.0.0.1:${line.toString().trim()}/x`, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 async function loopbackLimits(file: string, bytes: number, figures: ServerFigures): Promise<void> {

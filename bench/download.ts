@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, freePort, startIris, startPeer, treeTicks, waitForHttp } from './servers.js';
 import type { Server } from './servers.js';
+import { loopbackServer } from './machine.js';
 
 function envNumber(name: string, fallback: number): number {
   const value = process.env[name];
@@ -136,36 +137,17 @@ async function startSendfileSource(file: string): Promise<Server> {
 }
 
 /**
- * The node ceiling: a bare node server sending one buffer from memory in 4 MiB writes with
- * backpressure (as bench/cpu-per-gib.ts measures it), in the same rounds as the servers, so
- * "≥ 90 % of the ceiling" (issue 22) is judged on the same load.
+ * The node ceiling (machine.ts `loopbackServer`, as bench/cpu-per-gib.ts measures it), in the
+ * same rounds as the servers, so "≥ 90 % of the ceiling" (issue 22) is judged on the same load.
  */
 async function startMemorySource(bytes: number): Promise<Server> {
-  const program = `
-    const body = Buffer.alloc(${bytes}, 7);
-    const s = require('node:http').createServer((req, res) => {
-      res.setHeader('Content-Length', body.length);
-      let at = 0;
-      const more = () => {
-        while (at < body.length) {
-          const slice = body.subarray(at, at + 4194304);
-          at += slice.length;
-          if (!res.write(slice)) return res.once('drain', more);
-        }
-        res.end();
-      };
-      more();
-    });
-    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const srv = await loopbackServer('memory', bytes);
   return {
     name: 'node-memory',
-    url: `http://127.0.0.1:${line.toString().trim()}`,
-    pid: child.pid!,
+    url: srv.url,
+    pid: srv.pid,
     async stop() {
-      child.kill();
-      await once(child, 'exit').catch(() => undefined);
+      srv.stop();
     },
   };
 }
@@ -221,7 +203,7 @@ async function main(): Promise<void> {
     add(sendfile, `${sendfile.url}/image`);
     const memory = await startMemorySource(FILE_MB * MIB);
     servers.push(memory);
-    add(memory, `${memory.url}/image`);
+    add(memory, memory.url);
     const irises: [string, string | undefined][] = [['iris', undefined]];
     if (BEFORE) irises.push(['iris-before', BEFORE]);
     for (const [name, root] of irises) {
