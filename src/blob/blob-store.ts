@@ -16,10 +16,10 @@ import { ObservingStream } from './observing-stream.js';
 import { warnCleanup, type CleanupReporter } from './cleanup-report.js';
 import { isDeadLocalWriter } from './writer-identity.js';
 
-/** A named store (Glance backend): its id and the driver that moves its bytes. */
 /** See `BlobStoreOptions.directMinBytes`. */
 const DIRECT_MIN_BYTES = 1024 * 1024;
 
+/** A named store (Glance backend): its id and the driver that moves its bytes. */
 export interface BlobBackend {
   readonly id: string;
   readonly driver: BlobDriver;
@@ -216,18 +216,16 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const { signal, hashAlgo } = putOpts;
     const portable = putOpts.observer?.portable;
     let sink: FileSink | undefined;
-    let leased = true;
     let complete = false;
     let bytes = 0;
     try {
       try {
         sink = await p.openFile(imageId);
       } catch (err) {
-        leased = false;
         lease.release();
         throw err;
       }
-      leased = false;
+      // The lease is the thread's from here: `receive` gives it back however it ends.
       const received = await lease.receive(
         {
           socketFd: p.taken.fd,
@@ -258,7 +256,6 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
         os_hash_value: received.multihash,
       };
     } catch (err) {
-      if (leased) lease.release();
       if (!complete) direct.release(false, err instanceof TransferError ? err.socketBytes : 0);
       const failure = directFailure(err, direct, signal);
       trace({ op: 'put', image: imageId, store: storeId, bytes, ms: elapsed(p.started), failed: errorName(failure), direct: true }, 'blob write failed');

@@ -74,7 +74,7 @@ export class TransferError extends Error {
   constructor(
     readonly failure: TransferFailure,
     message: string,
-    /** Bytes read from or written to the socket before it ended. */
+    /** Bytes read from the socket before it ended. */
     readonly socketBytes: number,
     readonly code?: string,
   ) {

@@ -15,6 +15,16 @@ export function bodyTimeout(seconds: number): ClientTimeout {
   return new ClientTimeout(`No request data received for ${seconds} seconds; the request was abandoned.`);
 }
 
+/**
+ * How long a body may go without a byte: body_idle_timeout (seconds), never longer than the
+ * connection's own idle limit (client_socket_timeout, ms); 0 (either) means that limit is off,
+ * and 0 from both means none.
+ */
+export function bodyIdleLimitMs(seconds: number, connectionIdleMs: number): number {
+  const limits = [seconds * 1000, connectionIdleMs].filter((ms) => ms > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
+}
+
 /** The client closed its side before the whole Content-Length arrived: what the body's reader is told (400). */
 export function bodyEndedEarly(): Invalid {
   return new Invalid('Image data is shorter than the declared Content-Length: the client stopped sending.');

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Invalid } from '../domain/errors.js';
-import { bodyEndedEarly, bodyTimeout, type BodyAborts } from './body-abort.js';
+import { bodyEndedEarly, bodyIdleLimitMs, bodyTimeout, type BodyAborts } from './body-abort.js';
 import { corsHook } from './cors.js';
 import { faultFor, methodNotAllowed, renderFault, type Fault } from './faults.js';
 import { trackHandlers } from './handler-tracker.js';
@@ -124,8 +124,7 @@ function watchBodyProgress(bodies: BodyAborts, request: IncomingMessage, respons
   const chunked = request.headers['transfer-encoding'] !== undefined;
   if (seconds <= 0 || request.complete || (!chunked && !(Number(request.headers['content-length']) > 0))) return;
   const socket = request.socket;
-  // Never longer than the connection's own idle limit (client_socket_timeout, when set).
-  const limitMs = idleMs > 0 ? Math.min(seconds * 1000, idleMs) : seconds * 1000;
+  const limitMs = bodyIdleLimitMs(seconds, idleMs);
   const onTimeout = () => {
     request.off('timeout', onTimeout);
     response.shouldKeepAlive = false;

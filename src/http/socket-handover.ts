@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { attachDirectBody } from '../blob/direct-body.js';
-import { bodyEndedEarly, bodyTimeout } from './body-abort.js';
+import { bodyEndedEarly, bodyIdleLimitMs, bodyTimeout } from './body-abort.js';
 
 /** The parts of libuv's TCP handle this needs (Node's internal `_handle`). */
 interface StreamHandle {
@@ -39,9 +39,7 @@ export function offerSocketBody(request: IncomingMessage, response: ServerRespon
   if (request.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(length) || length <= 0) return;
   const socket = request.socket as Socket & { _handle?: StreamHandle | null; encrypted?: boolean; _paused?: boolean; _read: (n: number) => void };
   if (socket.encrypted) return;
-  // Never longer than the connection's own idle limit, as on the streaming path.
-  const limits = [opts.idleSeconds * 1000, opts.connectionIdleMs].filter((ms) => ms > 0);
-  const idleMs = limits.length > 0 ? Math.min(...limits) : 0;
+  const idleMs = bodyIdleLimitMs(opts.idleSeconds, opts.connectionIdleMs);
   attachDirectBody(request, {
     length,
     idleMs,
