@@ -50,6 +50,30 @@ export function releasesWrittenChunks(destination: NodeJS.WritableStream): desti
 }
 
 /**
+ * Marks a read stream a driver serves from a whole local file (the filesystem driver), so that a
+ * put of that stream into a store that can link files (`BlobDriver.linkFile`) takes the file
+ * itself instead of copying its bytes: a glance-direct import moves the staged file into a
+ * filesystem store with a hard link, and only reads it to hash it. The driver that opened the
+ * file sets the mark; the blob store only looks for it.
+ */
+export const LOCAL_FILE: unique symbol = Symbol('iris.localFile');
+
+/** The open file behind a stream marked {@link LOCAL_FILE}. */
+export interface LocalFile {
+  /** The file's path when it was opened (a link to it is checked against `fd`). */
+  readonly path: string;
+  /** The open descriptor the stream reads from (owned by the stream; duplicate it to keep it). */
+  readonly fd: number;
+  /** The file's size when opened; the stream carries all of it. */
+  readonly size: number;
+}
+
+/** The whole local file a stream carries, when its driver marked it {@link LOCAL_FILE}. */
+export function localFileOf(stream: NodeJS.ReadableStream): LocalFile | undefined {
+  return (stream as { [LOCAL_FILE]?: LocalFile })[LOCAL_FILE];
+}
+
+/**
  * One storage backend.
  *
  * @example
@@ -101,6 +125,14 @@ export interface BlobDriver {
    * @throws Invalid when `key` is not acceptable to the backend.
    */
   openFile?(key: string): Promise<FileSink>;
+  /**
+   * A new object under `key` that is `file` itself (a hard link into the store), for stores whose
+   * objects are local files; committed or aborted as a FileSink. Resolves null when the file
+   * cannot be linked here (another filesystem, a file that changed since it was opened): the
+   * caller then copies the bytes. Absent = never.
+   * @throws Invalid when `key` is not acceptable to the backend.
+   */
+  linkFile?(key: string, file: LocalFile): Promise<FileLink | null>;
   /**
    * Opens `location` for reading. The object is opened before this resolves, so a missing
    * object is reported here and not as a stream error.
@@ -166,6 +198,14 @@ export interface FileSink {
   /** Makes the first `bytes` written durable and visible under the key. */
   commit(bytes: number): Promise<WriteResult>;
   /** Removes what was written; resolves with the error to report for `cause` (a full disk as StorageFull). */
+  abort(cause: unknown): Promise<unknown>;
+}
+
+/** A link not yet committed (see `BlobDriver.linkFile`). Exactly one of `commit`, `abort` must be called. */
+export interface FileLink {
+  /** Makes the file durable and visible under the key. */
+  commit(): Promise<WriteResult>;
+  /** Removes the link; resolves with the error to report for `cause`. */
   abort(cause: unknown): Promise<unknown>;
 }
 

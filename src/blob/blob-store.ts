@@ -7,7 +7,7 @@ import { finished, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, DataObserver, PutOptions, StoredBlob } from '../domain/ports.js';
 import { Gone, Invalid, IrisError } from '../domain/errors.js';
-import type { BlobDriver, FileSink } from './blob-driver.js';
+import { localFileOf, type BlobDriver, type FileLink, type FileSink, type LocalFile } from './blob-driver.js';
 import { directBodyOf, type DirectBody } from './direct-body.js';
 import { TransferError, type TransferLease, type TransferPool } from './fd-transfer.js';
 import { createHashingStream } from './hashing-stream.js';
@@ -142,6 +142,21 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       // Glance's StoreAddDisabled, which its image data API answers with 410.
       throw new Gone('Error in store configuration. Adding images to store is disabled.');
     }
+    const local = localFileOf(source);
+    if (
+      local &&
+      driver.linkFile &&
+      (putOpts.expectedSize === undefined || putOpts.expectedSize === local.size) &&
+      local.size >= directMinBytes &&
+      local.size <= putOpts.sizeCap &&
+      (!putOpts.observer || putOpts.observer.portable)
+    ) {
+      const lease = opts.transfers?.tryLease();
+      if (lease) {
+        const linked = await putLinked({ imageId, storeId, linkFile: driver.linkFile.bind(driver), local, lease, putOpts, started });
+        if (linked) return linked;
+      }
+    }
     const direct = directBodyOf(source);
     if (
       direct &&
@@ -260,6 +275,63 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
       const failure = directFailure(err, direct, signal);
       trace({ op: 'put', image: imageId, store: storeId, bytes, ms: elapsed(p.started), failed: errorName(failure), direct: true }, 'blob write failed');
       throw sink ? await sink.abort(failure) : failure;
+    }
+  }
+
+  /**
+   * A put of a whole local file into a store that can link it (a staged image imported into a
+   * filesystem store): the file becomes the store's object by a hard link, and a transfer thread
+   * reads it once for the digests and the observer. The same checks and errors as the streaming
+   * path, and the same durability (fsync, rename, directory fsync). Null, with the lease given
+   * back, when the store cannot link this file: the caller streams it.
+   */
+  async function putLinked(p: {
+    imageId: string;
+    storeId: string;
+    linkFile: (key: string, file: LocalFile) => Promise<FileLink | null>;
+    local: LocalFile;
+    lease: TransferLease;
+    putOpts: PutOptions;
+    started: number;
+  }): Promise<StoredBlob | null> {
+    const { imageId, storeId, local, lease, putOpts } = p;
+    const { signal, hashAlgo } = putOpts;
+    const portable = putOpts.observer?.portable;
+    let link: FileLink | null = null;
+    try {
+      if (await lease.ready()) link = await p.linkFile(imageId, local);
+    } finally {
+      if (!link) lease.release();
+    }
+    if (!link) return null;
+    try {
+      // The lease is the thread's from here: `digest` gives it back however it ends.
+      const digested = await lease.digest(
+        {
+          fileFd: local.fd,
+          length: local.size,
+          hashAlgo,
+          ...(portable ? { observer: { module: portable.module, options: portable.options } } : {}),
+        },
+        signal,
+      );
+      // The observer's verdict comes before the commit: refused data is never stored.
+      portable?.conclude(digested.observed);
+      const written = await link.commit();
+      if (written.bytes !== digested.bytes) throw new Error(`Blob store ${storeId} linked ${written.bytes} bytes of ${digested.bytes}`);
+      trace({ op: 'put', image: imageId, store: storeId, bytes: digested.bytes, ms: elapsed(p.started), linked: true }, 'blob written');
+      return {
+        location: written.location,
+        store: storeId,
+        size: digested.bytes,
+        checksum: digested.md5,
+        os_hash_algo: hashAlgo,
+        os_hash_value: digested.multihash,
+      };
+    } catch (err) {
+      const failure = linkFailure(err, signal);
+      trace({ op: 'put', image: imageId, store: storeId, ms: elapsed(p.started), failed: errorName(failure), linked: true }, 'blob write failed');
+      throw await link.abort(failure);
     }
   }
 
@@ -417,6 +489,16 @@ function directFailure(err: unknown, direct: DirectBody, signal: AbortSignal | u
     default:
       return err;
   }
+}
+
+/** The error a linked put reports for `err`: a caller's abort as the streaming path reports it. */
+function linkFailure(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (!(err instanceof TransferError)) return err;
+  if (err.failure === 'aborted') {
+    return signal?.aborted && signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+  }
+  // The file ended early or could not be read: a fault of the store's disk, not of a request.
+  return Object.assign(new Error(`Reading the file to link failed: ${err.message}`, { cause: err }), err.code ? { code: err.code } : {});
 }
 
 /** Chains the observer stage after the hasher; an error on either side fails both. */

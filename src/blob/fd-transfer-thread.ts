@@ -13,7 +13,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import koffi from 'koffi';
-import type { ReceiveRequest, ThreadReply, TransferFailure } from './fd-transfer.js';
+import type { DigestRequest, ReceiveRequest, ThreadReply, ThreadRequest, TransferFailure } from './fd-transfer.js';
 
 const POLLIN = 0x001;
 /** sync_file_range(2): start writeback of the range, do not wait for it. */
@@ -98,7 +98,8 @@ interface Observer {
   finish(): unknown;
 }
 
-async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadReply> {
+/** md5, the multihash and the observer over the bytes of one transfer, in order. */
+async function digests(req: Pick<ReceiveRequest, 'hashAlgo' | 'observer'>) {
   const md5: Hash | undefined = req.hashAlgo === null ? undefined : createHash('md5');
   const multihash: Hash | undefined = req.hashAlgo === null ? undefined : createHash(req.hashAlgo);
   let observer: Observer | undefined;
@@ -106,12 +107,30 @@ async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadRe
     const mod = (await import(req.observer.module)) as { createObserver(options: unknown): Observer };
     observer = mod.createObserver(req.observer.options);
   }
+  return {
+    update(data: Buffer): void {
+      md5?.update(data);
+      multihash?.update(data);
+      observer?.chunk(data);
+    },
+    /** The reply's digests and verdict. */
+    finish() {
+      const observed = observer?.finish();
+      return {
+        md5: md5 ? md5.digest('hex') : null,
+        multihash: multihash ? multihash.digest('hex') : null,
+        ...(observed !== undefined ? { observed } : {}),
+      };
+    },
+  };
+}
+
+async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadReply> {
+  const hashes = await digests(req);
   let position = 0;
   let flushedUpTo = 0;
   const take = (data: Buffer) => {
-    md5?.update(data);
-    multihash?.update(data);
-    observer?.chunk(data);
+    hashes.update(data);
     writeFile(req.fileFd, data, position);
     position += data.length;
     // Start writeback as the data arrives, so the caller's final fsync finds little left (a
@@ -141,28 +160,39 @@ async function receive(req: ReceiveRequest, abort: Int32Array): Promise<ThreadRe
     take(buffer.subarray(0, filled));
     if (Atomics.load(abort, 0) !== 0) throw new Failure('aborted', 'the transfer was aborted');
   }
-  const observed = observer?.finish();
-  return {
-    ok: true,
-    bytes: position,
-    socketBytes,
-    md5: md5 ? md5.digest('hex') : null,
-    multihash: multihash ? multihash.digest('hex') : null,
-    ...(observed !== undefined ? { observed } : {}),
-  };
+  return { ok: true, bytes: position, socketBytes, ...hashes.finish() };
 }
 
-async function run(message: ReceiveRequest): Promise<ThreadReply> {
+/** Reads a file from offset 0 to `length` and hashes it: no socket, no writes. */
+async function digest(req: DigestRequest, abort: Int32Array): Promise<ThreadReply> {
+  const hashes = await digests(req);
+  let position = 0;
+  while (position < req.length) {
+    let n: number;
+    try {
+      n = readSync(req.fileFd, buffer, 0, Math.min(buffer.length, req.length - position), position);
+    } catch (err) {
+      throw new Failure('source', `reading the file failed: ${(err as Error).message}`, errnoOf(err));
+    }
+    if (n === 0) throw new Failure('eof', `the file ended after ${position} of ${req.length} bytes`);
+    hashes.update(buffer.subarray(0, n));
+    position += n;
+    if (Atomics.load(abort, 0) !== 0) throw new Failure('aborted', 'the transfer was aborted');
+  }
+  return { ok: true, bytes: position, socketBytes: 0, ...hashes.finish() };
+}
+
+async function run(message: ThreadRequest): Promise<ThreadReply> {
   const abort = new Int32Array(message.abort);
   socketBytes = 0;
   try {
-    return await receive(message, abort);
+    return message.kind === 'receive' ? await receive(message, abort) : await digest(message, abort);
   } catch (err) {
     if (err instanceof Failure) return { ok: false, failure: err.failure, message: err.message, socketBytes, ...(err.code ? { code: err.code } : {}) };
     return { ok: false, failure: 'internal', message: err instanceof Error ? (err.stack ?? err.message) : String(err), socketBytes };
   } finally {
     // The descriptor is the main thread's duplicate, given to this transfer alone.
-    closeSync(message.socketFd);
+    closeSync(message.kind === 'receive' ? message.socketFd : message.fileFd);
   }
 }
 
@@ -170,7 +200,7 @@ async function run(message: ReceiveRequest): Promise<ThreadReply> {
 export function start(): void {
   if (!parentPort) throw new Error('fd-transfer-thread must run in a worker thread');
   const port = parentPort;
-  port.on('message', (message: ReceiveRequest) => {
+  port.on('message', (message: ThreadRequest) => {
     void run(message).then((reply) => port.postMessage(reply));
   });
   // Loaded (koffi and libc included): the pool may now hand this thread a socket.

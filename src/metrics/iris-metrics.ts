@@ -212,6 +212,15 @@ export function createIrisMetrics(sources: MetricsSources = {}, registry = new R
       },
     });
     new Counter({
+      name: 'iris_linked_files_total',
+      help: 'Files put into a filesystem store by a hard link, read once on a transfer thread for their digests (glance-direct imports).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(transferStats().digest);
+      },
+    });
+    new Counter({
       name: 'iris_direct_transfers_busy_total',
       help: 'Bodies that could have gone to a transfer thread but found all of them busy (they took the event loop).',
       registers: [registry],

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,22 +186,45 @@ for (const [what, then, status] of [
   });
 }
 
-test('a stage on a transfer thread, then glance-direct: the image gets the staged bytes', async () => {
-  const data = randomBytes(2 * MiB + 7);
-  const id = await newImage(direct);
-  const staged = await putBytes(`${direct.baseUrl}/v2/images/${id}/stage`, data);
+/** Stages `data` for a new image of `server` and imports it with glance-direct; returns the image id and its data fields. */
+async function stageAndImport(server: IrisProcess, data: Buffer, diskFormat = 'raw') {
+  const id = await newImage(server, diskFormat);
+  const staged = await putBytes(`${server.baseUrl}/v2/images/${id}/stage`, data);
   assert.equal(staged.status, 204, describe(staged));
-  assert.deepEqual(putTraces(direct, id).map((t) => t.direct), [true]);
-  const imported = await json('POST', `${direct.baseUrl}/v2/images/${id}/import`, { method: { name: 'glance-direct' } });
+  const imported = await json('POST', `${server.baseUrl}/v2/images/${id}/import`, { method: { name: 'glance-direct' } });
   assert.equal(imported.status, 202, describe(imported));
   // The import runs in the background: poll the image until it leaves `importing`.
-  let image = await dataFields(direct, id);
-  for (let i = 0; i < 300 && image.status !== 'active'; i++) {
+  let image = await dataFields(server, id);
+  for (let i = 0; i < 300 && image.status === 'importing'; i++) {
     await sleep(50);
-    image = await dataFields(direct, id);
+    image = await dataFields(server, id);
   }
-  assert.equal(image.status, 'active', JSON.stringify(image));
-  assert.equal(image.checksum, createHash('md5').update(data).digest('hex'));
+  return { id, image };
+}
+
+test('a stage on a transfer thread, then glance-direct: the staged file becomes the image by a link, hashed as a copy would be', async () => {
+  const data = randomBytes(2 * MiB + 7);
+  const [linked, copied] = await Promise.all([stageAndImport(direct, data), stageAndImport(streaming, data)]);
+  assert.equal(linked.image.status, 'active', JSON.stringify(linked.image));
+  assert.equal(linked.image.checksum, createHash('md5').update(data).digest('hex'));
+  assert.deepEqual({ ...linked.image }, { ...copied.image }, 'the same fields as the streaming server');
+  // The stage went to a thread; the import linked the staged file and read it once on a thread.
+  assert.deepEqual(putTraces(direct, linked.id).map((t) => [t.direct ?? false, t.linked ?? false]), [[true, false], [false, true]]);
+  assert.deepEqual(putTraces(streaming, copied.id).map((t) => [t.direct ?? false, t.linked ?? false]), [[false, false], [false, false]]);
+  const file = join(direct.dataDir, 'images', linked.id);
+  assert.ok(readFileSync(file).equals(data));
+  // The staged name is gone: the store's file is the only name of those bytes.
+  assert.equal(statSync(file).nlink, 1);
+  assert.equal(valueOf(await scrape(await metricsUrlOf(direct)), 'iris_linked_files_total') >= 1, true);
+});
+
+test('a linked import still meets the format inspector: a refused file fails the task, the image is queued, nothing stored', async () => {
+  const data = randomBytes(2 * MiB);
+  const { id, image } = await stageAndImport(direct, data, 'qcow2');
+  assert.equal(image.status, 'queued', JSON.stringify(image));
+  assert.deepEqual(putTraces(direct, id).map((t) => [t.linked ?? false, typeof t.failed]), [[false, 'undefined'], [true, 'string']]);
+  assert.deepEqual(files(join(direct.dataDir, 'images')).filter((f) => f.includes(id)), []);
+  assert.deepEqual(partials(join(direct.dataDir, 'images')), []);
 });
 
 test('more uploads at once than transfer threads: the rest stream, all succeed', async () => {

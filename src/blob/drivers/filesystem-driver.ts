@@ -4,14 +4,15 @@
  * fsynced, renamed into place and the directory fsynced, all before the write resolves: a reader
  * never sees a partial image, and an image whose upload was answered survives a crash.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { constants as fsConstants, fstat } from 'node:fs';
+import { access, link, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { addAbortSignal } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { resolve } from 'node:path';
-import type { BlobDriver, FileSink, ReadResult, StagingObject, WriteResult } from '../blob-driver.js';
+import { promisify } from 'node:util';
+import { LOCAL_FILE, type BlobDriver, type FileLink, type FileSink, type LocalFile, type ReadResult, type StagingObject, type WriteResult } from '../blob-driver.js';
 import { FileReadStream } from './file-read-stream.js';
 import { writeAndFlush } from './flushing-file-writer.js';
 import type { ByteRange } from '../../domain/ports.js';
@@ -100,20 +101,31 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     return `${dir}/${name}`;
   }
 
+  /** Where a new object for `key` is staged (the staging directory made), and where it goes. */
+  async function stagingPaths(key: string): Promise<{ finalPath: string; tempPath: string }> {
+    if (!isSafeName(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
+    try {
+      await mkdir(stagingDir, { recursive: true, mode: DIR_MODE });
+    } catch (err) {
+      throw toStorageError(err);
+    }
+    // The random suffix keeps two concurrent writers of one key apart; the key prefix tells an
+    // operator what a stray staging file was.
+    return {
+      finalPath: `${dir}/${key}`,
+      tempPath: `${stagingDir}/${key}.${randomBytes(8).toString('hex')}.${formatWriter(currentWriter())}`,
+    };
+  }
+
   /**
    * A new staging file for `key`, committed by renaming it into place. `commit(bytes, synced)`:
    * `synced` says data and size are already on disk (writeAndFlush's last step is an fsync).
    */
   async function openStaging(key: string): Promise<{ handle: FileHandle; commit(bytes: number, synced: boolean): Promise<WriteResult>; abort(cause: unknown): Promise<unknown> }> {
-    if (!isSafeName(key)) throw new Invalid(`Invalid blob key: ${JSON.stringify(key)}`);
-    const finalPath = `${dir}/${key}`;
-    // The random suffix keeps two concurrent writers of one key apart; the key prefix tells an
-    // operator what a stray staging file was.
-    const tempPath = `${stagingDir}/${key}.${randomBytes(8).toString('hex')}.${formatWriter(currentWriter())}`;
+    const { finalPath, tempPath } = await stagingPaths(key);
     let handle: FileHandle | undefined;
     let renamed = false;
     try {
-      await mkdir(stagingDir, { recursive: true, mode: DIR_MODE });
       // 'wx': never reuse a file someone else created.
       handle = await open(tempPath, 'wx', FILE_MODE);
     } catch (err) {
@@ -170,6 +182,47 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     return { fd: staging.handle.fd, flushBytes, commit: (bytes) => staging.commit(bytes, false), abort: staging.abort };
   }
 
+  async function linkFile(key: string, file: LocalFile): Promise<FileLink | null> {
+    const { finalPath, tempPath } = await stagingPaths(key);
+    try {
+      await link(file.path, tempPath);
+    } catch (err) {
+      // Another filesystem, links not allowed there, or the file gone: the caller copies.
+      if (['EXDEV', 'EPERM', 'EMLINK', 'ENOENT', 'ENOTSUP', 'EOPNOTSUPP'].some((code) => isErrno(err, code))) return null;
+      throw toStorageError(err);
+    }
+    let renamed = false;
+    const abort = async (cause: unknown): Promise<unknown> => {
+      const leftover = renamed ? finalPath : tempPath;
+      await unlinkQuietly(leftover).catch((e: unknown) => {
+        (opts.onCleanupError ?? warnCleanup)('could not remove the link of a failed write', e, { image: key, path: leftover });
+      });
+      return toStorageError(cause);
+    };
+    // The path may name another file by now: link only the file whose bytes the caller reads.
+    const [linked, opened] = await Promise.all([lstat(tempPath, { bigint: true }), fstatOf(file.fd)]);
+    if (linked.dev !== opened.dev || linked.ino !== opened.ino) {
+      await abort(undefined);
+      return null;
+    }
+    return {
+      async commit() {
+        // The source may never have been flushed (a store that does not fsync): make it durable here.
+        const handle = await open(tempPath, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(tempPath, finalPath);
+        renamed = true;
+        await syncDirectory(dir);
+        return { location: locationOf(key), bytes: Number(linked.size) };
+      },
+      abort,
+    };
+  }
+
   async function read(
     location: string,
     { range, signal }: { readonly range?: ByteRange; readonly signal?: AbortSignal } = {},
@@ -200,6 +253,8 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
         end: range ? Math.min(range.end, size - 1) : size - 1,
         chunkSize,
       });
+      // The whole file: another filesystem store may link it instead of copying its bytes.
+      if (!range) Object.assign(stream, { [LOCAL_FILE]: { path, fd: handle.fd, size } satisfies LocalFile });
       if (signal) addAbortSignal(signal, stream);
       return { stream, size };
     } catch (err) {
@@ -251,6 +306,7 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
     capabilities: { writable: true, rangedReads: true },
     write,
     openFile,
+    linkFile,
     read,
     delete: remove,
     listStaging,
@@ -282,6 +338,10 @@ function isSafeName(name: string): boolean {
 function notOurs(): Invalid {
   return new Invalid('Location is not in this filesystem store');
 }
+
+const fstatOf = promisify((fd: number, done: (err: NodeJS.ErrnoException | null, stats: import('node:fs').BigIntStats) => void) =>
+  fstat(fd, { bigint: true }, done),
+);
 
 async function syncDirectory(path: string): Promise<void> {
   const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);

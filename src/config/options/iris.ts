@@ -163,7 +163,9 @@ export const IRIS_OPTIONS = [
       'written there with large reads and writes, instead of through the event loop: less CPU per GiB and a ' +
       'faster upload. One thread per upload, at most as many as the cores available (at least 2); further ' +
       'uploads, TLS, chunked bodies, quota-metered uploads and other stores take the ordinary path. An ' +
-      'upload taken this way ends its connection after the answer. false = always the ordinary path.',
+      'upload taken this way ends its connection after the answer. A glance-direct import into a filesystem store ' +
+      'on the staging area\'s filesystem links the staged file instead of copying it, and a thread reads it once ' +
+      'for the digests and the format inspector. false = always the ordinary path.',
   },
   {
     section: 'iris',
