@@ -174,9 +174,9 @@ const BOOTSTRAP = `(async () => {
 let dupCall: ((fd: number) => number) | undefined;
 
 /**
- * A second descriptor for the socket, which the thread uses and closes: should the server close
- * its own (the client went away, a shutdown) while the thread works, the number cannot be
- * reused for another file or connection under the thread.
+ * A second descriptor for the socket (or file), which the thread uses and closes: should the
+ * server close its own (the client went away, a shutdown, a stream destroyed) while the thread
+ * works, the number cannot be reused for another file or connection under the thread.
  */
 function duplicate(fd: number): number {
   if (!dupCall) {
@@ -284,33 +284,31 @@ export function createTransferPool(opts: TransferPoolOptions = {}): TransferPool
       if (used) throw new Error('a transfer lease is used once');
       used = true;
     };
+    /**
+     * Takes the lease and duplicates the caller's descriptor for the thread (the caller's may be
+     * closed under it: a client gone, a stream destroyed); a failure gives the thread back.
+     */
+    const begin = (fd: number): number => {
+      use();
+      try {
+        return duplicate(fd);
+      } catch (err) {
+        idle(thread);
+        throw err;
+      }
+    };
     return {
       ready: () => thread.ready,
       async receive(job, signal) {
-        use();
+        const socketFd = begin(job.socketFd);
         const { head, ...rest } = job;
-        let socketFd: number;
-        try {
-          socketFd = duplicate(job.socketFd);
-        } catch (err) {
-          idle(thread);
-          throw err;
-        }
         const reply = await run(thread, { ...rest, kind: 'receive', socketFd, head: head.map((b) => new Uint8Array(b)), abort: new SharedArrayBuffer(4) }, signal);
         if (!reply.ok) throw new TransferError(reply.failure, reply.message, reply.socketBytes, reply.code);
         const { bytes, socketBytes, md5, multihash, observed } = reply;
         return { bytes, socketBytes, md5, multihash, ...(observed !== undefined ? { observed } : {}) };
       },
       async digest(job, signal) {
-        use();
-        let fileFd: number;
-        try {
-          // The caller's descriptor may be closed under the thread (its stream destroyed).
-          fileFd = duplicate(job.fileFd);
-        } catch (err) {
-          idle(thread);
-          throw err;
-        }
+        const fileFd = begin(job.fileFd);
         const reply = await run(thread, { ...job, kind: 'digest', fileFd, abort: new SharedArrayBuffer(4) }, signal);
         if (!reply.ok) throw new TransferError(reply.failure, reply.message, 0, reply.code);
         const { bytes, md5, multihash, observed } = reply;
