@@ -14,7 +14,7 @@
  * BENCH_OUT [bench/results/cpu-<UTC time>], BENCH_IRIS_ROOT [this checkout] (e.g. a `git archive` of an
  * older commit with node_modules linked in), BENCH_IRIS_OTHERS [none] (`before=/tmp/x;slots=/tmp/y`: such
  * checkouts measured beside this one, same run), BENCH_CPU_STEPS [upload,download,stage,import],
- * BENCH_CPU_ORDER [upload-first | stage-first | alternate].
+ * BENCH_CPU_ORDER [upload-first | stage-first | alternate], BENCH_CPU_CHUNKED [0] (1: bodies sent chunked, as glanceclient sends them).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -114,8 +114,14 @@ async function call(method: string, url: string, body?: unknown): Promise<any> {
   return text ? JSON.parse(text) : null;
 }
 
+/**
+ * BENCH_CPU_CHUNKED=1: uploads and stages are sent chunked, without a Content-Length, as
+ * python-glanceclient (and Nova's snapshots through it) sends them.
+ */
+const CHUNKED = process.env.BENCH_CPU_CHUNKED === '1' ? ['-H', 'Transfer-Encoding: chunked'] : [];
+
 async function curlPut(url: string, file: string): Promise<void> {
-  const code = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...HEADER_ARGS, '-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-T', file, url]);
+  const code = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...HEADER_ARGS, ...CHUNKED, '-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '-T', file, url]);
   if (!code.startsWith('2')) throw new Error(`PUT ${url}: HTTP ${code}`);
 }
 
