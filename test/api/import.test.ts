@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -189,6 +189,39 @@ test('glance-direct: stage, import, then copy-image and per-store delete', async
   expectFault(await json('DELETE', `${base}/v2/stores/nosuch/${id}`, undefined, A), 409, 'The selected store nosuch is not available on this node.');
   assert.ok((await getBytes(`${base}/v2/images/${id}/file`, A)).bytes.equals(data), 'the remaining copy serves the data');
 });
+
+test('glance-direct and copy-image between filesystem stores on one filesystem link the file; each store deletes its own name', async () => {
+  const id = await create('linked');
+  const data = randomBytes(2 * 1024 * 1024 + 3);
+  assert.equal((await putBytes(`${base}/v2/images/${id}/stage`, data, A)).status, 204);
+  assert.equal((await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'glance-direct' } }, A)).status, 202);
+  const active = await settle(id);
+  assert.equal(active.status, 'active', JSON.stringify(active));
+  assert.equal(active.checksum, md5(data));
+  assert.equal(active.os_hash_value, createHash('sha512').update(data).digest('hex'));
+  const copy = await json('POST', `${base}/v2/images/${id}/import`, { method: { name: 'copy-image' }, stores: ['local2'] }, A_ADMIN);
+  assert.equal(copy.status, 202, describe(copy));
+  assert.equal((await settle(id)).stores, 'local,local2');
+  // The image's two files, one per store: one inode with two names, and no staged name left.
+  const names = filesNamed(iris.dataDir, id);
+  assert.equal(names.length, 2, names.join(', '));
+  const [first, second] = names.map((f) => statSync(f));
+  assert.equal(first!.ino, second!.ino);
+  assert.equal(first!.nlink, 2);
+  const del = await json('DELETE', `${base}/v2/stores/local/${id}`, undefined, A);
+  assert.equal(del.status, 204, describe(del));
+  assert.equal((await show(id)).stores, 'local2');
+  const [left] = filesNamed(iris.dataDir, id);
+  assert.equal(statSync(left!).nlink, 1);
+  assert.ok((await getBytes(`${base}/v2/images/${id}/file`, A)).bytes.equals(data), 'the other store still serves the data');
+});
+
+/** Every file named `name` under `dir`. */
+function filesNamed(dir: string, name: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name === name)
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+}
 
 test('web-download: filtering answered before the task, then a download through a redirect', async () => {
   const id = await create('wd');
