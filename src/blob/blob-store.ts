@@ -145,6 +145,9 @@ export function createBlobStore(opts: BlobStoreOptions): BlobStore {
     const local = localFileOf(source);
     if (
       local &&
+      // Nobody has read from it yet: the file is all the data the put is to store.
+      !source.readableDidRead &&
+      source.readableLength === 0 &&
       driver.linkFile &&
       (putOpts.expectedSize === undefined || putOpts.expectedSize === local.size) &&
       local.size >= directMinBytes &&

@@ -128,6 +128,19 @@ test('an abort fails the put with its reason and removes the link', async () => 
   assert.deepEqual(readdirSync(join(s.targetPath, '.tmp')), []);
 });
 
+test('a stream something has already read from is copied from where it stands, not linked', async () => {
+  const data = randomBytes(3 * MiB);
+  const s = await setup(data);
+  const source = await open(s.staging, s.stagedLocation);
+  const first = await new Promise<Buffer>((resolve) => source.once('data', (chunk: Buffer) => (source.pause(), resolve(chunk))));
+  const blob = await s.target.put(ID, source, { sizeCap: CAP, hashAlgo: 'sha512' });
+  source.destroy();
+  assert.equal(blob.size, data.length - first.length);
+  assert.equal(blob.checksum, digest('md5', data.subarray(first.length)));
+  assert.notEqual(statSync(join(s.targetPath, ID)).ino, statSync(s.stagedFile).ino);
+  assert.equal(s.traces.filter((t) => t.linked).length, 0);
+});
+
 test('over the size cap or unlike the expected size: the streaming path answers, nothing linked', async () => {
   const data = randomBytes(2 * MiB);
   const s = await setup(data);
