@@ -485,7 +485,7 @@ function directFailure(err: unknown, direct: DirectBody, signal: AbortSignal | u
     case 'idle':
       return direct.idleError();
     case 'aborted':
-      return signal?.aborted && signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+      return abortReason(signal);
     case 'sink':
       // The file's own error (ENOSPC becomes StorageFull in the driver's abort).
       return Object.assign(new Error(err.message, { cause: err }), err.code ? { code: err.code } : {});
@@ -494,12 +494,15 @@ function directFailure(err: unknown, direct: DirectBody, signal: AbortSignal | u
   }
 }
 
+/** What a thread's transfer aborted by the caller reports: the signal's reason, or an AbortError. */
+function abortReason(signal: AbortSignal | undefined): Error {
+  return signal?.aborted && signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
 /** The error a linked put reports for `err`: a caller's abort as the streaming path reports it. */
 function linkFailure(err: unknown, signal: AbortSignal | undefined): unknown {
   if (!(err instanceof TransferError)) return err;
-  if (err.failure === 'aborted') {
-    return signal?.aborted && signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
-  }
+  if (err.failure === 'aborted') return abortReason(signal);
   // The file ended early or could not be read: a fault of the store's disk, not of a request.
   return Object.assign(new Error(`Reading the file to link failed: ${err.message}`, { cause: err }), err.code ? { code: err.code } : {});
 }

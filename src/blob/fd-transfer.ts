@@ -23,13 +23,13 @@ import { Worker } from 'node:worker_threads';
 
 /** Why a transfer ended early. */
 export type TransferFailure =
-  /** The client closed its side before the whole body came. */
+  /** The client closed its side before the whole body came (a digest: the file ended early). */
   | 'eof'
   /** No byte moved for the idle limit. */
   | 'idle'
   /** The main thread aborted it. */
   | 'aborted'
-  /** The socket failed (reset, broken pipe). */
+  /** The socket failed (reset, broken pipe); a digest: reading the file failed. */
   | 'source'
   /** The file failed (no space, I/O error, shorter than expected). */
   | 'sink'
@@ -117,7 +117,7 @@ export interface Digested {
   readonly observed?: unknown;
 }
 
-/** One thread, held for one transfer. Exactly one of `receive` or `release` must be called. */
+/** One thread, held for one transfer. Exactly one of `receive`, `digest` or `release` must be called. */
 export interface TransferLease {
   /**
    * Resolves true once the thread runs; false when it could not start (the pool then stops

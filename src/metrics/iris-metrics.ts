@@ -213,7 +213,7 @@ export function createIrisMetrics(sources: MetricsSources = {}, registry = new R
     });
     new Counter({
       name: 'iris_linked_files_total',
-      help: 'Files put into a filesystem store by a hard link, read once on a transfer thread for their digests (glance-direct imports).',
+      help: 'Puts that hard-linked a file into a filesystem store and read it once on a transfer thread for its digests (glance-direct imports); refused or aborted ones count too.',
       registers: [registry],
       collect() {
         this.reset();
