@@ -23,6 +23,11 @@
  *   BENCH_NOTIFY_PEER=0    # leave out the real Glance (../shared/peer-glance), off and on, in the same rounds
  *   BENCH_NOTIFY_THREAD=1 [BENCH_NOTIFY_RATE=1500] [BENCH_NOTIFY_BEFORE=…]  # the notification thread
  *     # alone, no HTTP: its CPU and the broker's per message (see threadBench)
+ *   BENCH_NOTIFY_CLIENT=fetch  # load from this process's fetch loops instead of wrk (the default
+ *     # when installed): fetch costs the machine about as much CPU per request as Iris does, so
+ *     # on two cores its cells measure the client as much as the server (see runWrk)
+ *   BENCH_NOTIFY_WORKERS=2   # Iris with that many API processes (default 1, as `npm start`): with
+ *     # as many processes as cores, the notification thread and the broker compete with requests
  *   BENCH_NOTIFY_BROKER_ERL_ARGS=''  # the broker as installed; by default one scheduler, no busy-waiting
  *     # (`+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none`: what a broker sharing a small host needs)
  *
@@ -31,7 +36,8 @@
  * With BENCH_NOTIFY_PROFILE the notification thread writes its own profile beside its server's
  * (`on.cpuprofile.thread.cpuprofile`: the preload profiles the main thread only).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +57,27 @@ const PATCH = { ...HEADERS, 'Content-Type': 'application/openstack-images-v2.1-j
 /** Where each server writes a V8 CPU profile at exit (one .cpuprofile per server), if set. */
 const PROFILE_DIR = process.env.BENCH_NOTIFY_PROFILE;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * What sends the requests: wrk (as bench/run.ts and the peer's bench.sh use for metadata) when
+ * it is installed, else this process's fetch loops; BENCH_NOTIFY_CLIENT picks one.
+ */
+const CLIENT = pickClient(process.env.BENCH_NOTIFY_CLIENT);
+function pickClient(wanted: string | undefined): 'wrk' | 'fetch' {
+  if (wanted === 'fetch') return 'fetch';
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return 'wrk';
+  } catch (err) {
+    // wrk --version exits 1 after printing its version: only a missing binary is "absent".
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return 'wrk';
+    if (wanted === 'wrk') throw new Error('BENCH_NOTIFY_CLIENT=wrk: wrk is not installed (apt-get install -y wrk)');
+    process.stderr.write('[bench:notify] wrk not installed: the load comes from fetch loops in this process, which take about half of a 2-core machine\n');
+    return 'fetch';
+  }
+}
+/** API processes per Iris. */
+const WORKERS = Number(process.env.BENCH_NOTIFY_WORKERS ?? 1);
 
 /** Another checkout whose Iris runs beside these, with notifications on. */
 const BEFORE_ROOT = process.env.BENCH_NOTIFY_BEFORE || undefined;
@@ -90,13 +117,15 @@ async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Cel
   const brokerPid = rabbit.pid();
   const broker = () => (brokerPid === undefined ? NaN : cpuSeconds(brokerPid));
   const before = cpuSeconds(pid);
-  const loopBefore = eventLoopSeconds(pid);
+  // With several API processes the primary's main thread serves no requests: no event loop figure.
+  const loop = () => (WORKERS === 1 ? eventLoopSeconds(pid) : NaN);
+  const loopBefore = loop();
   const brokerBefore = broker();
   const r = await run();
   return {
     ...r,
     cpuPerK: ((cpuSeconds(pid) - before) * 1000) / r.reqs,
-    loopPerK: ((eventLoopSeconds(pid) - loopBefore) * 1000) / r.reqs,
+    loopPerK: ((loop() - loopBefore) * 1000) / r.reqs,
     brokerPerK: ((broker() - brokerBefore) * 1000) / r.reqs };
 }
 
@@ -107,19 +136,60 @@ function measure(iris: BenchServer): Promise<{ create: Cell; patch: Cell }> {
 async function measureFor(iris: BenchServer, seconds: number): Promise<{ create: Cell; patch: Cell }> {
   const base = iris.baseUrl;
   const pid = iris.pid;
-  const create = await withCpu(pid, () => runLoad(
-    () => fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }) }),
-    CONNS,
-    seconds,
-  ));
+  const createBody = JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' });
+  const create = await withCpu(pid, () =>
+    CLIENT === 'wrk'
+      ? runWrk(`${base}/v2/images`, 'POST', HEADERS, `return '${createBody}'`, seconds)
+      : runLoad(() => fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: createBody }), CONNS, seconds),
+  );
   const made = (await (await fetch(`${base}/v2/images`, { method: 'POST', headers: HEADERS, body: '{}' })).json()) as { id: string };
   let n = 0;
-  const patch = await withCpu(pid, () => runLoad(
-    () => fetch(`${base}/v2/images/${made.id}`, { method: 'PATCH', headers: PATCH, body: JSON.stringify([{ op: 'replace', path: '/name', value: `n${(n += 1)}` }]) }),
-    CONNS,
-    seconds,
-  ));
+  const patch = await withCpu(pid, () =>
+    CLIENT === 'wrk'
+      ? runWrk(`${base}/v2/images/${made.id}`, 'PATCH', PATCH, `n = n + 1; return '[{"op": "replace", "path": "/name", "value": "n' .. n .. '"}]'`, seconds)
+      : runLoad(
+          () => fetch(`${base}/v2/images/${made.id}`, { method: 'PATCH', headers: PATCH, body: JSON.stringify([{ op: 'replace', path: '/name', value: `n${(n += 1)}` }]) }),
+          CONNS,
+          seconds,
+        ),
+  );
   return { create, patch };
+}
+
+/**
+ * One wrk cell (one thread, CONNS connections, `--latency`): `body` is the Lua that returns each
+ * request's body (it may count with the global `n`). wrk costs tens of µs of CPU per request
+ * against the hundreds of a fetch loop in Node, so on two cores the server, its notification
+ * thread and the broker are what the cell measures. Answers of 400 and up count as errors (wrk
+ * reports them as non-2xx/3xx).
+ */
+async function runWrk(url: string, method: string, headers: Record<string, string>, body: string, seconds: number): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'iris-bench-wrk-'));
+  const script = join(dir, 'request.lua');
+  const headerLines = Object.entries(headers).map(([k, v]) => `h["${k}"] = "${v}"`).join('\n');
+  writeFileSync(
+    script,
+    `n = 0\nlocal h = {}\n${headerLines}\nfunction body() ${body} end\nrequest = function() return wrk.format("${method}", nil, h, body()) end\n`,
+  );
+  try {
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', script, url]);
+    const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? NaN);
+    const ms = (re: RegExp): number => {
+      const m = re.exec(stdout);
+      if (m === null) return NaN;
+      return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+    };
+    const reqs = num(/(\d+) requests in/);
+    return {
+      reqs,
+      rps: num(/Requests\/sec:\s+([\d.]+)/),
+      p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+      p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+      errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 interface CpuProfile {
@@ -287,10 +357,10 @@ const profile = (name: string): Record<string, string> =>
   PROFILE_DIR === undefined
     ? {}
     : { NODE_OPTIONS: `--import ${new URL('./cpu-profile-preload.mjs', import.meta.url).href}`, BENCH_CPU_PROFILE: `${PROFILE_DIR}/${name}.cpuprofile` };
-/** One Iris (this checkout, or `root`), one worker, its own data dir and log file. */
+/** One Iris (this checkout, or `root`), WORKERS API processes, its own data dir and log file. */
 async function start(name: string, env: Record<string, string>, root?: string): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'iris-bench-notify-'));
-  const iris = await startIris({ name, dataDir: dir, workers: 1, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
+  const iris = await startIris({ name, dataDir: dir, workers: WORKERS, logFile: join(dir, 'iris.log'), env, root, noFlush: false });
   return {
     baseUrl: iris.url,
     pid: iris.pid,
@@ -367,7 +437,7 @@ try {
 const [l1, l5] = loadavg();
 console.log(`## Notifications on vs off (bench/notifications.ts)\n`);
 console.log(
-  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CONNS} connections, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`,
+  `${cpuModel()}; load average (1 min) ${load1Before!.toFixed(2)} before, ${l1!.toFixed(2)} / ${l5!.toFixed(2)} (1 / 5 min) after; ${CLIENT === 'wrk' ? 'wrk (1 thread)' : 'fetch loops in the bench process'}, ${CONNS} connections, Iris with ${WORKERS} API process${WORKERS === 1 ? '' : 'es'}, ${SECONDS} s per cell, median of ${ROUNDS} rounds; broker Erlang flags: ${BROKER_ERL_ARGS === '' ? 'as installed' : `\`${BROKER_ERL_ARGS}\``}.\n`,
 );
 console.log('| Iris | create req/s | create CPU s / 1k req | PATCH req/s | PATCH CPU s / 1k req | PATCH p99 ms | broker CPU s / 1k req | event loop CPU s / 1k req (create, PATCH) |');
 console.log('|---|---|---|---|---|---|---|---|');
