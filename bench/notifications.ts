@@ -160,8 +160,7 @@ async function measureFor(iris: BenchServer, seconds: number): Promise<{ create:
  * One wrk cell (one thread, CONNS connections, `--latency`): `body` is the Lua that returns each
  * request's body (it may count with the global `n`). wrk costs tens of µs of CPU per request
  * against the hundreds of a fetch loop in Node, so on two cores the server, its notification
- * thread and the broker are what the cell measures. Answers of 400 and up count as errors (wrk
- * reports them as non-2xx/3xx).
+ * thread and the broker are what the cell measures.
  */
 async function runWrk(url: string, method: string, headers: Record<string, string>, body: string, seconds: number): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'iris-bench-wrk-'));
@@ -185,11 +184,18 @@ async function runWrk(url: string, method: string, headers: Record<string, strin
       rps: num(/Requests\/sec:\s+([\d.]+)/),
       p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
       p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
-      errors: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
+      // Answers of 400 and up, and connect, read, write errors and timeouts.
+      errors: (num(/Non-2xx or 3xx responses: (\d+)/) || 0) + socketErrors(stdout),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The sum of wrk's "Socket errors: connect 0, read 0, write 0, timeout 0" line (absent when all are 0). */
+function socketErrors(stdout: string): number {
+  const line = /Socket errors: (.*)/.exec(stdout)?.[1] ?? '';
+  return [...line.matchAll(/\d+/g)].reduce((sum, m) => sum + Number(m[0]), 0);
 }
 
 interface CpuProfile {
