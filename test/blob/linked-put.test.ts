@@ -196,3 +196,18 @@ test('without transfer threads the file is copied', async () => {
   assert.notEqual(statSync(join(root, 'plain', ID)).ino, statSync(s.stagedFile).ino);
   assert.ok((await readAll((await plain.get(blob.location)).stream)).equals(data));
 });
+
+test('a descriptor that is not open (its stream closed it) fails the link, and no temp link stays', async () => {
+  const data = randomBytes(2 * MiB);
+  const s = await setup(data);
+  const targetPath = join(root, `closed-fd-${n}`);
+  const driver = createFilesystemDriver({ dir: targetPath });
+  // Far above any descriptor this process has open: fstat answers EBADF.
+  const fd = 1_000_000;
+  await assert.rejects(driver.linkFile!(ID, { path: s.stagedFile, fd, size: data.length }), (err: Error) => {
+    assert.match(`${err.message} ${String(err.cause)}`, /EBADF|bad file descriptor/i);
+    return true;
+  });
+  assert.deepEqual(readdirSync(join(targetPath, '.tmp')), []);
+  assert.equal(statSync(s.stagedFile).nlink, 1);
+});
