@@ -100,7 +100,8 @@ test('staged on A, imported through B: B proxies the import to A, which makes th
     'the import to finish',
     async () => {
       const r = (await json('GET', `${b.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
-      return r.status === 'active' || r.status === 'queued' ? r : undefined;
+      // The import lock goes once the task has ended (the image turns active a moment before).
+      return (r.status === 'active' && r.os_glance_import_task === undefined) || r.status === 'queued' ? r : undefined;
     },
     60_000,
   );
@@ -195,7 +196,8 @@ test('a node starting leaves an image staged on another node as it is', { timeou
     'the import to finish',
     async () => {
       const r = (await json('GET', `${c.baseUrl}/v2/images/${id}`, undefined, ADMIN)).body;
-      return r.status === 'active' || r.status === 'queued' ? r : undefined;
+      // The import lock goes once the task has ended (the image turns active a moment before).
+      return (r.status === 'active' && r.os_glance_import_task === undefined) || r.status === 'queued' ? r : undefined;
     },
     60_000,
   );

@@ -156,6 +156,9 @@ async function showUntil(id: string, done: (img: Record<string, string>) => bool
   return img;
 }
 
+/** Active, and the import lock gone: the task has ended too (it ends a moment after). */
+const importDone = (img: Record<string, string>): boolean => img.status === 'active' && img.os_glance_import_task === undefined;
+
 const digests = (): { md5: string; sha512: string } => ({
   md5: createHash('md5').update(data).digest('hex'),
   sha512: createHash('sha512').update(data).digest('hex'),
@@ -203,7 +206,7 @@ test('image-create-via-import glance-direct, data on stdin → active, right che
   assert.equal(printed.owner, 'p1', r.describe());
   // Printed right after the 202: still uploading, or already importing/active.
   assert.ok(['uploading', 'importing', 'active'].includes(printed.status ?? ''), r.describe());
-  assertActiveWithData(await showUntil(stdinId!, (i) => i.status === 'active', 'active'));
+  assertActiveWithData(await showUntil(stdinId!, importDone, 'active, its import ended'));
 });
 
 test('image-tasks lists the import task', STEP, async (t: TestContext) => {
@@ -260,7 +263,7 @@ test('image-create-via-import glance-direct --file → active, right checksums',
   );
   const id = printedImage(r).id;
   assert.match(id ?? '', /^[0-9a-f-]{36}$/, r.describe());
-  assertActiveWithData(await showUntil(id!, (i) => i.status === 'active', 'active'));
+  assertActiveWithData(await showUntil(id!, importDone, 'active, its import ended'));
 });
 
 test('image-create-via-import web-download --uri from a local HTTP server → active', STEP, async () => {
@@ -277,7 +280,7 @@ test('image-create-via-import web-download --uri from a local HTTP server → ac
   );
   wdId = printedImage(r).id;
   assert.match(wdId ?? '', /^[0-9a-f-]{36}$/, r.describe());
-  assertActiveWithData(await showUntil(wdId!, (i) => i.status === 'active', 'active'));
+  assertActiveWithData(await showUntil(wdId!, importDone, 'active, its import ended'));
   const [task] = await importTasks(wdId!);
   assert.equal(task?.status, 'success', JSON.stringify(task));
 });
@@ -303,7 +306,7 @@ test('web-download of a refused URI: non-zero exit, Glance message, image left q
 test('image-import copy-image --stores local2 as admin → stores local,local2', STEP, async () => {
   assert.ok(wdId, 'the web-download import failed earlier');
   await ok(glance({ token: ADMIN }, 'image-import', wdId!, '--import-method', 'copy-image', '--stores', 'local2'));
-  const img = await showUntil(wdId!, (i) => i.stores === 'local,local2' && !i.os_glance_importing_to_stores, 'in local,local2');
+  const img = await showUntil(wdId!, (i) => i.stores === 'local,local2' && !i.os_glance_importing_to_stores && i.os_glance_import_task === undefined, 'in local,local2, its copy ended');
   assert.equal(img.status, 'active');
   assert.equal(img.checksum, digests().md5);
   assert.equal(img.os_glance_failed_import, '');

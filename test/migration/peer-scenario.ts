@@ -136,7 +136,8 @@ export async function makeImages(base: string): Promise<Made> {
   await ok(call(base, 'POST', `/v2/images/${taskImage}/import`, AS_P1, { method: { name: 'glance-direct' } }), 'import');
   for (let i = 0; ; i++) {
     const image = await ok(call(base, 'GET', `/v2/images/${taskImage}`, AS_P1), 'poll import');
-    if (image.status === 'active') break;
+    // The task ends a moment after the image turns active; the import lock goes after both.
+    if (image.status === 'active' && image.os_glance_import_task === undefined) break;
     assert.ok(i < 120, `import still ${String(image.status)}`);
     await sleep(500);
   }
