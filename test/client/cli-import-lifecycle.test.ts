@@ -163,7 +163,7 @@ test('image-stage --file - (standard input), then image-import --store local2', 
 
   const imported = await ok(['image-import', stagedId, '--store', 'local2']);
   assert.equal(parsePropertyTable(imported.stdout).id, stagedId);
-  const image = await waitForImage(base(), stagedId, headers, (i) => i.status === 'active');
+  const image = await waitForImage(base(), stagedId, headers, (i) => i.status === 'active' && i.os_glance_import_task === undefined);
   assert.deepEqual(storesOf(image), ['local2']);
   assert.equal(image.checksum, md5(data));
 });
@@ -171,7 +171,7 @@ test('image-stage --file - (standard input), then image-import --store local2', 
 test('copy-image with image-import --stores local, then stores-delete', STEP, async () => {
   assert.ok(stagedId, 'the staged import failed earlier');
   await ok(['image-import', stagedId, '--import-method', 'copy-image', '--stores', 'local']);
-  const copied = await waitForImage(base(), stagedId, headers, (i) => storesOf(i).length === 2 && !i.os_glance_importing_to_stores);
+  const copied = await waitForImage(base(), stagedId, headers, (i) => storesOf(i).length === 2 && !i.os_glance_importing_to_stores && i.os_glance_import_task === undefined);
   assert.deepEqual(storesOf(copied), [...STORES]);
 
   const removed = await run(['stores-delete', '--store', 'local2', stagedId]);
@@ -207,7 +207,7 @@ test('image-create-via-import --import-method web-download --uri, into --store l
     return;
   }
   assert.equal(r.code, 0, r.describe());
-  const image = await waitForImage(base(), id, headers, (i) => i.status === 'active');
+  const image = await waitForImage(base(), id, headers, (i) => i.status === 'active' && i.os_glance_import_task === undefined);
   assert.equal(image.checksum, md5(data));
   assert.deepEqual(storesOf(image), ['local2']);
   assert.ok(web.hits() >= 1);
