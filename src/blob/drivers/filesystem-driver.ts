@@ -200,14 +200,10 @@ export function createFilesystemDriver(opts: FilesystemDriverOptions): Filesyste
       return toStorageError(cause);
     };
     // The path may name another file by now: link only the file whose bytes the caller reads.
-    let linked: import('node:fs').BigIntStats;
-    let opened: import('node:fs').BigIntStats;
-    try {
-      [linked, opened] = await Promise.all([lstat(tempPath, { bigint: true }), fstatOf(file.fd)]);
-    } catch (err) {
-      // E.g. the caller's descriptor closed meanwhile (its stream destroyed): no link left behind.
+    // A failed check (e.g. the caller's descriptor closed meanwhile) leaves no link behind.
+    const [linked, opened] = await Promise.all([lstat(tempPath, { bigint: true }), fstatOf(file.fd)]).catch(async (err: unknown) => {
       throw await abort(err);
-    }
+    });
     if (linked.dev !== opened.dev || linked.ino !== opened.ino) {
       await abort(undefined);
       return null;
